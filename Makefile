@@ -1,0 +1,190 @@
+# medner -- build, test, install.
+#
+#   make                 library (lib/), static library, CLI (bin/medner)
+#   make demo            install missing Debian packages, build, run the CLI (README command 1)
+#   make test            install missing packages, unit tests, header + ABI checks, install test (README command 2)
+#   make test-sanitize   unit tests under ASan + UBSan
+#   make check-abi       header compiles as C99/C++, exported symbols, abidiff against tests/abi/
+#   make abi-baseline    regenerate tests/abi/ after an intentional, compatible API addition
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# Build outputs go to build/ (objects, tests), lib/ (libraries) and bin/ (programs),
+# all git-ignored.
+
+VERSION   := 0.1.0
+SOVERSION := 0
+LIBNAME   := libmedner.so
+SONAME    := $(LIBNAME).$(SOVERSION)
+SOLIB     := lib/$(LIBNAME).$(VERSION)
+ALIB      := lib/libmedner.a
+CLI       := bin/medner
+
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+DESTDIR    ?=
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+# -Wconversion is on for the whole library; -Wshadow catches the classic C slip.
+WARN    := -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wformat=2 -Wvla
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+PKGS        := openblas libutf8proc yaml-0.1
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+DEP_LIBS    := $(PKG_LIBS) -lpthread -lm
+# The library is C11 internally (_Thread_local, atomics); the public header is C99.
+ALL_CFLAGS  := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Iinclude -Isrc \
+               $(PKG_CFLAGS) $(WARN) $(CFLAGS)
+
+# One folder per subsystem; dependencies flow left to right (docs/architecture.md).
+SUBSYSTEMS := common
+LIB_SRC    := $(foreach d,$(SUBSYSTEMS),$(wildcard src/$(d)/*.c))
+LIB_OBJ    := $(LIB_SRC:%.c=build/obj/%.o)
+CLI_SRC    := $(wildcard src/cli/*.c)
+CLI_OBJ    := $(CLI_SRC:%.c=build/obj/%.o)
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
+SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
+
+.PHONY: all lib deps deps-test demo test unit test-sanitize check-header check-abi \
+        check-abi-only abi-baseline test-abi-gate test-install install uninstall clean
+
+all: lib $(CLI)
+
+lib: $(SOLIB) lib/$(SONAME) lib/$(LIBNAME) $(ALIB)
+
+# ---- library --------------------------------------------------------------
+
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(SOLIB): $(LIB_OBJ) src/medner.map
+	@mkdir -p lib
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/medner.map \
+	    -Wl,--no-undefined -Wl,-z,relro -Wl,-z,now $(CFLAGS) -o $@ $(LIB_OBJ) $(DEP_LIBS)
+
+lib/$(SONAME): $(SOLIB)
+	ln -sf $(notdir $(SOLIB)) $@
+
+lib/$(LIBNAME): lib/$(SONAME)
+	ln -sf $(SONAME) $@
+
+$(ALIB): $(LIB_OBJ)
+	@mkdir -p lib
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+# The CLI uses only the public header and links the static library, so the
+# binary runs from the build tree and after installation alike.
+$(CLI): $(CLI_OBJ) $(ALIB)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(ALIB) $(DEP_LIBS)
+
+build/obj/src/cli/%.o: src/cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# ---- setup ----------------------------------------------------------------
+
+# Install missing Debian packages (as root) or print the apt-get command.
+deps:
+	@sh .ci/deps.sh build
+
+deps-test:
+	@sh .ci/deps.sh test
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	./$(CLI) version
+	./$(CLI) --help
+
+# ---- tests ----------------------------------------------------------------
+
+TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
+               $(shell pkg-config --cflags cmocka 2>/dev/null) -Wall -Wextra -O1 -g
+TEST_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null) $(DEP_LIBS)
+
+build/tests/%: tests/unit/%.c $(ALIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(ALIB) $(TEST_LIBS)
+
+build/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -MMD -MP -c $< -o $@
+
+build/asan/libmedner.a: $(SAN_OBJ)
+	rm -f $@
+	ar rcs $@ $(SAN_OBJ)
+
+build/asan/tests/%: tests/unit/%.c build/asan/libmedner.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) -o $@ $< build/asan/libmedner.a $(TEST_LIBS)
+
+unit: $(UNIT_BIN)
+	@sh tests/run-tests.sh unit $(UNIT_BIN)
+
+test: deps-test
+	@$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BIN)
+	@sh tests/run-tests.sh all $(UNIT_BIN)
+
+test-sanitize: deps-test
+	@$(MAKE) --no-print-directory $(SAN_BIN)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    sh tests/run-tests.sh sanitize $(SAN_BIN)
+
+# ---- ABI ------------------------------------------------------------------
+
+check-header:
+	@sh tests/abi/check-header.sh
+
+check-abi: check-header lib
+	@sh tests/abi/check-abi.sh check $(SOLIB)
+
+# check-abi without rebuilding (used by the ABI gate test on a patched copy).
+check-abi-only:
+	@sh tests/abi/check-abi.sh check $(SOLIB)
+
+abi-baseline: lib
+	@sh tests/abi/check-abi.sh baseline $(SOLIB)
+
+test-abi-gate:
+	@sh tests/abi/test-abi-gate.sh
+
+test-install:
+	@sh tests/install/test-install.sh
+
+# ---- install --------------------------------------------------------------
+
+install: lib $(CLI)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+	    $(DESTDIR)$(BINDIR)
+	install -m 0755 $(SOLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SOLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/$(LIBNAME)
+	install -m 0644 $(ALIB) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 include/medner.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    pkgconfig/medner.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/medner.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/$(notdir $(SOLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	    $(DESTDIR)$(LIBDIR)/$(LIBNAME) $(DESTDIR)$(LIBDIR)/libmedner.a \
+	    $(DESTDIR)$(INCLUDEDIR)/medner.h $(DESTDIR)$(BINDIR)/medner \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/medner.pc
+
+clean:
+	rm -rf build lib bin
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SAN_OBJ:.o=.d)

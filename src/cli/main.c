@@ -1,0 +1,87 @@
+/*
+ * medner -- command-line front end. Uses only the public API (medner.h), so it
+ * doubles as the flagship example program. Subcommands are a table; each
+ * returns a process exit status (0 ok, 1 failure, 2 usage error).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "medner.h"
+
+typedef struct command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} command;
+
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+static const command commands[] = {
+    { "version", "print the library version", cmd_version },
+    { "help", "show this help", cmd_help },
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: medner <command> [options]\n"
+            "\n"
+            "Find medical entities in clinical and biomedical text with BERT-family encoders.\n"
+            "\n"
+            "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\n"
+            "options:\n"
+            "  -h, --help     show this help\n"
+            "  -V, --version  print the library version\n"
+            "\n"
+            "Run 'medner <command> --help' for a command's options.\n");
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: medner version\n\nPrint the version of libmedner in use.\n");
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "medner version: unexpected argument '%s'\n", argv[1]);
+        return 2;
+    }
+    printf("medner %s (library %s, header %s)\n", medner_version(), medner_version(),
+           MEDNER_VERSION_STRING);
+    if (medner_version_number() != MEDNER_VERSION_NUMBER) {
+        fprintf(stderr, "medner: warning: library version differs from header version\n");
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    usage(stdout);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h"))
+        return cmd_help(argc - 1, argv + 1);
+    if (!strcmp(name, "--version") || !strcmp(name, "-V"))
+        return cmd_version(1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(name, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "medner: unknown command '%s' (see 'medner --help')\n", name);
+    return 2;
+}

@@ -1,0 +1,95 @@
+/* Allocation through the process-wide allocator hooks. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+static void *libc_alloc(void *u, size_t n) { (void)u; return malloc(n); }
+static void *libc_realloc(void *u, void *p, size_t n) { (void)u; return realloc(p, n); }
+static void libc_free(void *u, void *p) { (void)u; free(p); }
+
+#define LIBC_ALLOCATOR                                                              \
+    { .struct_size = sizeof(medner_allocator), .alloc_fn = libc_alloc,              \
+      .realloc_fn = libc_realloc, .free_fn = libc_free, .user_data = NULL }
+
+static medner_allocator current = LIBC_ALLOCATOR;
+static atomic_long live_blocks;
+
+long medner__live_allocations(void)
+{
+    return atomic_load(&live_blocks);
+}
+
+int medner_allocator_set(const medner_allocator *allocator)
+{
+    medner_allocator next = LIBC_ALLOCATOR;
+    if (allocator != NULL) {
+        medner_allocator tmp = { 0 };
+        int rc = medner__params_copy(&tmp, sizeof tmp, allocator,
+                                     sizeof(medner_allocator), "medner_allocator");
+        if (rc != MEDNER_OK)
+            return rc;
+        if (!tmp.alloc_fn || !tmp.realloc_fn || !tmp.free_fn)
+            return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                "medner_allocator_set: alloc_fn, realloc_fn and free_fn are all "
+                                "required");
+        next = tmp;
+    }
+    if (atomic_load(&live_blocks) != 0)
+        return medner__fail(MEDNER_E_BUSY,
+                            "medner_allocator_set: %ld blocks allocated by medner are still "
+                            "alive; free every medner object first",
+                            atomic_load(&live_blocks));
+    current = next;
+    return MEDNER_OK;
+}
+
+void *medner__malloc(size_t size)
+{
+    void *p = current.alloc_fn(current.user_data, size ? size : 1);
+    if (p)
+        atomic_fetch_add(&live_blocks, 1);
+    return p;
+}
+
+void *medner__calloc(size_t count, size_t size)
+{
+    size_t total;
+    if (medner__mul_size(count, size, &total) != 0)
+        return NULL;
+    void *p = medner__malloc(total);
+    if (p)
+        memset(p, 0, total);
+    return p;
+}
+
+void *medner__realloc(void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return medner__malloc(size);
+    return current.realloc_fn(current.user_data, ptr, size ? size : 1);
+}
+
+void medner__free(void *ptr)
+{
+    if (ptr == NULL)
+        return;
+    atomic_fetch_sub(&live_blocks, 1);
+    current.free_fn(current.user_data, ptr);
+}
+
+char *medner__strndup(const char *s, size_t n)
+{
+    char *d = medner__malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* The allocator struct grows only by appending; no tail padding exists in
+ * which a newer field could overlap bytes an older caller left unset. */
+_Static_assert(sizeof(medner_allocator) == sizeof(size_t) + 4 * sizeof(void *),
+               "medner_allocator must not have padding");

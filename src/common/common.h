@@ -1,0 +1,70 @@
+/*
+ * Internal helpers shared by every subsystem: status/error reporting,
+ * allocation through the user's hooks, logging, params-struct handling.
+ * Depends on libc only. Internal extern symbols use the `medner__` prefix so a
+ * static link cannot collide with the host's symbols.
+ */
+#ifndef MEDNER_COMMON_H
+#define MEDNER_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "medner.h"
+
+#if defined(__GNUC__)
+#  define MEDNER_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#  define MEDNER_PRINTF(a, b)
+#endif
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* Record a detail message for the calling thread and return `status`, so
+ * failures read `return medner__fail(MEDNER_E_PARSE, "%s:%d: ...", ...);`.
+ * Messages must never contain input text. */
+int medner__fail(int status, const char *fmt, ...) MEDNER_PRINTF(2, 3);
+
+/* ---- allocation --------------------------------------------------------- */
+
+/* All return NULL on failure (or when the user's hook fails) and never
+ * record an error themselves; callers report MEDNER_E_OUT_OF_MEMORY. */
+void *medner__malloc(size_t size);
+void *medner__calloc(size_t count, size_t size);
+void *medner__realloc(void *ptr, size_t size);
+void medner__free(void *ptr);
+char *medner__strndup(const char *s, size_t n);
+/* Number of medner__malloc'd blocks not yet freed (for leak checks in tests
+ * and to refuse an allocator change while objects are alive). */
+long medner__live_allocations(void);
+
+/* Overflow-checked size arithmetic: return 0 and set *out, or -1 on overflow. */
+static inline int medner__mul_size(size_t a, size_t b, size_t *out)
+{
+    if (b != 0 && a > SIZE_MAX / b)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+/* ---- logging ------------------------------------------------------------ */
+
+void medner__log(medner_log_level level, const char *fmt, ...) MEDNER_PRINTF(2, 3);
+
+/* ---- params structs ----------------------------------------------------- */
+
+/* Copy a caller's params struct into `dst` (already holding defaults from a
+ * zeroed struct of the library's size), following copy_struct_from_user:
+ * - src == NULL: keep dst as is (all defaults), return MEDNER_OK;
+ * - src->struct_size < min_size (the size of the first published version) or
+ *   not a multiple of the alignment: MEDNER_E_INVALID_ARGUMENT;
+ * - a larger struct from a newer header: accepted only if the bytes we do not
+ *   know are all zero (the caller asked for nothing we cannot do).
+ * `what` names the struct in the error message. */
+int medner__params_copy(void *dst, size_t dst_size, const void *src, size_t min_size,
+                        const char *what);
+
+#define MEDNER_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif /* MEDNER_COMMON_H */

@@ -1,0 +1,71 @@
+/* Status strings and the thread-local last-error message. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+
+#define MEDNER_ERROR_MAX 512
+
+static _Thread_local char last_error[MEDNER_ERROR_MAX];
+
+const char *medner_status_str(int status)
+{
+    switch (status) {
+    case MEDNER_OK: return "ok";
+    case MEDNER_E_INVALID_ARGUMENT: return "invalid argument";
+    case MEDNER_E_OUT_OF_MEMORY: return "out of memory";
+    case MEDNER_E_IO: return "input/output error";
+    case MEDNER_E_PARSE: return "parse error";
+    case MEDNER_E_INVALID_UTF8: return "invalid UTF-8";
+    case MEDNER_E_UNSUPPORTED: return "unsupported";
+    case MEDNER_E_INVALID_MODEL: return "invalid model";
+    case MEDNER_E_INVALID_CONFIG: return "invalid configuration";
+    case MEDNER_E_LIMIT: return "limit exceeded";
+    case MEDNER_E_BUSY: return "busy";
+    case MEDNER_E_INTERNAL: return "internal error";
+    default: return "unknown status";
+    }
+}
+
+const char *medner_last_error(void)
+{
+    return last_error;
+}
+
+int medner__fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    /* vsnprintf truncates safely; a truncated message is still useful. */
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    medner__log(MEDNER_LOG_DEBUG, "%s: %s", medner_status_str(status), last_error);
+    return status;
+}
+
+int medner__params_copy(void *dst, size_t dst_size, const void *src, size_t min_size,
+                        const char *what)
+{
+    size_t src_size;
+    if (src == NULL)
+        return MEDNER_OK;
+    memcpy(&src_size, src, sizeof src_size);
+    if (src_size < min_size || src_size % sizeof(size_t) != 0)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "%s: struct_size %zu is not a valid size (expected %zu; "
+                            "initialise the struct with its _INIT macro)",
+                            what, src_size, dst_size);
+    if (src_size > dst_size) {
+        const unsigned char *tail = (const unsigned char *)src + dst_size;
+        for (size_t i = 0; i < src_size - dst_size; i++)
+            if (tail[i] != 0)
+                return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                    "%s: struct_size %zu is from a newer medner and sets an "
+                                    "option this library (%s) does not know",
+                                    what, src_size, MEDNER_VERSION_STRING);
+        src_size = dst_size;
+    }
+    memcpy(dst, src, src_size);
+    memcpy(dst, &dst_size, sizeof dst_size); /* normalise struct_size */
+    return MEDNER_OK;
+}

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs into a temporary DESTDIR, then builds and runs a tiny program with
+# `pkg-config --cflags --libs medner`, once against the shared and once against
+# the static library.
+set -eu
+tmp=$(mktemp -d /tmp/medner-install.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+prefix=/opt/medner-test
+make -s install DESTDIR="$tmp/root" PREFIX="$prefix" >/dev/null
+root="$tmp/root"
+for f in lib/libmedner.so.0.1.0 lib/libmedner.so.0 lib/libmedner.so lib/libmedner.a \
+         include/medner.h lib/pkgconfig/medner.pc bin/medner; do
+  [ -e "$root$prefix/$f" ] || { echo "install: missing $prefix/$f"; exit 1; }
+done
+export PKG_CONFIG_PATH="$root$prefix/lib/pkgconfig"
+export PKG_CONFIG_SYSROOT_DIR="$root"
+grep -q '^Requires.private:.*openblas' "$root$prefix/lib/pkgconfig/medner.pc"
+
+# shared
+cc -o "$tmp/hello-shared" tests/install/hello.c $(pkg-config --cflags --libs medner)
+readelf -d "$tmp/hello-shared" | grep -q 'NEEDED.*libmedner.so.0' || { echo "install: not linked to libmedner.so.0"; exit 1; }
+LD_LIBRARY_PATH="$root$prefix/lib" "$tmp/hello-shared"
+
+# static: libmedner.a, with the private dependencies pkg-config lists
+libs=$(pkg-config --static --libs medner | sed 's/-lmedner//')
+cc -o "$tmp/hello-static" tests/install/hello.c $(pkg-config --cflags medner) \
+   -L"$root$prefix/lib" -Wl,-Bstatic -lmedner -Wl,-Bdynamic $libs
+if readelf -d "$tmp/hello-static" | grep -q 'NEEDED.*libmedner'; then
+  echo "install: static build still needs libmedner.so"; exit 1
+fi
+"$tmp/hello-static"
+"$root$prefix/bin/medner" version >/dev/null
+echo "install: OK (shared and static builds via pkg-config)"

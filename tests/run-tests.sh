@@ -1,0 +1,23 @@
+#!/bin/sh
+# Test runner: runs each test program, then (mode "all") the header, ABI,
+# ABI-gate and install checks; prints one summary line at the end.
+#   sh tests/run-tests.sh unit|sanitize|all BIN...
+mode=$1; shift
+passed=0; failed=0; failures=""
+run() { # name command...
+  name=$1; shift
+  echo "==> $name"
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures="$failures $name"; fi
+}
+for t in "$@"; do
+  run "$(basename "$t")" "$t"
+done
+if [ "$mode" = all ]; then
+  run check-abi make --no-print-directory check-abi
+  run abi-gate sh tests/abi/test-abi-gate.sh
+  run install sh tests/install/test-install.sh
+fi
+echo
+[ -n "$failures" ] && echo "failed:$failures"
+echo "$mode: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
