@@ -91,5 +91,6 @@ char *medner__strndup(const char *s, size_t n)
 
 /* The allocator struct grows only by appending; no tail padding exists in
  * which a newer field could overlap bytes an older caller left unset. */
-_Static_assert(sizeof(medner_allocator) == sizeof(size_t) + 4 * sizeof(void *),
-               "medner_allocator must not have padding");
+_Static_assert(sizeof(medner_allocator) ==
+                   offsetof(medner_allocator, user_data) + sizeof(void *),
+               "medner_allocator must not end in padding");

@@ -37,5 +37,6 @@ variant field-inserted-mid-struct fail "abidiff reports an ABI change" \
   "sed -i 's/^    void \\*(\\*alloc_fn)(void \\*user_data, size_t size);/    int inserted_field;\\n&/' include/medner.h && grep -q inserted_field include/medner.h"
 # A field appended at the end of a params struct is allowed by the policy.
 variant field-appended-at-end pass "OK" \
-  "sed -i 's/^    void \\*user_data;    \\/\\*\\*< passed to each function; not owned \\*\\//&\\n    int appended_field;/' include/medner.h && grep -q appended_field include/medner.h"
+  "sed -i 's/^    void \\*user_data;    \\/\\*\\*< passed to each function; not owned \\*\\//&\\n    void *appended_field;/' include/medner.h && grep -q appended_field include/medner.h \\
+   && sed -i 's/offsetof(medner_allocator, user_data)/offsetof(medner_allocator, appended_field)/' src/common/alloc.c"
 exit $fail
