@@ -220,6 +220,18 @@ typedef struct medner_allocator {
 MEDNER_API int medner_allocator_set(const medner_allocator *allocator);
 
 /* ------------------------------------------------------------------------ */
+/* Options shared by several params structs                                 */
+/* ------------------------------------------------------------------------ */
+
+/** Tri-state switch for params structs: zero keeps the default (usually what
+ *  the model files say), so "off" needs its own non-zero value. */
+typedef enum medner_switch {
+    MEDNER_DEFAULT = 0, /**< use the model files' setting, else the documented default */
+    MEDNER_ON = 1,      /**< force on */
+    MEDNER_OFF = 2      /**< force off */
+} medner_switch;
+
+/* ------------------------------------------------------------------------ */
 /* Opaque handles                                                           */
 /* ------------------------------------------------------------------------ */
 
@@ -257,6 +269,272 @@ typedef struct medner_context medner_context;
  * Thread-safety: immutable after creation; safe from any number of threads.
  */
 typedef struct medner_decoder medner_decoder;
+
+/* ------------------------------------------------------------------------ */
+/* Tokenizer                                                                */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Tokenizer options. Every field left zero takes the value found in the model
+ * files (tokenizer.json, tokenizer_config.json, special_tokens_map.json) or,
+ * failing that, the default of Hugging Face's BertTokenizerFast given here.
+ * A non-zero field overrides the files.
+ */
+typedef struct medner_tokenizer_params {
+    size_t struct_size;              /**< sizeof(medner_tokenizer_params) */
+    medner_switch lowercase;         /**< do_lower_case / lowercase; default ON */
+    medner_switch strip_accents;     /**< default: same as lowercase */
+    medner_switch chinese_chars;     /**< tokenize_chinese_chars / handle_chinese_chars; default ON */
+    medner_switch clean_text;        /**< default ON */
+    uint32_t max_input_chars_per_word; /**< default 100 */
+    uint32_t model_max_length;       /**< default 512 (capped by the files' value when given there) */
+    const char *unk_token;           /**< default "[UNK]" (string copied at load) */
+    const char *cls_token;           /**< default "[CLS]" */
+    const char *sep_token;           /**< default "[SEP]" */
+    const char *pad_token;           /**< default "[PAD]" */
+    const char *mask_token;          /**< default "[MASK]" */
+} medner_tokenizer_params;
+
+#define MEDNER_TOKENIZER_PARAMS_INIT \
+    { sizeof(medner_tokenizer_params), MEDNER_DEFAULT, MEDNER_DEFAULT, MEDNER_DEFAULT, \
+      MEDNER_DEFAULT, 0, 0, NULL, NULL, NULL, NULL, NULL }
+
+/**
+ * Load a WordPiece tokenizer from a Hugging Face model directory.
+ *
+ * Reads whichever exist of `tokenizer.json` (vocabulary and options; preferred),
+ * `vocab.txt`, `tokenizer_config.json` and `special_tokens_map.json`. A
+ * `tokenizer.json` whose model is not WordPiece is refused. When no file says
+ * whether to lower-case, a warning goes to the log callback (Hugging Face
+ * silently lower-cases such cased checkpoints) and the default applies.
+ *
+ * @param[out] out        receives the tokenizer; owned by the caller, free it
+ *                        with medner_tokenizer_free(). Untouched on failure.
+ * @param      model_dir  path of the directory (NUL-terminated).
+ * @param      params     overrides, or NULL for "as the files say".
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULL out/model_dir, bad params);
+ *         MEDNER_E_IO (no vocabulary file, unreadable file); MEDNER_E_PARSE
+ *         (malformed JSON or vocab, with file:line:column);
+ *         MEDNER_E_UNSUPPORTED (BPE/Unigram/other tokenizer model, other
+ *         normalizer/pre-tokenizer types, with what was found);
+ *         MEDNER_E_INVALID_MODEL (special token missing from the vocabulary,
+ *         duplicate vocabulary entries with different ids);
+ *         MEDNER_E_OUT_OF_MEMORY.
+ * Thread-safety: safe to call from several threads at once.
+ */
+MEDNER_API int medner_tokenizer_load(medner_tokenizer **out, const char *model_dir,
+                                     const medner_tokenizer_params *params);
+
+/**
+ * Load a WordPiece tokenizer from a `vocab.txt` file (one token per line, the
+ * line number is the id) with explicit options; nothing else is read, so the
+ * defaults of medner_tokenizer_params apply to every zero field.
+ *
+ * @param[out] out         receives the tokenizer (free with medner_tokenizer_free()).
+ * @param      vocab_path  path of the vocabulary file.
+ * @param      params      options, or NULL for the defaults (lower-casing on).
+ * @return as medner_tokenizer_load().
+ * Thread-safety: safe to call from several threads at once.
+ */
+MEDNER_API int medner_tokenizer_load_vocab(medner_tokenizer **out, const char *vocab_path,
+                                           const medner_tokenizer_params *params);
+
+/**
+ * Free a tokenizer. NULL is a no-op. Every encoding made with it stays valid
+ * (encodings own their data).
+ * Thread-safety: no other thread may be using the tokenizer.
+ */
+MEDNER_API void medner_tokenizer_free(medner_tokenizer *tokenizer);
+
+/** Number of entries in the vocabulary (largest id + 1).
+ *  Thread-safety: safe from any thread. Errors: none (0 for NULL). */
+MEDNER_API size_t medner_tokenizer_vocab_size(const medner_tokenizer *tokenizer);
+
+/**
+ * The string of a vocabulary id, e.g. "##itis".
+ * @return a NUL-terminated string borrowed from the tokenizer (valid until it
+ *         is freed), or NULL if id is out of range or tokenizer is NULL.
+ * Thread-safety: safe from any thread.
+ */
+MEDNER_API const char *medner_tokenizer_id_to_token(const medner_tokenizer *tokenizer,
+                                                    int32_t id);
+
+/**
+ * The id of a vocabulary string (exact bytes, no normalisation).
+ * @param token  bytes of the token; `len` bytes are read (no NUL needed).
+ * @return the id, or -1 if absent or an argument is NULL.
+ * Thread-safety: safe from any thread.
+ */
+MEDNER_API int32_t medner_tokenizer_token_to_id(const medner_tokenizer *tokenizer,
+                                                const char *token, size_t len);
+
+/** Special tokens, for medner_tokenizer_special_id(). */
+typedef enum medner_special_token {
+    MEDNER_TOKEN_PAD = 0,
+    MEDNER_TOKEN_UNK = 1,
+    MEDNER_TOKEN_CLS = 2,
+    MEDNER_TOKEN_SEP = 3,
+    MEDNER_TOKEN_MASK = 4
+} medner_special_token;
+
+/** Id of a special token, or -1 for an unknown `which` or a NULL tokenizer.
+ *  Thread-safety: safe from any thread. */
+MEDNER_API int32_t medner_tokenizer_special_id(const medner_tokenizer *tokenizer,
+                                               medner_special_token which);
+
+/**
+ * Effective options of a loaded tokenizer (after the files and the overrides):
+ * fills `out` up to out->struct_size (set it with
+ * MEDNER_TOKENIZER_PARAMS_INIT first); switches come back as MEDNER_ON or
+ * MEDNER_OFF; token strings are borrowed from the tokenizer.
+ * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT.
+ * Thread-safety: safe from any thread.
+ */
+MEDNER_API int medner_tokenizer_get_params(const medner_tokenizer *tokenizer,
+                                           medner_tokenizer_params *out);
+
+/** Options of one encode call. */
+typedef struct medner_encode_params {
+    size_t struct_size;      /**< sizeof(medner_encode_params) */
+    /** Longest window in tokens, [CLS] and [SEP] included. 0: one window
+     *  holding the whole text, however long (no truncation). Must be at least
+     *  3 (with special tokens) when set. */
+    uint32_t max_length;
+    /** Tokens shared by consecutive windows (Hugging Face `stride`); must be
+     *  less than max_length minus the special tokens. Default 0. */
+    uint32_t overlap;
+    /** Add [CLS] ... [SEP] (default ON). */
+    medner_switch special_tokens;
+} medner_encode_params;
+
+#define MEDNER_ENCODE_PARAMS_INIT { sizeof(medner_encode_params), 0, 0, MEDNER_DEFAULT }
+
+/**
+ * Result of tokenizing one text: one or more windows of tokens. Owned by the
+ * caller (free with medner_encoding_free()); independent of the tokenizer.
+ * Thread-safety: read-only after creation; safe to read from any thread.
+ */
+typedef struct medner_encoding medner_encoding;
+
+/**
+ * One window of an encoding. Arrays have `length` elements and are borrowed
+ * from the encoding (valid until medner_encoding_free()).
+ */
+typedef struct medner_window {
+    size_t struct_size;            /**< set by the caller: sizeof(medner_window) */
+    size_t length;                 /**< tokens, special tokens included */
+    const int32_t *ids;            /**< vocabulary ids */
+    const int32_t *type_ids;       /**< token-type (segment) ids: 0 */
+    const uint8_t *attention_mask; /**< 1 for every token (windows are not padded) */
+    const uint8_t *special_mask;   /**< 1 for [CLS]/[SEP] added here, else 0 */
+    const int32_t *word_ids;       /**< index of the pre-tokenised word in the
+                                        whole text, -1 for added special tokens */
+    const size_t *offsets;         /**< 2*length values: [begin, end) UTF-8 byte
+                                        offsets into the original text; added
+                                        special tokens have (0, 0) */
+    size_t first_token;            /**< index of this window's first non-special
+                                        token in the whole-text token sequence */
+} medner_window;
+
+#define MEDNER_WINDOW_INIT { sizeof(medner_window), 0, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+
+/**
+ * Tokenize one UTF-8 text exactly as Hugging Face's fast BERT tokenizer does
+ * (BertNormalizer, BertPreTokenizer, WordPiece, BertProcessing), with offsets
+ * into `text` as given (before any normalisation).
+ *
+ * Invalid UTF-8 is an error (no replacement): the message gives the byte
+ * offset of the first bad sequence. NUL bytes are valid U+0000 characters
+ * (removed by clean_text like Hugging Face). Special tokens written literally
+ * in the text ("[CLS]", "[MASK]", ...) become those tokens.
+ *
+ * @param[out] out       receives the encoding (free with medner_encoding_free()).
+ * @param      tokenizer a loaded tokenizer.
+ * @param      text      UTF-8 bytes; may be NULL only when len is 0.
+ * @param      len       length in bytes.
+ * @param      params    window options, or NULL for one window, specials on.
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT; MEDNER_E_INVALID_UTF8;
+ *         MEDNER_E_LIMIT (len above 2^40 bytes); MEDNER_E_OUT_OF_MEMORY.
+ * Thread-safety: any number of threads may encode with one tokenizer at once.
+ */
+MEDNER_API int medner_tokenizer_encode(medner_encoding **out, const medner_tokenizer *tokenizer,
+                                       const char *text, size_t len,
+                                       const medner_encode_params *params);
+
+/**
+ * Tokenize `n` texts. On success `out[i]` receives the encoding of texts[i]
+ * (free each with medner_encoding_free()). All or nothing: on failure no
+ * encoding is returned and the message names the failing text's index.
+ * @param out   array of n pointers, filled by the call.
+ * @param lens  byte lengths of the texts.
+ * @return as medner_tokenizer_encode().
+ * Thread-safety: as medner_tokenizer_encode().
+ */
+MEDNER_API int medner_tokenizer_encode_batch(medner_encoding **out,
+                                             const medner_tokenizer *tokenizer,
+                                             const char *const *texts, const size_t *lens,
+                                             size_t n, const medner_encode_params *params);
+
+/** Free an encoding. NULL is a no-op. */
+MEDNER_API void medner_encoding_free(medner_encoding *encoding);
+
+/** Number of windows (at least 1, even for empty text). 0 for NULL. */
+MEDNER_API size_t medner_encoding_num_windows(const medner_encoding *encoding);
+
+/** Number of tokens of the whole text without special tokens and without
+ *  repeating the overlaps. 0 for NULL. */
+MEDNER_API size_t medner_encoding_num_tokens(const medner_encoding *encoding);
+
+/**
+ * Describe window `index`: fills `out` up to out->struct_size (initialise it
+ * with MEDNER_WINDOW_INIT). Pointers are borrowed from the encoding.
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULL, index out of range,
+ *         struct_size too small).
+ * Thread-safety: safe from any thread.
+ */
+MEDNER_API int medner_encoding_window(const medner_encoding *encoding, size_t index,
+                                      medner_window *out);
+
+/* ------------------------------------------------------------------------ */
+/* Offset conversion                                                        */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Convert UTF-8 byte offsets into `text` to code-point offsets (Python string
+ * indices) or UTF-16 code-unit offsets (Java, C#, JavaScript string indices).
+ *
+ * @param text          UTF-8 text the offsets refer to (validated).
+ * @param len           its length in bytes.
+ * @param byte_offsets  n offsets, each in [0, len] and on a character boundary,
+ *                      in any order.
+ * @param n             number of offsets.
+ * @param[out] out      n converted offsets (caller-allocated); may alias
+ *                      byte_offsets. Untouched on failure.
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULL pointers with n > 0, an
+ *         offset beyond len or inside a character); MEDNER_E_INVALID_UTF8;
+ *         MEDNER_E_OUT_OF_MEMORY.
+ * Complexity: O(len + n log n). Thread-safety: safe from any thread.
+ */
+MEDNER_API int medner_utf8_to_codepoint_offsets(const char *text, size_t len,
+                                                const size_t *byte_offsets, size_t n,
+                                                size_t *out);
+
+/** As medner_utf8_to_codepoint_offsets(), counting UTF-16 code units
+ *  (characters above U+FFFF count 2). */
+MEDNER_API int medner_utf8_to_utf16_offsets(const char *text, size_t len,
+                                            const size_t *byte_offsets, size_t n,
+                                            size_t *out);
+
+/**
+ * Check that `text` is valid UTF-8 (RFC 3629: no overlong forms, surrogates or
+ * values above U+10FFFF).
+ * @param[out] bad_offset  if not NULL and the text is invalid, receives the
+ *                         byte offset of the first invalid sequence.
+ * @return MEDNER_OK or MEDNER_E_INVALID_UTF8 (also MEDNER_E_INVALID_ARGUMENT
+ *         for text NULL with len > 0).
+ * Thread-safety: safe from any thread.
+ */
+MEDNER_API int medner_utf8_validate(const char *text, size_t len, size_t *bad_offset);
 
 #ifdef __cplusplus
 } /* extern "C" */

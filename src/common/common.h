@@ -65,6 +65,17 @@ void medner__log(medner_log_level level, const char *fmt, ...) MEDNER_PRINTF(2, 
 int medner__params_copy(void *dst, size_t dst_size, const void *src, size_t min_size,
                         const char *what);
 
+/* ---- files ------------------------------------------------------------- */
+
+/* Read a whole file into a NUL-terminated buffer from medner__malloc (the NUL
+ * is not counted in *len). MEDNER_E_IO names the path and the OS error;
+ * files above `max_len` bytes fail with MEDNER_E_LIMIT. */
+int medner__read_file(const char *path, size_t max_len, char **data, size_t *len);
+/* 1 if `path` names an existing regular file, else 0. */
+int medner__file_exists(const char *path);
+/* dir + "/" + name in a medner__malloc'd string, or NULL when out of memory. */
+char *medner__path_join(const char *dir, const char *name);
+
 #define MEDNER_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif /* MEDNER_COMMON_H */
