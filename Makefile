@@ -84,15 +84,16 @@ $(ALIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-# The CLI uses only the public header and links the static library, so the
-# binary runs from the build tree and after installation alike.
+# The CLI uses the public API (plus the in-tree JSON reader/writer for its
+# JSON-lines I/O) and links the static library, so the binary runs from the
+# build tree and after installation alike.
 $(CLI): $(CLI_OBJ) $(ALIB)
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(ALIB) $(DEP_LIBS)
 
 build/obj/src/cli/%.o: src/cli/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # ---- setup ----------------------------------------------------------------
 

@@ -3,10 +3,12 @@
  * doubles as the flagship example program. Subcommands are a table; each
  * returns a process exit status (0 ok, 1 failure, 2 usage error).
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "medner.h"
+#include "cli/cli.h"
 
 typedef struct command {
     const char *name;
@@ -18,9 +20,29 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const command commands[] = {
+    { "tokenize", "WordPiece-tokenize JSON lines (ids, tokens, byte offsets)", medner_cli_tokenize },
     { "version", "print the library version", cmd_version },
     { "help", "show this help", cmd_help },
 };
+
+void medner_cli_error(const char *cmd, int status, const char *what)
+{
+    fprintf(stderr, "medner %s: %s: %s\n", cmd, medner_status_str(status),
+            what ? what : medner_last_error());
+}
+
+int medner_cli_uint(const char *cmd, const char *opt, const char *value, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(value, &end, 10);
+    if (errno || end == value || *end || value[0] == '-' || v > 0xFFFFFFFFul) {
+        fprintf(stderr, "medner %s: %s expects a non-negative integer\n", cmd, opt);
+        return 1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
 
 static void usage(FILE *out)
 {

@@ -7,6 +7,35 @@
 
 #include "tokenizer/tokenizer.h"
 
+enum { MEDNER__HF_LETTER, MEDNER__HF_DELETE, MEDNER__HF_PUNCT, MEDNER__HF_MARK, MEDNER__HF_SPACE };
+#include "tokenizer/hf_unicode.h"
+
+/* Hugging Face's class of a non-ASCII code point where its (older) Unicode
+ * tables disagree with utf8proc's, or -1 (see tests/reference/make_unicode_compat.py). */
+static int hf_override(uint32_t c)
+{
+    size_t lo = 0, hi = MEDNER_ARRAY_LEN(medner__hf_unicode);
+    if (c < medner__hf_unicode[0].cp)
+        return -1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (medner__hf_unicode[mid].cp < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < MEDNER_ARRAY_LEN(medner__hf_unicode) && medner__hf_unicode[lo].cp == c
+               ? medner__hf_unicode[lo].cls : -1;
+}
+
+static bool is_nonspacing_mark(uint32_t c)
+{
+    int o = hf_override(c);
+    if (o >= 0)
+        return o == MEDNER__HF_MARK;
+    return utf8proc_category((utf8proc_int32_t)c) == UTF8PROC_CATEGORY_MN;
+}
+
 bool medner__is_bert_whitespace(uint32_t c)
 {
     /* Rust char::is_whitespace (the White_Space property): the Z* separators
@@ -22,14 +51,20 @@ bool medner__is_bert_whitespace(uint32_t c)
 
 bool medner__is_bert_control(uint32_t c)
 {
-    /* General category "Other" (Cc, Cf, Cn, Co, Cs) except \t \n \r. */
+    /* Categories Cc, Cf, Co and Cs, except \t \n \r. Unassigned code points
+     * (Cn) are kept, as Hugging Face keeps them (verified on U+0378, U+FFFF,
+     * U+1FFFF, U+FA6E): so the Unicode version of the tables does not decide
+     * whether a character is deleted. */
     if (c == '\t' || c == '\n' || c == '\r')
         return false;
     if (c < 0x80)
         return c < 0x20 || c == 0x7F;
+    int o = hf_override(c);
+    if (o >= 0)
+        return o == MEDNER__HF_DELETE;
     utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)c);
     return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
-           cat == UTF8PROC_CATEGORY_CN || cat == UTF8PROC_CATEGORY_CO ||
+           cat == UTF8PROC_CATEGORY_CO ||
            cat == UTF8PROC_CATEGORY_CS;
 }
 
@@ -38,6 +73,9 @@ bool medner__is_bert_punctuation(uint32_t c)
     if (c < 0x80)
         return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
                (c >= 123 && c <= 126);
+    int o = hf_override(c);
+    if (o >= 0)
+        return o == MEDNER__HF_PUNCT;
     utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)c);
     return cat == UTF8PROC_CATEGORY_PC || cat == UTF8PROC_CATEGORY_PD ||
            cat == UTF8PROC_CATEGORY_PS || cat == UTF8PROC_CATEGORY_PE ||
@@ -94,7 +132,7 @@ size_t medner__normalize_char(const medner_tokenizer *t, uint32_t c, uint32_t ou
         }
         n = 0;
         for (utf8proc_ssize_t i = 0; i < k; i++)
-            if (utf8proc_category((utf8proc_int32_t)tmp[i]) != UTF8PROC_CATEGORY_MN)
+            if (!is_nonspacing_mark(tmp[i]))
                 tmp[n++] = tmp[i];
     }
     if (!t->lowercase) {
