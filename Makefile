@@ -50,12 +50,15 @@ CLI_OBJ    := $(CLI_SRC:%.c=build/obj/%.o)
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+# libFuzzer targets; `make test` replays each one's saved corpus (tests/fuzz/corpus/NAME).
+FUZZ_TARGETS := tokenizer
+REPLAY_BIN := $(FUZZ_TARGETS:%=build/tests/replay_%)
 
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
-SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
+SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%)
 
-.PHONY: all lib deps deps-test demo test unit test-sanitize check-header check-abi \
+.PHONY: all lib deps deps-test demo test unit fuzz test-sanitize check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean
 
 all: lib $(CLI)
@@ -119,6 +122,16 @@ build/tests/%: tests/unit/%.c $(ALIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(ALIB) $(TEST_LIBS)
 
+build/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ALIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -DMEDNER_REPLAY_DIR='"tests/fuzz/corpus/$*"' -o $@ \
+	    tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(ALIB) $(TEST_LIBS)
+
+build/asan/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c build/asan/libmedner.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) -DMEDNER_REPLAY_DIR='"tests/fuzz/corpus/$*"' -o $@ \
+	    tests/fuzz/fuzz_$*.c tests/fuzz/replay.c build/asan/libmedner.a $(TEST_LIBS)
+
 build/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -MMD -MP -c $< -o $@
@@ -131,17 +144,38 @@ build/asan/tests/%: tests/unit/%.c build/asan/libmedner.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) -o $@ $< build/asan/libmedner.a $(TEST_LIBS)
 
-unit: $(UNIT_BIN)
-	@sh tests/run-tests.sh unit $(UNIT_BIN)
+unit: $(UNIT_BIN) $(REPLAY_BIN)
+	@sh tests/run-tests.sh unit $(UNIT_BIN) $(REPLAY_BIN)
 
 test: deps-test
-	@$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BIN)
-	@sh tests/run-tests.sh all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BIN) $(REPLAY_BIN)
+	@sh tests/run-tests.sh all $(UNIT_BIN) $(REPLAY_BIN)
 
 test-sanitize: deps-test
 	@$(MAKE) --no-print-directory $(SAN_BIN)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	    sh tests/run-tests.sh sanitize $(SAN_BIN)
+
+# ---- fuzzing (clang's libFuzzer; not part of `make test`) -------------------
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 \
+                -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(DEP_LIBS)
+
+# Run each target for FUZZ_SECONDS from its saved corpus, then merge the inputs
+# that reached new coverage back into tests/fuzz/corpus/NAME (commit them).
+fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/work-$$t tests/fuzz/corpus/$$t; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 \
+	      build/fuzz/work-$$t tests/fuzz/corpus/$$t || exit 1; \
+	  build/fuzz/fuzz_$$t -merge=1 tests/fuzz/corpus/$$t build/fuzz/work-$$t || exit 1; \
+	done
 
 # ---- ABI ------------------------------------------------------------------
 

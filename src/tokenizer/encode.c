@@ -366,8 +366,10 @@ static int build_encoding(medner_encoding **out, const medner_tokenizer *t, cons
             e->offsets[2 * pos] = e->offsets[2 * pos + 1] = 0;
             pos++;
         }
-        memcpy(e->ids + pos, s->ids + first, count * sizeof *e->ids);
-        memcpy(e->word_ids + pos, s->words + first, count * sizeof *e->word_ids);
+        if (count > 0) { /* an empty text has no token arrays at all */
+            memcpy(e->ids + pos, s->ids + first, count * sizeof *e->ids);
+            memcpy(e->word_ids + pos, s->words + first, count * sizeof *e->word_ids);
+        }
         for (size_t k = 0; k < count; k++) {
             e->offsets[2 * (pos + k)] = s->begin[first + k];
             e->offsets[2 * (pos + k) + 1] = s->end[first + k];

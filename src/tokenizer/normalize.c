@@ -10,13 +10,14 @@
 enum { MEDNER__HF_LETTER, MEDNER__HF_DELETE, MEDNER__HF_PUNCT, MEDNER__HF_MARK, MEDNER__HF_SPACE };
 #include "tokenizer/hf_unicode.h"
 
-/* Hugging Face's class of a non-ASCII code point where its (older) Unicode
- * tables disagree with utf8proc's, or -1 (see tests/reference/make_unicode_compat.py). */
-static int hf_override(uint32_t c)
+/* The entry of a non-ASCII code point where Hugging Face's Unicode tables
+ * (older for classes, newer for lowercase) disagree with utf8proc's, or NULL
+ * (see tests/reference/make_unicode_compat.py). */
+static const struct medner__hf_cp *hf_entry(uint32_t c)
 {
     size_t lo = 0, hi = MEDNER_ARRAY_LEN(medner__hf_unicode);
     if (c < medner__hf_unicode[0].cp)
-        return -1;
+        return NULL;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (medner__hf_unicode[mid].cp < c)
@@ -25,7 +26,14 @@ static int hf_override(uint32_t c)
             hi = mid;
     }
     return lo < MEDNER_ARRAY_LEN(medner__hf_unicode) && medner__hf_unicode[lo].cp == c
-               ? medner__hf_unicode[lo].cls : -1;
+               ? &medner__hf_unicode[lo] : NULL;
+}
+
+/* Hugging Face's class of c where it differs from utf8proc's, or -1. */
+static int hf_override(uint32_t c)
+{
+    const struct medner__hf_cp *e = hf_entry(c);
+    return e ? e->cls : -1;
 }
 
 static bool is_nonspacing_mark(uint32_t c)
@@ -103,7 +111,8 @@ static size_t lower_into(uint32_t c, uint32_t *out)
         out[1] = 0x307;
         return 2;
     }
-    out[0] = (uint32_t)utf8proc_tolower((utf8proc_int32_t)c);
+    const struct medner__hf_cp *e = c >= 0x80 ? hf_entry(c) : NULL;
+    out[0] = e && e->lower ? e->lower : (uint32_t)utf8proc_tolower((utf8proc_int32_t)c);
     return 1;
 }
 
@@ -122,7 +131,8 @@ size_t medner__normalize_char(const medner_tokenizer *t, uint32_t c, uint32_t ou
     uint32_t tmp[8];
     size_t n = 1;
     tmp[0] = c;
-    if (t->strip_accents && c >= 0x80) {
+    const struct medner__hf_cp *e = c >= 0x80 ? hf_entry(c) : NULL;
+    if (t->strip_accents && c >= 0x80 && !(e && e->nfd_keep)) {
         int boundclass = 0;
         utf8proc_ssize_t k = utf8proc_decompose_char((utf8proc_int32_t)c, (utf8proc_int32_t *)tmp,
                                                      8, UTF8PROC_DECOMPOSE, &boundclass);
@@ -134,6 +144,8 @@ size_t medner__normalize_char(const medner_tokenizer *t, uint32_t c, uint32_t ou
         for (utf8proc_ssize_t i = 0; i < k; i++)
             if (!is_nonspacing_mark(tmp[i]))
                 tmp[n++] = tmp[i];
+    } else if (t->strip_accents && e && is_nonspacing_mark(c)) {
+        n = 0;
     }
     if (!t->lowercase) {
         for (size_t i = 0; i < n; i++)

@@ -270,7 +270,7 @@ static size_t count_known(const char *vocab)
     return n;
 }
 
-static void check_adversarial(int cased)
+static void check_adversarial(int cased, medner_tokenizer *t)
 {
     char path[256];
     snprintf(path, sizeof path, DATA "tokenizer/golden-%s-adversarial.jsonl", vocab_name[cased]);
@@ -278,7 +278,6 @@ static void check_adversarial(int cased)
     FILE *inf = fopen(DATA "tokenizer/adversarial.jsonl", "r");
     assert_non_null(gf);
     assert_non_null(inf);
-    medner_tokenizer *t = load(cased);
     medner_encode_params wp = MEDNER_ENCODE_PARAMS_INIT;
     wp.max_length = 16;
     wp.overlap = 4;
@@ -336,11 +335,150 @@ static void check_adversarial(int cased)
     free(il);
     fclose(gf);
     fclose(inf);
+}
+
+static void test_adversarial_uncased(void **s)
+{
+    (void)s;
+    medner_tokenizer *t = load(0);
+    check_adversarial(0, t);
     medner_tokenizer_free(t);
 }
 
-static void test_adversarial_uncased(void **s) { (void)s; check_adversarial(0); }
-static void test_adversarial_cased(void **s) { (void)s; check_adversarial(1); }
+static void test_adversarial_cased(void **s)
+{
+    (void)s;
+    medner_tokenizer *t = load(1);
+    check_adversarial(1, t);
+    medner_tokenizer_free(t);
+}
+
+/* The same parity through a model directory holding only the tokenizer.json
+ * that Hugging Face itself saved (tests/reference/make_tokenizer_json.py):
+ * options, vocabulary and special tokens all come from that file. */
+static void check_tokenizer_json(int cased)
+{
+    char dir[] = "/tmp/medner-tokjson-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "xz -dc " DATA "tokenizer/hf-%s.tokenizer.json.xz > %s/tokenizer.json",
+             vocab_name[cased], dir);
+    assert_int_equal(system(cmd), 0);
+    medner_tokenizer *t = NULL;
+    assert_int_equal(medner_tokenizer_load(&t, dir, NULL), MEDNER_OK);
+    medner_tokenizer_params p = MEDNER_TOKENIZER_PARAMS_INIT;
+    assert_int_equal(medner_tokenizer_get_params(t, &p), MEDNER_OK);
+    assert_int_equal(p.lowercase, cased ? MEDNER_OFF : MEDNER_ON);
+    check_adversarial(cased, t);
+    medner_tokenizer_free(t);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_tokenizer_json_uncased(void **s) { (void)s; check_tokenizer_json(0); }
+static void test_tokenizer_json_cased(void **s) { (void)s; check_tokenizer_json(1); }
+
+/* Every code point normalised on its own, against Hugging Face's
+ * BertNormalizer (tests/data/tokenizer/golden-normalizer.tsv). */
+static int normalized_matches(const medner_tokenizer *t, uint32_t c, const char *want)
+{
+    uint32_t out[10];
+    size_t n = medner__normalize_char(t, c, out);
+    int deleted = n == 0;
+    if (!deleted && t->chinese_chars && medner__is_cjk(c)) {
+        if (n == 1 && out[0] == c)
+            return strcmp(want, "pad") == 0;
+        /* padded, then changed by NFD (compatibility ideographs): " x " */
+        for (size_t k = n; k > 0; k--)
+            out[k] = out[k - 1];
+        out[0] = out[n + 1] = ' ';
+        n += 2;
+    }
+    if (strcmp(want, "=") == 0)
+        return n == 1 && out[0] == c;
+    if (strcmp(want, "-") == 0)
+        return deleted;
+    if (strcmp(want, "sp") == 0)
+        return n == 1 && out[0] == ' ';
+    if (strcmp(want, "pad") == 0)
+        return 0;
+    if (strcmp(want, "hangul") == 0) { /* L V [T] conjoining jamo */
+        if (n < 2 || n > 3)
+            return 0;
+        for (size_t k = 0; k < n; k++)
+            if (out[k] < 0x1100 || out[k] > 0x11FF)
+                return 0;
+        return 1;
+    }
+    /* explicit list of hex code points */
+    size_t k = 0;
+    const char *p = want;
+    while (*p) {
+        char *end;
+        unsigned long v = strtoul(p, &end, 16);
+        if (end == p || k >= n || out[k] != v)
+            return 0;
+        k++;
+        p = end;
+        while (*p == ' ')
+            p++;
+    }
+    return k == n;
+}
+
+typedef struct norm_range {
+    uint32_t first, last;
+    char rule[2][48]; /* cased, uncased */
+} norm_range;
+
+static void test_normalizer_every_code_point(void **state)
+{
+    (void)state;
+    medner_tokenizer *t[2] = { load(1), load(0) }; /* the file's columns: cased, uncased */
+    FILE *f = fopen(DATA "tokenizer/golden-normalizer.tsv", "r");
+    assert_non_null(f);
+    size_t n = 0, cap = 4096;
+    norm_range *r = malloc(cap * sizeof *r);
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#')
+            continue;
+        line[strcspn(line, "\n")] = 0;
+        char *first = strtok(line, "\t"), *last = strtok(NULL, "\t");
+        char *cased = strtok(NULL, "\t"), *uncased_rule = strtok(NULL, "\t");
+        assert_non_null(uncased_rule);
+        if (n == cap)
+            r = realloc(r, (cap *= 2) * sizeof *r);
+        r[n].first = (uint32_t)strtoul(first, NULL, 16);
+        r[n].last = (uint32_t)strtoul(last, NULL, 16);
+        snprintf(r[n].rule[0], sizeof r[n].rule[0], "%s", cased);
+        snprintf(r[n].rule[1], sizeof r[n].rule[1], "%s", uncased_rule);
+        assert_true(n == 0 || r[n].first > r[n - 1].last); /* sorted, disjoint */
+        n++;
+    }
+    fclose(f);
+    size_t checked = 0, bad = 0, k = 0;
+    for (uint32_t c = 0; c < 0x110000; c++) {
+        if (c >= 0xD800 && c <= 0xDFFF)
+            continue;
+        while (k < n && r[k].last < c)
+            k++;
+        int listed = k < n && r[k].first <= c;
+        for (int v = 0; v < 2; v++) {
+            const char *want = listed ? r[k].rule[v] : "=";
+            if (!normalized_matches(t[v], c, want) && bad++ < 10)
+                print_error("U+%04X (%s): Hugging Face gives '%s'\n", c,
+                            v ? "uncased" : "cased", want);
+        }
+        checked++;
+    }
+    print_message("normalizer: %zu code points x 2 variants, %zu differ\n", checked, bad);
+    assert_int_equal(checked, 0x110000 - 0x800);
+    assert_int_equal(bad, 0);
+    free(r);
+    medner_tokenizer_free(t[0]);
+    medner_tokenizer_free(t[1]);
+}
 
 int main(void)
 {
@@ -351,6 +489,9 @@ int main(void)
         cmocka_unit_test(test_maccrobat_cased),
         cmocka_unit_test(test_adversarial_uncased),
         cmocka_unit_test(test_adversarial_cased),
+        cmocka_unit_test(test_tokenizer_json_uncased),
+        cmocka_unit_test(test_tokenizer_json_cased),
+        cmocka_unit_test(test_normalizer_every_code_point),
     };
     return cmocka_run_group_tests_name("tokenizer-parity", tests, NULL, NULL);
 }
