@@ -58,7 +58,7 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%)
 
-.PHONY: all lib deps deps-test demo test unit fuzz test-sanitize check-header check-abi \
+.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer test-sanitize check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean
 
 all: lib $(CLI)
@@ -155,6 +155,15 @@ test-sanitize: deps-test
 	@$(MAKE) --no-print-directory $(SAN_BIN)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	    sh tests/run-tests.sh sanitize $(SAN_BIN)
+
+# ---- benchmarks (side by side with the reference, in one run) -------------
+
+build/bench/%: tests/bench/%.c $(ALIB)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude $(CFLAGS) -o $@ $< $(ALIB) $(DEP_LIBS)
+
+bench-tokenizer: deps build/bench/bench_tokenizer
+	@sh tests/bench/bench_tokenizer.sh
 
 # ---- fuzzing (clang's libFuzzer; not part of `make test`) -------------------
 

@@ -13,6 +13,7 @@ for t in "$@"; do
   run "$(basename "$t")" "$t"
 done
 if [ "$mode" = all ]; then
+  run cli sh tests/cli/test-cli.sh
   run check-abi make --no-print-directory check-abi
   run abi-gate sh tests/abi/test-abi-gate.sh
   run install sh tests/install/test-install.sh
