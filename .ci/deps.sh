@@ -9,7 +9,7 @@ tier=${1:-build}
 pkgs="gcc make pkg-config libopenblas-dev libutf8proc-dev libyaml-dev"
 case "$tier" in
   build) ;;
-  test) pkgs="$pkgs libcmocka-dev abigail-tools binutils g++ xz-utils" ;;
+  test) pkgs="$pkgs libcmocka-dev abigail-tools binutils g++ xz-utils locales" ;;
   *) echo "deps.sh: unknown tier '$tier' (build|test)" >&2; exit 2 ;;
 esac
 missing=""

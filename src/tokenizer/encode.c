@@ -474,7 +474,7 @@ int medner_tokenizer_encode_batch(medner_encoding **out, const medner_tokenizer 
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "medner_tokenizer_encode_batch: out of memory");
     for (size_t k = 0; k < n && rc == MEDNER_OK; k++)
         rc = encode_one(&tmp[k], t, texts[k], lens[k], &p, k, 1);
-    if (rc == MEDNER_OK)
+    if (rc == MEDNER_OK && n > 0)
         memcpy(out, tmp, n * sizeof *tmp);
     else
         for (size_t k = 0; k < n; k++)
