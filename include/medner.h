@@ -405,9 +405,12 @@ typedef struct medner_encode_params {
     uint32_t overlap;
     /** Add [CLS] ... [SEP] (default ON). */
     medner_switch special_tokens;
+    /** Must be zero (keeps the struct free of tail padding, so a field added
+     *  later never lands in bytes an older caller left uninitialised). */
+    uint32_t reserved;
 } medner_encode_params;
 
-#define MEDNER_ENCODE_PARAMS_INIT { sizeof(medner_encode_params), 0, 0, MEDNER_DEFAULT }
+#define MEDNER_ENCODE_PARAMS_INIT { sizeof(medner_encode_params), 0, 0, MEDNER_DEFAULT, 0 }
 
 /**
  * Result of tokenizing one text: one or more windows of tokens. Owned by the

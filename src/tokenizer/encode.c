@@ -399,6 +399,8 @@ static int check_encode_args(const medner_tokenizer *t, medner_encode_params *p,
     int rc = medner__params_copy(p, sizeof *p, params, sizeof *p, "medner_encode_params");
     if (rc != MEDNER_OK)
         return rc;
+    if (p->reserved != 0)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_encode_params: reserved must be 0");
     if ((unsigned)p->special_tokens > MEDNER_OFF)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_encode_params: special_tokens must be a medner_switch");
@@ -482,3 +484,11 @@ int medner_tokenizer_encode_batch(medner_encoding **out, const medner_tokenizer 
     medner__free(tmp);
     return rc;
 }
+
+/* Public structs grow only by appending; none may end in padding (see
+ * docs/abi-policy.md). */
+_Static_assert(sizeof(medner_encode_params) ==
+                   offsetof(medner_encode_params, reserved) + sizeof(uint32_t),
+               "medner_encode_params must not end in padding");
+_Static_assert(sizeof(medner_window) == offsetof(medner_window, first_token) + sizeof(size_t),
+               "medner_window must not end in padding");

@@ -233,3 +233,7 @@ int medner_tokenizer_get_params(const medner_tokenizer *t, medner_tokenizer_para
     out->mask_token = t->special[4];
     return MEDNER_OK;
 }
+
+_Static_assert(sizeof(medner_tokenizer_params) ==
+                   offsetof(medner_tokenizer_params, mask_token) + sizeof(const char *),
+               "medner_tokenizer_params must not end in padding");

@@ -233,6 +233,9 @@ static void test_encode_params_errors(void **state)
     p.special_tokens = (medner_switch)7;
     assert_int_equal(medner_tokenizer_encode(&e, uncased, "a", 1, &p), MEDNER_E_INVALID_ARGUMENT);
     p.special_tokens = MEDNER_DEFAULT;
+    p.reserved = 1;
+    assert_int_equal(medner_tokenizer_encode(&e, uncased, "a", 1, &p), MEDNER_E_INVALID_ARGUMENT);
+    p.reserved = 0;
     p.struct_size = 3;
     assert_int_equal(medner_tokenizer_encode(&e, uncased, "a", 1, &p), MEDNER_E_INVALID_ARGUMENT);
     assert_int_equal(medner_tokenizer_encode(NULL, uncased, "a", 1, NULL), MEDNER_E_INVALID_ARGUMENT);
