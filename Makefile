@@ -1,7 +1,7 @@
 # medner -- build, test, install.
 #
 #   make                 library (lib/), static library, CLI (bin/medner)
-#   make demo            install missing Debian packages, build, run the CLI (README command 1)
+#   make demo            install missing Debian packages, build, tokenize a note with the CLI (README command 1)
 #   make test            install missing packages, unit tests, header + ABI checks, install test (README command 2)
 #   make test-sanitize   unit tests under ASan + UBSan
 #   make check-abi       header compiles as C99/C++, exported symbols, abidiff against tests/abi/
@@ -110,7 +110,8 @@ deps-test:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	./$(CLI) version
-	./$(CLI) --help
+	printf '%s\n' '{"text": "Pt c/o fever \u2265 38.5\u00b0C and cough; started amoxicillin 500 mg t.i.d."}' | \
+	    ./$(CLI) tokenize --vocab tests/data/vocab/bert-base-uncased.vocab.txt
 
 # ---- tests ----------------------------------------------------------------
 
