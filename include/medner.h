@@ -499,6 +499,151 @@ MEDNER_API int medner_encoding_window(const medner_encoding *encoding, size_t in
                                       medner_window *out);
 
 /* ------------------------------------------------------------------------ */
+/* Transformer encoder                                                      */
+/* ------------------------------------------------------------------------ */
+
+/** Options of medner_encoder_load(). */
+typedef struct medner_encoder_params {
+    size_t struct_size;     /**< sizeof(medner_encoder_params) */
+    /** OpenBLAS threads. 0 (default): leave OpenBLAS as the host configured it
+     *  (OPENBLAS_NUM_THREADS or its default). N > 0: call
+     *  openblas_set_num_threads(N) during the load -- this is process-wide
+     *  and affects every user of OpenBLAS in the process, so it is done only
+     *  when the host asks for it here. See docs/threading.md. */
+    uint32_t blas_threads;
+    uint32_t reserved;      /**< must be zero */
+} medner_encoder_params;
+
+#define MEDNER_ENCODER_PARAMS_INIT { sizeof(medner_encoder_params), 0, 0 }
+
+/**
+ * Load a BERT-family checkpoint from a Hugging Face model directory:
+ * `config.json` plus `model.safetensors` (or `model.safetensors.index.json`
+ * and its shards). Architectures: BertModel, BertForTokenClassification (and
+ * the encoder of other Bert* checkpoints, their heads ignored), DistilBertModel,
+ * DistilBertForTokenClassification; weight names with or without the
+ * `bert.`/`distilbert.` prefix; tensors in F32 (memory-mapped read-only and
+ * used in place, so processes share one copy), F16 or BF16 (converted to fp32
+ * once). Nothing is downloaded; no Python is involved.
+ *
+ * @param[out] out        receives the encoder; free with medner_encoder_free().
+ * @param      model_dir  the directory.
+ * @param      params     options, or NULL for the defaults.
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT; MEDNER_E_IO (missing or
+ *         unreadable files); MEDNER_E_PARSE (malformed JSON or safetensors
+ *         header: file and position); MEDNER_E_UNSUPPORTED (only
+ *         pytorch_model.bin -- the message names the conversion script
+ *         examples/tools/convert_to_safetensors.py --, RoBERTa, DeBERTa and
+ *         other model types, unknown activations or dtypes);
+ *         MEDNER_E_INVALID_MODEL (shapes against the config, missing or
+ *         unexpected tensors, offsets outside the file or overlapping: the
+ *         message names file and tensor); MEDNER_E_OUT_OF_MEMORY.
+ * Thread-safety: safe to call from several threads at once.
+ */
+MEDNER_API int medner_encoder_load(medner_encoder **out, const char *model_dir,
+                                   const medner_encoder_params *params);
+
+/**
+ * Free an encoder and unmap its weights. NULL is a no-op. Every context made
+ * for it must have been freed first.
+ * Thread-safety: no other thread may be using the encoder.
+ */
+MEDNER_API void medner_encoder_free(medner_encoder *encoder);
+
+/** Description of a loaded encoder (see medner_encoder_get_info()). Strings
+ *  are borrowed from the encoder. */
+typedef struct medner_encoder_info {
+    size_t struct_size;        /**< set by the caller: sizeof(medner_encoder_info) */
+    const char *model_type;    /**< "bert" or "distilbert" */
+    const char *architecture;  /**< config.json architectures[0], or "" */
+    const char *activation;    /**< hidden_act as written in config.json */
+    const char *dtype;         /**< stored weights: "F32", "F16", "BF16" or "mixed" */
+    size_t layers;
+    size_t hidden_size;
+    size_t heads;
+    size_t intermediate_size;
+    size_t vocab_size;
+    size_t max_positions;      /**< longest sequence, special tokens included */
+    size_t type_vocab_size;    /**< 0 for DistilBERT */
+    size_t num_labels;         /**< 0 without a token-classification head */
+    size_t n_params;           /**< parameters used by the encoder and its head */
+    size_t file_bytes;         /**< size of the weight files */
+    size_t n_files;            /**< weight files (shards) */
+    double layer_norm_eps;
+} medner_encoder_info;
+
+#define MEDNER_ENCODER_INFO_INIT \
+    { sizeof(medner_encoder_info), NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0 }
+
+/**
+ * Describe an encoder: fills `out` up to out->struct_size (initialise it with
+ * MEDNER_ENCODER_INFO_INIT).
+ * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT.
+ * Thread-safety: safe from any thread.
+ */
+MEDNER_API int medner_encoder_get_info(const medner_encoder *encoder, medner_encoder_info *out);
+
+/**
+ * Name of label `index` (config.json id2label), e.g. "B-Disease".
+ * @return a string borrowed from the encoder, or NULL when index >= num_labels.
+ * Thread-safety: safe from any thread.
+ */
+MEDNER_API const char *medner_encoder_label(const medner_encoder *encoder, size_t index);
+
+/**
+ * Create an execution context for `encoder`: the workspace of one thread.
+ * Memory is allocated lazily by the first run, grown to the largest batch
+ * seen, and reused.
+ * @param[out] out  receives the context; free with medner_context_free().
+ * @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT or MEDNER_E_OUT_OF_MEMORY.
+ * Thread-safety: safe to call from any thread; the context then belongs to
+ * one thread at a time.
+ */
+MEDNER_API int medner_context_create(medner_context **out, const medner_encoder *encoder);
+
+/** Free a context. NULL is a no-op. */
+MEDNER_API void medner_context_free(medner_context *context);
+
+/**
+ * Run the encoder (and the token-classification head, when the checkpoint
+ * has one) on `n` sequences of token ids at once. Sequences may have any
+ * lengths: no padding is computed (their tokens are packed together for the
+ * dense layers; attention runs per sequence). A sequence's results are bitwise
+ * identical whatever else is in the batch and whatever the thread count.
+ *
+ * @param context   the calling thread's context.
+ * @param ids       n arrays of token ids (usually [CLS] ... [SEP] from the tokenizer).
+ * @param type_ids  n arrays of token-type ids, or NULL (all 0); an entry may be NULL.
+ * @param lengths   n lengths, each in [1, max_positions].
+ * @param n         number of sequences (n > 0).
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULL arrays, an id outside
+ *         the vocabulary or a type id outside type_vocab_size: the message
+ *         gives the sequence and position); MEDNER_E_LIMIT (a sequence longer
+ *         than max_positions); MEDNER_E_OUT_OF_MEMORY (the previous results
+ *         are then gone, the context stays usable).
+ * Thread-safety: one call per context at a time; any number of contexts of one
+ * encoder may run concurrently.
+ */
+MEDNER_API int medner_encoder_run(medner_context *context, const int32_t *const *ids,
+                                  const int32_t *const *type_ids, const size_t *lengths,
+                                  size_t n);
+
+/**
+ * Logits of sequence `seq` of the last successful run: lengths[seq] rows of
+ * num_labels floats (row-major). Borrowed from the context until its next run
+ * or free. NULL when the encoder has no head, seq is out of range, or there
+ * was no successful run.
+ */
+MEDNER_API const float *medner_context_logits(const medner_context *context, size_t seq);
+
+/**
+ * Final hidden states (output of the last layer) of sequence `seq` of the
+ * last successful run: lengths[seq] rows of hidden_size floats. Borrowed as
+ * medner_context_logits(). NULL when seq is out of range or there was no run.
+ */
+MEDNER_API const float *medner_context_hidden(const medner_context *context, size_t seq);
+
+/* ------------------------------------------------------------------------ */
 /* Offset conversion                                                        */
 /* ------------------------------------------------------------------------ */
 

@@ -9,6 +9,8 @@
 /* Each subcommand: argv[0] is the subcommand name; returns the exit status
  * (0 ok, 1 failure, 2 usage error). */
 int medner_cli_tokenize(int argc, char **argv);
+int medner_cli_info(int argc, char **argv);
+int medner_cli_logits(int argc, char **argv);
 
 /* Print "medner CMD: " + medner_last_error() (or msg) to stderr. */
 void medner_cli_error(const char *cmd, int status, const char *what);

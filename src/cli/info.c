@@ -1,0 +1,70 @@
+/* medner info DIR: what a model directory holds. */
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const char info_usage[] =
+    "usage: medner info DIR\n"
+    "\n"
+    "Describe the Hugging Face model directory DIR: architecture, layers, hidden size,\n"
+    "heads, vocabulary, labels, dtype, parameter count and file sizes. Loads the\n"
+    "weights (memory-mapped) and the tokenizer, so it also validates them.\n";
+
+int medner_cli_info(int argc, char **argv)
+{
+    if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        fputs(info_usage, stdout);
+        return 0;
+    }
+    if (argc != 2 || argv[1][0] == '-') {
+        fputs(info_usage, stderr);
+        return 2;
+    }
+    const char *dir = argv[1];
+    medner_encoder *e = NULL;
+    int rc = medner_encoder_load(&e, dir, NULL);
+    if (rc != MEDNER_OK) {
+        medner_cli_error("info", rc, NULL);
+        return 1;
+    }
+    medner_encoder_info in = MEDNER_ENCODER_INFO_INIT;
+    medner_encoder_get_info(e, &in);
+    printf("model:          %s\n", dir);
+    printf("architecture:   %s (model_type %s)\n", in.architecture[0] ? in.architecture : "-",
+           in.model_type);
+    printf("layers:         %zu\n", in.layers);
+    printf("hidden size:    %zu (%zu heads of %zu)\n", in.hidden_size, in.heads,
+           in.hidden_size / in.heads);
+    printf("intermediate:   %zu (%s)\n", in.intermediate_size, in.activation);
+    printf("positions:      %zu\n", in.max_positions);
+    printf("token types:    %zu\n", in.type_vocab_size);
+    printf("layer norm eps: %g\n", in.layer_norm_eps);
+    printf("vocabulary:     %zu\n", in.vocab_size);
+    printf("parameters:     %zu (%.1f M)\n", in.n_params, (double)in.n_params / 1e6);
+    printf("weights:        %s, %zu file%s, %zu bytes (%.1f MiB)\n", in.dtype, in.n_files,
+           in.n_files == 1 ? "" : "s", in.file_bytes, (double)in.file_bytes / 1048576.0);
+    if (in.num_labels == 0) {
+        printf("labels:         none (no token-classification head)\n");
+    } else {
+        printf("labels:         %zu:", in.num_labels);
+        for (size_t k = 0; k < in.num_labels; k++)
+            printf(" %s", medner_encoder_label(e, k));
+        printf("\n");
+    }
+    medner_tokenizer *t = NULL;
+    rc = medner_tokenizer_load(&t, dir, NULL);
+    if (rc == MEDNER_OK) {
+        medner_tokenizer_params tp = MEDNER_TOKENIZER_PARAMS_INIT;
+        medner_tokenizer_get_params(t, &tp);
+        printf("tokenizer:      WordPiece, %zu tokens, %s, max length %u\n",
+               medner_tokenizer_vocab_size(t),
+               tp.lowercase == MEDNER_ON ? "lower-cased" : "cased", tp.model_max_length);
+        if (medner_tokenizer_vocab_size(t) > in.vocab_size)
+            printf("warning:        the tokenizer has more tokens than the model's vocabulary\n");
+        medner_tokenizer_free(t);
+    } else {
+        printf("tokenizer:      none usable (%s)\n", medner_last_error());
+    }
+    medner_encoder_free(e);
+    return 0;
+}

@@ -1,0 +1,330 @@
+/*
+ * The BERT-family forward pass (BERT, DistilBERT, MiniLM): packed batches,
+ * per-thread workspaces, token-classification head.
+ *
+ * Data layout: the n sequences of a run are packed into T = sum(lengths)
+ * rows; every dense layer is one GEMM over the T rows (no padding is ever
+ * computed) and attention runs per sequence on its own rows. Post-LN
+ * residual blocks as in Hugging Face:
+ *   x = LN(word[id] + pos[p] + type[t])
+ *   per layer: x = LN(x + Wo . Attn(Wq x, Wk x, Wv x));  x = LN(x + W2 . act(W1 x))
+ *   logits = Wc x
+ * DistilBERT is the same computation without token types.
+ */
+#include <cblas.h> /* note: pulls in <complex.h>, whose macro I must not be a variable name */
+#include <math.h>
+#include <string.h>
+
+#include "encoder/encoder.h"
+#include "kernels/kernels.h"
+
+struct medner_encoder {
+    medner__model *model;
+};
+
+struct medner_context {
+    const medner_encoder *enc;
+    size_t cap_tokens, cap_len, cap_seqs;
+    float *x, *tmp, *big, *scratch, *logits;
+    int32_t *ids, *types, *pos;
+    size_t *start, *lens; /* per sequence: first packed row, length */
+    size_t n_seqs;        /* of the last successful run; 0 = none */
+};
+
+const medner__model *medner__encoder_model(const medner_encoder *enc)
+{
+    return enc->model;
+}
+
+int medner_encoder_load(medner_encoder **out, const char *dir, const medner_encoder_params *params)
+{
+    if (out == NULL || dir == NULL)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_encoder_load: out and model_dir are required");
+    medner_encoder_params p = MEDNER_ENCODER_PARAMS_INIT;
+    int rc = medner__params_copy(&p, sizeof p, params, sizeof p, "medner_encoder_params");
+    if (rc != MEDNER_OK)
+        return rc;
+    if (p.reserved != 0)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_encoder_params: reserved must be 0");
+    if (p.blas_threads > 1024)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_encoder_params: blas_threads %u is not plausible",
+                            p.blas_threads);
+    medner_encoder *e = medner__calloc(1, sizeof *e);
+    if (e == NULL)
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", dir);
+    rc = medner__model_load(&e->model, dir);
+    if (rc != MEDNER_OK) {
+        medner__free(e);
+        return rc;
+    }
+    if (p.blas_threads > 0)
+        openblas_set_num_threads((int)p.blas_threads);
+    *out = e;
+    return MEDNER_OK;
+}
+
+void medner_encoder_free(medner_encoder *e)
+{
+    if (e == NULL)
+        return;
+    medner__model_free(e->model);
+    medner__free(e);
+}
+
+int medner_encoder_get_info(const medner_encoder *e, medner_encoder_info *out)
+{
+    if (e == NULL || out == NULL)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_encoder_get_info: NULL argument");
+    if (out->struct_size < sizeof(medner_encoder_info))
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_encoder_get_info: struct_size %zu too small (use "
+                            "MEDNER_ENCODER_INFO_INIT)", out->struct_size);
+    const medner__model *m = e->model;
+    const medner__config *c = &m->config;
+    out->model_type = c->model_type;
+    out->architecture = c->architecture;
+    out->activation = c->act_name;
+    out->dtype = m->dtype;
+    out->layers = c->layers;
+    out->hidden_size = c->hidden;
+    out->heads = c->heads;
+    out->intermediate_size = c->intermediate;
+    out->vocab_size = c->vocab_size;
+    out->max_positions = c->max_positions;
+    out->type_vocab_size = c->type_vocab_size;
+    out->num_labels = m->weights.cls_w ? c->num_labels : 0;
+    out->n_params = m->n_params;
+    out->file_bytes = m->file_bytes;
+    out->n_files = m->n_files;
+    out->layer_norm_eps = (double)c->ln_eps;
+    return MEDNER_OK;
+}
+
+const char *medner_encoder_label(const medner_encoder *e, size_t index)
+{
+    if (e == NULL || e->model->weights.cls_w == NULL || index >= e->model->config.num_labels)
+        return NULL;
+    return e->model->config.labels[index];
+}
+
+/* ---- contexts ----------------------------------------------------------- */
+
+static void release_workspace(medner_context *c)
+{
+    medner__free(c->x);
+    medner__free(c->tmp);
+    medner__free(c->big);
+    medner__free(c->scratch);
+    medner__free(c->logits);
+    medner__free(c->ids);
+    medner__free(c->types);
+    medner__free(c->pos);
+    c->x = c->tmp = c->big = c->scratch = c->logits = NULL;
+    c->ids = c->types = c->pos = NULL;
+    c->cap_tokens = c->cap_len = 0;
+}
+
+int medner_context_create(medner_context **out, const medner_encoder *e)
+{
+    if (out == NULL || e == NULL)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_context_create: NULL argument");
+    medner_context *c = medner__calloc(1, sizeof *c);
+    if (c == NULL)
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "medner_context_create: out of memory");
+    c->enc = e;
+    *out = c;
+    return MEDNER_OK;
+}
+
+void medner_context_free(medner_context *c)
+{
+    if (c == NULL)
+        return;
+    release_workspace(c);
+    medner__free(c->start);
+    medner__free(c->lens);
+    medner__free(c);
+}
+
+static float *alloc_floats(size_t rows, size_t cols)
+{
+    size_t n;
+    if (medner__mul_size(rows, cols, &n) || medner__mul_size(n, sizeof(float), &n))
+        return NULL;
+    return medner__malloc(n);
+}
+
+/* Make room for T packed tokens, sequences up to L long, n sequences. */
+static int reserve(medner_context *c, size_t T, size_t L, size_t n)
+{
+    const medner__config *cfg = &c->enc->model->config;
+    if (n > c->cap_seqs) {
+        size_t *s = medner__realloc(c->start, n * sizeof *s);
+        if (s)
+            c->start = s;
+        size_t *l = medner__realloc(c->lens, n * sizeof *l);
+        if (l)
+            c->lens = l;
+        if (!s || !l)
+            return -1;
+        c->cap_seqs = n;
+    }
+    if (T <= c->cap_tokens && L <= c->cap_len)
+        return 0;
+    release_workspace(c);
+    size_t H = cfg->hidden, inter = cfg->intermediate;
+    /* `big` holds Q|K|V|attention output (4H per token) during attention and
+     * the FFN's intermediate activations (I per token) afterwards. */
+    size_t big_cols = 4 * H > inter ? 4 * H : inter;
+    size_t C = cfg->num_labels ? cfg->num_labels : 1;
+    c->x = alloc_floats(T, H);
+    c->tmp = alloc_floats(T, H);
+    c->big = alloc_floats(T, big_cols);
+    c->scratch = alloc_floats(L, L);
+    c->logits = alloc_floats(T, C);
+    c->ids = medner__malloc(T * sizeof *c->ids);
+    c->types = medner__malloc(T * sizeof *c->types);
+    c->pos = medner__malloc(T * sizeof *c->pos);
+    if (!c->x || !c->tmp || !c->big || !c->scratch || !c->logits || !c->ids || !c->types ||
+        !c->pos) {
+        release_workspace(c);
+        return -1;
+    }
+    c->cap_tokens = T;
+    c->cap_len = L;
+    return 0;
+}
+
+static void activation(medner__act act, float *x, size_t n)
+{
+    switch (act) {
+    case MEDNER__ACT_GELU: medner__gelu(x, n); break;
+    case MEDNER__ACT_GELU_TANH: medner__gelu_tanh(x, n); break;
+    case MEDNER__ACT_RELU: medner__relu(x, n); break;
+    }
+}
+
+static void forward(medner_context *c, size_t T, size_t n)
+{
+    const medner__model *m = c->enc->model;
+    const medner__config *cfg = &m->config;
+    const medner__weights *w = &m->weights;
+    size_t H = cfg->hidden, inter = cfg->intermediate, heads = cfg->heads, D = H / heads;
+    float eps = cfg->ln_eps;
+    float scale = 1.0f / sqrtf((float)D);
+    float *x = c->x, *tmp = c->tmp;
+    float *qkv = c->big, *att = c->big + 3 * H; /* rows of 4H: Q K V | attention out */
+    size_t ld4 = 4 * H;
+
+    medner__embed(x, c->ids, w->type_emb ? c->types : NULL, c->pos, T, w->word_emb, w->pos_emb,
+                  w->type_emb, H);
+    medner__add_layernorm(x, NULL, w->emb_ln_g, w->emb_ln_b, T, H, eps);
+    for (size_t l = 0; l < cfg->layers; l++) {
+        const medner__layer *L = &w->layers[l];
+        medner__linear(qkv, ld4, x, H, L->q_w, L->q_b, T, H, H);
+        medner__linear(qkv + H, ld4, x, H, L->k_w, L->k_b, T, H, H);
+        medner__linear(qkv + 2 * H, ld4, x, H, L->v_w, L->v_b, T, H, H);
+        for (size_t s = 0; s < n; s++) {
+            size_t r = c->start[s];
+            medner__attention(att + r * ld4, ld4, qkv + r * ld4, qkv + r * ld4 + H,
+                              qkv + r * ld4 + 2 * H, ld4, c->lens[s], heads, D, scale,
+                              c->scratch);
+        }
+        medner__linear(tmp, H, att, ld4, L->o_w, L->o_b, T, H, H);
+        medner__add_layernorm(tmp, x, L->ln1_g, L->ln1_b, T, H, eps);
+        float *ffn = c->big; /* Q|K|V|att are dead now */
+        medner__linear(ffn, inter, tmp, H, L->ffn1_w, L->ffn1_b, T, inter, H);
+        activation(cfg->act, ffn, T * inter);
+        medner__linear(x, H, ffn, inter, L->ffn2_w, L->ffn2_b, T, H, inter);
+        medner__add_layernorm(x, tmp, L->ln2_g, L->ln2_b, T, H, eps);
+    }
+    if (w->cls_w)
+        medner__linear(c->logits, cfg->num_labels, x, H, w->cls_w, w->cls_b, T,
+                       cfg->num_labels, H);
+}
+
+int medner_encoder_run(medner_context *c, const int32_t *const *ids,
+                       const int32_t *const *type_ids, const size_t *lengths, size_t n)
+{
+    if (c == NULL || ids == NULL || lengths == NULL || n == 0)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_encoder_run: context, ids and lengths are required, n > 0");
+    const medner__config *cfg = &c->enc->model->config;
+    size_t T = 0, Lmax = 0;
+    for (size_t s = 0; s < n; s++) {
+        if (ids[s] == NULL || lengths[s] == 0)
+            return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                "medner_encoder_run: sequence %zu is empty or NULL", s);
+        if (lengths[s] > cfg->max_positions)
+            return medner__fail(MEDNER_E_LIMIT,
+                                "medner_encoder_run: sequence %zu has %zu tokens, more than the "
+                                "model's %zu positions", s, lengths[s], cfg->max_positions);
+        for (size_t k = 0; k < lengths[s]; k++) {
+            if (ids[s][k] < 0 || (size_t)ids[s][k] >= cfg->vocab_size)
+                return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                    "medner_encoder_run: sequence %zu, token %zu: id %d outside "
+                                    "the vocabulary [0, %zu)", s, k, ids[s][k], cfg->vocab_size);
+            int32_t t = type_ids && type_ids[s] ? type_ids[s][k] : 0;
+            size_t ntypes = cfg->type_vocab_size ? cfg->type_vocab_size : 1;
+            if (t < 0 || (size_t)t >= ntypes)
+                return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                    "medner_encoder_run: sequence %zu, token %zu: type id %d "
+                                    "outside [0, %zu)", s, k, t, ntypes);
+        }
+        T += lengths[s];
+        if (lengths[s] > Lmax)
+            Lmax = lengths[s];
+    }
+    /* OpenBLAS computes a row bitwise identically whatever the row count only
+     * from a minimum count on (kernels.h): pad small batches with rows of
+     * token 0 so that a sequence's results never depend on its batch. */
+    size_t rows = T;
+    size_t C = cfg->num_labels ? cfg->num_labels : 1;
+    size_t need[3] = { medner__linear_min_rows(cfg->hidden), medner__linear_min_rows(cfg->intermediate),
+                       medner__linear_min_rows(C) };
+    for (size_t k = 0; k < 3; k++)
+        if (need[k] > rows)
+            rows = need[k];
+    c->n_seqs = 0;
+    if (reserve(c, rows, Lmax, n) != 0)
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY,
+                            "medner_encoder_run: out of memory for %zu tokens", T);
+    size_t r = 0;
+    for (size_t s = 0; s < n; s++) {
+        c->start[s] = r;
+        c->lens[s] = lengths[s];
+        for (size_t k = 0; k < lengths[s]; k++, r++) {
+            c->ids[r] = ids[s][k];
+            c->types[r] = type_ids && type_ids[s] ? type_ids[s][k] : 0;
+            c->pos[r] = (int32_t)k;
+        }
+    }
+    for (; r < rows; r++)
+        c->ids[r] = c->types[r] = c->pos[r] = 0;
+    forward(c, rows, n);
+    c->n_seqs = n;
+    return MEDNER_OK;
+}
+
+const float *medner_context_logits(const medner_context *c, size_t seq)
+{
+    if (c == NULL || seq >= c->n_seqs || c->enc->model->weights.cls_w == NULL)
+        return NULL;
+    return c->logits + c->start[seq] * c->enc->model->config.num_labels;
+}
+
+const float *medner_context_hidden(const medner_context *c, size_t seq)
+{
+    if (c == NULL || seq >= c->n_seqs)
+        return NULL;
+    return c->x + c->start[seq] * c->enc->model->config.hidden;
+}
+
+_Static_assert(sizeof(medner_encoder_params) ==
+                   offsetof(medner_encoder_params, reserved) + sizeof(uint32_t),
+               "medner_encoder_params must not end in padding");
+_Static_assert(sizeof(medner_encoder_info) ==
+                   offsetof(medner_encoder_info, layer_norm_eps) + sizeof(double),
+               "medner_encoder_info must not end in padding");

@@ -1,0 +1,11 @@
+/* Internal view of the encoder subsystem (for the pipeline and the CLI). */
+#ifndef MEDNER_ENCODER_H
+#define MEDNER_ENCODER_H
+
+#include "common/common.h"
+#include "model/model.h"
+
+/* The loaded model behind a public encoder handle. */
+const medner__model *medner__encoder_model(const medner_encoder *enc);
+
+#endif

@@ -1,0 +1,400 @@
+/*
+ * Row-wise and element-wise kernels: GELU (erf and tanh forms), ReLU,
+ * softmax, fused residual add + LayerNorm.
+ *
+ * Each is written once with GCC/Clang vector extensions (16 floats per
+ * vector) and built three times (simd.c picks one per call): x86-64 baseline,
+ * AVX2+FMA and AVX-512F. The AVX builds let the compiler fuse a*b+c into FMA
+ * and schedule the long polynomial chains of several vectors together; the
+ * baseline build has no FMA, so its results may differ from theirs in the
+ * last bit (all builds meet the same accuracy bounds, tested per level).
+ * Within one process the level is fixed, so results are deterministic.
+ *
+ * The last, partial vector of a buffer or row goes through the same code on
+ * a padded copy: an element's result never depends on its position or on the
+ * other elements. docs/kernels.md derives the approximations and gives their
+ * measured errors.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#  define KX86 1
+#  if defined(__clang__)
+#    define OPT_FAST
+#  else
+#    define OPT_FAST __attribute__((optimize("fp-contract=fast", "schedule-insns", "sched-pressure")))
+#  endif
+#  define TARGET_AVX2 __attribute__((target("avx2,fma"))) OPT_FAST
+#  define TARGET_AVX512 __attribute__((target("avx512f"))) OPT_FAST
+#else
+#  define KX86 0
+#endif
+
+#define VL 16
+typedef float vf __attribute__((vector_size(VL * 4)));
+typedef int32_t vi __attribute__((vector_size(VL * 4)));
+typedef uint32_t vu __attribute__((vector_size(VL * 4)));
+typedef float vh __attribute__((vector_size(VL * 2))); /* half a vf */
+typedef double vd __attribute__((vector_size(VL * 4))); /* VL/2 doubles */
+typedef int64_t vl __attribute__((vector_size(VL * 4)));
+
+/* The helpers are static and always inlined, so the warning that 64-byte
+ * vector arguments have no stable ABI without AVX-512 is moot. */
+#if defined(__GNUC__) && !defined(__clang__)
+#  pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+#define VI static inline __attribute__((always_inline))
+
+VI vf vload(const float *p)
+{
+    vf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+VI void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
+VI vf vset(float a)
+{
+    vf v;
+    for (int i = 0; i < VL; i++)
+        v[i] = a;
+    return v;
+}
+VI vd vsetd(double a)
+{
+    vd v;
+    for (int i = 0; i < VL / 2; i++)
+        v[i] = a;
+    return v;
+}
+/* m ? a : b, lane-wise; m comes from a vector comparison (all ones / zeros). */
+VI vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+VI vd vseld(vl m, vd a, vd b) { return (vd)(((vl)a & m) | ((vl)b & ~m)); }
+VI vf vabs(vf x) { return (vf)((vu)x & 0x7fffffffu); }
+VI vd vlo(vf v)
+{
+    vh h;
+    memcpy(&h, &v, sizeof h);
+    return __builtin_convertvector(h, vd);
+}
+VI vd vhi(vf v)
+{
+    vh h;
+    memcpy(&h, (const char *)&v + sizeof h, sizeof h);
+    return __builtin_convertvector(h, vd);
+}
+VI vf vjoin(vd lo, vd hi)
+{
+    vh a = __builtin_convertvector(lo, vh), b = __builtin_convertvector(hi, vh);
+    vf v;
+    memcpy(&v, &a, sizeof a);
+    memcpy((char *)&v + sizeof a, &b, sizeof b);
+    return v;
+}
+/* Fixed-order horizontal sum, so a row's result depends on its length only. */
+VI double hsumd(vd a)
+{
+    double s[VL / 2];
+    memcpy(s, &a, sizeof s);
+    for (int w = VL / 4; w >= 1; w /= 2)
+        for (int i = 0; i < w; i++)
+            s[i] = s[i] + s[i + w];
+    return s[0];
+}
+
+/* exp(hi + lo), where lo carries bits that hi + lo would lose in fp32 (or is
+ * 0); about 1 ulp. Cody-Waite reduction r = hi + lo - n ln2 with
+ * ln2 = C1 + C2 (n*C1 exact), e^r = 1 + r + r^2 Q(r) (minimax, relative
+ * error 3.3e-9 on |r| <= 0.3486), then 2^n applied in two halves so that
+ * results in the subnormal range round once. hi is clamped to [-111, 89.5]:
+ * below, the result is 0 (also for -inf); above, +inf. NaN propagates. */
+VI vf vexp2part(vf hi, vf lo)
+{
+    const float C1 = 0x1.63p-1f, C2 = -0x1.bd0106p-13f; /* 0.693359375, ln2 - C1 */
+    hi = vsel(hi < -111.0f, vset(-111.0f), hi);
+    hi = vsel(hi > 89.5f, vset(89.5f), hi);
+    vf t = (hi + lo) * 0x1.715476p+0f + 0x1.8p23f; /* round(x/ln2) + 1.5*2^23 */
+    vf nf = t - 0x1.8p23f;
+    vi n = (vi)t - 0x4b400000; /* minus the bits of 1.5*2^23 */
+    vf r = ((hi - nf * C1) + lo) - nf * C2;
+    vf q = vset(0x1.6a5abcp-10f);
+    q = q * r + 0x1.123ca4p-7f;
+    q = q * r + 0x1.5558aap-5f;
+    q = q * r + 0x1.55548ep-3f;
+    q = q * r + 0x1.fffffcp-2f;
+    vf p = 1.0f + (r + (r * r) * q);
+    vi n1 = n >> 1, n2 = n - n1;
+    vf s1 = (vf)((vu)(n1 + 127) << 23), s2 = (vf)((vu)(n2 + 127) << 23);
+    return (p * s1) * s2;
+}
+
+VI vf vexp(vf x) { return vexp2part(x, vset(0.0f)); }
+
+/* ---- GELU (erf) ----------------------------------------------------------
+ * gelu(x) = x Phi(x), Phi(x) = (1 + erf(x/sqrt2))/2 = erfc(-x/sqrt2)/2, a = |x|.
+ *  a <= 0.8: Phi = 1/2 + x S(x^2), S minimax (relative 2.8e-8);
+ *  a >  0.8: erfc(a/sqrt2) = w exp(-a^2/2 + g(w)), w = K/(K + a), K = 2 sqrt2
+ *            (as fp32), g a degree-9 minimax polynomial (abs. 1.7e-9 for
+ *            a <= 14.85); a^2 is split exactly as ah^2 + al (a + ah), ah = a
+ *            with 12 bits, so the large exponent -ah^2/2 is exact.
+ * For x < 0, Phi comes from erfc directly (no 1 + erf cancellation): the
+ * result keeps its relative accuracy down to the underflow near x = -14.1. */
+#define GELU_XMAX 14.85f /* beyond: gelu is x (x > 0) or -0 (x < 0) */
+
+VI vf vgelu(vf x)
+{
+    vf a = vabs(x);
+    vf s = x * x;
+    vf S = vset(0x1.c9e0b0p-14f);
+    S = S * s - 0x1.37ebccp-10f;
+    S = S * s + 0x1.46e56ap-7f;
+    S = S * s - 0x1.1058aep-4f;
+    S = S * s + 0x1.988454p-2f;
+    vf phi_small = 0.5f + x * S;
+
+    vf ac = vsel(a > GELU_XMAX, vset(GELU_XMAX), a);
+    vf w = 0x1.6a09e6p+1f / (0x1.6a09e6p+1f + ac);
+    vf g = vset(0x1.01fc20p-2f);
+    g = g * w - 0x1.2fa3dep+0f;
+    g = g * w + 0x1.17d50cp+1f;
+    g = g * w - 0x1.e1766ep+0f;
+    g = g * w + 0x1.87cf94p-1f;
+    g = g * w - 0x1.8b2500p-2f;
+    g = g * w + 0x1.2f064ep-3f;
+    g = g * w + 0x1.770472p-2f;
+    g = g * w + 0x1.002c8ep+0f;
+    g = g * w - 0x1.43fa1ap+0f;
+    vf ah = (vf)((vu)ac & 0xfffff000u), al = ac - ah;
+    vf hi = -0.5f * (ah * ah);
+    vf lo = g - 0.5f * (al * (ac + ah));
+    /* Phi(-a) = erfc(a/sqrt2)/2 = (w/2) E; for x < 0 multiply x in before E
+     * so that a tiny result is rounded once, not twice through a subnormal */
+    vf hw = 0.5f * w, E = vexp2part(hi, lo);
+    vf y_large = vsel(x < 0.0f, (x * hw) * E, x * (1.0f - hw * E));
+
+    vf y = vsel(a <= 0.8f, x * phi_small, y_large);
+    return vsel(x < -GELU_XMAX, vset(-0.0f), y); /* -inf gives -0, not NaN */
+}
+
+/* ---- GELU (tanh form) ----------------------------------------------------
+ * x/2 (1 + tanh u) = x sigmoid(2u) = x / (1 + exp(-2u)),
+ * u = sqrt(2/pi) (x + 0.044715 x^3): no cancellation for x < 0. -2u is
+ * computed in double and passed to exp as hi + lo, since exp magnifies the
+ * rounding error of its argument. */
+VI vf vgelu_tanh(vf x)
+{
+    const double k1 = -2.0 * 0.7978845608028654, k3 = k1 * 0.044715;
+    vd xl = vlo(x), xh = vhi(x);
+    vd al = xl * (k1 + k3 * (xl * xl)), ah = xh * (k1 + k3 * (xh * xh));
+    al = vseld(al < -120.0, vsetd(-120.0), al);
+    al = vseld(al > 120.0, vsetd(120.0), al);
+    ah = vseld(ah < -120.0, vsetd(-120.0), ah);
+    ah = vseld(ah > 120.0, vsetd(120.0), ah);
+    vf hi = vjoin(al, ah);
+    vf lo = vjoin(al - vlo(hi), ah - vhi(hi));
+    vf y = x / (1.0f + vexp2part(hi, lo));
+    return vsel(x < -20.0f, vset(-0.0f), y); /* -inf gives -0, not NaN */
+}
+
+VI vf vrelu(vf x) { return vsel(x < 0.0f, vset(0.0f), x); }
+
+/* Apply F to n floats in place: full vectors (two per step, for the
+ * scheduler), then the tail on a padded copy. */
+#define MAP_BODY(F)                                                     \
+    size_t i = 0;                                                       \
+    for (; i + 2 * VL <= n; i += 2 * VL) {                              \
+        vf a0 = F(vload(x + i)), a1 = F(vload(x + i + VL));             \
+        vstore(x + i, a0);                                              \
+        vstore(x + i + VL, a1);                                         \
+    }                                                                   \
+    for (; i + VL <= n; i += VL)                                        \
+        vstore(x + i, F(vload(x + i)));                                 \
+    if (i < n) {                                                        \
+        float buf[VL] = { 0 };                                          \
+        memcpy(buf, x + i, (n - i) * sizeof *x);                        \
+        vstore(buf, F(vload(buf)));                                     \
+        memcpy(x + i, buf, (n - i) * sizeof *x);                        \
+    }
+
+VI void gelu_body(float *x, size_t n) { MAP_BODY(vgelu) }
+VI void gelu_tanh_body(float *x, size_t n) { MAP_BODY(vgelu_tanh) }
+VI void relu_body(float *x, size_t n) { MAP_BODY(vrelu) }
+
+/* ---- softmax --------------------------------------------------------------
+ * e = exp(x - max), with x - max carried exactly as d + err (TwoSum) so that
+ * small probabilities keep their relative accuracy; sum of e in double;
+ * x = e * (1/sum). */
+VI vf softmax_exp(vf v, float mx)
+{
+    vf d = v - mx;
+    vf bp = d - v, ap = d - bp;
+    vf err = (v - ap) + (-mx - bp);
+    err = vsel(d > -111.0f, err, vset(0.0f)); /* exp underflows anyway; no inf - inf */
+    return vexp2part(d, err);
+}
+
+VI void softmax_row(float *x, size_t n)
+{
+    const float ninf = -__builtin_inff();
+    vf m = vset(ninf);
+    size_t j = 0;
+    for (; j + VL <= n; j += VL) {
+        vf v = vload(x + j);
+        m = vsel(v > m, v, m);
+    }
+    float tail[VL];
+    size_t rest = n - j;
+    for (size_t l = 0; l < VL; l++)
+        tail[l] = l < rest ? x[j + l] : ninf;
+    if (rest) {
+        vf v = vload(tail);
+        m = vsel(v > m, v, m);
+    }
+    float mx = m[0];
+    for (int l = 1; l < VL; l++)
+        mx = m[l] > mx ? m[l] : mx;
+
+    vd s0 = vsetd(0.0), s1 = vsetd(0.0);
+    for (j = 0; j + VL <= n; j += VL) {
+        vf e = softmax_exp(vload(x + j), mx);
+        vstore(x + j, e);
+        s0 += vlo(e);
+        s1 += vhi(e);
+    }
+    if (rest) {
+        vf e = softmax_exp(vload(tail), mx); /* padding: exp(-inf) = 0 */
+        vstore(tail, e);
+        s0 += vlo(e);
+        s1 += vhi(e);
+    }
+    float inv = (float)(1.0 / hsumd(s0 + s1));
+    for (j = 0; j + VL <= n; j += VL)
+        vstore(x + j, vload(x + j) * inv);
+    if (rest) {
+        vstore(tail, vload(tail) * inv);
+        memcpy(x + j, tail, rest * sizeof *x);
+    }
+}
+
+VI void softmax_body(float *x, size_t rows, size_t cols)
+{
+    for (size_t r = 0; r < rows; r++)
+        softmax_row(x + r * cols, cols);
+}
+
+/* ---- residual add + LayerNorm ----------------------------------------------
+ * Pass 1: v = x + residual (fp32, stored back), and the sums of (v - s) and
+ * (v - s)^2 in double with s = v[0] (shifted data: no cancellation when the
+ * mean is large against the spread). Pass 2: y = (v - mean) rstd gamma + beta
+ * in double, rounded once. */
+VI void ln_row(float *x, const float *res, const float *gamma, const float *beta, size_t n,
+               float eps)
+{
+    float shift = res ? x[0] + res[0] : x[0];
+    vd sh = vsetd((double)shift);
+    vd s0 = vsetd(0.0), s1 = vsetd(0.0), q0 = vsetd(0.0), q1 = vsetd(0.0);
+    size_t j = 0;
+    for (; j + VL <= n; j += VL) {
+        vf v = vload(x + j);
+        if (res) {
+            v += vload(res + j);
+            vstore(x + j, v);
+        }
+        vd a = vlo(v) - sh, b = vhi(v) - sh;
+        s0 += a;
+        s1 += b;
+        q0 += a * a;
+        q1 += b * b;
+    }
+    size_t rest = n - j;
+    float tail[VL];
+    for (size_t l = 0; l < VL; l++)
+        tail[l] = l < rest ? (res ? x[j + l] + res[j + l] : x[j + l]) : shift;
+    if (rest) {
+        vf v = vload(tail);
+        vd a = vlo(v) - sh, b = vhi(v) - sh;
+        s0 += a;
+        s1 += b;
+        q0 += a * a;
+        q1 += b * b;
+    }
+    double dn = (double)n;
+    double m = hsumd(s0 + s1) / dn;
+    double var = hsumd(q0 + q1) / dn - m * m;
+    if (!(var > 0.0))
+        var = 0.0;
+    double mean = (double)shift + m;
+    double rstd = 1.0 / sqrt(var + (double)eps);
+    vd mv = vsetd(mean), rv = vsetd(rstd);
+    for (j = 0; j + VL <= n; j += VL) {
+        vf v = vload(x + j), g = vload(gamma + j), b = vload(beta + j);
+        vd lo = (vlo(v) - mv) * rv * vlo(g) + vlo(b);
+        vd hi = (vhi(v) - mv) * rv * vhi(g) + vhi(b);
+        vstore(x + j, vjoin(lo, hi));
+    }
+    if (rest) {
+        float gt[VL] = { 0 }, bt[VL] = { 0 };
+        memcpy(gt, gamma + j, rest * sizeof *gt);
+        memcpy(bt, beta + j, rest * sizeof *bt);
+        vf v = vload(tail), g = vload(gt), b = vload(bt);
+        vd lo = (vlo(v) - mv) * rv * vlo(g) + vlo(b);
+        vd hi = (vhi(v) - mv) * rv * vhi(g) + vhi(b);
+        vstore(tail, vjoin(lo, hi));
+        memcpy(x + j, tail, rest * sizeof *x);
+    }
+}
+
+VI void layernorm_body(float *x, const float *res, const float *gamma, const float *beta,
+                       size_t rows, size_t cols, float eps)
+{
+    for (size_t r = 0; r < rows; r++)
+        ln_row(x + r * cols, res ? res + r * cols : NULL, gamma, beta, cols, eps);
+}
+
+/* ---- one build per instruction-set level ------------------------------------ */
+
+#if KX86
+#  define VARIANTS(name, params, args)                                  \
+      static void name##_base params { name##_body args; }              \
+      TARGET_AVX2 static void name##_avx2 params { name##_body args; }  \
+      TARGET_AVX512 static void name##_avx512 params { name##_body args; }
+#  define DISPATCH(name, args)                                          \
+      switch (medner__kernels_isa()) {                                  \
+      case MEDNER__ISA_AVX512: name##_avx512 args; break;               \
+      case MEDNER__ISA_AVX2: name##_avx2 args; break;                   \
+      default: name##_base args; break;                                 \
+      }
+#else
+#  define VARIANTS(name, params, args) static void name##_base params { name##_body args; }
+#  define DISPATCH(name, args) name##_base args;
+#endif
+
+VARIANTS(gelu, (float *x, size_t n), (x, n))
+VARIANTS(gelu_tanh, (float *x, size_t n), (x, n))
+VARIANTS(relu, (float *x, size_t n), (x, n))
+VARIANTS(softmax, (float *x, size_t rows, size_t cols), (x, rows, cols))
+VARIANTS(layernorm,
+         (float *x, const float *res, const float *gamma, const float *beta, size_t rows,
+          size_t cols, float eps),
+         (x, res, gamma, beta, rows, cols, eps))
+
+void medner__gelu(float *x, size_t n) { DISPATCH(gelu, (x, n)) }
+void medner__gelu_tanh(float *x, size_t n) { DISPATCH(gelu_tanh, (x, n)) }
+void medner__relu(float *x, size_t n) { DISPATCH(relu, (x, n)) }
+
+void medner__softmax(float *x, size_t rows, size_t cols)
+{
+    if (cols == 0)
+        return;
+    DISPATCH(softmax, (x, rows, cols))
+}
+
+void medner__add_layernorm(float *x, const float *residual, const float *gamma,
+                           const float *beta, size_t rows, size_t cols, float eps)
+{
+    if (cols == 0)
+        return;
+    DISPATCH(layernorm, (x, residual, gamma, beta, rows, cols, eps))
+}

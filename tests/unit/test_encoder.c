@@ -1,0 +1,332 @@
+/*
+ * Encoder exactness against Hugging Face transformers (PyTorch fp32, eval):
+ * golden final hidden states and logits in tests/data/encoder/NAME.{jsonl,f32}
+ * were written by tests/reference/make_encoder_goldens.py from the fixtures
+ * in tests/data/models/ (made by make_encoder_fixtures.py). For every text:
+ * our tokenizer gives the golden ids; our hidden states and logits are within
+ * 1e-4 (max abs) run one by one and run as one batch; and a sequence's results
+ * are bitwise identical alone, in a batch, and with 1 or 2 OpenBLAS threads.
+ *
+ * The big tier (real all-MiniLM-L6-v2, BERT-base and DistilBERT shapes) runs
+ * the same checks when MEDNER_MODELS_DIR points at the models made by
+ * `make test-models`.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "json/json.h"
+#include "medner.h"
+
+#define TOL 1e-4
+
+typedef struct golden_text {
+    int32_t *ids, *types;
+    size_t len, hidden, labels;
+    float *h, *logits; /* into the .f32 blob */
+    char *text;
+    size_t text_len;
+} golden_text;
+
+typedef struct golden {
+    golden_text *t;
+    size_t n;
+    float *blob;
+} golden;
+
+static void *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    buf[n] = 0;
+    *len = (size_t)n;
+    return buf;
+}
+
+static void load_golden(golden *g, const char *goldens_dir, const char *name)
+{
+    char path[512];
+    size_t len, blob_len;
+    snprintf(path, sizeof path, "%s/%s.f32", goldens_dir, name);
+    g->blob = read_all(path, &blob_len);
+    snprintf(path, sizeof path, "%s/%s.jsonl", goldens_dir, name);
+    char *jl = read_all(path, &len);
+    g->n = 0;
+    g->t = calloc(64, sizeof *g->t);
+    char *line = jl;
+    while (line < jl + len) {
+        char *nl = memchr(line, '\n', (size_t)(jl + len - line));
+        size_t ll = nl ? (size_t)(nl - line) : (size_t)(jl + len - line);
+        if (ll > 0) {
+            medner__json_doc *d;
+            assert_int_equal(medner__json_parse(&d, line, ll, path), MEDNER_OK);
+            const medner__json *r = medner__json_root(d);
+            golden_text *t = &g->t[g->n++];
+            const medner__json *ids = medner__json_get(r, "ids");
+            const medner__json *types = medner__json_get(r, "type_ids");
+            const medner__json *text = medner__json_get(r, "text");
+            t->len = ids->count;
+            assert_int_equal(t->len, (size_t)medner__json_get(r, "length")->integer);
+            t->ids = malloc(t->len * sizeof *t->ids);
+            t->types = malloc(t->len * sizeof *t->types);
+            for (size_t k = 0; k < t->len; k++) {
+                t->ids[k] = (int32_t)ids->items[k]->integer;
+                t->types[k] = types && types->type == MEDNER__JSON_ARRAY && types->count == t->len
+                                  ? (int32_t)types->items[k]->integer : 0;
+            }
+            t->text = malloc(text->len + 1);
+            memcpy(t->text, text->str, text->len + 1);
+            t->text_len = text->len;
+            t->hidden = (size_t)medner__json_get(r, "hidden_size")->integer;
+            t->labels = (size_t)medner__json_get(r, "num_labels")->integer;
+            int64_t ho = medner__json_get(r, "hidden_offset")->integer;
+            int64_t lo = medner__json_get(r, "logits_offset")->integer;
+            assert_true(ho >= 0 && (size_t)ho + t->len * t->hidden * 4 <= blob_len);
+            t->h = (float *)((char *)g->blob + ho);
+            t->logits = lo >= 0 ? (float *)((char *)g->blob + lo) : NULL;
+            medner__json_free(d);
+        }
+        line += ll + 1;
+    }
+    free(jl);
+}
+
+static void free_golden(golden *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        free(g->t[i].ids);
+        free(g->t[i].types);
+        free(g->t[i].text);
+    }
+    free(g->t);
+    free(g->blob);
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= m)) /* NaN propagates */
+            m = d;
+    }
+    return m;
+}
+
+/* Run every golden text alone and then all together; compare with the
+ * goldens and with each other (bitwise). Returns the worst difference. */
+static double check_model(const char *model_dir, const char *goldens_dir, const char *name,
+                          int check_tokenizer)
+{
+    golden g;
+    load_golden(&g, goldens_dir, name);
+    medner_encoder *e = NULL;
+    int rc = medner_encoder_load(&e, model_dir, NULL);
+    if (rc != MEDNER_OK)
+        fail_msg("%s: %s", model_dir, medner_last_error());
+    medner_encoder_info info = MEDNER_ENCODER_INFO_INIT;
+    assert_int_equal(medner_encoder_get_info(e, &info), MEDNER_OK);
+    medner_tokenizer *tok = NULL;
+    if (check_tokenizer)
+        assert_int_equal(medner_tokenizer_load(&tok, model_dir, NULL), MEDNER_OK);
+    medner_context *c = NULL;
+    assert_int_equal(medner_context_create(&c, e), MEDNER_OK);
+    double worst = 0;
+    float **single_h = calloc(g.n, sizeof(float *)), **single_l = calloc(g.n, sizeof(float *));
+    const int32_t **ids = calloc(g.n, sizeof(int32_t *)), **types = calloc(g.n, sizeof(int32_t *));
+    size_t *lens = calloc(g.n, sizeof(size_t));
+    for (size_t i = 0; i < g.n; i++) {
+        golden_text *t = &g.t[i];
+        assert_int_equal(t->hidden, info.hidden_size);
+        assert_int_equal(t->labels, info.num_labels);
+        if (tok) { /* our tokenizer gives the ids Hugging Face gave the model */
+            medner_encoding *enc = NULL;
+            assert_int_equal(medner_tokenizer_encode(&enc, tok, t->text, t->text_len, NULL),
+                             MEDNER_OK);
+            medner_window w = MEDNER_WINDOW_INIT;
+            medner_encoding_window(enc, 0, &w);
+            assert_int_equal(w.length, t->len);
+            assert_memory_equal(w.ids, t->ids, t->len * sizeof *t->ids);
+            medner_encoding_free(enc);
+        }
+        ids[i] = t->ids;
+        types[i] = t->types;
+        lens[i] = t->len;
+        assert_int_equal(medner_encoder_run(c, &ids[i], &types[i], &lens[i], 1), MEDNER_OK);
+        size_t nh = t->len * t->hidden, nl = t->len * t->labels;
+        double dh = max_abs_diff(medner_context_hidden(c, 0), t->h, nh);
+        double dl = t->logits ? max_abs_diff(medner_context_logits(c, 0), t->logits, nl) : 0;
+        if (dh > worst)
+            worst = dh;
+        if (dl > worst)
+            worst = dl;
+        if (!(dh <= TOL && dl <= TOL))
+            fail_msg("%s text %zu (%zu tokens): max |dhidden| %.3g, max |dlogits| %.3g > %g", name,
+                     i, t->len, dh, dl, TOL);
+        single_h[i] = malloc(nh * sizeof(float));
+        memcpy(single_h[i], medner_context_hidden(c, 0), nh * sizeof(float));
+        if (t->logits) {
+            single_l[i] = malloc(nl * sizeof(float));
+            memcpy(single_l[i], medner_context_logits(c, 0), nl * sizeof(float));
+        }
+    }
+    /* all texts as one batch, in order and reversed, with 1 and 2 BLAS threads:
+     * bitwise identical to the single runs */
+    int threads_before = openblas_get_num_threads();
+    for (int threads = 1; threads <= 2; threads++) {
+        openblas_set_num_threads(threads);
+        for (int reversed = 0; reversed <= 1; reversed++) {
+            const int32_t **bi = calloc(g.n, sizeof(int32_t *)), **bt = calloc(g.n, sizeof(int32_t *));
+            size_t *bl = calloc(g.n, sizeof(size_t));
+            for (size_t i = 0; i < g.n; i++) {
+                size_t j = reversed ? g.n - 1 - i : i;
+                bi[i] = ids[j];
+                bt[i] = types[j];
+                bl[i] = lens[j];
+            }
+            assert_int_equal(medner_encoder_run(c, bi, bt, bl, g.n), MEDNER_OK);
+            for (size_t i = 0; i < g.n; i++) {
+                size_t j = reversed ? g.n - 1 - i : i;
+                golden_text *t = &g.t[j];
+                if (memcmp(medner_context_hidden(c, i), single_h[j],
+                           t->len * t->hidden * sizeof(float)) != 0)
+                    fail_msg("%s text %zu: hidden states in a batch (threads %d) differ from "
+                             "the single run", name, j, threads);
+                if (t->logits && memcmp(medner_context_logits(c, i), single_l[j],
+                                        t->len * t->labels * sizeof(float)) != 0)
+                    fail_msg("%s text %zu: logits in a batch (threads %d) differ from the "
+                             "single run", name, j, threads);
+            }
+            free(bi);
+            free(bt);
+            free(bl);
+        }
+    }
+    openblas_set_num_threads(threads_before);
+    for (size_t i = 0; i < g.n; i++) {
+        free(single_h[i]);
+        free(single_l[i]);
+    }
+    free(single_h);
+    free(single_l);
+    free(ids);
+    free(types);
+    free(lens);
+    medner_context_free(c);
+    medner_tokenizer_free(tok);
+    medner_encoder_free(e);
+    print_message("%s: %zu texts, max |difference| to PyTorch %.3g\n", name, g.n, worst);
+    free_golden(&g);
+    return worst;
+}
+
+#define FIXTURE_TEST(fn, name)                                                     \
+    static void fn(void **state)                                                   \
+    {                                                                              \
+        (void)state;                                                               \
+        check_model("tests/data/models/" name, "tests/data/encoder", name, 1);     \
+    }
+
+FIXTURE_TEST(test_tiny_bert_tc, "tiny-bert-tc")
+FIXTURE_TEST(test_tiny_bert_gelu_new, "tiny-bert-tc-gelu-new")
+FIXTURE_TEST(test_tiny_bert_relu, "tiny-bert-tc-relu")
+FIXTURE_TEST(test_tiny_bert_eps, "tiny-bert-tc-eps")
+FIXTURE_TEST(test_tiny_bert_f16, "tiny-bert-tc-f16")
+FIXTURE_TEST(test_tiny_bert_bf16, "tiny-bert-tc-bf16")
+FIXTURE_TEST(test_tiny_bert_sharded, "tiny-bert-tc-sharded")
+FIXTURE_TEST(test_tiny_bert_model, "tiny-bert-model")
+FIXTURE_TEST(test_tiny_distilbert_tc, "tiny-distilbert-tc")
+
+/* Big tier (`make test-models`, built with -DMEDNER_BIG_TIER): the real
+ * all-MiniLM-L6-v2 weights and BERT-base / DistilBERT shapes from
+ * MEDNER_MODELS_DIR (.cache/models). Missing models fail the test. */
+static void check_big(const char *name)
+{
+    const char *dir = getenv("MEDNER_MODELS_DIR");
+    if (dir == NULL)
+        fail_msg("MEDNER_MODELS_DIR is not set (run `make test-models`)");
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    check_model(path, "tests/data/encoder", name, 1);
+}
+
+static void test_minilm(void **state) { (void)state; check_big("all-MiniLM-L6-v2"); }
+static void test_bert_base(void **state) { (void)state; check_big("bert-base-random"); }
+static void test_distilbert(void **state) { (void)state; check_big("distilbert-random"); }
+
+static void test_run_errors(void **state)
+{
+    (void)state;
+    medner_encoder *e = NULL;
+    assert_int_equal(medner_encoder_load(&e, "tests/data/models/tiny-bert-tc", NULL), MEDNER_OK);
+    medner_context *c = NULL;
+    assert_int_equal(medner_context_create(&c, e), MEDNER_OK);
+    int32_t ids[3] = { 2, 10, 3 }, bad[3] = { 2, 99999, 3 }, types[3] = { 0, 5, 0 };
+    const int32_t *p = ids, *pb = bad, *pt = types;
+    size_t len = 3, zero = 0, huge = 100000;
+    assert_int_equal(medner_encoder_run(c, &pb, NULL, &len, 1), MEDNER_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(medner_last_error(), "token 1"));
+    assert_null(medner_context_logits(c, 0)); /* failed run: no results */
+    assert_int_equal(medner_encoder_run(c, &p, &pt, &len, 1), MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(medner_encoder_run(c, &p, NULL, &zero, 1), MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(medner_encoder_run(c, &p, NULL, &huge, 1), MEDNER_E_LIMIT);
+    assert_int_equal(medner_encoder_run(c, NULL, NULL, &len, 1), MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(medner_encoder_run(c, &p, NULL, &len, 0), MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(medner_encoder_run(c, &p, NULL, &len, 1), MEDNER_OK);
+    assert_non_null(medner_context_logits(c, 0));
+    assert_null(medner_context_logits(c, 1));
+    assert_string_equal(medner_encoder_label(e, 1), "B-Disease");
+    assert_null(medner_encoder_label(e, 9));
+    medner_encoder_info small = MEDNER_ENCODER_INFO_INIT;
+    small.struct_size = 16;
+    assert_int_equal(medner_encoder_get_info(e, &small), MEDNER_E_INVALID_ARGUMENT);
+    medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
+    ep.reserved = 1;
+    medner_encoder *e2 = NULL;
+    assert_int_equal(medner_encoder_load(&e2, "tests/data/models/tiny-bert-tc", &ep),
+                     MEDNER_E_INVALID_ARGUMENT);
+    medner_context_free(c);
+    medner_encoder_free(e);
+    medner_context_free(NULL);
+    medner_encoder_free(NULL);
+}
+
+int main(void)
+{
+#ifdef MEDNER_BIG_TIER
+    const struct CMUnitTest big[] = {
+        cmocka_unit_test(test_minilm),
+        cmocka_unit_test(test_bert_base),
+        cmocka_unit_test(test_distilbert),
+    };
+    return cmocka_run_group_tests_name("encoder-models", big, NULL, NULL);
+#endif
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tiny_bert_tc),
+        cmocka_unit_test(test_tiny_bert_gelu_new),
+        cmocka_unit_test(test_tiny_bert_relu),
+        cmocka_unit_test(test_tiny_bert_eps),
+        cmocka_unit_test(test_tiny_bert_f16),
+        cmocka_unit_test(test_tiny_bert_bf16),
+        cmocka_unit_test(test_tiny_bert_sharded),
+        cmocka_unit_test(test_tiny_bert_model),
+        cmocka_unit_test(test_tiny_distilbert_tc),
+        cmocka_unit_test(test_run_errors),
+    };
+    return cmocka_run_group_tests_name("encoder", tests, NULL, NULL);
+}

@@ -1,0 +1,809 @@
+/* Unit tests for src/kernels: each optimised kernel against its reference
+ * twin on odd shapes, the element-wise approximations against double
+ * precision over dense sweeps, special values, exhaustive fp16/bf16
+ * conversion, and the determinism promises (row results independent of the
+ * row count, the position in the buffer, the OpenBLAS thread count and the
+ * instruction-set level). */
+#include <float.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <cmocka.h>
+
+#include "common/common.h"
+#include "kernels/kernels.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static void rng_seed(uint64_t s) { rng_state = s * 0x9e3779b97f4a7c15u + 1; }
+
+static float urand(float lo, float hi) /* uniform in [lo, hi) */
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    double u = (double)(rng_state >> 11) * 0x1p-53;
+    return (float)(lo + (hi - lo) * u);
+}
+
+static float *frand_array(size_t n, float lo, float hi)
+{
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = urand(lo, hi);
+    return p;
+}
+
+static float *fcopy(const float *a, size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    assert_non_null(p);
+    memcpy(p, a, n * sizeof *p);
+    return p;
+}
+
+static uint32_t fbits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static float bitsf(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Distance of the float y from the real value e in units of the last place
+ * of e (as a float). */
+static double ulp_err(float y, double e)
+{
+    double ae = fabs(e);
+    if (ae < FLT_MIN)
+        return fabs((double)y - e) / 0x1p-149;
+    int ex;
+    frexp(ae, &ex); /* ae in [2^(ex-1), 2^ex) */
+    return fabs((double)y - e) / ldexp(1.0, ex - 24);
+}
+
+static int isa_levels(int *levels)
+{
+    int n = 0, top = medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    for (int l = MEDNER__ISA_BASE; l <= top; l++)
+        levels[n++] = l;
+    return n;
+}
+
+/* ---- linear --------------------------------------------------------------- */
+
+static void check_linear(size_t M, size_t N, size_t K, int bias, double *worst)
+{
+    size_t ldx = K + 3, ldy = N + 2;
+    float *x = frand_array(M * ldx, -1.0f, 1.0f);
+    float *w = frand_array(N * K, -1.0f, 1.0f);
+    float *b = bias ? frand_array(N, -1.0f, 1.0f) : NULL;
+    float *y = frand_array(M * ldy, 7.0f, 7.0f); /* sentinel in the stride gaps */
+    float *r = fcopy(y, M * ldy);
+    medner__linear(y, ldy, x, ldx, w, b, M, N, K);
+    medner__linear_ref(r, ldy, x, ldx, w, b, M, N, K);
+    for (size_t m = 0; m < M; m++) {
+        for (size_t n = 0; n < N; n++) {
+            double mag = b ? fabs(b[n]) : 0.0;
+            for (size_t k = 0; k < K; k++)
+                mag += fabs((double)x[m * ldx + k] * w[n * K + k]);
+            double err = fabs((double)y[m * ldy + n] - r[m * ldy + n]) / (mag + 1e-30);
+            if (err > *worst)
+                *worst = err;
+            if (err > 1e-4)
+                fail_msg("linear M=%zu N=%zu K=%zu: y[%zu,%zu]=%.9g ref %.9g", M, N, K, m, n,
+                         (double)y[m * ldy + n], (double)r[m * ldy + n]);
+        }
+        for (size_t n = N; n < ldy; n++)
+            assert_true(y[m * ldy + n] == 7.0f);
+    }
+    free(x);
+    free(w);
+    free(b);
+    free(y);
+    free(r);
+}
+
+static void test_linear_vs_ref(void **state)
+{
+    (void)state;
+    rng_seed(1);
+    const size_t Ms[] = { 1, 3, 17, 128 }, Ns[] = { 1, 5, 64, 65, 769 }, Ks[] = { 3, 384, 768 };
+    double worst = 0.0;
+    int i = 0;
+    for (size_t a = 0; a < MEDNER_ARRAY_LEN(Ms); a++)
+        for (size_t c = 0; c < MEDNER_ARRAY_LEN(Ns); c++)
+            for (size_t d = 0; d < MEDNER_ARRAY_LEN(Ks); d++)
+                check_linear(Ms[a], Ns[c], Ks[d], i++ % 2, &worst);
+    /* K not a multiple of 32 above the chunk size: the K-chunked path */
+    check_linear(40, 100, 1200, 1, &worst);
+    check_linear(2, 769, 513, 0, &worst);
+    /* K = 0: y = b */
+    float b[3] = { 1, 2, 3 }, y[6] = { 0 };
+    medner__linear(y, 3, NULL, 0, NULL, b, 2, 3, 0);
+    assert_true(y[0] == 1 && y[4] == 2 && y[5] == 3);
+    (void)worst; /* typically 1e-7: tests/bench/bench_kernels prints it */
+}
+
+/* The encoder packs the sequences of a batch into one GEMM and promises that
+ * a sequence gives bitwise the same result alone or in a batch, with 1 or 2
+ * OpenBLAS threads: every row of medner__linear must not depend on M (at or
+ * above medner__linear_min_rows), on its position, or on the thread count. */
+static void test_linear_row_stable(void **state)
+{
+    (void)state;
+    const size_t shapes[][2] = {
+        { 768, 768 }, { 3072, 768 }, { 768, 3072 }, { 2304, 768 }, { 769, 1200 },
+        { 65, 384 }, { 100, 1200 }, { 1201, 513 }, { 9, 768 }, { 64, 3 },
+    };
+    const size_t Ms[] = { 1, 7, 64, 300 }, offs[] = { 0, 5 };
+    const size_t rows = 310;
+    int saved = openblas_get_num_threads();
+    rng_seed(2);
+    for (size_t s = 0; s < MEDNER_ARRAY_LEN(shapes); s++) {
+        size_t N = shapes[s][0], K = shapes[s][1];
+        size_t minr = medner__linear_min_rows(N);
+        assert_true(minr >= 1 && minr <= 20);
+        float *x = frand_array(rows * K, -1.0f, 1.0f), *w = frand_array(N * K, -0.1f, 0.1f);
+        float *b = frand_array(N, -1.0f, 1.0f);
+        float *ref = malloc(rows * N * sizeof *ref), *y = malloc(rows * N * sizeof *y);
+        assert_non_null(ref);
+        assert_non_null(y);
+        openblas_set_num_threads(1);
+        medner__linear(ref, N, x, K, w, b, rows, N, K);
+        for (int nt = 1; nt <= 2; nt++) {
+            openblas_set_num_threads(nt);
+            for (size_t a = 0; a < MEDNER_ARRAY_LEN(Ms); a++)
+                for (size_t o = 0; o < MEDNER_ARRAY_LEN(offs); o++) {
+                    size_t M = Ms[a], off = offs[o];
+                    size_t Mc = M < minr ? minr : M; /* pad, as the encoder does */
+                    medner__linear(y, N, x + off * K, K, w, b, Mc, N, K);
+                    for (size_t m = 0; m < M; m++)
+                        if (memcmp(y + m * N, ref + (off + m) * N, N * sizeof *y) != 0)
+                            fail_msg("linear N=%zu K=%zu: row %zu of M=%zu (offset %zu, "
+                                     "%d threads) differs from the same row in M=%zu",
+                                     N, K, m, M, off, nt, rows);
+                }
+        }
+        free(x);
+        free(w);
+        free(b);
+        free(ref);
+        free(y);
+    }
+    openblas_set_num_threads(saved);
+    assert_int_equal(openblas_get_num_threads(), saved);
+}
+
+static void test_linear_min_rows(void **state)
+{
+    (void)state;
+    assert_int_equal(medner__linear_min_rows(1), 1);
+    assert_int_equal(medner__linear_min_rows(64), 1);
+    assert_int_equal(medner__linear_min_rows(65), 19);
+    assert_int_equal(medner__linear_min_rows(768), 2);
+    assert_int_equal(medner__linear_min_rows(1200), 2);
+    assert_int_equal(medner__linear_min_rows(3072), 2);
+}
+
+/* ---- attention -------------------------------------------------------------- */
+
+static void test_attention_vs_ref(void **state)
+{
+    (void)state;
+    const size_t cases[][3] = { /* L, H, D */
+        { 1, 2, 64 }, { 7, 2, 64 }, { 33, 3, 5 }, { 64, 12, 64 }, { 130, 2, 64 }, { 300, 2, 64 },
+    };
+    rng_seed(3);
+    for (size_t c = 0; c < MEDNER_ARRAY_LEN(cases); c++) {
+        size_t L = cases[c][0], H = cases[c][1], D = cases[c][2];
+        size_t ld = 3 * H * D, ldo = H * D + 1; /* q, k, v slices of a fused QKV buffer */
+        float *qkv = frand_array(L * ld, -2.0f, 2.0f);
+        float *out = frand_array(L * ldo, 5.0f, 5.0f), *ref = fcopy(out, L * ldo);
+        float *scratch = malloc(L * L * sizeof *scratch);
+        assert_non_null(scratch);
+        float scale = 1.0f / sqrtf((float)D);
+        medner__attention(out, ldo, qkv, qkv + H * D, qkv + 2 * H * D, ld, L, H, D, scale,
+                          scratch);
+        medner__attention_ref(ref, ldo, qkv, qkv + H * D, qkv + 2 * H * D, ld, L, H, D, scale);
+        for (size_t i = 0; i < L; i++) {
+            for (size_t j = 0; j < H * D; j++) {
+                double err = fabs((double)out[i * ldo + j] - ref[i * ldo + j]);
+                if (err > 1e-5)
+                    fail_msg("attention L=%zu H=%zu D=%zu: out[%zu,%zu]=%.9g ref %.9g", L, H, D,
+                             i, j, (double)out[i * ldo + j], (double)ref[i * ldo + j]);
+            }
+            assert_true(out[i * ldo + H * D] == 5.0f); /* stride gap untouched */
+        }
+        free(qkv);
+        free(out);
+        free(ref);
+        free(scratch);
+    }
+}
+
+/* A sequence gives the same bits alone and at another row offset of a batch
+ * buffer, with 1 and 2 OpenBLAS threads. */
+static void test_attention_deterministic(void **state)
+{
+    (void)state;
+    const size_t Ls[] = { 2, 7, 61, 130, 300, 400 };
+    const size_t H = 2, D = 64, ld = 3 * H * D, ldo = H * D, off = 37;
+    int saved = openblas_get_num_threads();
+    rng_seed(4);
+    for (size_t c = 0; c < MEDNER_ARRAY_LEN(Ls); c++) {
+        size_t L = Ls[c];
+        float *alone = frand_array(L * ld, -2.0f, 2.0f);
+        float *batch = frand_array((L + off + 3) * ld, -2.0f, 2.0f);
+        memcpy(batch + off * ld, alone, L * ld * sizeof *alone);
+        float *o1 = malloc(L * ldo * sizeof *o1), *o2 = malloc((L + off) * ldo * sizeof *o2);
+        float *scratch = malloc(L * L * sizeof *scratch);
+        assert_non_null(o1);
+        assert_non_null(o2);
+        assert_non_null(scratch);
+        openblas_set_num_threads(1);
+        medner__attention(o1, ldo, alone, alone + H * D, alone + 2 * H * D, ld, L, H, D, 0.125f,
+                          scratch);
+        for (int nt = 1; nt <= 2; nt++) {
+            openblas_set_num_threads(nt);
+            const float *q = batch + off * ld;
+            medner__attention(o2 + off * ldo, ldo, q, q + H * D, q + 2 * H * D, ld, L, H, D,
+                              0.125f, scratch);
+            if (memcmp(o1, o2 + off * ldo, L * ldo * sizeof *o1) != 0)
+                fail_msg("attention L=%zu differs in a batch buffer with %d threads", L, nt);
+        }
+        free(alone);
+        free(batch);
+        free(o1);
+        free(o2);
+        free(scratch);
+    }
+    openblas_set_num_threads(saved);
+}
+
+/* ---- LayerNorm -------------------------------------------------------------- */
+
+static void check_layernorm_vs_ref(void)
+{
+    const size_t Rs[] = { 1, 3, 17 }, Cs[] = { 1, 5, 64, 768, 769 };
+    const float offsets[] = { 0.0f, 100.0f, -1000.0f };
+    const float epss[] = { 1e-12f, 1e-5f };
+    rng_seed(5);
+    for (size_t a = 0; a < MEDNER_ARRAY_LEN(Rs); a++)
+        for (size_t c = 0; c < MEDNER_ARRAY_LEN(Cs); c++)
+            for (int with_res = 0; with_res < 2; with_res++)
+                for (size_t o = 0; o < MEDNER_ARRAY_LEN(offsets); o++) {
+                    size_t rows = Rs[a], cols = Cs[c];
+                    float eps = epss[(a + c) % 2];
+                    float *x = frand_array(rows * cols, -3.0f, 3.0f);
+                    for (size_t i = 0; i < rows * cols; i++)
+                        x[i] += offsets[o];
+                    float *res = with_res ? frand_array(rows * cols, -1.0f, 1.0f) : NULL;
+                    float *g = frand_array(cols, 0.5f, 1.5f), *be = frand_array(cols, -0.5f, 0.5f);
+                    float *r = fcopy(x, rows * cols);
+                    medner__add_layernorm(x, res, g, be, rows, cols, eps);
+                    medner__add_layernorm_ref(r, res, g, be, rows, cols, eps);
+                    for (size_t i = 0; i < rows * cols; i++)
+                        if (fabs((double)x[i] - r[i]) > 1e-5)
+                            fail_msg("layernorm %zux%zu: [%zu] %.9g ref %.9g", rows, cols, i,
+                                     (double)x[i], (double)r[i]);
+                    /* a row normalised alone gives the same bits as in the batch */
+                    if (rows > 1) {
+                        float *one = fcopy(r, cols); /* any row content will do */
+                        float *x2 = fcopy(r, rows * cols);
+                        size_t last = rows - 1;
+                        memcpy(one, x2 + last * cols, cols * sizeof *one);
+                        medner__add_layernorm(x2, res, g, be, rows, cols, eps);
+                        medner__add_layernorm(one, res ? res + last * cols : NULL, g, be, 1,
+                                              cols, eps);
+                        assert_memory_equal(one, x2 + last * cols, cols * sizeof *one);
+                        free(one);
+                        free(x2);
+                    }
+                    free(x);
+                    free(res);
+                    free(g);
+                    free(be);
+                    free(r);
+                }
+}
+
+static void test_layernorm_vs_ref(void **state)
+{
+    (void)state;
+    int levels[4];
+    int nl = isa_levels(levels);
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        check_layernorm_vs_ref();
+    }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+}
+
+static void test_layernorm_special(void **state)
+{
+    (void)state;
+    enum { C = 37 };
+    float x[C], res[C], g[C], be[C];
+    for (int i = 0; i < C; i++) {
+        x[i] = 5.25f;
+        g[i] = 1.0f + (float)i;
+        be[i] = (float)i * 0.25f - 3.0f;
+    }
+    /* a constant row has no variance: the output is beta exactly */
+    medner__add_layernorm(x, NULL, g, be, 1, C, 1e-12f);
+    assert_memory_equal(x, be, sizeof x);
+    for (int i = 0; i < C; i++) {
+        x[i] = 1e6f + (float)i;
+        res[i] = -(float)i; /* x + res is constant (1e6) */
+    }
+    medner__add_layernorm(x, res, g, be, 1, C, 1e-12f);
+    assert_memory_equal(x, be, sizeof x);
+    /* cols = 1 */
+    float one = 42.0f, g1 = 2.0f, b1 = 0.5f;
+    medner__add_layernorm(&one, NULL, &g1, &b1, 1, 1, 1e-12f);
+    assert_true(one == 0.5f);
+    /* huge mean, small spread: shifted sums keep the variance right */
+    float big[C], r2[C];
+    for (int i = 0; i < C; i++)
+        big[i] = r2[i] = 3e4f + (float)(i % 5) * 0.125f;
+    medner__add_layernorm(big, NULL, g, be, 1, C, 1e-12f);
+    medner__add_layernorm_ref(r2, NULL, g, be, 1, C, 1e-12f);
+    for (int i = 0; i < C; i++)
+        assert_true(fabs((double)big[i] - r2[i]) <= 1e-5 * fabs((double)g[i]) + 1e-6);
+}
+
+/* ---- GELU ----------------------------------------------------------------- */
+
+static double gelu_exact(double x) { return 0.5 * x * erfc(-x * M_SQRT1_2); }
+
+static double gelu_tanh_exact(double x)
+{
+    double u = sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x);
+    return x / (1.0 + exp(-2.0 * u));
+}
+
+/* Max absolute, relative (where |exact| >= FLT_MIN) and ulp errors of fn over
+ * the sweep xs[n] against exact(). */
+static void sweep_errors(void (*fn)(float *, size_t), double (*exact)(double), const float *xs,
+                         size_t n, double *abs_err, double *rel_err, double *ulps)
+{
+    float *y = fcopy(xs, n);
+    fn(y, n);
+    *abs_err = *rel_err = *ulps = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double e = exact(xs[i]);
+        double ae = fabs((double)y[i] - e);
+        if (ae > *abs_err)
+            *abs_err = ae;
+        if (fabs(e) >= FLT_MIN && ae / fabs(e) > *rel_err)
+            *rel_err = ae / fabs(e);
+        double u = ulp_err(y[i], e);
+        if (u > *ulps)
+            *ulps = u;
+    }
+    free(y);
+}
+
+static float *dense_sweep(float lo, float hi, float step, size_t *n)
+{
+    size_t cnt = (size_t)((hi - lo) / step) + 1;
+    float *xs = malloc(cnt * sizeof *xs);
+    assert_non_null(xs);
+    for (size_t i = 0; i < cnt; i++)
+        xs[i] = lo + (float)i * step; /* exact: step is a power of two */
+    *n = cnt;
+    return xs;
+}
+
+static void check_gelu_accuracy(int level)
+{
+    size_t n;
+    float *xs = dense_sweep(-10.0f, 10.0f, 0x1p-15f, &n); /* 655361 points */
+    double ae, re, ul;
+    sweep_errors(medner__gelu, gelu_exact, xs, n, &ae, &re, &ul);
+    if (!(ae < 1e-6 && re < 1e-6 && ul <= 8.0))
+        fail_msg("gelu (ISA %d) on [-10,10]: max abs %.3g rel %.3g ulp %.2f", level, ae, re, ul);
+    free(xs);
+    /* x >= -1: no erfc tail, tighter */
+    xs = dense_sweep(-1.0f, 10.0f, 0x1p-15f, &n);
+    sweep_errors(medner__gelu, gelu_exact, xs, n, &ae, &re, &ul);
+    if (!(ul <= 3.0))
+        fail_msg("gelu (ISA %d) on [-1,10]: max ulp %.2f", level, ul);
+    free(xs);
+    /* the tail down to where gelu underflows */
+    xs = dense_sweep(-16.0f, -10.0f, 0x1p-12f, &n);
+    sweep_errors(medner__gelu, gelu_exact, xs, n, &ae, &re, &ul);
+    if (!(ae < 1e-27 && re < 2e-6))
+        fail_msg("gelu (ISA %d) on [-16,-10]: max abs %.3g rel %.3g", level, ae, re);
+    free(xs);
+    /* every float around the switch between the two branches (|x| = 0.8) */
+    float lo = 0.75f, hi = 0.85f;
+    n = fbits(hi) - fbits(lo) + 1;
+    xs = malloc(2 * n * sizeof *xs);
+    assert_non_null(xs);
+    for (size_t i = 0; i < n; i++) {
+        xs[i] = bitsf(fbits(lo) + (uint32_t)i);
+        xs[n + i] = -xs[i];
+    }
+    sweep_errors(medner__gelu, gelu_exact, xs, 2 * n, &ae, &re, &ul);
+    if (!(ul <= 6.0))
+        fail_msg("gelu (ISA %d) near the branch switch: max ulp %.2f", level, ul);
+    free(xs);
+}
+
+static void test_gelu_accuracy(void **state)
+{
+    (void)state;
+    int levels[4];
+    int nl = isa_levels(levels);
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        check_gelu_accuracy(levels[l]);
+    }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    /* the reference twin is accurate to rounding */
+    size_t n;
+    float *xs = dense_sweep(-10.0f, 10.0f, 0x1p-8f, &n);
+    double ae, re, ul;
+    sweep_errors(medner__gelu_ref, gelu_exact, xs, n, &ae, &re, &ul);
+    assert_true(ul <= 0.5000001);
+    free(xs);
+}
+
+static void test_gelu_special(void **state)
+{
+    (void)state;
+    float v[] = { INFINITY, -INFINITY, NAN, 0.0f, -0.0f, 1e-40f, -1e-40f, 1e4f, -1e4f,
+                  FLT_MAX, -FLT_MAX, 14.9f, -14.9f, 30.0f, -30.0f, 5.0f, -5.0f };
+    medner__gelu(v, MEDNER_ARRAY_LEN(v));
+    assert_true(v[0] == INFINITY);
+    assert_true(v[1] == 0.0f && signbit(v[1]));
+    assert_true(isnan(v[2]));
+    assert_true(v[3] == 0.0f && !signbit(v[3]));
+    assert_true(v[4] == 0.0f && signbit(v[4]));
+    assert_true(v[5] == 1e-40f * 0.5f); /* subnormal in, x/2 out */
+    assert_true(v[6] == -1e-40f * 0.5f);
+    assert_true(v[7] == 1e4f);
+    assert_true(v[8] == 0.0f && signbit(v[8]));
+    assert_true(v[9] == FLT_MAX);
+    assert_true(v[10] == 0.0f && signbit(v[10]));
+    assert_true(v[11] == 14.9f);
+    assert_true(v[12] == 0.0f);
+    assert_true(v[13] == 30.0f);
+    assert_true(v[14] == 0.0f && signbit(v[14]));
+    assert_true(fabs(v[15] - 4.99999857f) < 1e-6);
+    /* gelu(-5) = -1.43325786e-6 (PyTorch's fp32 erf gives -1.19e-6) */
+    assert_true(fabs(v[16] - (-1.43325786e-6)) < 1e-12);
+
+    float t[] = { INFINITY, -INFINITY, NAN, 0.0f, -0.0f, 1e4f, -1e4f, 20.0f, -25.0f };
+    medner__gelu_tanh(t, MEDNER_ARRAY_LEN(t));
+    assert_true(t[0] == INFINITY);
+    assert_true(t[1] == 0.0f && signbit(t[1]));
+    assert_true(isnan(t[2]));
+    assert_true(t[3] == 0.0f && !signbit(t[3]));
+    assert_true(t[4] == 0.0f && signbit(t[4]));
+    assert_true(t[5] == 1e4f && t[7] == 20.0f);
+    assert_true(t[6] == 0.0f && t[8] == 0.0f);
+
+    float r[] = { -1.0f, 2.0f, -0.0f, NAN, -INFINITY, INFINITY };
+    float rr[MEDNER_ARRAY_LEN(r)];
+    memcpy(rr, r, sizeof r);
+    medner__relu(r, MEDNER_ARRAY_LEN(r));
+    medner__relu_ref(rr, MEDNER_ARRAY_LEN(rr));
+    assert_true(r[0] == 0.0f && r[1] == 2.0f && r[2] == 0.0f && isnan(r[3]) && r[4] == 0.0f &&
+                r[5] == INFINITY);
+    for (size_t i = 0; i < MEDNER_ARRAY_LEN(r); i++)
+        assert_true(fbits(r[i]) == fbits(rr[i]));
+}
+
+static void test_gelu_tanh_accuracy(void **state)
+{
+    (void)state;
+    size_t n;
+    float *xs = dense_sweep(-10.0f, 10.0f, 0x1p-15f, &n);
+    double ae, re, ul;
+    int levels[4];
+    int nl = isa_levels(levels);
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        sweep_errors(medner__gelu_tanh, gelu_tanh_exact, xs, n, &ae, &re, &ul);
+        if (!(ae < 1e-6 && re < 1e-6 && ul <= 4.0))
+            fail_msg("gelu_tanh (ISA %d) on [-10,10]: max abs %.3g rel %.3g ulp %.2f", levels[l],
+                     ae, re, ul);
+    }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    sweep_errors(medner__gelu_tanh_ref, gelu_tanh_exact, xs, n, &ae, &re, &ul);
+    assert_true(ul <= 0.5000001);
+    free(xs);
+}
+
+/* Elements are independent of their position and of the buffer length:
+ * the same value anywhere in buffers of lengths 1..40 gives the same bits. */
+static void check_pointwise_position_independent(void)
+{
+    void (*fns[])(float *, size_t) = { medner__gelu, medner__gelu_tanh, medner__relu };
+    rng_seed(6);
+    float vals[64];
+    for (int i = 0; i < 64; i++)
+        vals[i] = urand(-6.0f, 6.0f);
+    for (size_t f = 0; f < MEDNER_ARRAY_LEN(fns); f++) {
+        float want[64];
+        for (int i = 0; i < 64; i++) {
+            want[i] = vals[i];
+            fns[f](&want[i], 1);
+        }
+        for (size_t len = 1; len <= 40; len++)
+            for (size_t start = 0; start + len <= 64; start += 7) {
+                float buf[64];
+                memcpy(buf, vals + start, len * sizeof *buf);
+                fns[f](buf, len);
+                assert_memory_equal(buf, want + start, len * sizeof *buf);
+            }
+    }
+}
+
+static void test_pointwise_position_independent(void **state)
+{
+    (void)state;
+    int levels[4];
+    int nl = isa_levels(levels);
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        check_pointwise_position_independent();
+    }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+}
+
+/* ---- softmax ----------------------------------------------------------------- */
+
+static void check_softmax_vs_ref(void)
+{
+    const size_t Rs[] = { 1, 3, 17 }, Cs[] = { 1, 5, 16, 64, 128, 769 };
+    rng_seed(7);
+    double worst_abs = 0.0, worst_rel = 0.0;
+    for (size_t a = 0; a < MEDNER_ARRAY_LEN(Rs); a++)
+        for (size_t c = 0; c < MEDNER_ARRAY_LEN(Cs); c++) {
+            size_t rows = Rs[a], cols = Cs[c];
+            float *x = frand_array(rows * cols, -12.0f, 12.0f), *r = fcopy(x, rows * cols);
+            medner__softmax(x, rows, cols);
+            medner__softmax_ref(r, rows, cols);
+            for (size_t i = 0; i < rows * cols; i++) {
+                double ae = fabs((double)x[i] - r[i]);
+                double re = r[i] > 0.0f ? ae / r[i] : 0.0;
+                worst_abs = ae > worst_abs ? ae : worst_abs;
+                worst_rel = re > worst_rel ? re : worst_rel;
+            }
+            if (rows > 1) { /* a row alone gives the same bits */
+                float *one = fcopy(r, cols);
+                float *again = frand_array(rows * cols, -12.0f, 12.0f);
+                memcpy(one, again + cols, cols * sizeof *one);
+                medner__softmax(again, rows, cols);
+                medner__softmax(one, 1, cols);
+                assert_memory_equal(one, again + cols, cols * sizeof *one);
+                free(one);
+                free(again);
+            }
+            free(x);
+            free(r);
+        }
+    if (!(worst_abs < 1e-6 && worst_rel < 1e-6))
+        fail_msg("softmax: max abs %.3g rel %.3g", worst_abs, worst_rel);
+}
+
+static void test_softmax_vs_ref(void **state)
+{
+    (void)state;
+    int levels[4];
+    int nl = isa_levels(levels);
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        check_softmax_vs_ref();
+    }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+}
+
+static void test_softmax_special(void **state)
+{
+    (void)state;
+    float a[] = { -INFINITY, 0.0f, 1.0f, -INFINITY };
+    medner__softmax(a, 1, 4);
+    assert_true(a[0] == 0.0f && a[3] == 0.0f);
+    assert_true(fabs(a[1] - 0.26894142f) < 1e-7 && fabs(a[2] - 0.73105858f) < 1e-7);
+    /* huge values: the maximum is subtracted first */
+    float b[] = { 1e30f, -1e30f, 0.0f, 3e38f, 3e38f };
+    medner__softmax(b, 1, 5);
+    assert_true(b[0] == 0.0f && b[1] == 0.0f && b[2] == 0.0f && b[3] == 0.5f && b[4] == 0.5f);
+    float c[20];
+    for (int i = 0; i < 20; i++)
+        c[i] = 88.0f; /* exp would overflow without the shift */
+    medner__softmax(c, 1, 20);
+    for (int i = 0; i < 20; i++)
+        assert_true(c[i] == 0.05f);
+    float d = -3.0f; /* one column */
+    medner__softmax(&d, 1, 1);
+    assert_true(d == 1.0f);
+    /* as PyTorch: an all -inf row, or +inf / NaN in a row, gives NaN */
+    float e[] = { -INFINITY, -INFINITY, -INFINITY };
+    medner__softmax(e, 1, 3);
+    assert_true(isnan(e[0]) && isnan(e[1]) && isnan(e[2]));
+    float f[] = { INFINITY, 0.0f, 1.0f };
+    medner__softmax(f, 1, 3);
+    assert_true(isnan(f[1]));
+    float g[] = { NAN, 0.0f, 1.0f };
+    medner__softmax(g, 1, 3);
+    assert_true(isnan(g[1]));
+    /* masked attention style: large negative (not -inf) values */
+    float h[] = { 0.5f, -FLT_MAX, 0.5f, -FLT_MAX };
+    medner__softmax(h, 1, 4);
+    assert_true(h[0] == 0.5f && h[1] == 0.0f && h[2] == 0.5f && h[3] == 0.0f);
+}
+
+/* ---- instruction-set levels ---------------------------------------------------- */
+
+/* Forcing a level caps it at what the CPU has; AUTO restores the best. The
+ * narrow-output linear kernel sums exact products in double, so it gives the
+ * same bits at every level (with or without FMA). */
+static void test_isa_levels(void **state)
+{
+    (void)state;
+    int best = medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    assert_true(best >= MEDNER__ISA_BASE && best <= MEDNER__ISA_AVX512);
+    assert_int_equal(medner__kernels_isa(), best);
+    assert_int_equal(medner__kernels_set_isa(MEDNER__ISA_BASE), MEDNER__ISA_BASE);
+    assert_int_equal(medner__kernels_set_isa(MEDNER__ISA_AVX512), best);
+    assert_int_equal(medner__kernels_set_isa(99), best); /* out of range: AUTO */
+    int levels[4];
+    int nl = isa_levels(levels);
+    enum { R = 5, N = 9, K = 133 };
+    rng_seed(8);
+    float *x = frand_array(R * K, -1.0f, 1.0f), *w = frand_array(N * K, -1.0f, 1.0f);
+    float *b = frand_array(N, -1.0f, 1.0f), want[R * N], got[R * N];
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        medner__linear(l ? got : want, N, x, K, w, b, R, N, K);
+        if (l)
+            assert_memory_equal(want, got, sizeof want);
+    }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    free(x);
+    free(w);
+    free(b);
+}
+
+/* ---- embeddings and conversions ---------------------------------------------- */
+
+static void test_embed(void **state)
+{
+    (void)state;
+    enum { V = 11, P = 9, T = 2, D = 19, NTOK = 6 };
+    rng_seed(9);
+    float *word = frand_array(V * D, -1.0f, 1.0f), *pos = frand_array(P * D, -1.0f, 1.0f);
+    float *type = frand_array(T * D, -1.0f, 1.0f);
+    const int32_t ids[NTOK] = { 0, 10, 3, 3, 7, 1 }, tids[NTOK] = { 0, 1, 1, 0, 1, 0 };
+    const int32_t posn[NTOK] = { 0, 1, 2, 8, 4, 5 };
+    float out[NTOK * D];
+    medner__embed(out, ids, tids, posn, NTOK, word, pos, type, D);
+    for (int i = 0; i < NTOK; i++)
+        for (int j = 0; j < D; j++) {
+            float want = (word[ids[i] * D + j] + type[tids[i] * D + j]) + pos[posn[i] * D + j];
+            assert_true(fbits(out[i * D + j]) == fbits(want));
+        }
+    medner__embed(out, ids, NULL, posn, NTOK, word, pos, type, D); /* type ids all 0 */
+    for (int i = 0; i < NTOK; i++)
+        for (int j = 0; j < D; j++) {
+            float want = (word[ids[i] * D + j] + type[j]) + pos[posn[i] * D + j];
+            assert_true(fbits(out[i * D + j]) == fbits(want));
+        }
+    medner__embed(out, ids, NULL, posn, NTOK, word, pos, NULL, D); /* DistilBERT */
+    for (int i = 0; i < NTOK; i++)
+        for (int j = 0; j < D; j++)
+            assert_true(fbits(out[i * D + j]) == fbits(word[ids[i] * D + j] + pos[posn[i] * D + j]));
+    free(word);
+    free(pos);
+    free(type);
+}
+
+static void test_f16_all_patterns(void **state)
+{
+    (void)state;
+    uint16_t *in = malloc(65536 * sizeof *in);
+    float *out = malloc(65536 * sizeof *out);
+    assert_non_null(in);
+    assert_non_null(out);
+    for (uint32_t i = 0; i < 65536; i++)
+        in[i] = (uint16_t)i;
+    medner__f16_to_f32(out, in, 65536);
+    for (uint32_t h = 0; h < 65536; h++) {
+        uint32_t e = (h >> 10) & 31, m = h & 1023;
+        int neg = (h >> 15) != 0;
+        float got = out[h];
+        /* independent reference: the value computed in double */
+        if (e == 31) {
+            if (m == 0) {
+                assert_true(isinf(got) && (signbit(got) != 0) == neg);
+            } else { /* NaN with its payload */
+                assert_true(isnan(got) && (signbit(got) != 0) == neg);
+                assert_int_equal(fbits(got) & 0x7fffffu, m << 13);
+            }
+            continue;
+        }
+        double v = e ? ldexp(1024.0 + m, (int)e - 25) : ldexp((double)m, -24);
+        if (neg)
+            v = -v;
+        assert_true(fbits(got) == fbits((float)v));
+#if defined(__FLT16_MANT_DIG__)
+        /* and the compiler's own conversion */
+        _Float16 hf;
+        uint16_t hb = (uint16_t)h;
+        memcpy(&hf, &hb, sizeof hf);
+        assert_true(fbits(got) == fbits((float)hf));
+#endif
+    }
+    free(in);
+    free(out);
+}
+
+static void test_bf16_all_patterns(void **state)
+{
+    (void)state;
+    uint16_t *in = malloc(65536 * sizeof *in);
+    float *out = malloc(65536 * sizeof *out);
+    assert_non_null(in);
+    assert_non_null(out);
+    for (uint32_t i = 0; i < 65536; i++)
+        in[i] = (uint16_t)i;
+    medner__bf16_to_f32(out, in, 65536);
+    for (uint32_t h = 0; h < 65536; h++) {
+        assert_int_equal(fbits(out[h]), h << 16);
+        uint32_t e = (h >> 7) & 255, m = h & 127;
+        if (e == 255)
+            continue;
+        double v = e ? ldexp(128.0 + m, (int)e - 134) : ldexp((double)m, -133);
+        if (h >> 15)
+            v = -v;
+        assert_true(out[h] == (float)v && (signbit(out[h]) != 0) == (int)(h >> 15));
+    }
+    free(in);
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear_vs_ref),
+        cmocka_unit_test(test_linear_min_rows),
+        cmocka_unit_test(test_linear_row_stable),
+        cmocka_unit_test(test_attention_vs_ref),
+        cmocka_unit_test(test_attention_deterministic),
+        cmocka_unit_test(test_layernorm_vs_ref),
+        cmocka_unit_test(test_layernorm_special),
+        cmocka_unit_test(test_gelu_accuracy),
+        cmocka_unit_test(test_gelu_special),
+        cmocka_unit_test(test_gelu_tanh_accuracy),
+        cmocka_unit_test(test_pointwise_position_independent),
+        cmocka_unit_test(test_softmax_vs_ref),
+        cmocka_unit_test(test_softmax_special),
+        cmocka_unit_test(test_isa_levels),
+        cmocka_unit_test(test_embed),
+        cmocka_unit_test(test_f16_all_patterns),
+        cmocka_unit_test(test_bf16_all_patterns),
+    };
+    return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
+}
