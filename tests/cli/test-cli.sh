@@ -45,4 +45,16 @@ printf '%s\n' '{"text": "a b c d e f g h i j"}' | $m tokenize --vocab $v --max-l
 grep -q '"overflowing":\[{"ids":\[101,' "$tmp/out" || fail "overflowing windows"
 # Invalid UTF-8 inside the JSON string is impossible; invalid JSON escapes are errors.
 printf '%s\n' '{"text": "\ud800"}' | { $m tokenize --vocab $v > /dev/null 2>&1 && fail "lone surrogate accepted"; } || true
+# medner info / logits on a committed fixture
+$m info tests/data/models/tiny-bert-tc > "$tmp/info"
+grep -q "BertForTokenClassification" "$tmp/info" || fail "info: architecture"
+grep -q "labels: *9: O B-Disease" "$tmp/info" || fail "info: labels"
+grep -q "layers: *2" "$tmp/info" || fail "info: layers"
+set +e
+$m info /nonexistent 2>/dev/null; [ $? -eq 1 ] || fail "info on a missing dir must exit 1"
+set -e
+printf '%s\n' '{"text": "Patient denies chest pain."}' | $m logits tests/data/models/tiny-bert-tc --hidden > "$tmp/out"
+python_free_check=$(grep -c '"logits":\[\[' "$tmp/out")
+[ "$python_free_check" -eq 1 ] || fail "logits output"
+grep -q '"hidden":\[\[' "$tmp/out" || fail "logits --hidden"
 echo "cli: OK"

@@ -13,6 +13,7 @@
  */
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -235,6 +236,35 @@ static double check_model(const char *model_dir, const char *goldens_dir, const 
     return worst;
 }
 
+#ifdef MEDNER_BIG_TIER
+/* Big tier (`make test-models`, built with -DMEDNER_BIG_TIER): the real
+ * all-MiniLM-L6-v2 weights and BERT-base / DistilBERT shapes from
+ * MEDNER_MODELS_DIR (.cache/models). Missing models fail the test. */
+static void check_big(const char *name)
+{
+    const char *dir = getenv("MEDNER_MODELS_DIR");
+    if (dir == NULL)
+        fail_msg("MEDNER_MODELS_DIR is not set (run `make test-models`)");
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    check_model(path, "tests/data/encoder", name, 1);
+}
+
+static void test_minilm(void **state) { (void)state; check_big("all-MiniLM-L6-v2"); }
+static void test_bert_base(void **state) { (void)state; check_big("bert-base-random"); }
+static void test_distilbert(void **state) { (void)state; check_big("distilbert-random"); }
+
+int main(void)
+{
+    const struct CMUnitTest big[] = {
+        cmocka_unit_test(test_minilm),
+        cmocka_unit_test(test_bert_base),
+        cmocka_unit_test(test_distilbert),
+    };
+    return cmocka_run_group_tests_name("encoder-models", big, NULL, NULL);
+}
+#else
+
 #define FIXTURE_TEST(fn, name)                                                     \
     static void fn(void **state)                                                   \
     {                                                                              \
@@ -252,22 +282,70 @@ FIXTURE_TEST(test_tiny_bert_sharded, "tiny-bert-tc-sharded")
 FIXTURE_TEST(test_tiny_bert_model, "tiny-bert-model")
 FIXTURE_TEST(test_tiny_distilbert_tc, "tiny-distilbert-tc")
 
-/* Big tier (`make test-models`, built with -DMEDNER_BIG_TIER): the real
- * all-MiniLM-L6-v2 weights and BERT-base / DistilBERT shapes from
- * MEDNER_MODELS_DIR (.cache/models). Missing models fail the test. */
-static void check_big(const char *name)
+
+/* Several threads, each with its own context, share one encoder: every
+ * thread's results equal the serial ones bitwise. */
+typedef struct worker_job {
+    const medner_encoder *e;
+    const golden *g;
+    const float *const *want; /* serial hidden states per text */
+    int ok;
+} worker_job;
+
+static void *encoder_worker(void *arg)
 {
-    const char *dir = getenv("MEDNER_MODELS_DIR");
-    if (dir == NULL)
-        fail_msg("MEDNER_MODELS_DIR is not set (run `make test-models`)");
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    check_model(path, "tests/data/encoder", name, 1);
+    worker_job *j = arg;
+    medner_context *c = NULL;
+    if (medner_context_create(&c, j->e) != MEDNER_OK)
+        return NULL;
+    j->ok = 1;
+    for (int round = 0; round < 3 && j->ok; round++)
+        for (size_t i = 0; i < j->g->n && j->ok; i++) {
+            const golden_text *t = &j->g->t[i];
+            const int32_t *ids = t->ids;
+            size_t len = t->len;
+            if (medner_encoder_run(c, &ids, NULL, &len, 1) != MEDNER_OK ||
+                memcmp(medner_context_hidden(c, 0), j->want[i], len * t->hidden * sizeof(float)))
+                j->ok = 0;
+        }
+    medner_context_free(c);
+    return NULL;
 }
 
-static void test_minilm(void **state) { (void)state; check_big("all-MiniLM-L6-v2"); }
-static void test_bert_base(void **state) { (void)state; check_big("bert-base-random"); }
-static void test_distilbert(void **state) { (void)state; check_big("distilbert-random"); }
+static void test_threads_share_one_encoder(void **state)
+{
+    (void)state;
+    golden g;
+    load_golden(&g, "tests/data/encoder", "tiny-bert-tc");
+    medner_encoder *e = NULL;
+    assert_int_equal(medner_encoder_load(&e, "tests/data/models/tiny-bert-tc", NULL), MEDNER_OK);
+    medner_context *c = NULL;
+    assert_int_equal(medner_context_create(&c, e), MEDNER_OK);
+    float **want = calloc(g.n, sizeof *want);
+    for (size_t i = 0; i < g.n; i++) {
+        const int32_t *ids = g.t[i].ids;
+        size_t len = g.t[i].len, bytes = len * g.t[i].hidden * sizeof(float);
+        assert_int_equal(medner_encoder_run(c, &ids, NULL, &len, 1), MEDNER_OK);
+        want[i] = malloc(bytes);
+        memcpy(want[i], medner_context_hidden(c, 0), bytes);
+    }
+    medner_context_free(c);
+    pthread_t th[4];
+    worker_job jobs[4];
+    for (int k = 0; k < 4; k++) {
+        jobs[k] = (worker_job){ e, &g, (const float *const *)want, 0 };
+        assert_int_equal(pthread_create(&th[k], NULL, encoder_worker, &jobs[k]), 0);
+    }
+    for (int k = 0; k < 4; k++) {
+        pthread_join(th[k], NULL);
+        assert_true(jobs[k].ok);
+    }
+    for (size_t i = 0; i < g.n; i++)
+        free(want[i]);
+    free(want);
+    medner_encoder_free(e);
+    free_golden(&g);
+}
 
 static void test_run_errors(void **state)
 {
@@ -308,14 +386,6 @@ static void test_run_errors(void **state)
 
 int main(void)
 {
-#ifdef MEDNER_BIG_TIER
-    const struct CMUnitTest big[] = {
-        cmocka_unit_test(test_minilm),
-        cmocka_unit_test(test_bert_base),
-        cmocka_unit_test(test_distilbert),
-    };
-    return cmocka_run_group_tests_name("encoder-models", big, NULL, NULL);
-#endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiny_bert_tc),
         cmocka_unit_test(test_tiny_bert_gelu_new),
@@ -327,6 +397,8 @@ int main(void)
         cmocka_unit_test(test_tiny_bert_model),
         cmocka_unit_test(test_tiny_distilbert_tc),
         cmocka_unit_test(test_run_errors),
+        cmocka_unit_test(test_threads_share_one_encoder),
     };
     return cmocka_run_group_tests_name("encoder", tests, NULL, NULL);
 }
+#endif
