@@ -42,7 +42,7 @@ ALL_CFLAGS  := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Iinclude -Isrc 
                $(PKG_CFLAGS) $(WARN) $(CFLAGS)
 
 # One folder per subsystem; dependencies flow left to right (docs/architecture.md).
-SUBSYSTEMS := common json tokenizer kernels model encoder
+SUBSYSTEMS := common json tokenizer eval kernels model encoder decoder pipeline
 LIB_SRC    := $(foreach d,$(SUBSYSTEMS),$(wildcard src/$(d)/*.c))
 LIB_OBJ    := $(LIB_SRC:%.c=build/obj/%.o)
 CLI_SRC    := $(wildcard src/cli/*.c)
@@ -51,17 +51,19 @@ CLI_OBJ    := $(CLI_SRC:%.c=build/obj/%.o)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 # libFuzzer targets; `make test` replays each one's saved corpus (tests/fuzz/corpus/NAME).
-FUZZ_TARGETS := tokenizer json safetensors
+FUZZ_TARGETS := tokenizer json safetensors conll config
 REPLAY_BIN := $(FUZZ_TARGETS:%=build/tests/replay_%)
 
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%)
 
-.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer models test-models test-sanitize check-header check-abi \
+.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder models test-models test-sanitize check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean
 
-all: lib $(CLI)
+EXAMPLES   := $(patsubst examples/%.c,bin/examples/%,$(wildcard examples/*.c))
+
+all: lib $(CLI) $(EXAMPLES)
 
 lib: $(SOLIB) lib/$(SONAME) lib/$(LIBNAME) $(ALIB)
 
@@ -93,6 +95,11 @@ $(ALIB): $(LIB_OBJ)
 $(CLI): $(CLI_OBJ) $(ALIB)
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(ALIB) $(DEP_LIBS)
+
+# The C examples build like a user's program: public header, static library.
+bin/examples/%: examples/%.c $(ALIB)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(CFLAGS) -o $@ $< $(ALIB) $(DEP_LIBS)
 
 build/obj/src/cli/%.o: src/cli/%.c
 	@mkdir -p $(dir $@)
@@ -164,9 +171,15 @@ models: deps-test
 	@python3 -c "import numpy, safetensors" 2>/dev/null || \
 	    python3 -m pip install --quiet -r tests/reference/requirements-models.txt
 	@python3 tests/reference/make_random_models.py
+	@python3 tests/reference/make_ner_model.py
 
-test-models: models build/tests/test_encoder_big
-	@MEDNER_MODELS_DIR=.cache/models sh tests/run-tests.sh models build/tests/test_encoder_big
+build/tests/test_pipeline_big: tests/models/test_pipeline.c $(ALIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(ALIB) $(TEST_LIBS)
+
+test-models: models build/tests/test_encoder_big build/tests/test_pipeline_big
+	@MEDNER_MODELS_DIR=.cache/models sh tests/run-tests.sh models build/tests/test_encoder_big \
+	    build/tests/test_pipeline_big
 
 test-sanitize: deps-test
 	@$(MAKE) --no-print-directory $(SAN_BIN)
@@ -181,6 +194,9 @@ build/bench/%: tests/bench/%.c $(ALIB)
 
 bench-tokenizer: deps build/bench/bench_tokenizer
 	@sh tests/bench/bench_tokenizer.sh
+
+bench-encoder: deps models build/bench/bench_encoder
+	@sh tests/bench/bench_encoder.sh
 
 # ---- fuzzing (clang's libFuzzer; not part of `make test`) -------------------
 

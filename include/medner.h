@@ -644,6 +644,229 @@ MEDNER_API const float *medner_context_logits(const medner_context *context, siz
 MEDNER_API const float *medner_context_hidden(const medner_context *context, size_t seq);
 
 /* ------------------------------------------------------------------------ */
+/* Entity decoder                                                           */
+/* ------------------------------------------------------------------------ */
+
+/** How token predictions become word and entity predictions. The values of
+ *  NONE..MAX follow Hugging Face's TokenClassificationPipeline exactly. */
+typedef enum medner_aggregation {
+    MEDNER_AGGREGATION_DEFAULT = 0, /**< FIRST */
+    MEDNER_AGGREGATION_NONE = 1,    /**< one entity per token (label = argmax), no grouping */
+    MEDNER_AGGREGATION_SIMPLE = 2,  /**< group tokens, no word logic */
+    MEDNER_AGGREGATION_FIRST = 3,   /**< a word takes its first token's label */
+    MEDNER_AGGREGATION_AVERAGE = 4, /**< a word takes the argmax of its tokens' mean probabilities */
+    MEDNER_AGGREGATION_MAX = 5      /**< a word takes the label of its most confident token */
+} medner_aggregation;
+
+/** How labels are chosen from the (aggregated) probabilities. */
+typedef enum medner_decoding {
+    MEDNER_DECODING_DEFAULT = 0,    /**< ARGMAX */
+    MEDNER_DECODING_ARGMAX = 1,     /**< per position, like Hugging Face */
+    MEDNER_DECODING_CONSTRAINED = 2 /**< Viterbi over log-probabilities allowing only valid tag
+                                         transitions of the scheme (no I-X after O or B-Y) */
+} medner_decoding;
+
+/** Tagging scheme of the label set. */
+typedef enum medner_scheme {
+    MEDNER_SCHEME_AUTO = 0,  /**< detected from the label names */
+    MEDNER_SCHEME_IO = 1,    /**< X (or I-X) and O */
+    MEDNER_SCHEME_BIO = 2,   /**< B-X, I-X, O (IOB2) */
+    MEDNER_SCHEME_BIOES = 3  /**< B-X, I-X, E-X, S-X, O (also BILOU: L- = E-, U- = S-) */
+} medner_scheme;
+
+/** Options of medner_decoder_create(). Arrays are copied. */
+typedef struct medner_decoder_params {
+    size_t struct_size;              /**< sizeof(medner_decoder_params) */
+    medner_aggregation aggregation;
+    medner_decoding decoding;
+    medner_scheme scheme;
+    uint32_t reserved;               /**< must be zero */
+    double min_score;                /**< entities scoring below are dropped (default 0) */
+    /** Entity types (or, for NONE, labels) left out; default {"O"}. */
+    const char *const *ignore_labels;
+    size_t n_ignore_labels;
+    /** When not empty: keep only entities of these types (after renaming). */
+    const char *const *keep_labels;
+    size_t n_keep_labels;
+    /** Renames of entity types, e.g. {"Disease_disorder"} -> {"Problem"}. */
+    const char *const *rename_from;
+    const char *const *rename_to;
+    size_t n_renames;
+} medner_decoder_params;
+
+#define MEDNER_DECODER_PARAMS_INIT \
+    { sizeof(medner_decoder_params), MEDNER_AGGREGATION_DEFAULT, MEDNER_DECODING_DEFAULT, \
+      MEDNER_SCHEME_AUTO, 0, 0.0, NULL, 0, NULL, 0, NULL, NULL, 0 }
+
+/**
+ * Create an entity decoder for a label set (index = class id, e.g. the
+ * encoder's id2label via medner_encoder_label()).
+ * @param[out] out    receives the decoder; free with medner_decoder_free().
+ * @param labels      n_labels NUL-terminated label names (copied).
+ * @param params      options or NULL.
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULLs, no labels, bad params,
+ *         an explicit scheme the labels do not follow, duplicate labels);
+ *         MEDNER_E_OUT_OF_MEMORY.
+ * Thread-safety: the decoder is immutable; use it from any number of threads.
+ */
+MEDNER_API int medner_decoder_create(medner_decoder **out, const char *const *labels,
+                                     size_t n_labels, const medner_decoder_params *params);
+
+/** Free a decoder. NULL is a no-op. */
+MEDNER_API void medner_decoder_free(medner_decoder *decoder);
+
+/** The scheme in use (detected or given). MEDNER_SCHEME_AUTO for NULL. */
+MEDNER_API medner_scheme medner_decoder_scheme(const medner_decoder *decoder);
+
+/* ------------------------------------------------------------------------ */
+/* Entities                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** The entities found in one text. Owned by the caller; free with
+ *  medner_entities_free(). Read-only: safe to read from any thread. */
+typedef struct medner_entities medner_entities;
+
+/** One entity. Filled by medner_entities_get() up to struct_size. */
+typedef struct medner_entity {
+    size_t struct_size;   /**< set by the caller: sizeof(medner_entity) */
+    size_t begin;         /**< UTF-8 byte offset of the first character, in the original text */
+    size_t end;           /**< byte offset one past the last character */
+    const char *label;    /**< entity type (renamed), or the token label for NONE; borrowed */
+    double score;         /**< mean probability of its tokens/words, as Hugging Face computes it */
+    size_t first_token;   /**< index of its first token in the whole-text token sequence */
+    size_t n_tokens;      /**< number of tokens it spans */
+} medner_entity;
+
+#define MEDNER_ENTITY_INIT { sizeof(medner_entity), 0, 0, NULL, 0.0, 0, 0 }
+
+/** Number of entities (0 for NULL). */
+MEDNER_API size_t medner_entities_count(const medner_entities *entities);
+
+/**
+ * Entity `index`, in text order (by begin, then end).
+ * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT (NULL, index out of range,
+ *         struct_size too small).
+ */
+MEDNER_API int medner_entities_get(const medner_entities *entities, size_t index,
+                                   medner_entity *out);
+
+/**
+ * Span of entity `index` in code points (Python str indices) and in UTF-16
+ * code units (Java/C#/JavaScript string indices) of the original text.
+ * Any out pointer may be NULL.
+ * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT.
+ */
+MEDNER_API int medner_entities_span_codepoints(const medner_entities *entities, size_t index,
+                                               size_t *begin, size_t *end);
+MEDNER_API int medner_entities_span_utf16(const medner_entities *entities, size_t index,
+                                          size_t *begin, size_t *end);
+
+/** Number of WordPiece tokens of the text the entities were found in
+ *  (special tokens and window overlaps not counted); 0 for NULL. */
+MEDNER_API size_t medner_entities_num_tokens(const medner_entities *entities);
+
+/** Free entities. NULL is a no-op. */
+MEDNER_API void medner_entities_free(medner_entities *entities);
+
+/* ------------------------------------------------------------------------ */
+/* Pipeline: text in, entities out                                          */
+/* ------------------------------------------------------------------------ */
+
+/** How entities found in overlapping windows are reconciled. */
+typedef enum medner_merge {
+    MEDNER_MERGE_DEFAULT = 0, /**< CENTER */
+    MEDNER_MERGE_HF = 1,      /**< Hugging Face: decode each window, then keep the longer of
+                                   overlapping entities (ties: higher score) */
+    MEDNER_MERGE_CENTER = 2   /**< each token takes the prediction of the window in which it is
+                                   farthest from an edge; the whole text is decoded once */
+} medner_merge;
+
+/**
+ * A ready-to-run NER pipeline: tokenizer, encoder, decoder and windowing.
+ * Immutable after creation; any number of threads may annotate with it, each
+ * through its own medner_context (medner_pipeline_context_create()).
+ */
+typedef struct medner_pipeline medner_pipeline;
+
+/** Options of medner_pipeline_create(). Zero fields take the defaults. */
+typedef struct medner_pipeline_params {
+    size_t struct_size;                    /**< sizeof(medner_pipeline_params) */
+    const char *model_dir;                 /**< Hugging Face model directory (required) */
+    const char *adapter_dir;               /**< PEFT LoRA adapter directory, or NULL */
+    uint32_t max_length;                   /**< tokens per window incl. [CLS]/[SEP]; default: the
+                                                model's positions and the tokenizer's model_max_length */
+    uint32_t overlap;                      /**< tokens shared by consecutive windows; default 128
+                                                (capped below max_length - 2) */
+    uint32_t batch_size;                   /**< windows per encoder call; default 8 */
+    uint32_t threads;                      /**< worker threads the CLI and examples use; default 1 */
+    medner_merge merge;
+    medner_switch first_window_only;       /**< ON: only the first window, like Hugging Face's
+                                                pipeline without `stride` (the rest of a long
+                                                text is ignored); default OFF */
+    uint32_t blas_threads;                 /**< as medner_encoder_params.blas_threads */
+    uint32_t reserved;                     /**< must be zero */
+    const medner_decoder_params *decoder;  /**< decoder options, or NULL */
+} medner_pipeline_params;
+
+#define MEDNER_PIPELINE_PARAMS_INIT \
+    { sizeof(medner_pipeline_params), NULL, NULL, 0, 0, 0, 0, MEDNER_MERGE_DEFAULT, \
+      MEDNER_DEFAULT, 0, 0, NULL }
+
+/**
+ * Create a pipeline from a model directory with a token-classification head.
+ * @param[out] out  receives the pipeline; free with medner_pipeline_free().
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (missing model_dir, bad
+ *         options, a model without a classification head); the errors of
+ *         medner_tokenizer_load(), medner_encoder_load() and
+ *         medner_decoder_create().
+ * Thread-safety: safe to call from any thread.
+ */
+MEDNER_API int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *params);
+
+/**
+ * Create a pipeline from a YAML configuration file (docs/config.md). Fields
+ * of `overrides` that are non-zero win over the file (the CLI passes its
+ * flags this way).
+ * @return as medner_pipeline_create(), plus MEDNER_E_IO (unreadable file),
+ *         MEDNER_E_PARSE (YAML syntax: file:line:column) and
+ *         MEDNER_E_INVALID_CONFIG (unknown key, wrong type or bad value:
+ *         file:line:column).
+ */
+MEDNER_API int medner_pipeline_load_config(medner_pipeline **out, const char *config_path,
+                                           const medner_pipeline_params *overrides);
+
+/** Free a pipeline. NULL is a no-op; its contexts must be freed first. */
+MEDNER_API void medner_pipeline_free(medner_pipeline *pipeline);
+
+/** Effective options (after the file, overrides and defaults): fills `out`
+ *  up to out->struct_size; strings and the decoder pointer are borrowed. */
+MEDNER_API int medner_pipeline_get_params(const medner_pipeline *pipeline,
+                                          medner_pipeline_params *out);
+
+/** The encoder inside a pipeline (borrowed), e.g. for medner_encoder_get_info(). */
+MEDNER_API const medner_encoder *medner_pipeline_encoder(const medner_pipeline *pipeline);
+
+/** Create a per-thread context for a pipeline (free with medner_context_free()). */
+MEDNER_API int medner_pipeline_context_create(medner_context **out,
+                                              const medner_pipeline *pipeline);
+
+/**
+ * Find the entities of `n` texts. Windows of all texts are batched together
+ * (batch_size windows per encoder call); texts of any length are handled
+ * window by window.
+ * @param[out] out   n result pointers (free each with medner_entities_free()).
+ * @param context    the calling thread's context (from medner_pipeline_context_create()).
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT; MEDNER_E_INVALID_UTF8 (the
+ *         message gives the text index and byte offset); MEDNER_E_LIMIT;
+ *         MEDNER_E_OUT_OF_MEMORY. All or nothing: on failure no result is
+ *         returned.
+ * Thread-safety: any number of threads at once, one context each.
+ */
+MEDNER_API int medner_pipeline_annotate(medner_entities **out, const medner_pipeline *pipeline,
+                                        medner_context *context, const char *const *texts,
+                                        const size_t *lens, size_t n);
+
+/* ------------------------------------------------------------------------ */
 /* Offset conversion                                                        */
 /* ------------------------------------------------------------------------ */
 

@@ -12,6 +12,28 @@ int medner_cli_tokenize(int argc, char **argv);
 int medner_cli_info(int argc, char **argv);
 int medner_cli_logits(int argc, char **argv);
 
+int medner_cli_annotate(int argc, char **argv);
+int medner_cli_eval(int argc, char **argv);
+
+/* Pipeline flags shared by annotate and eval (options.c). */
+typedef struct medner_cli_options {
+    const char *config;
+    medner_pipeline_params pipeline;
+    medner_decoder_params decoder;
+    int any_decoder;
+    const char **ignore, **keep, **rename_from, **rename_to;
+} medner_cli_options;
+
+void medner_cli_options_init(medner_cli_options *o);
+void medner_cli_options_free(medner_cli_options *o);
+/* argv[*i] is a pipeline flag: consume it (and its value); 0 ok, 1 error,
+ * -1 not a pipeline flag. */
+int medner_cli_pipeline_option(const char *cmd, medner_cli_options *o, int argc, char **argv,
+                               int *i);
+/* Create the pipeline from --config/--model and the flags; 0 ok, 1 error, 2 usage. */
+int medner_cli_pipeline_create(const char *cmd, medner_cli_options *o, medner_pipeline **out);
+extern const char medner_cli_pipeline_help[];
+
 /* Print "medner CMD: " + medner_last_error() (or msg) to stderr. */
 void medner_cli_error(const char *cmd, int status, const char *what);
 

@@ -20,6 +20,7 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const command commands[] = {
+    { "annotate", "find entities in documents (JSON lines or text files)", medner_cli_annotate },
     { "info", "describe a Hugging Face model directory", medner_cli_info },
     { "logits", "per-token logits of JSON lines (check against PyTorch)", medner_cli_logits },
     { "tokenize", "WordPiece-tokenize JSON lines (ids, tokens, byte offsets)", medner_cli_tokenize },

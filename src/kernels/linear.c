@@ -76,6 +76,10 @@ VI v16f vload(const float *p)
     memcpy(&v, p, sizeof v);
     return v;
 }
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+VI v8d vlo(v16f v) { return __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7), v8d); }
+VI v8d vhi(v16f v) { return __builtin_convertvector(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15), v8d); }
+#else
 VI v8d vlo(v16f v)
 {
     v8f h;
@@ -88,9 +92,19 @@ VI v8d vhi(v16f v)
     memcpy(&h, (const char *)&v + sizeof h, sizeof h);
     return __builtin_convertvector(h, v8d);
 }
+#endif
+
+VI float finish(v8d a0, v8d a1, const float *b, size_t n)
+{
+    v8d a = a0 + a1;
+    double s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    return (float)((b ? (double)b[n] : 0.0) + s);
+}
 
 /* y[m,n] = b[n] + sum_k x[m,k] w[n,k]: float products are exact in double
- * and summed in double in a fixed order (16 lanes, then a fixed tree). */
+ * and summed in double in a fixed order (16 lanes, then a fixed tree), the
+ * same for every (m, n) whatever the grouping below. Four outputs share each
+ * converted slice of x. */
 VI void small_body(float *y, size_t ldy, const float *x, size_t ldx, const float *w,
                    const float *b, size_t M, size_t N, size_t K)
 {
@@ -99,7 +113,49 @@ VI void small_body(float *y, size_t ldy, const float *x, size_t ldx, const float
         const float *xr = x + m * ldx;
         float xt[16] = { 0 };
         memcpy(xt, xr + k16, rest * sizeof *xt);
-        for (size_t n = 0; n < N; n++) {
+        size_t n = 0;
+        for (; n + 4 <= N; n += 4) {
+            const float *w0 = w + n * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+            v8d a00 = { 0 }, a01 = { 0 }, a10 = { 0 }, a11 = { 0 };
+            v8d a20 = { 0 }, a21 = { 0 }, a30 = { 0 }, a31 = { 0 };
+            for (size_t k = 0; k <= k16; k += 16) {
+                v16f xv, v0, v1, v2, v3;
+                if (k < k16) {
+                    xv = vload(xr + k);
+                    v0 = vload(w0 + k);
+                    v1 = vload(w1 + k);
+                    v2 = vload(w2 + k);
+                    v3 = vload(w3 + k);
+                } else if (rest) {
+                    float t[4][16] = { { 0 } };
+                    memcpy(t[0], w0 + k, rest * sizeof(float));
+                    memcpy(t[1], w1 + k, rest * sizeof(float));
+                    memcpy(t[2], w2 + k, rest * sizeof(float));
+                    memcpy(t[3], w3 + k, rest * sizeof(float));
+                    xv = vload(xt);
+                    v0 = vload(t[0]);
+                    v1 = vload(t[1]);
+                    v2 = vload(t[2]);
+                    v3 = vload(t[3]);
+                } else {
+                    break;
+                }
+                v8d xl = vlo(xv), xh = vhi(xv);
+                a00 += xl * vlo(v0);
+                a01 += xh * vhi(v0);
+                a10 += xl * vlo(v1);
+                a11 += xh * vhi(v1);
+                a20 += xl * vlo(v2);
+                a21 += xh * vhi(v2);
+                a30 += xl * vlo(v3);
+                a31 += xh * vhi(v3);
+            }
+            y[m * ldy + n] = finish(a00, a01, b, n);
+            y[m * ldy + n + 1] = finish(a10, a11, b, n + 1);
+            y[m * ldy + n + 2] = finish(a20, a21, b, n + 2);
+            y[m * ldy + n + 3] = finish(a30, a31, b, n + 3);
+        }
+        for (; n < N; n++) {
             const float *wr = w + n * K;
             v8d a0 = { 0 }, a1 = { 0 };
             for (size_t k = 0; k < k16; k += 16) {
@@ -114,9 +170,7 @@ VI void small_body(float *y, size_t ldy, const float *x, size_t ldx, const float
                 a0 += vlo(xv) * vlo(wv);
                 a1 += vhi(xv) * vhi(wv);
             }
-            v8d a = a0 + a1;
-            double s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-            y[m * ldy + n] = (float)((b ? (double)b[n] : 0.0) + s);
+            y[m * ldy + n] = finish(a0, a1, b, n);
         }
     }
 }
@@ -151,7 +205,13 @@ void medner__linear(float *y, size_t ldy, const float *x, size_t ldx, const floa
 {
     if (M == 0 || N == 0)
         return;
-    if (N <= LINEAR_SMALL_N || K == 0) {
+    if (K == 0) { /* empty sum: y = b */
+        for (size_t m = 0; m < M; m++)
+            for (size_t n = 0; n < N; n++)
+                y[m * ldy + n] = b ? b[n] : 0.0f;
+        return;
+    }
+    if (N <= LINEAR_SMALL_N) {
         linear_small(y, ldy, x, ldx, w, b, M, N, K);
         return;
     }

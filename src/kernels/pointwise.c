@@ -2,23 +2,36 @@
  * Row-wise and element-wise kernels: GELU (erf and tanh forms), ReLU,
  * softmax, fused residual add + LayerNorm.
  *
- * Each is written once with GCC/Clang vector extensions (16 floats per
- * vector) and built three times (simd.c picks one per call): x86-64 baseline,
- * AVX2+FMA and AVX-512F. The AVX builds let the compiler fuse a*b+c into FMA
- * and schedule the long polynomial chains of several vectors together; the
- * baseline build has no FMA, so its results may differ from theirs in the
- * last bit (all builds meet the same accuracy bounds, tested per level).
- * Within one process the level is fixed, so results are deterministic.
+ * Each is written once with GCC/Clang vector extensions and built three times
+ * (simd.c picks one per call): x86-64 baseline (4 floats per vector),
+ * AVX2+FMA (8) and AVX-512F (16). The AVX builds let the compiler fuse a*b+c
+ * into FMA and schedule the long polynomial chains of several vectors
+ * together; results of different levels may differ in the last bit (all meet
+ * the same accuracy bounds, tested per level). Within one process the level
+ * is fixed, so results are deterministic.
  *
  * The last, partial vector of a buffer or row goes through the same code on
  * a padded copy: an element's result never depends on its position or on the
  * other elements. docs/kernels.md derives the approximations and gives their
  * measured errors.
  */
+#ifndef MEDNER_POINTWISE_LEVEL
+/* First pass: this part; then the part after #else once per level, by
+ * including this file again with VL, NAME and TARGET set. Each level uses its
+ * native vector width: GCC lowers comparisons of wider-than-native vectors
+ * element by element. */
 #include <math.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
+
+/* The helpers are static and always inlined, so the warning that wide
+ * vector arguments have no stable ABI without AVX-512 is moot. */
+#if defined(__GNUC__) && !defined(__clang__)
+#  pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+#define VI static inline __attribute__((always_inline))
+#define MEDNER_POINTWISE_LEVEL 1
 
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #  define KX86 1
@@ -33,20 +46,101 @@
 #  define KX86 0
 #endif
 
-#define VL 16
+/* ---- one build per instruction-set level ------------------------------------ */
+
+#if KX86
+#  define VL 16
+#  define NAME(f) f##_avx512
+#  define TARGET TARGET_AVX512
+#  include "pointwise.c"
+#  undef VL
+#  undef NAME
+#  undef TARGET
+#  define VL 8
+#  define NAME(f) f##_avx2
+#  define TARGET TARGET_AVX2
+#  include "pointwise.c"
+#  undef VL
+#  undef NAME
+#  undef TARGET
+#endif
+#define VL 4
+#define NAME(f) f##_base
+#define TARGET
+#include "pointwise.c"
+#undef VL
+#undef NAME
+#undef TARGET
+
+#if KX86
+#  define DISPATCH(name, args)                                          \
+      switch (medner__kernels_isa()) {                                  \
+      case MEDNER__ISA_AVX512: name##_avx512 args; break;               \
+      case MEDNER__ISA_AVX2: name##_avx2 args; break;                   \
+      default: name##_base args; break;                                 \
+      }
+#else
+#  define DISPATCH(name, args) name##_base args;
+#endif
+
+void medner__gelu(float *x, size_t n) { DISPATCH(gelu, (x, n)) }
+void medner__gelu_tanh(float *x, size_t n) { DISPATCH(gelu_tanh, (x, n)) }
+void medner__relu(float *x, size_t n) { DISPATCH(relu, (x, n)) }
+
+void medner__softmax(float *x, size_t rows, size_t cols)
+{
+    if (cols == 0)
+        return;
+    DISPATCH(softmax, (x, rows, cols))
+}
+
+void medner__add_layernorm(float *x, const float *residual, const float *gamma,
+                           const float *beta, size_t rows, size_t cols, float eps)
+{
+    if (cols == 0)
+        return;
+    DISPATCH(layernorm, (x, residual, gamma, beta, rows, cols, eps))
+}
+
+#else /* MEDNER_POINTWISE_LEVEL: the kernels for one level, VL floats per vector */
+
+#define vf NAME(vf)
+#define vi NAME(vi)
+#define vu NAME(vu)
+#define vh NAME(vh)
+#define vd NAME(vd)
+#define vl NAME(vl)
+#define vload NAME(vload)
+#define vstore NAME(vstore)
+#define vset NAME(vset)
+#define vsetd NAME(vsetd)
+#define vsel NAME(vsel)
+#define vseld NAME(vseld)
+#define vabs NAME(vabs)
+#define vlo NAME(vlo)
+#define vhi NAME(vhi)
+#define vjoin NAME(vjoin)
+#define hsumd NAME(hsumd)
+#define vexp2part NAME(vexp2part)
+#define vexp NAME(vexp)
+#define vgelu NAME(vgelu)
+#define vgelu_tanh NAME(vgelu_tanh)
+#define vrelu NAME(vrelu)
+#define gelu_body NAME(gelu_body)
+#define gelu_tanh_body NAME(gelu_tanh_body)
+#define relu_body NAME(relu_body)
+#define softmax_exp NAME(softmax_exp)
+#define softmax_row NAME(softmax_row)
+#define softmax_body NAME(softmax_body)
+#define ln_row NAME(ln_row)
+#define layernorm_body NAME(layernorm_body)
+
 typedef float vf __attribute__((vector_size(VL * 4)));
 typedef int32_t vi __attribute__((vector_size(VL * 4)));
 typedef uint32_t vu __attribute__((vector_size(VL * 4)));
 typedef float vh __attribute__((vector_size(VL * 2))); /* half a vf */
 typedef double vd __attribute__((vector_size(VL * 4))); /* VL/2 doubles */
 typedef int64_t vl __attribute__((vector_size(VL * 4)));
-
-/* The helpers are static and always inlined, so the warning that 64-byte
- * vector arguments have no stable ABI without AVX-512 is moot. */
-#if defined(__GNUC__) && !defined(__clang__)
-#  pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-#define VI static inline __attribute__((always_inline))
 
 VI vf vload(const float *p)
 {
@@ -73,6 +167,30 @@ VI vd vsetd(double a)
 VI vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
 VI vd vseld(vl m, vd a, vd b) { return (vd)(((vl)a & m) | ((vl)b & ~m)); }
 VI vf vabs(vf x) { return (vf)((vu)x & 0x7fffffffu); }
+/* Halves of a vector converted to double, and back. __builtin_shufflevector
+ * keeps the halves in registers; going through memory would stall on store
+ * forwarding. */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#  if VL == 16
+#    define LO_IDX 0, 1, 2, 3, 4, 5, 6, 7
+#    define HI_IDX 8, 9, 10, 11, 12, 13, 14, 15
+#  elif VL == 8
+#    define LO_IDX 0, 1, 2, 3
+#    define HI_IDX 4, 5, 6, 7
+#  else
+#    define LO_IDX 0, 1
+#    define HI_IDX 2, 3
+#  endif
+VI vd vlo(vf v) { return __builtin_convertvector(__builtin_shufflevector(v, v, LO_IDX), vd); }
+VI vd vhi(vf v) { return __builtin_convertvector(__builtin_shufflevector(v, v, HI_IDX), vd); }
+VI vf vjoin(vd lo, vd hi)
+{
+    vh a = __builtin_convertvector(lo, vh), b = __builtin_convertvector(hi, vh);
+    return __builtin_shufflevector(a, b, LO_IDX, HI_IDX);
+}
+#  undef LO_IDX
+#  undef HI_IDX
+#else
 VI vd vlo(vf v)
 {
     vh h;
@@ -93,6 +211,7 @@ VI vf vjoin(vd lo, vd hi)
     memcpy((char *)&v + sizeof a, &b, sizeof b);
     return v;
 }
+#endif
 /* Fixed-order horizontal sum, so a row's result depends on its length only. */
 VI double hsumd(vd a)
 {
@@ -179,10 +298,10 @@ VI vf vgelu(vf x)
 }
 
 /* ---- GELU (tanh form) ----------------------------------------------------
- * x/2 (1 + tanh u) = x sigmoid(2u) = x / (1 + exp(-2u)),
- * u = sqrt(2/pi) (x + 0.044715 x^3): no cancellation for x < 0. -2u is
- * computed in double and passed to exp as hi + lo, since exp magnifies the
- * rounding error of its argument. */
+ * x/2 (1 + tanh u) = x sigmoid(2u) = x / (1 + exp(-2u)) (= x E / (1 + E) with
+ * E = exp(2u) where exp(-2u) would overflow), u = sqrt(2/pi) (x + 0.044715 x^3):
+ * no cancellation for x < 0. 2u is computed in double and passed to exp as
+ * hi + lo, since exp magnifies the rounding error of its argument. */
 VI vf vgelu_tanh(vf x)
 {
     const double k1 = -2.0 * 0.7978845608028654, k3 = k1 * 0.044715;
@@ -194,7 +313,10 @@ VI vf vgelu_tanh(vf x)
     ah = vseld(ah > 120.0, vsetd(120.0), ah);
     vf hi = vjoin(al, ah);
     vf lo = vjoin(al - vlo(hi), ah - vhi(hi));
-    vf y = x / (1.0f + vexp2part(hi, lo));
+    /* exp(-2u) would overflow for x < -10: there use x E / (1 + E), E = exp(2u) */
+    vi neg = hi > 80.0f;
+    vf E = vexp2part(vsel(neg, -hi, hi), vsel(neg, -lo, lo));
+    vf y = vsel(neg, x * E, x) / (1.0f + E);
     return vsel(x < -20.0f, vset(-0.0f), y); /* -inf gives -0, not NaN */
 }
 
@@ -353,48 +475,48 @@ VI void layernorm_body(float *x, const float *res, const float *gamma, const flo
         ln_row(x + r * cols, res ? res + r * cols : NULL, gamma, beta, cols, eps);
 }
 
-/* ---- one build per instruction-set level ------------------------------------ */
-
-#if KX86
-#  define VARIANTS(name, params, args)                                  \
-      static void name##_base params { name##_body args; }              \
-      TARGET_AVX2 static void name##_avx2 params { name##_body args; }  \
-      TARGET_AVX512 static void name##_avx512 params { name##_body args; }
-#  define DISPATCH(name, args)                                          \
-      switch (medner__kernels_isa()) {                                  \
-      case MEDNER__ISA_AVX512: name##_avx512 args; break;               \
-      case MEDNER__ISA_AVX2: name##_avx2 args; break;                   \
-      default: name##_base args; break;                                 \
-      }
-#else
-#  define VARIANTS(name, params, args) static void name##_base params { name##_body args; }
-#  define DISPATCH(name, args) name##_base args;
-#endif
-
-VARIANTS(gelu, (float *x, size_t n), (x, n))
-VARIANTS(gelu_tanh, (float *x, size_t n), (x, n))
-VARIANTS(relu, (float *x, size_t n), (x, n))
-VARIANTS(softmax, (float *x, size_t rows, size_t cols), (x, rows, cols))
-VARIANTS(layernorm,
-         (float *x, const float *res, const float *gamma, const float *beta, size_t rows,
-          size_t cols, float eps),
-         (x, res, gamma, beta, rows, cols, eps))
-
-void medner__gelu(float *x, size_t n) { DISPATCH(gelu, (x, n)) }
-void medner__gelu_tanh(float *x, size_t n) { DISPATCH(gelu_tanh, (x, n)) }
-void medner__relu(float *x, size_t n) { DISPATCH(relu, (x, n)) }
-
-void medner__softmax(float *x, size_t rows, size_t cols)
+/* Entry points of this level. */
+TARGET static void NAME(gelu)(float *x, size_t n) { gelu_body(x, n); }
+TARGET static void NAME(gelu_tanh)(float *x, size_t n) { gelu_tanh_body(x, n); }
+TARGET static void NAME(relu)(float *x, size_t n) { relu_body(x, n); }
+TARGET static void NAME(softmax)(float *x, size_t rows, size_t cols) { softmax_body(x, rows, cols); }
+TARGET static void NAME(layernorm)(float *x, const float *res, const float *gamma,
+                                   const float *beta, size_t rows, size_t cols, float eps)
 {
-    if (cols == 0)
-        return;
-    DISPATCH(softmax, (x, rows, cols))
+    layernorm_body(x, res, gamma, beta, rows, cols, eps);
 }
 
-void medner__add_layernorm(float *x, const float *residual, const float *gamma,
-                           const float *beta, size_t rows, size_t cols, float eps)
-{
-    if (cols == 0)
-        return;
-    DISPATCH(layernorm, (x, residual, gamma, beta, rows, cols, eps))
-}
+#undef vf
+#undef vi
+#undef vu
+#undef vh
+#undef vd
+#undef vl
+#undef vload
+#undef vstore
+#undef vset
+#undef vsetd
+#undef vsel
+#undef vseld
+#undef vabs
+#undef vlo
+#undef vhi
+#undef vjoin
+#undef hsumd
+#undef vexp2part
+#undef vexp
+#undef vgelu
+#undef vgelu_tanh
+#undef vrelu
+#undef gelu_body
+#undef gelu_tanh_body
+#undef relu_body
+#undef softmax_exp
+#undef softmax_row
+#undef softmax_body
+#undef ln_row
+#undef layernorm_body
+#undef MAP_BODY
+#undef GELU_XMAX
+
+#endif /* MEDNER_POINTWISE_LEVEL */

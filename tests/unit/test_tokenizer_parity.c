@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "corpus.h"
 #include "json/json.h"
 #include "tokenizer/tokenizer.h"
 
@@ -44,69 +45,6 @@ static medner_tokenizer *load(int cased)
 }
 
 /* ---- corpus parity ------------------------------------------------------ */
-
-static char *read_xz(const char *path, size_t *len)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "xz -dc '%s'", path);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t cap = 1 << 20, n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while ((got = fread(buf + n, 1, cap - n, p)) > 0) {
-        n += got;
-        if (n == cap)
-            buf = realloc(buf, cap *= 2);
-    }
-    assert_int_equal(pclose(p), 0);
-    *len = n;
-    return buf;
-}
-
-typedef struct doc {
-    const char *text;
-    size_t len;
-} doc;
-
-static size_t split_lines(char *data, size_t len, doc **out)
-{
-    size_t n = 0, cap = 4096, start = 0;
-    doc *d = malloc(cap * sizeof *d);
-    for (size_t i = 0; i < len; i++)
-        if (data[i] == '\n') {
-            if (n == cap)
-                d = realloc(d, (cap *= 2) * sizeof *d);
-            d[n].text = data + start;
-            d[n++].len = i - start;
-            start = i + 1;
-        }
-    *out = d;
-    return n;
-}
-
-/* "#doc NAME BYTES\n" + BYTES raw bytes + "\n", repeated */
-static size_t split_docs(char *data, size_t len, doc **out)
-{
-    size_t n = 0, cap = 256, i = 0;
-    doc *d = malloc(cap * sizeof *d);
-    while (i < len) {
-        assert_true(strncmp(data + i, "#doc ", 5) == 0);
-        char *nl = memchr(data + i, '\n', len - i);
-        assert_non_null(nl);
-        char *sp = memrchr(data + i, ' ', (size_t)(nl - (data + i)));
-        size_t bytes = strtoul(sp + 1, NULL, 10);
-        i = (size_t)(nl - data) + 1;
-        assert_true(i + bytes < len + 1);
-        if (n == cap)
-            d = realloc(d, (cap *= 2) * sizeof *d);
-        d[n].text = data + i;
-        d[n++].len = bytes;
-        i += bytes + 1;
-    }
-    *out = d;
-    return n;
-}
 
 static uint64_t fnv_str(uint64_t h, const char *s)
 {
@@ -131,14 +69,16 @@ static uint64_t digest_window(uint64_t h, const medner_window *w)
 static void check_corpus(const char *corpus, int cased)
 {
     char path[256];
-    size_t len;
+    size_t len = 0;
     snprintf(path, sizeof path, DATA "corpus/%s", strcmp(corpus, "pubmed") == 0
                                                       ? "pubmed_abstracts.txt.xz"
                                                       : "maccrobat.txt.xz");
-    char *data = read_xz(path, &len);
-    doc *docs;
-    size_t n = strcmp(corpus, "pubmed") == 0 ? split_lines(data, len, &docs)
-                                             : split_docs(data, len, &docs);
+    char *data = corpus_read_xz(path, &len);
+    assert_non_null(data);
+    corpus_doc *docs = NULL;
+    size_t n = strcmp(corpus, "pubmed") == 0 ? corpus_split_lines(data, len, &docs)
+                                             : corpus_split_docs(data, len, &docs);
+    assert_true(n != SIZE_MAX);
     snprintf(path, sizeof path, DATA "tokenizer/golden-%s-%s.tsv", vocab_name[cased], corpus);
     FILE *g = fopen(path, "r");
     assert_non_null(g);

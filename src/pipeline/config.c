@@ -1,0 +1,1140 @@
+/*
+ * YAML pipeline configuration (docs/config.md), read with libyaml's event
+ * API in two passes over the file's bytes:
+ *   1. syntax: every event, so a file that is not YAML is MEDNER_E_PARSE
+ *      whatever else is wrong with it, and nesting is capped;
+ *   2. schema: a recursive descent over the events that stops at the first
+ *      problem in document order (MEDNER_E_INVALID_CONFIG).
+ * The event API never expands aliases and no tree is built, so memory stays
+ * proportional to the file (capped at 1 MiB). Anchors and aliases are
+ * refused anyway: a configuration has no use for them.
+ *
+ * Scalars are resolved with the YAML 1.2 core schema: plain `true`/`false`
+ * are booleans, plain numbers are numbers, plain `null`/`~`/empty is null,
+ * and a quoted scalar is always a string.
+ */
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "pipeline/config.h"
+
+/* ---- enumerations ------------------------------------------------------- */
+
+typedef struct word {
+    const char *word;
+    int value;
+} word;
+
+typedef struct enum_def {
+    const char *key;
+    const word *words;
+    size_t n;
+    const char *list; /* for messages */
+    int default_is;   /* the value 0 stands for */
+} enum_def;
+
+static const word aggregation_words[] = {
+    { "none", MEDNER_AGGREGATION_NONE },       { "simple", MEDNER_AGGREGATION_SIMPLE },
+    { "first", MEDNER_AGGREGATION_FIRST },     { "average", MEDNER_AGGREGATION_AVERAGE },
+    { "max", MEDNER_AGGREGATION_MAX },
+};
+static const word decoding_words[] = {
+    { "argmax", MEDNER_DECODING_ARGMAX }, { "constrained", MEDNER_DECODING_CONSTRAINED },
+};
+static const word scheme_words[] = {
+    { "auto", MEDNER_SCHEME_AUTO }, { "io", MEDNER_SCHEME_IO },
+    { "bio", MEDNER_SCHEME_BIO },   { "bioes", MEDNER_SCHEME_BIOES },
+};
+static const word merge_words[] = {
+    { "center", MEDNER_MERGE_CENTER }, { "hf", MEDNER_MERGE_HF },
+};
+
+static const enum_def enums[] = {
+    { "aggregation", aggregation_words, MEDNER_ARRAY_LEN(aggregation_words),
+      "none|simple|first|average|max", MEDNER_AGGREGATION_FIRST },
+    { "decoding", decoding_words, MEDNER_ARRAY_LEN(decoding_words), "argmax|constrained",
+      MEDNER_DECODING_ARGMAX },
+    { "scheme", scheme_words, MEDNER_ARRAY_LEN(scheme_words), "auto|io|bio|bioes",
+      MEDNER_SCHEME_AUTO },
+    { "merge", merge_words, MEDNER_ARRAY_LEN(merge_words), "center|hf", MEDNER_MERGE_CENTER },
+};
+
+static const enum_def *find_enum(const char *key)
+{
+    for (size_t i = 0; key && i < MEDNER_ARRAY_LEN(enums); i++)
+        if (strcmp(enums[i].key, key) == 0)
+            return &enums[i];
+    return NULL;
+}
+
+static int lookup_word(const enum_def *e, const char *w, size_t len, int *out)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (strlen(e->words[i].word) == len && memcmp(e->words[i].word, w, len) == 0) {
+            *out = e->words[i].value;
+            return 1;
+        }
+    return 0;
+}
+
+/* A short, printable rendering of a value or key for messages: at most 40
+ * bytes, cut on a character boundary (libyaml has validated the UTF-8),
+ * control characters shown as '?'. */
+static void excerpt(char *dst, size_t cap, const unsigned char *s, size_t len)
+{
+    size_t n = 0, limit = cap - 4 < 40 ? cap - 4 : 40, i = 0;
+    for (; i < len && n < limit; i++) {
+        unsigned char c = s[i];
+        if (c >= 0xC0) {
+            /* copy whole multi-byte characters only */
+            size_t clen = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+            if (i + clen > len || n + clen > limit)
+                break;
+            memcpy(dst + n, s + i, clen);
+            n += clen;
+            i += clen - 1;
+            continue;
+        }
+        dst[n++] = c < 0x20 || c >= 0x7F ? '?' : (char)c;
+    }
+    if (i < len) {
+        memcpy(dst + n, "...", 3);
+        n += 3;
+    }
+    dst[n] = '\0';
+}
+
+int medner__config_enum_value(const char *key, const char *w, int *out)
+{
+    const enum_def *e = find_enum(key);
+    if (e == NULL || w == NULL || out == NULL)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner__config_enum_value: bad arguments");
+    if (lookup_word(e, w, strlen(w), out))
+        return MEDNER_OK;
+    char found[48];
+    excerpt(found, sizeof found, (const unsigned char *)w, strlen(w));
+    return medner__fail(MEDNER_E_INVALID_CONFIG, "\"%s\" must be one of %s; found \"%s\"", key,
+                        e->list, found);
+}
+
+const char *medner__config_enum_name(const char *key, int value)
+{
+    const enum_def *e = find_enum(key);
+    if (e == NULL)
+        return NULL;
+    if (value == 0)
+        value = e->default_is;
+    for (size_t i = 0; i < e->n; i++)
+        if (e->words[i].value == value)
+            return e->words[i].word;
+    return NULL;
+}
+
+/* ---- YAML 1.2 core schema resolution of plain scalars ------------------- */
+
+typedef enum kind { K_NULL, K_BOOL, K_INT, K_FLOAT, K_STR } kind;
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static int all_of(const char *s, size_t len, const char *set)
+{
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '\0' || strchr(set, s[i]) == NULL)
+            return 0;
+    return 1;
+}
+
+static int is_one_of(const char *s, size_t len, const char *const *words, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(words[i]) == len && memcmp(words[i], s, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* [-+]? ( \.[0-9]+ | [0-9]+ ( \.[0-9]* )? ) ( [eE][-+]?[0-9]+ )? */
+static int is_core_float(const char *s, size_t len)
+{
+    size_t i = 0, digits = 0;
+    if (i < len && (s[i] == '-' || s[i] == '+'))
+        i++;
+    while (i < len && is_digit(s[i]))
+        i++, digits++;
+    if (i < len && s[i] == '.') {
+        i++;
+        while (i < len && is_digit(s[i]))
+            i++, digits++;
+    }
+    if (digits == 0)
+        return 0;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '-' || s[i] == '+'))
+            i++;
+        size_t e = 0;
+        while (i < len && is_digit(s[i]))
+            i++, e++;
+        if (e == 0)
+            return 0;
+    }
+    return i == len;
+}
+
+static kind classify_plain(const char *s, size_t len)
+{
+    static const char *const nulls[] = { "null", "Null", "NULL", "~" };
+    static const char *const bools[] = { "true", "True", "TRUE", "false", "False", "FALSE" };
+    static const char *const specials[] = { ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
+                                            "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN" };
+    if (len == 0 || is_one_of(s, len, nulls, MEDNER_ARRAY_LEN(nulls)))
+        return K_NULL;
+    if (is_one_of(s, len, bools, MEDNER_ARRAY_LEN(bools)))
+        return K_BOOL;
+    size_t sign = (s[0] == '-' || s[0] == '+');
+    if (all_of(s + sign, len - sign, "0123456789"))
+        return K_INT;
+    if (len > 2 && s[0] == '0' && s[1] == 'o' && all_of(s + 2, len - 2, "01234567"))
+        return K_INT;
+    if (len > 2 && s[0] == '0' && s[1] == 'x' &&
+        all_of(s + 2, len - 2, "0123456789abcdefABCDEF"))
+        return K_INT;
+    if (is_core_float(s, len) || is_one_of(s, len, specials, MEDNER_ARRAY_LEN(specials)))
+        return K_FLOAT;
+    return K_STR;
+}
+
+/* Value of a K_INT scalar; *neg set for a negative non-zero value, *big when
+ * the magnitude does not fit in 64 bits. */
+static uint64_t int_value(const char *s, size_t len, int *neg, int *big)
+{
+    unsigned base = 10;
+    size_t i = 0;
+    *neg = 0;
+    *big = 0;
+    if (s[0] == '-' || s[0] == '+')
+        *neg = s[i++] == '-';
+    else if (len > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'x')) {
+        base = s[1] == 'o' ? 8 : 16;
+        i = 2;
+    }
+    uint64_t v = 0;
+    for (; i < len; i++) {
+        char c = s[i];
+        unsigned d = is_digit(c) ? (unsigned)(c - '0')
+                                 : (unsigned)((c | 0x20) - 'a') + 10u;
+        if (v > (UINT64_MAX - d) / base) {
+            *big = 1;
+            v = UINT64_MAX;
+            break;
+        }
+        v = v * base + d;
+    }
+    if (v == 0)
+        *neg = 0;
+    return v;
+}
+
+/* strtod follows LC_NUMERIC; numbers in the file always use '.', so convert
+ * in the C locale whatever the host set. */
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static locale_t c_locale;
+
+static void c_locale_init(void)
+{
+    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+static double float_value(const char *s, size_t len)
+{
+    if (len >= 4 && (memcmp(s + len - 4, ".inf", 4) == 0 || memcmp(s + len - 4, ".Inf", 4) == 0 ||
+                     memcmp(s + len - 4, ".INF", 4) == 0))
+        return s[0] == '-' ? -INFINITY : INFINITY;
+    if (len >= 4 && s[len - 4] == '.' && (s[len - 3] | 0x20) == 'n')
+        return NAN;
+    pthread_once(&c_locale_once, c_locale_init);
+    /* libyaml NUL-terminates scalar values; the syntax is already checked */
+    return c_locale ? strtod_l(s, NULL, c_locale) : strtod(s, NULL);
+}
+
+/* ---- the reader --------------------------------------------------------- */
+
+typedef struct reader {
+    yaml_parser_t yp;
+    const char *path;
+    const unsigned char *text;
+    size_t len;
+    size_t bom;                /* bytes of a UTF-8 byte order mark skipped */
+    size_t dir_len;            /* bytes of path up to and including the last '/' */
+    medner__config_file *cfg;
+    size_t cap_ignore, cap_keep;
+    yaml_mark_t *rename_marks; /* where each rename key is, for duplicate reports */
+} reader;
+
+static int cfg_error(const reader *r, int status, yaml_mark_t m, const char *fmt, ...)
+    MEDNER_PRINTF(4, 5);
+
+static int cfg_error(const reader *r, int status, yaml_mark_t m, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return medner__fail(status, "%s:%zu:%zu: %s", r->path, m.line + 1, m.column + 1, msg);
+}
+
+/* libyaml's reader errors carry a byte offset but no line/column: count them
+ * the way libyaml does (columns in characters). */
+static yaml_mark_t mark_at_offset(const reader *r, size_t offset)
+{
+    yaml_mark_t m = { offset, 0, 0 };
+    for (size_t i = 0; i < offset && i < r->len; i++) {
+        unsigned char c = r->text[i];
+        if (c == '\n' || (c == '\r' && (i + 1 == r->len || r->text[i + 1] != '\n'))) {
+            m.line++; /* LF, CR LF, or a lone CR */
+            m.column = 0;
+        } else if ((c & 0xC0) != 0x80) {
+            m.column++;
+        }
+    }
+    return m;
+}
+
+static int yaml_failure(const reader *r)
+{
+    const yaml_parser_t *p = &r->yp;
+    const char *problem = p->problem ? p->problem : "malformed YAML";
+    if (p->error == YAML_MEMORY_ERROR)
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory in the YAML parser",
+                            r->path);
+    if (p->error == YAML_READER_ERROR)
+        return cfg_error(r, MEDNER_E_PARSE, mark_at_offset(r, p->problem_offset),
+                         "YAML syntax error: %s (byte offset %zu)", problem,
+                         p->problem_offset + r->bom);
+    if (p->context)
+        return cfg_error(r, MEDNER_E_PARSE, p->problem_mark,
+                         "YAML syntax error: %s (%s at %zu:%zu)", problem, p->context,
+                         p->context_mark.line + 1, p->context_mark.column + 1);
+    return cfg_error(r, MEDNER_E_PARSE, p->problem_mark, "YAML syntax error: %s", problem);
+}
+
+static int parser_start(reader *r)
+{
+    if (!yaml_parser_initialize(&r->yp))
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory in the YAML parser",
+                            r->path);
+    yaml_parser_set_input_string(&r->yp, r->text, r->len);
+    yaml_parser_set_encoding(&r->yp, YAML_UTF8_ENCODING);
+    return MEDNER_OK;
+}
+
+/* Pass 1: is it YAML, and not nested too deeply? */
+static int check_syntax(reader *r)
+{
+    int rc = parser_start(r);
+    if (rc != MEDNER_OK)
+        return rc;
+    size_t depth = 0;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&r->yp, &ev)) {
+            rc = yaml_failure(r);
+            break;
+        }
+        yaml_event_type_t type = ev.type;
+        yaml_mark_t m = ev.start_mark;
+        yaml_event_delete(&ev);
+        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+            if (++depth > MEDNER__CONFIG_MAX_DEPTH) {
+                rc = cfg_error(r, MEDNER_E_LIMIT, m, "collections nested deeper than %d levels",
+                               MEDNER__CONFIG_MAX_DEPTH);
+                break;
+            }
+        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        } else if (type == YAML_STREAM_END_EVENT) {
+            break;
+        }
+    }
+    yaml_parser_delete(&r->yp);
+    return rc;
+}
+
+/* Next event of pass 2 (the caller deletes it), refusing aliases, anchors
+ * and tags. */
+static int next_event(reader *r, yaml_event_t *ev)
+{
+    if (!yaml_parser_parse(&r->yp, ev))
+        return yaml_failure(r);
+    const char *what = NULL;
+    const yaml_char_t *anchor = NULL, *tag = NULL;
+    switch (ev->type) {
+    case YAML_ALIAS_EVENT:
+        what = "aliases (*name) are not supported in a configuration";
+        break;
+    case YAML_SCALAR_EVENT:
+        anchor = ev->data.scalar.anchor;
+        tag = ev->data.scalar.tag;
+        break;
+    case YAML_SEQUENCE_START_EVENT:
+        anchor = ev->data.sequence_start.anchor;
+        tag = ev->data.sequence_start.tag;
+        break;
+    case YAML_MAPPING_START_EVENT:
+        anchor = ev->data.mapping_start.anchor;
+        tag = ev->data.mapping_start.tag;
+        break;
+    default:
+        break;
+    }
+    if (anchor)
+        what = "anchors (&name) are not supported in a configuration";
+    else if (tag)
+        what = "tags (!tag) are not supported in a configuration";
+    if (what) {
+        yaml_mark_t m = ev->start_mark;
+        yaml_event_delete(ev);
+        return cfg_error(r, MEDNER_E_INVALID_CONFIG, m, "%s", what);
+    }
+    return MEDNER_OK;
+}
+
+static kind scalar_kind(const yaml_event_t *ev)
+{
+    if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return K_STR;
+    return classify_plain((const char *)ev->data.scalar.value, ev->data.scalar.length);
+}
+
+/* "found ..." part of a message. */
+static void describe(const yaml_event_t *ev, char *buf, size_t cap)
+{
+    char ex[48];
+    switch (ev->type) {
+    case YAML_SEQUENCE_START_EVENT:
+        snprintf(buf, cap, "a list");
+        return;
+    case YAML_MAPPING_START_EVENT:
+        snprintf(buf, cap, "a mapping");
+        return;
+    case YAML_SCALAR_EVENT:
+        break;
+    default:
+        snprintf(buf, cap, "nothing");
+        return;
+    }
+    excerpt(ex, sizeof ex, ev->data.scalar.value, ev->data.scalar.length);
+    switch (ev->data.scalar.style) {
+    case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+    case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+        snprintf(buf, cap, "the quoted string \"%s\"", ex);
+        return;
+    case YAML_LITERAL_SCALAR_STYLE:
+    case YAML_FOLDED_SCALAR_STYLE:
+        snprintf(buf, cap, "a block string");
+        return;
+    default:
+        break;
+    }
+    switch (scalar_kind(ev)) {
+    case K_NULL:
+        snprintf(buf, cap, "null");
+        return;
+    case K_STR:
+        snprintf(buf, cap, "\"%s\"", ex);
+        return;
+    default:
+        snprintf(buf, cap, "%s", ex);
+        return;
+    }
+}
+
+/* "<subject> must be <expected>; found <what ev is>", at ev; deletes ev. */
+static int type_error(const reader *r, yaml_event_t *ev, const char *subject,
+                      const char *expected)
+{
+    char found[96];
+    describe(ev, found, sizeof found);
+    yaml_mark_t m = ev->start_mark;
+    yaml_event_delete(ev);
+    return cfg_error(r, MEDNER_E_INVALID_CONFIG, m, "%s must be %s; found %s", subject, expected,
+                     found);
+}
+
+/* Next event, which must be a scalar (else a type error). */
+static int expect_scalar(reader *r, yaml_event_t *ev, const char *subject, const char *expected)
+{
+    int rc = next_event(r, ev);
+    if (rc != MEDNER_OK)
+        return rc;
+    if (ev->type != YAML_SCALAR_EVENT)
+        return type_error(r, ev, subject, expected);
+    return MEDNER_OK;
+}
+
+/* A string scalar: quoted, block, or plain that is not null/bool/number.
+ * Copied (joined to the file's directory when `is_path` and relative). */
+static int read_string(reader *r, const char *subject, const char *expected, int is_path,
+                       char **out)
+{
+    yaml_event_t ev;
+    int rc = expect_scalar(r, &ev, subject, expected);
+    if (rc != MEDNER_OK)
+        return rc;
+    const char *s = (const char *)ev.data.scalar.value;
+    size_t len = ev.data.scalar.length;
+    if (scalar_kind(&ev) != K_STR || len == 0)
+        return type_error(r, &ev, subject, expected);
+    if (memchr(s, '\0', len) != NULL) {
+        yaml_mark_t m = ev.start_mark;
+        yaml_event_delete(&ev);
+        return cfg_error(r, MEDNER_E_INVALID_CONFIG, m, "%s must not contain NUL characters",
+                         subject);
+    }
+    size_t pre = is_path && s[0] != '/' ? r->dir_len : 0;
+    char *copy = medner__malloc(pre + len + 1);
+    if (copy != NULL) {
+        memcpy(copy, r->path, pre);
+        memcpy(copy + pre, s, len + 1);
+    }
+    yaml_event_delete(&ev);
+    if (copy == NULL)
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", r->path);
+    *out = copy;
+    return MEDNER_OK;
+}
+
+static int read_uint(reader *r, const char *subject, uint32_t min, uint32_t *out)
+{
+    char expected[64];
+    snprintf(expected, sizeof expected, "an integer in [%u, 4294967295]", min);
+    yaml_event_t ev;
+    int rc = expect_scalar(r, &ev, subject, expected);
+    if (rc != MEDNER_OK)
+        return rc;
+    if (scalar_kind(&ev) != K_INT)
+        return type_error(r, &ev, subject, expected);
+    int neg, big;
+    uint64_t v = int_value((const char *)ev.data.scalar.value, ev.data.scalar.length, &neg, &big);
+    if (neg || big || v < min || v > UINT32_MAX)
+        return type_error(r, &ev, subject, expected);
+    yaml_event_delete(&ev);
+    *out = (uint32_t)v;
+    return MEDNER_OK;
+}
+
+static int read_enum(reader *r, const char *key, int *out)
+{
+    const enum_def *e = find_enum(key);
+    char subject[32], expected[80];
+    snprintf(subject, sizeof subject, "\"%s\"", key);
+    snprintf(expected, sizeof expected, "one of %s", e->list);
+    yaml_event_t ev;
+    int rc = expect_scalar(r, &ev, subject, expected);
+    if (rc != MEDNER_OK)
+        return rc;
+    if (scalar_kind(&ev) != K_STR ||
+        !lookup_word(e, (const char *)ev.data.scalar.value, ev.data.scalar.length, out))
+        return type_error(r, &ev, subject, expected);
+    yaml_event_delete(&ev);
+    return MEDNER_OK;
+}
+
+static int read_bool(reader *r, const char *subject, medner_switch *out)
+{
+    yaml_event_t ev;
+    int rc = expect_scalar(r, &ev, subject, "true or false");
+    if (rc != MEDNER_OK)
+        return rc;
+    if (scalar_kind(&ev) != K_BOOL)
+        return type_error(r, &ev, subject, "true or false");
+    *out = (ev.data.scalar.value[0] | 0x20) == 't' ? MEDNER_ON : MEDNER_OFF;
+    yaml_event_delete(&ev);
+    return MEDNER_OK;
+}
+
+static int read_score(reader *r, const char *subject, double *out)
+{
+    const char *expected = "a number in [0, 1]";
+    yaml_event_t ev;
+    int rc = expect_scalar(r, &ev, subject, expected);
+    if (rc != MEDNER_OK)
+        return rc;
+    kind k = scalar_kind(&ev);
+    if (k != K_INT && k != K_FLOAT)
+        return type_error(r, &ev, subject, expected);
+    const char *s = (const char *)ev.data.scalar.value;
+    size_t len = ev.data.scalar.length;
+    double v;
+    if (k == K_INT) {
+        int neg, big;
+        uint64_t u = int_value(s, len, &neg, &big);
+        v = neg ? -1.0 : (double)u;
+    } else {
+        v = float_value(s, len);
+    }
+    if (!(v >= 0.0 && v <= 1.0)) /* also NaN */
+        return type_error(r, &ev, subject, expected);
+    yaml_event_delete(&ev);
+    *out = v == 0.0 ? 0.0 : v; /* no -0 */
+    return MEDNER_OK;
+}
+
+/* Make room for one more element in *arr (capacity *cap). */
+static int grow(void *arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return MEDNER_OK;
+    size_t want = *cap ? *cap * 2 : 8, bytes;
+    if (medner__mul_size(want, elem, &bytes) != 0)
+        return MEDNER_E_OUT_OF_MEMORY;
+    void *p = medner__realloc(*(void **)arr, bytes);
+    if (p == NULL)
+        return MEDNER_E_OUT_OF_MEMORY;
+    *(void **)arr = p;
+    *cap = want;
+    return MEDNER_OK;
+}
+
+static int oom(const reader *r)
+{
+    return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", r->path);
+}
+
+#define LABEL_NAME "a label name (a non-empty string)"
+
+/* labels.ignore / labels.keep: a list of label names. */
+static int read_label_list(reader *r, const char *key, char ***items, size_t *n, size_t *cap)
+{
+    char subject[48], item[64];
+    snprintf(subject, sizeof subject, "\"labels.%s\"", key);
+    snprintf(item, sizeof item, "an item of \"labels.%s\"", key);
+    yaml_event_t ev;
+    int rc = next_event(r, &ev);
+    if (rc != MEDNER_OK)
+        return rc;
+    if (ev.type != YAML_SEQUENCE_START_EVENT)
+        return type_error(r, &ev, subject, "a list of label names");
+    yaml_mark_t start = ev.start_mark;
+    yaml_event_delete(&ev);
+    for (;;) {
+        if ((rc = next_event(r, &ev)) != MEDNER_OK)
+            return rc;
+        if (ev.type == YAML_SEQUENCE_END_EVENT) {
+            yaml_event_delete(&ev);
+            break;
+        }
+        if (ev.type != YAML_SCALAR_EVENT)
+            return type_error(r, &ev, item, LABEL_NAME);
+        if (scalar_kind(&ev) != K_STR || ev.data.scalar.length == 0)
+            return type_error(r, &ev, item, LABEL_NAME);
+        if (memchr(ev.data.scalar.value, '\0', ev.data.scalar.length) != NULL) {
+            yaml_mark_t m = ev.start_mark;
+            yaml_event_delete(&ev);
+            return cfg_error(r, MEDNER_E_INVALID_CONFIG, m, "%s must not contain NUL characters",
+                             item);
+        }
+        char *s = medner__strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
+        yaml_event_delete(&ev);
+        if (s == NULL || grow(items, cap, *n, sizeof **items) != MEDNER_OK) {
+            medner__free(s);
+            return oom(r);
+        }
+        (*items)[(*n)++] = s;
+    }
+    if (*n == 0 && strcmp(key, "ignore") == 0)
+        /* medner_decoder_params cannot express "ignore nothing": a zero
+         * count means the default ["O"]; say so rather than surprise. */
+        return cfg_error(r, MEDNER_E_INVALID_CONFIG, start,
+                         "\"labels.ignore\" must not be empty (leave it out for the default [O])");
+    return MEDNER_OK;
+}
+
+/* One label name scalar (a rename key or value), copied. */
+static int read_label(reader *r, yaml_event_t *ev, const char *subject, char **out)
+{
+    if (ev->type != YAML_SCALAR_EVENT || scalar_kind(ev) != K_STR || ev->data.scalar.length == 0)
+        return type_error(r, ev, subject, LABEL_NAME);
+    if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length) != NULL) {
+        yaml_mark_t m = ev->start_mark;
+        yaml_event_delete(ev);
+        return cfg_error(r, MEDNER_E_INVALID_CONFIG, m, "%s must not contain NUL characters",
+                         subject);
+    }
+    *out = medner__strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+    yaml_event_delete(ev);
+    return *out ? MEDNER_OK : oom(r);
+}
+
+typedef struct keyed {
+    const char *s;
+    size_t index;
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    int c = strcmp(x->s, y->s);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Duplicate rename keys: report the earliest second occurrence. */
+static int check_rename_duplicates(reader *r)
+{
+    medner__config_file *c = r->cfg;
+    if (c->n_renames < 2)
+        return MEDNER_OK;
+    size_t bytes;
+    if (medner__mul_size(c->n_renames, sizeof(keyed), &bytes) != 0)
+        return oom(r);
+    keyed *k = medner__malloc(bytes);
+    if (k == NULL)
+        return oom(r);
+    for (size_t i = 0; i < c->n_renames; i++)
+        k[i] = (keyed){ c->rename_from[i], i };
+    qsort(k, c->n_renames, sizeof *k, keyed_cmp);
+    size_t dup = SIZE_MAX, first = 0;
+    for (size_t i = 1; i < c->n_renames; i++)
+        if (strcmp(k[i].s, k[i - 1].s) == 0 && k[i].index < dup) {
+            dup = k[i].index;
+            /* the group's first occurrence */
+            size_t j = i - 1;
+            while (j > 0 && strcmp(k[j - 1].s, k[i].s) == 0)
+                j--;
+            first = k[j].index;
+        }
+    medner__free(k);
+    if (dup == SIZE_MAX)
+        return MEDNER_OK;
+    char ex[48];
+    excerpt(ex, sizeof ex, (const unsigned char *)c->rename_from[dup], strlen(c->rename_from[dup]));
+    return cfg_error(r, MEDNER_E_INVALID_CONFIG, r->rename_marks[dup],
+                     "duplicate key \"%s\" in \"labels.rename\" (first at %zu:%zu)", ex,
+                     r->rename_marks[first].line + 1, r->rename_marks[first].column + 1);
+}
+
+/* labels.rename: a mapping FROM: TO. */
+static int read_renames(reader *r)
+{
+    medner__config_file *c = r->cfg;
+    yaml_event_t ev;
+    int rc = next_event(r, &ev);
+    if (rc != MEDNER_OK)
+        return rc;
+    if (ev.type != YAML_MAPPING_START_EVENT)
+        return type_error(r, &ev, "\"labels.rename\"", "a mapping of label names (FROM: TO)");
+    yaml_event_delete(&ev);
+    size_t cap_from = 0, cap_to = 0, cap_marks = 0;
+    for (;;) {
+        if ((rc = next_event(r, &ev)) != MEDNER_OK)
+            return rc;
+        if (ev.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&ev);
+            break;
+        }
+        yaml_mark_t key_mark = ev.start_mark;
+        if (grow(&c->rename_from, &cap_from, c->n_renames, sizeof *c->rename_from) ||
+            grow(&c->rename_to, &cap_to, c->n_renames, sizeof *c->rename_to) ||
+            grow(&r->rename_marks, &cap_marks, c->n_renames, sizeof *r->rename_marks)) {
+            yaml_event_delete(&ev);
+            return oom(r);
+        }
+        char *from = NULL, *to = NULL;
+        if ((rc = read_label(r, &ev, "a key of \"labels.rename\"", &from)) != MEDNER_OK)
+            return rc;
+        char subject[96], ex[48];
+        excerpt(ex, sizeof ex, (const unsigned char *)from, strlen(from));
+        snprintf(subject, sizeof subject, "the new name of \"%s\" in \"labels.rename\"", ex);
+        if ((rc = next_event(r, &ev)) != MEDNER_OK ||
+            (rc = read_label(r, &ev, subject, &to)) != MEDNER_OK) {
+            medner__free(from);
+            return rc;
+        }
+        c->rename_from[c->n_renames] = from;
+        c->rename_to[c->n_renames] = to;
+        r->rename_marks[c->n_renames] = key_mark;
+        c->n_renames++;
+    }
+    return check_rename_duplicates(r);
+}
+
+static const char *const label_keys[] = { "ignore", "keep", "rename" };
+
+static int read_labels(reader *r)
+{
+    medner__config_file *c = r->cfg;
+    yaml_event_t ev;
+    int rc = next_event(r, &ev);
+    if (rc != MEDNER_OK)
+        return rc;
+    if (ev.type != YAML_MAPPING_START_EVENT)
+        return type_error(r, &ev, "\"labels\"", "a mapping with the keys ignore, keep, rename");
+    yaml_event_delete(&ev);
+    yaml_mark_t seen[3];
+    int have[3] = { 0, 0, 0 };
+    for (;;) {
+        if ((rc = next_event(r, &ev)) != MEDNER_OK)
+            return rc;
+        if (ev.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&ev);
+            return MEDNER_OK;
+        }
+        if (ev.type != YAML_SCALAR_EVENT)
+            return type_error(r, &ev, "a key of \"labels\"", "a string");
+        size_t k = 0;
+        while (k < 3 && !(strlen(label_keys[k]) == ev.data.scalar.length &&
+                          memcmp(label_keys[k], ev.data.scalar.value, ev.data.scalar.length) == 0))
+            k++;
+        yaml_mark_t m = ev.start_mark;
+        char ex[48];
+        excerpt(ex, sizeof ex, ev.data.scalar.value, ev.data.scalar.length);
+        yaml_event_delete(&ev);
+        if (k == 3)
+            return cfg_error(r, MEDNER_E_INVALID_CONFIG, m,
+                             "unknown key \"%s\" in \"labels\" (expected ignore, keep or rename)",
+                             ex);
+        if (have[k])
+            return cfg_error(r, MEDNER_E_INVALID_CONFIG, m,
+                             "duplicate key \"%s\" in \"labels\" (first at %zu:%zu)", ex,
+                             seen[k].line + 1, seen[k].column + 1);
+        have[k] = 1;
+        seen[k] = m;
+        if (k == 0) {
+            rc = read_label_list(r, "ignore", &c->ignore, &c->n_ignore, &r->cap_ignore);
+            c->set |= MEDNER__CONFIG_HAS_IGNORE;
+        } else if (k == 1) {
+            rc = read_label_list(r, "keep", &c->keep, &c->n_keep, &r->cap_keep);
+            c->set |= MEDNER__CONFIG_HAS_KEEP;
+        } else {
+            rc = read_renames(r);
+            c->set |= MEDNER__CONFIG_HAS_RENAME;
+        }
+        if (rc != MEDNER_OK)
+            return rc;
+    }
+}
+
+/* ---- top level ----------------------------------------------------------- */
+
+enum top_key {
+    T_MODEL, T_BASE, T_ADAPTER, T_AGGREGATION, T_DECODING, T_SCHEME, T_MAX_LENGTH, T_OVERLAP,
+    T_BATCH_SIZE, T_THREADS, T_BLAS_THREADS, T_MERGE, T_FIRST_WINDOW_ONLY, T_MIN_SCORE, T_LABELS,
+    T_COUNT
+};
+
+static const char *const top_keys[T_COUNT] = {
+    "model", "base", "adapter", "aggregation", "decoding", "scheme", "max_length", "overlap",
+    "batch_size", "threads", "blas_threads", "merge", "first_window_only", "min_score", "labels"
+};
+
+#define TOP_KEY_LIST                                                                          \
+    "model, base, adapter, aggregation, decoding, scheme, max_length, overlap, batch_size, " \
+    "threads, blas_threads, merge, first_window_only, min_score, labels"
+
+static int read_value(reader *r, int k)
+{
+    medner__config_file *c = r->cfg;
+    medner_pipeline_params *p = &c->params;
+    medner_decoder_params *d = &c->decoder;
+    char subject[40];
+    snprintf(subject, sizeof subject, "\"%s\"", top_keys[k]);
+    int v = 0, rc;
+    switch (k) {
+    case T_MODEL:
+    case T_BASE:
+        c->set |= MEDNER__CONFIG_HAS_MODEL;
+        return read_string(r, subject, "a directory (a non-empty string)", 1, &c->model_dir);
+    case T_ADAPTER:
+        c->set |= MEDNER__CONFIG_HAS_ADAPTER;
+        return read_string(r, subject, "a directory (a non-empty string)", 1, &c->adapter_dir);
+    case T_AGGREGATION:
+        c->set |= MEDNER__CONFIG_HAS_AGGREGATION;
+        rc = read_enum(r, top_keys[k], &v);
+        d->aggregation = (medner_aggregation)v;
+        return rc;
+    case T_DECODING:
+        c->set |= MEDNER__CONFIG_HAS_DECODING;
+        rc = read_enum(r, top_keys[k], &v);
+        d->decoding = (medner_decoding)v;
+        return rc;
+    case T_SCHEME:
+        c->set |= MEDNER__CONFIG_HAS_SCHEME;
+        rc = read_enum(r, top_keys[k], &v);
+        d->scheme = (medner_scheme)v;
+        return rc;
+    case T_MERGE:
+        c->set |= MEDNER__CONFIG_HAS_MERGE;
+        rc = read_enum(r, top_keys[k], &v);
+        p->merge = (medner_merge)v;
+        return rc;
+    case T_MAX_LENGTH:
+        c->set |= MEDNER__CONFIG_HAS_MAX_LENGTH;
+        return read_uint(r, subject, 3, &p->max_length);
+    case T_OVERLAP:
+        c->set |= MEDNER__CONFIG_HAS_OVERLAP;
+        return read_uint(r, subject, 0, &p->overlap);
+    case T_BATCH_SIZE:
+        c->set |= MEDNER__CONFIG_HAS_BATCH_SIZE;
+        return read_uint(r, subject, 1, &p->batch_size);
+    case T_THREADS:
+        c->set |= MEDNER__CONFIG_HAS_THREADS;
+        return read_uint(r, subject, 1, &p->threads);
+    case T_BLAS_THREADS:
+        c->set |= MEDNER__CONFIG_HAS_BLAS_THREADS;
+        return read_uint(r, subject, 0, &p->blas_threads);
+    case T_FIRST_WINDOW_ONLY:
+        c->set |= MEDNER__CONFIG_HAS_FIRST_WINDOW_ONLY;
+        return read_bool(r, subject, &p->first_window_only);
+    case T_MIN_SCORE:
+        c->set |= MEDNER__CONFIG_HAS_MIN_SCORE;
+        return read_score(r, subject, &d->min_score);
+    default:
+        return read_labels(r);
+    }
+}
+
+static int read_top_mapping(reader *r, yaml_mark_t start)
+{
+    yaml_mark_t seen[T_COUNT];
+    int have[T_COUNT] = { 0 };
+    yaml_event_t ev;
+    int rc;
+    for (;;) {
+        if ((rc = next_event(r, &ev)) != MEDNER_OK)
+            return rc;
+        if (ev.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&ev);
+            break;
+        }
+        if (ev.type != YAML_SCALAR_EVENT)
+            return type_error(r, &ev, "a key", "a string");
+        int k = 0;
+        while (k < T_COUNT && !(strlen(top_keys[k]) == ev.data.scalar.length &&
+                                memcmp(top_keys[k], ev.data.scalar.value,
+                                       ev.data.scalar.length) == 0))
+            k++;
+        yaml_mark_t m = ev.start_mark;
+        char ex[48];
+        excerpt(ex, sizeof ex, ev.data.scalar.value, ev.data.scalar.length);
+        yaml_event_delete(&ev);
+        if (k == T_COUNT)
+            return cfg_error(r, MEDNER_E_INVALID_CONFIG, m,
+                             "unknown key \"%s\" (expected one of " TOP_KEY_LIST ")", ex);
+        if (have[k])
+            return cfg_error(r, MEDNER_E_INVALID_CONFIG, m,
+                             "duplicate key \"%s\" (first at %zu:%zu)", ex, seen[k].line + 1,
+                             seen[k].column + 1);
+        int other = k == T_MODEL ? T_BASE : k == T_BASE ? T_MODEL : -1;
+        if (other >= 0 && have[other])
+            return cfg_error(r, MEDNER_E_INVALID_CONFIG, m,
+                             "\"%s\" and \"%s\" (at %zu:%zu) both name the model directory; "
+                             "give one of them", top_keys[k], top_keys[other],
+                             seen[other].line + 1, seen[other].column + 1);
+        have[k] = 1;
+        seen[k] = m;
+        if ((rc = read_value(r, k)) != MEDNER_OK)
+            return rc;
+    }
+    if (have[T_BASE] && !have[T_ADAPTER])
+        return cfg_error(r, MEDNER_E_INVALID_CONFIG, seen[T_BASE],
+                         "\"base\" is the base model of an adapter: add \"adapter\", or use "
+                         "\"model\"");
+    if (!have[T_MODEL] && !have[T_BASE])
+        return cfg_error(r, MEDNER_E_INVALID_CONFIG, start,
+                         "missing \"model\" (the model directory; or \"base\" with \"adapter\")");
+    return MEDNER_OK;
+}
+
+/* Pass 2: the schema. */
+static int read_config(reader *r)
+{
+    yaml_event_t ev;
+    yaml_mark_t m;
+    int rc = next_event(r, &ev); /* STREAM-START */
+    if (rc != MEDNER_OK)
+        return rc;
+    yaml_event_delete(&ev);
+    if ((rc = next_event(r, &ev)) != MEDNER_OK)
+        return rc;
+    if (ev.type == YAML_STREAM_END_EVENT) {
+        yaml_event_delete(&ev);
+        m = (yaml_mark_t){ 0, 0, 0 };
+        return cfg_error(r, MEDNER_E_INVALID_CONFIG, m,
+                         "empty configuration (expected a mapping with at least \"model\")");
+    }
+    yaml_event_delete(&ev); /* DOCUMENT-START */
+    if ((rc = next_event(r, &ev)) != MEDNER_OK)
+        return rc;
+    if (ev.type == YAML_SCALAR_EVENT && scalar_kind(&ev) == K_NULL) {
+        m = ev.start_mark;
+        yaml_event_delete(&ev);
+        return cfg_error(r, MEDNER_E_INVALID_CONFIG, m,
+                         "empty configuration (expected a mapping with at least \"model\")");
+    }
+    if (ev.type != YAML_MAPPING_START_EVENT)
+        return type_error(r, &ev, "the top level", "a mapping of keys to values");
+    m = ev.start_mark;
+    yaml_event_delete(&ev);
+    if ((rc = read_top_mapping(r, m)) != MEDNER_OK)
+        return rc;
+    if ((rc = next_event(r, &ev)) != MEDNER_OK) /* DOCUMENT-END */
+        return rc;
+    yaml_event_delete(&ev);
+    if ((rc = next_event(r, &ev)) != MEDNER_OK)
+        return rc;
+    m = ev.start_mark;
+    int more = ev.type == YAML_DOCUMENT_START_EVENT;
+    yaml_event_delete(&ev);
+    if (more)
+        return cfg_error(r, MEDNER_E_INVALID_CONFIG, m,
+                         "a second YAML document (a configuration is one document)");
+    return MEDNER_OK;
+}
+
+int medner__config_file_load(medner__config_file *out, const char *path)
+{
+    if (out == NULL || path == NULL)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner__config_file_load: out and path are required");
+    char *text = NULL;
+    size_t len = 0;
+    int rc = medner__read_file(path, MEDNER__CONFIG_MAX_FILE, &text, &len);
+    if (rc != MEDNER_OK)
+        return rc;
+    medner__config_file cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.params.struct_size = sizeof cfg.params;
+    cfg.decoder.struct_size = sizeof cfg.decoder;
+    reader r;
+    memset(&r, 0, sizeof r);
+    r.path = path;
+    r.text = (const unsigned char *)text;
+    r.len = len;
+    r.cfg = &cfg;
+    /* A UTF-8 byte order mark is allowed. libyaml would skip it only when
+     * detecting the encoding itself, and would then also accept UTF-16; the
+     * format is UTF-8, so strip it here and force UTF-8. Marks are the same
+     * either way (a BOM is not a column); byte offsets are reported in the
+     * file. */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        r.text += 3;
+        r.len -= 3;
+        r.bom = 3;
+    }
+    const char *slash = strrchr(path, '/');
+    r.dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+
+    rc = check_syntax(&r);
+    if (rc == MEDNER_OK && (rc = parser_start(&r)) == MEDNER_OK) {
+        rc = read_config(&r);
+        yaml_parser_delete(&r.yp);
+    }
+    medner__free(r.rename_marks);
+    medner__free(text);
+    if (rc != MEDNER_OK) {
+        medner__config_file_release(&cfg);
+        return rc;
+    }
+    cfg.params.model_dir = cfg.model_dir;
+    cfg.params.adapter_dir = cfg.adapter_dir;
+    /* (arrays are allocated only for a first element: NULL when empty) */
+    cfg.decoder.ignore_labels = (const char *const *)cfg.ignore;
+    cfg.decoder.n_ignore_labels = cfg.n_ignore;
+    cfg.decoder.keep_labels = (const char *const *)cfg.keep;
+    cfg.decoder.n_keep_labels = cfg.n_keep;
+    cfg.decoder.rename_from = (const char *const *)cfg.rename_from;
+    cfg.decoder.rename_to = (const char *const *)cfg.rename_to;
+    cfg.decoder.n_renames = cfg.n_renames;
+    *out = cfg;
+    out->params.decoder = &out->decoder;
+    return MEDNER_OK;
+}
+
+static void free_list(char **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        medner__free(items[i]);
+    medner__free(items);
+}
+
+void medner__config_file_release(medner__config_file *cfg)
+{
+    if (cfg == NULL)
+        return;
+    medner__free(cfg->model_dir);
+    medner__free(cfg->adapter_dir);
+    free_list(cfg->ignore, cfg->n_ignore);
+    free_list(cfg->keep, cfg->n_keep);
+    free_list(cfg->rename_from, cfg->n_renames);
+    free_list(cfg->rename_to, cfg->n_renames);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+/* ---- overrides ----------------------------------------------------------- */
+
+int medner__config_apply_overrides(medner_pipeline_params *dst,
+                                   medner_decoder_params *dst_decoder,
+                                   const medner_pipeline_params *overrides)
+{
+    if (dst == NULL || dst_decoder == NULL)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner__config_apply_overrides: dst and dst_decoder are required");
+    medner_pipeline_params o;
+    medner_decoder_params od;
+    memset(&o, 0, sizeof o);
+    memset(&od, 0, sizeof od);
+    o.struct_size = sizeof o;
+    od.struct_size = sizeof od;
+    int rc = medner__params_copy(&o, sizeof o, overrides, sizeof o, "medner_pipeline_params");
+    if (rc != MEDNER_OK)
+        return rc;
+    if (o.decoder != NULL &&
+        (rc = medner__params_copy(&od, sizeof od, o.decoder, sizeof od,
+                                  "medner_decoder_params")) != MEDNER_OK)
+        return rc;
+    if (o.reserved != 0 || od.reserved != 0)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "overrides: the reserved fields must be zero");
+    if ((od.n_ignore_labels && !od.ignore_labels) || (od.n_keep_labels && !od.keep_labels) ||
+        (od.n_renames && (!od.rename_from || !od.rename_to)))
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "overrides: a label list is NULL but its count is not 0");
+
+    if (o.model_dir) dst->model_dir = o.model_dir;
+    if (o.adapter_dir) dst->adapter_dir = o.adapter_dir;
+    if (o.max_length) dst->max_length = o.max_length;
+    if (o.overlap) dst->overlap = o.overlap;
+    if (o.batch_size) dst->batch_size = o.batch_size;
+    if (o.threads) dst->threads = o.threads;
+    if (o.merge) dst->merge = o.merge;
+    if (o.first_window_only) dst->first_window_only = o.first_window_only;
+    if (o.blas_threads) dst->blas_threads = o.blas_threads;
+
+    if (od.aggregation) dst_decoder->aggregation = od.aggregation;
+    if (od.decoding) dst_decoder->decoding = od.decoding;
+    if (od.scheme) dst_decoder->scheme = od.scheme;
+    if (od.min_score != 0.0) dst_decoder->min_score = od.min_score;
+    if (od.ignore_labels || od.n_ignore_labels) {
+        dst_decoder->ignore_labels = od.ignore_labels;
+        dst_decoder->n_ignore_labels = od.n_ignore_labels;
+    }
+    if (od.keep_labels || od.n_keep_labels) {
+        dst_decoder->keep_labels = od.keep_labels;
+        dst_decoder->n_keep_labels = od.n_keep_labels;
+    }
+    if (od.rename_from || od.rename_to || od.n_renames) {
+        dst_decoder->rename_from = od.rename_from;
+        dst_decoder->rename_to = od.rename_to;
+        dst_decoder->n_renames = od.n_renames;
+    }
+    dst->decoder = dst_decoder;
+    return MEDNER_OK;
+}

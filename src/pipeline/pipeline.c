@@ -1,0 +1,465 @@
+/*
+ * Text -> windows -> batched encoder -> decoder -> merged entities.
+ *
+ * Each text is tokenized once into windows of max_length tokens sharing
+ * `overlap` tokens (Hugging Face's stride). Windows of all texts of a call
+ * are run through the encoder batch_size at a time. Then, per text:
+ *   MERGE_HF:     every window is decoded on its own and overlapping
+ *                 entities are resolved like Hugging Face (longer wins);
+ *   MERGE_CENTER: every token keeps the logits of the window in which it is
+ *                 farthest from an edge, and the whole text is decoded once,
+ *                 so no entity is cut or doubled at a window seam.
+ * Memory: per text O(tokens x labels); per batch the encoder's workspace.
+ */
+#include <string.h>
+
+#include "decoder/decoder.h"
+#include "pipeline/config.h"
+#include "pipeline/pipeline.h"
+
+struct medner_pipeline {
+    medner_pipeline_params params; /* effective; strings below */
+    medner_decoder_params dparams; /* as given (arrays owned below) */
+    char *model_dir, *adapter_dir;
+    char **strings;                /* owned copies of the decoder's label lists */
+    size_t n_strings;
+    const char **lists;            /* ignore | keep | rename_from | rename_to */
+    medner_tokenizer *tok;
+    medner_encoder *enc;
+    medner_decoder *dec;
+    size_t n_labels;
+    uint32_t *token_cplen;         /* code points of each vocabulary string */
+    int32_t unk_id;
+};
+
+void medner_pipeline_free(medner_pipeline *p)
+{
+    if (p == NULL)
+        return;
+    medner_decoder_free(p->dec);
+    medner_encoder_free(p->enc);
+    medner_tokenizer_free(p->tok);
+    for (size_t i = 0; i < p->n_strings; i++)
+        medner__free(p->strings[i]);
+    medner__free(p->strings);
+    medner__free(p->lists);
+    medner__free(p->model_dir);
+    medner__free(p->adapter_dir);
+    medner__free(p->token_cplen);
+    medner__free(p);
+}
+
+static char *dup_str(const char *s)
+{
+    return s ? medner__strndup(s, strlen(s)) : NULL;
+}
+
+/* Copy the decoder's label lists so the pipeline does not borrow them. */
+static int copy_decoder_params(medner_pipeline *p, const medner_decoder_params *src)
+{
+    medner_decoder_params d = MEDNER_DECODER_PARAMS_INIT;
+    int rc = medner__params_copy(&d, sizeof d, src, sizeof d, "medner_decoder_params");
+    if (rc != MEDNER_OK)
+        return rc;
+    size_t total = d.n_ignore_labels + d.n_keep_labels + 2 * d.n_renames;
+    p->lists = medner__calloc(total ? total : 1, sizeof *p->lists);
+    p->strings = medner__calloc(total ? total : 1, sizeof *p->strings);
+    if (!p->lists || !p->strings)
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+    const char *const *srcs[4] = { d.ignore_labels, d.keep_labels, d.rename_from, d.rename_to };
+    size_t counts[4] = { d.n_ignore_labels, d.n_keep_labels, d.n_renames, d.n_renames };
+    size_t k = 0;
+    for (int l = 0; l < 4; l++) {
+        if (counts[l] && srcs[l] == NULL)
+            return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                "medner_decoder_params: a label list is NULL but its count is not 0");
+        for (size_t i = 0; i < counts[l]; i++) {
+            if (srcs[l][i] == NULL)
+                return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                    "medner_decoder_params: NULL label in a list");
+            if ((p->strings[k] = dup_str(srcs[l][i])) == NULL)
+                return medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+            p->lists[k] = p->strings[k];
+            p->n_strings = ++k;
+        }
+    }
+    d.ignore_labels = p->lists;
+    d.keep_labels = p->lists + counts[0];
+    d.rename_from = p->lists + counts[0] + counts[1];
+    d.rename_to = p->lists + counts[0] + counts[1] + counts[2];
+    p->dparams = d;
+    return MEDNER_OK;
+}
+
+static uint32_t count_codepoints(const char *s, size_t len)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *params)
+{
+    if (out == NULL || params == NULL)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_pipeline_create: out and params are required");
+    medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+    int rc = medner__params_copy(&pp, sizeof pp, params, sizeof pp, "medner_pipeline_params");
+    if (rc != MEDNER_OK)
+        return rc;
+    if (pp.model_dir == NULL)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_pipeline_params: model_dir is required");
+    if (pp.reserved != 0 || (unsigned)pp.merge > MEDNER_MERGE_CENTER ||
+        (unsigned)pp.first_window_only > MEDNER_OFF || (pp.max_length && pp.max_length < 3))
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_pipeline_params: merge and first_window_only must be enum "
+                            "values, max_length >= 3 when set, reserved 0");
+    if (pp.adapter_dir != NULL)
+        return medner__fail(MEDNER_E_UNSUPPORTED,
+                            "%s: PEFT LoRA adapters are not supported by this version of medner",
+                            pp.adapter_dir);
+    medner_pipeline *p = medner__calloc(1, sizeof *p);
+    if (p == NULL)
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+    if ((rc = copy_decoder_params(p, pp.decoder)) != MEDNER_OK)
+        goto fail;
+    p->model_dir = dup_str(pp.model_dir);
+    if (p->model_dir == NULL) {
+        rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+        goto fail;
+    }
+    medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
+    ep.blas_threads = pp.blas_threads;
+    if ((rc = medner_tokenizer_load(&p->tok, pp.model_dir, NULL)) != MEDNER_OK ||
+        (rc = medner_encoder_load(&p->enc, pp.model_dir, &ep)) != MEDNER_OK)
+        goto fail;
+    medner_encoder_info info = MEDNER_ENCODER_INFO_INIT;
+    medner_encoder_get_info(p->enc, &info);
+    if (info.num_labels == 0) {
+        rc = medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                          "%s: the model has no token-classification head (architecture '%s')",
+                          pp.model_dir, info.architecture);
+        goto fail;
+    }
+    size_t vs = medner_tokenizer_vocab_size(p->tok);
+    if (vs > info.vocab_size) {
+        rc = medner__fail(MEDNER_E_INVALID_MODEL,
+                          "%s: the tokenizer has %zu tokens but the model only %zu embeddings",
+                          pp.model_dir, vs, info.vocab_size);
+        goto fail;
+    }
+    const char **labels = medner__calloc(info.num_labels, sizeof *labels);
+    if (labels == NULL) {
+        rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < info.num_labels; i++)
+        labels[i] = medner_encoder_label(p->enc, i);
+    rc = medner_decoder_create(&p->dec, labels, info.num_labels, &p->dparams);
+    medner__free(labels);
+    if (rc != MEDNER_OK)
+        goto fail;
+    p->n_labels = info.num_labels;
+    p->token_cplen = medner__calloc(vs ? vs : 1, sizeof *p->token_cplen);
+    if (p->token_cplen == NULL) {
+        rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < vs; i++) {
+        const char *s = medner_tokenizer_id_to_token(p->tok, (int32_t)i);
+        p->token_cplen[i] = s ? count_codepoints(s, strlen(s)) : 0;
+    }
+    p->unk_id = medner_tokenizer_special_id(p->tok, MEDNER_TOKEN_UNK);
+    /* effective options */
+    medner_tokenizer_params tp = MEDNER_TOKENIZER_PARAMS_INIT;
+    medner_tokenizer_get_params(p->tok, &tp);
+    uint32_t limit = (uint32_t)(info.max_positions < tp.model_max_length ? info.max_positions
+                                                                          : tp.model_max_length);
+    if (pp.max_length == 0)
+        pp.max_length = limit;
+    if (pp.max_length > info.max_positions) {
+        rc = medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                          "medner_pipeline_params: max_length %u is above the model's %zu "
+                          "positions", pp.max_length, info.max_positions);
+        goto fail;
+    }
+    if (pp.overlap == 0 && params->overlap == 0)
+        pp.overlap = 128;
+    if (pp.overlap >= pp.max_length - 2)
+        pp.overlap = pp.max_length > 3 ? (pp.max_length - 2) / 2 : 0;
+    if (params->overlap != 0 && params->overlap != pp.overlap) {
+        rc = medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                          "medner_pipeline_params: overlap %u must be less than max_length %u "
+                          "minus 2", params->overlap, pp.max_length);
+        goto fail;
+    }
+    if (pp.batch_size == 0)
+        pp.batch_size = 8;
+    if (pp.threads == 0)
+        pp.threads = 1;
+    if (pp.merge == MEDNER_MERGE_DEFAULT)
+        pp.merge = MEDNER_MERGE_CENTER;
+    if (pp.first_window_only == MEDNER_DEFAULT)
+        pp.first_window_only = MEDNER_OFF;
+    pp.model_dir = p->model_dir;
+    pp.adapter_dir = NULL;
+    pp.decoder = &p->dparams;
+    p->params = pp;
+    *out = p;
+    return MEDNER_OK;
+fail:
+    medner_pipeline_free(p);
+    return rc;
+}
+
+int medner_pipeline_get_params(const medner_pipeline *p, medner_pipeline_params *out)
+{
+    if (p == NULL || out == NULL || out->struct_size < sizeof *out)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_pipeline_get_params: NULL argument or struct_size too small");
+    *out = p->params;
+    return MEDNER_OK;
+}
+
+const medner_encoder *medner_pipeline_encoder(const medner_pipeline *p)
+{
+    return p ? p->enc : NULL;
+}
+
+int medner_pipeline_context_create(medner_context **out, const medner_pipeline *p)
+{
+    if (p == NULL)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_pipeline_context_create: NULL pipeline");
+    return medner_context_create(out, p->enc);
+}
+
+/* ---- annotation --------------------------------------------------------- */
+
+/* Per text state during one call. */
+typedef struct doc_state {
+    medner_encoding *enc;
+    size_t n_windows;
+    size_t n_tokens;
+    /* MERGE_CENTER: whole-text logits and token data */
+    float *logits;
+    size_t *best;         /* distance to the nearest window edge of the kept logits;
+                             SIZE_MAX: none yet */
+    size_t *begin, *end, *token;
+    uint8_t *subword;
+    /* MERGE_HF: entities of all windows */
+    medner__entlist ents;
+} doc_state;
+
+typedef struct job {
+    size_t doc, window;
+} job;
+
+static void doc_release(doc_state *d)
+{
+    medner_encoding_free(d->enc);
+    medner__free(d->logits);
+    medner__free(d->best);
+    medner__free(d->begin);
+    medner__free(d->end);
+    medner__free(d->token);
+    medner__free(d->subword);
+    medner__entlist_release(&d->ents);
+}
+
+/* Hugging Face's is_subword: the token string's length differs from the
+ * length of the text it covers (code points); [UNK] never is. */
+static uint8_t is_subword(const medner_pipeline *p, int32_t id, const char *text, size_t b,
+                          size_t e)
+{
+    if (id == p->unk_id)
+        return 0;
+    return p->token_cplen[id] != count_codepoints(text + b, e - b);
+}
+
+/* Decode one window on its own (MERGE_HF / first window only). */
+static int decode_window(const medner_pipeline *p, doc_state *d, const medner_window *w,
+                         const float *logits, const char *text)
+{
+    size_t n = w->length >= 2 ? w->length - 2 : 0; /* without [CLS] and [SEP] */
+    size_t *begin = medner__malloc((n ? n : 1) * 4 * sizeof(size_t));
+    uint8_t *sub = medner__malloc(n ? n : 1);
+    if (begin == NULL || sub == NULL) {
+        medner__free(begin);
+        medner__free(sub);
+        return MEDNER_E_OUT_OF_MEMORY;
+    }
+    size_t *end = begin + n, *token = begin + 2 * n, *index = begin + 3 * n;
+    for (size_t k = 0; k < n; k++) {
+        begin[k] = w->offsets[2 * (k + 1)];
+        end[k] = w->offsets[2 * (k + 1) + 1];
+        token[k] = w->first_token + k;
+        index[k] = k + 1;
+        sub[k] = is_subword(p, w->ids[k + 1], text, begin[k], end[k]);
+    }
+    medner__dec_input in = { logits + p->n_labels, begin, end, sub, token, index, n };
+    int rc = medner__decode(p->dec, &in, &d->ents);
+    medner__free(begin);
+    medner__free(sub);
+    return rc;
+}
+
+/* Keep, per token, the logits of the window where it is farthest from an edge. */
+static void keep_centered(const medner_pipeline *p, doc_state *d, const medner_window *w,
+                          const float *logits, const char *text)
+{
+    size_t n = w->length - 2, C = p->n_labels;
+    for (size_t k = 0; k < n; k++) {
+        size_t t = w->first_token + k;
+        size_t dist = k < n - 1 - k ? k : n - 1 - k;
+        if (d->best[t] != SIZE_MAX && d->best[t] >= dist)
+            continue; /* ties keep the earlier window */
+        d->best[t] = dist;
+        memcpy(d->logits + t * C, logits + (k + 1) * C, C * sizeof(float));
+        d->begin[t] = w->offsets[2 * (k + 1)];
+        d->end[t] = w->offsets[2 * (k + 1) + 1];
+        d->token[t] = t;
+        d->subword[t] = is_subword(p, w->ids[k + 1], text, d->begin[t], d->end[t]);
+    }
+}
+
+static int prepare_doc(const medner_pipeline *p, doc_state *d, const char *text, size_t len,
+                       size_t index)
+{
+    medner_encode_params ep = MEDNER_ENCODE_PARAMS_INIT;
+    ep.max_length = p->params.max_length;
+    ep.overlap = p->params.overlap;
+    int rc = medner_tokenizer_encode(&d->enc, p->tok, text, len, &ep);
+    if (rc == MEDNER_E_INVALID_UTF8)
+        return medner__fail(rc, "text %zu: %s", index, medner_last_error());
+    if (rc != MEDNER_OK)
+        return rc;
+    d->n_windows = p->params.first_window_only == MEDNER_ON ? 1 : medner_encoding_num_windows(d->enc);
+    d->n_tokens = medner_encoding_num_tokens(d->enc);
+    if (p->params.merge == MEDNER_MERGE_CENTER && p->params.first_window_only != MEDNER_ON) {
+        size_t n = d->n_tokens ? d->n_tokens : 1, bytes;
+        if (medner__mul_size(n, p->n_labels * sizeof(float), &bytes) != 0)
+            return medner__fail(MEDNER_E_LIMIT, "text %zu: too many tokens", index);
+        d->logits = medner__malloc(bytes);
+        d->best = medner__malloc(n * sizeof *d->best);
+        d->begin = medner__malloc(n * sizeof *d->begin);
+        d->end = medner__malloc(n * sizeof *d->end);
+        d->token = medner__malloc(n * sizeof *d->token);
+        d->subword = medner__malloc(n);
+        if (!d->logits || !d->best || !d->begin || !d->end || !d->token || !d->subword)
+            return medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+        memset(d->best, 0xFF, n * sizeof *d->best);
+    }
+    return MEDNER_OK;
+}
+
+static int finish_doc(const medner_pipeline *p, doc_state *d, medner_entities **out,
+                      const char *text, size_t len)
+{
+    int rc = MEDNER_OK;
+    bool centered = p->params.merge == MEDNER_MERGE_CENTER && p->params.first_window_only != MEDNER_ON;
+    if (centered) {
+        medner__dec_input in = { d->logits, d->begin, d->end, d->subword, d->token, d->token,
+                                 d->n_tokens };
+        rc = medner__decode(p->dec, &in, &d->ents);
+    } else if (d->n_windows > 1) {
+        rc = medner__merge_overlapping(&d->ents);
+    }
+    if (rc != MEDNER_OK)
+        return medner__fail(rc, "pipeline: out of memory");
+    return medner__entities_create(out, p->dec, &d->ents, text, len, d->n_tokens,
+                                   medner__decoder_aggregation(p->dec) == MEDNER_AGGREGATION_NONE);
+}
+
+int medner_pipeline_annotate(medner_entities **out, const medner_pipeline *p, medner_context *ctx,
+                             const char *const *texts, const size_t *lens, size_t n)
+{
+    if (out == NULL || p == NULL || ctx == NULL || (n > 0 && (texts == NULL || lens == NULL)))
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_pipeline_annotate: NULL argument");
+    if (n == 0)
+        return MEDNER_OK;
+    doc_state *docs = medner__calloc(n, sizeof *docs);
+    medner_entities **res = medner__calloc(n, sizeof *res);
+    size_t B = p->params.batch_size;
+    job *jobs = medner__malloc(B * sizeof *jobs);
+    const int32_t **ids = medner__malloc(B * sizeof *ids);
+    size_t *wl = medner__malloc(B * sizeof *wl);
+    int rc = MEDNER_OK;
+    if (!docs || !res || !jobs || !ids || !wl) {
+        rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n && rc == MEDNER_OK; i++) {
+        if (texts[i] == NULL && lens[i] > 0)
+            rc = medner__fail(MEDNER_E_INVALID_ARGUMENT, "text %zu is NULL", i);
+        else
+            rc = prepare_doc(p, &docs[i], texts[i] ? texts[i] : "", lens[i], i);
+    }
+    /* run windows in batches, in text order */
+    size_t doc = 0, win = 0;
+    while (rc == MEDNER_OK) {
+        size_t nb = 0;
+        while (nb < B && doc < n) {
+            if (win >= docs[doc].n_windows) {
+                doc++;
+                win = 0;
+                continue;
+            }
+            medner_window w = MEDNER_WINDOW_INIT;
+            medner_encoding_window(docs[doc].enc, win, &w);
+            jobs[nb] = (job){ doc, win };
+            ids[nb] = w.ids;
+            wl[nb] = w.length;
+            nb++;
+            win++;
+        }
+        if (nb == 0)
+            break;
+        if ((rc = medner_encoder_run(ctx, ids, NULL, wl, nb)) != MEDNER_OK)
+            break;
+        for (size_t b = 0; b < nb && rc == MEDNER_OK; b++) {
+            doc_state *d = &docs[jobs[b].doc];
+            medner_window w = MEDNER_WINDOW_INIT;
+            medner_encoding_window(d->enc, jobs[b].window, &w);
+            const float *lg = medner_context_logits(ctx, b);
+            if (d->logits)
+                keep_centered(p, d, &w, lg, texts[jobs[b].doc]);
+            else if ((rc = decode_window(p, d, &w, lg, texts[jobs[b].doc])) != MEDNER_OK)
+                rc = medner__fail(rc, "pipeline: out of memory");
+        }
+    }
+    for (size_t i = 0; i < n && rc == MEDNER_OK; i++)
+        rc = finish_doc(p, &docs[i], &res[i], texts[i] ? texts[i] : "", lens[i]);
+    if (rc == MEDNER_OK)
+        memcpy(out, res, n * sizeof *res);
+    else
+        for (size_t i = 0; i < n; i++)
+            medner_entities_free(res[i]);
+done:
+    for (size_t i = 0; docs && i < n; i++)
+        doc_release(&docs[i]);
+    medner__free(docs);
+    medner__free(res);
+    medner__free(jobs);
+    medner__free(ids);
+    medner__free(wl);
+    return rc;
+}
+
+int medner_pipeline_load_config(medner_pipeline **out, const char *config_path,
+                                const medner_pipeline_params *overrides)
+{
+    if (out == NULL || config_path == NULL)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_pipeline_load_config: out and config_path are required");
+    medner__config_file cfg;
+    int rc = medner__config_file_load(&cfg, config_path);
+    if (rc != MEDNER_OK)
+        return rc;
+    rc = medner__config_apply_overrides(&cfg.params, &cfg.decoder, overrides);
+    if (rc == MEDNER_OK)
+        rc = medner_pipeline_create(out, &cfg.params);
+    medner__config_file_release(&cfg);
+    return rc;
+}
