@@ -179,7 +179,7 @@ build/tests/test_pipeline_big: tests/models/test_pipeline.c $(ALIB)
 
 test-models: models build/tests/test_encoder_big build/tests/test_pipeline_big
 	@MEDNER_MODELS_DIR=.cache/models sh tests/run-tests.sh models build/tests/test_encoder_big \
-	    build/tests/test_pipeline_big
+	    build/tests/test_pipeline_big tests/models/test-eval-seqeval.sh
 
 test-sanitize: deps-test
 	@$(MAKE) --no-print-directory $(SAN_BIN)
