@@ -1,0 +1,418 @@
+#!/usr/bin/env python3
+"""Reference side of `make bench-encoder`: PyTorch (transformers) and ONNX Runtime latency for one
+shape, the one-time ONNX export, the peak-RSS wrapper of the C harness, and the final table.
+
+Usage (tests/bench/bench_encoder.sh calls these; each prints one JSON line unless noted):
+  bench_encoder_ref.py export MODEL_DIR OUT.onnx
+      Export MODEL_DIR to OUT.onnx unless OUT.onnx exists and is newer than the weights, then check
+      once that ONNX Runtime's output equals PyTorch's (max |diff| <= 1e-4, two shapes) -- always,
+      also when the file was reused. Exits 1 when the check fails.
+  bench_encoder_ref.py torch MODEL_DIR SEQ BATCH THREADS REPEATS
+      PyTorch fp32, model.eval(), torch.inference_mode(). Tries torch.set_num_threads(n) for every
+      n in 1..THREADS (inter-op threads 1) and reports the best median ("best_threads").
+  bench_encoder_ref.py ort ONNX MODEL_DIR SEQ BATCH THREADS REPEATS
+      ONNX Runtime CPU: ORT_ENABLE_ALL, intra_op_num_threads = THREADS, inter_op 1, sequential.
+  bench_encoder_ref.py cwrap CMD ARGS...
+      Run the C harness, add its peak RSS ("max_rss_kb", from wait4) to the JSON line it prints.
+  bench_encoder_ref.py report RESULTS.jsonl
+      Print the table (see tests/bench/bench_encoder.sh).
+
+Inputs: the same ids as tests/bench/bench_encoder.c, generated with the C library's own rand_r
+(seed 7, id = (1000 + rand_r() % 20000) % vocab, first id of each sequence 101), token types 0,
+attention mask all ones, no padding. Timing: WARMUP (env BENCH_WARMUP, default 2) untimed runs,
+then REPEATS timed ones, median (time.perf_counter around the forward call only).
+
+Model class: the config's architecture -- BertForTokenClassification (logits, like medner's with a
+classifier) or the bare encoder (last hidden state; the pooler is not built, as medner has none).
+Attention: the "eager" implementation for the ONNX export (the pattern the legacy exporter traces
+reliably); PyTorch is timed with transformers' default (sdpa), the faster of the two on CPU.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WARMUP = int(os.environ.get("BENCH_WARMUP", "2"))
+
+
+def read_config(model_dir):
+    with open(os.path.join(model_dir, "config.json")) as f:
+        return json.load(f)
+
+
+def make_ids(seq, batch, vocab):
+    """The C harness's ids, bit for bit: same libc rand_r, same seed, same order."""
+    libc = ctypes.CDLL(None)
+    libc.rand_r.argtypes = [ctypes.POINTER(ctypes.c_uint)]
+    libc.rand_r.restype = ctypes.c_int
+    seed = ctypes.c_uint(7)
+    rows = []
+    for _ in range(batch):
+        row = [(1000 + libc.rand_r(ctypes.byref(seed)) % 20000) % vocab for _ in range(seq)]
+        row[0] = 101 % vocab
+        rows.append(row)
+    return rows
+
+
+def peak_rss_kb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def is_token_classifier(cfg):
+    return any(a.endswith("ForTokenClassification") for a in cfg.get("architectures") or [])
+
+
+def load_torch(model_dir, attn=None):
+    import torch  # noqa: F401
+    import transformers
+    from transformers import AutoModel, AutoModelForTokenClassification
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    cfg = read_config(model_dir)
+    kw = {"attn_implementation": attn} if attn else {}
+    t0 = time.perf_counter()
+    if is_token_classifier(cfg):
+        model = AutoModelForTokenClassification.from_pretrained(model_dir, **kw)
+    else:
+        try:
+            model = AutoModel.from_pretrained(model_dir, add_pooling_layer=False, **kw)
+        except TypeError:  # an encoder without a pooler (DistilBERT)
+            model = AutoModel.from_pretrained(model_dir, **kw)
+    model.eval()
+    load_s = time.perf_counter() - t0
+    return model, load_s, cfg
+
+
+class Wrapped:
+    """forward(input_ids, attention_mask[, token_type_ids]) -> one tensor (logits or hidden)."""
+
+    def __new__(cls, model, cfg):
+        import torch
+
+        with_types = cfg.get("type_vocab_size", 0) > 0 and cfg.get("model_type") != "distilbert"
+
+        class W(torch.nn.Module):
+            def __init__(self, m):
+                super().__init__()
+                self.m = m
+
+            def forward(self, input_ids, attention_mask, token_type_ids=None):
+                kw = {"input_ids": input_ids, "attention_mask": attention_mask}
+                if token_type_ids is not None:
+                    kw["token_type_ids"] = token_type_ids
+                out = self.m(**kw)
+                return out.logits if hasattr(out, "logits") else out.last_hidden_state
+
+        w = W(model).eval()
+        w.with_types = with_types
+        return w
+
+
+def feeds(ids, with_types):
+    import numpy as np
+
+    a = np.asarray(ids, dtype=np.int64)
+    d = {"input_ids": a, "attention_mask": np.ones_like(a)}
+    if with_types:
+        d["token_type_ids"] = np.zeros_like(a)
+    return d
+
+
+def time_calls(fn, repeats):
+    for _ in range(WARMUP):
+        fn()
+    t = []
+    for _ in range(repeats):
+        s = time.perf_counter()
+        fn()
+        t.append(time.perf_counter() - s)
+    return statistics.median(t), t
+
+
+# ---- export ---------------------------------------------------------------------------------
+
+
+def ort_session(path, threads):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.log_severity_level = 3
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def cmd_export(model_dir, out):
+    import numpy as np
+    import torch
+
+    weights = [os.path.join(model_dir, f) for f in os.listdir(model_dir)
+               if f.endswith(".safetensors") or f == "config.json"]
+    fresh = os.path.exists(out) and all(os.path.getmtime(out) >= os.path.getmtime(w) for w in weights)
+    model, _, cfg = load_torch(model_dir, attn="eager")
+    w = Wrapped(model, cfg)
+    exported = False
+    export_s = 0.0
+    if not fresh:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        d = feeds(make_ids(16, 2, cfg["vocab_size"]), w.with_types)
+        names = list(d)
+        args = tuple(torch.from_numpy(d[k]) for k in names)
+        axes = {k: {0: "batch", 1: "sequence"} for k in names + ["output"]}
+        tmp = out + ".tmp"
+        t0 = time.perf_counter()
+        kw = {"dynamo": False} if _has_dynamo_arg(torch) else {}
+        torch.onnx.export(w, args, tmp, input_names=names, output_names=["output"],
+                          dynamic_axes=axes, opset_version=17, do_constant_folding=True, **kw)
+        export_s = time.perf_counter() - t0
+        os.replace(tmp, out)
+        exported = True
+    # The check, every time: two shapes other than the export's, against PyTorch (eager).
+    sess = ort_session(out, 1)
+    worst = 0.0
+    for seq, batch in ((128, 1), (40, 3)):
+        d = feeds(make_ids(seq, batch, cfg["vocab_size"]), w.with_types)
+        with torch.inference_mode():
+            ref = w(*(torch.from_numpy(d[k]) for k in d)).numpy()
+        got = sess.run(None, d)[0]
+        if got.shape != ref.shape:
+            sys.exit(f"export check: {out}: shape {got.shape} != PyTorch's {ref.shape}")
+        worst = max(worst, float(np.abs(got - ref).max()))
+    ok = worst <= 1e-4
+    print(json.dumps({"tool": "onnx-export", "model": model_dir, "onnx": out, "exported": exported,
+                      "export_s": round(export_s, 3), "max_abs_diff_vs_torch": worst, "ok": ok,
+                      "torch": torch.__version__, "opset": 17, "exporter": "torchscript (dynamo=False)"}))
+    if not ok:
+        sys.exit(f"export check: {out}: ONNX Runtime differs from PyTorch by {worst:.3g} > 1e-4")
+
+
+def _has_dynamo_arg(torch):
+    import inspect
+
+    return "dynamo" in inspect.signature(torch.onnx.export).parameters
+
+
+# ---- timing ---------------------------------------------------------------------------------
+
+
+def cmd_torch(model_dir, seq, batch, threads, repeats):
+    t0 = time.perf_counter()
+    import torch
+    import transformers
+
+    import_s = time.perf_counter() - t0
+    torch.set_num_interop_threads(1)
+    model, load_s, cfg = load_torch(model_dir)
+    # A second load in the same process: no lazy imports, files in the page cache.
+    del model
+    model, load2_s, _ = load_torch(model_dir)
+    w = Wrapped(model, cfg)
+    d = feeds(make_ids(seq, batch, cfg["vocab_size"]), w.with_types)
+    args = tuple(torch.from_numpy(d[k]) for k in d)
+
+    def run():
+        with torch.inference_mode():
+            w(*args)
+
+    per = {}
+    for n in range(threads, 0, -1):
+        torch.set_num_threads(n)
+        per[n], _ = time_calls(run, repeats)
+    best = min(per, key=per.get)
+    med = per[best]
+    print(json.dumps({"tool": "torch", "model": model_dir, "seq": seq, "batch": batch,
+                      "threads": threads, "best_threads": best,
+                      "per_threads_s": {str(k): round(v, 6) for k, v in per.items()},
+                      "latency_median_s": round(med, 6), "tokens_per_s": round(seq * batch / med, 1),
+                      "load_s": round(load_s, 6), "load_again_s": round(load2_s, 6),
+                      "import_s": round(import_s, 3), "attn": model.config._attn_implementation, "max_rss_kb": peak_rss_kb(),
+                      "repeats": repeats, "torch": torch.__version__,
+                      "transformers": transformers.__version__}))
+
+
+def cmd_ort(onnx_path, model_dir, seq, batch, threads, repeats):
+    import onnxruntime as ort
+
+    cfg = read_config(model_dir)
+    t0 = time.perf_counter()
+    sess = ort_session(onnx_path, threads)
+    load_s = time.perf_counter() - t0
+    names = {i.name for i in sess.get_inputs()}
+    d = feeds(make_ids(seq, batch, cfg["vocab_size"]), "token_type_ids" in names)
+    med, _ = time_calls(lambda: sess.run(None, d), repeats)
+    print(json.dumps({"tool": "ort", "model": model_dir, "onnx": onnx_path, "seq": seq,
+                      "batch": batch, "threads": threads, "latency_median_s": round(med, 6),
+                      "tokens_per_s": round(seq * batch / med, 1), "load_s": round(load_s, 6),
+                      "max_rss_kb": peak_rss_kb(), "repeats": repeats,
+                      "onnxruntime": ort.__version__}))
+
+
+def cmd_cwrap(argv):
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE)
+    out = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit(f"{argv[0]} failed with status {p.returncode}")
+    rec = json.loads(out.decode().strip().splitlines()[-1])
+    rec["max_rss_kb"] = ru.ru_maxrss
+    print(json.dumps(rec))
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+
+def model_bytes(model_dir):
+    return sum(os.path.getsize(os.path.join(model_dir, f)) for f in os.listdir(model_dir)
+               if f.endswith(".safetensors"))
+
+
+def medner_activation_bytes(cfg, seq, batch):
+    """medner's context workspace (encoder.c reserve()) + the harness's SGEMM-bound scratch."""
+    H = cfg.get("hidden_size", cfg.get("dim"))
+    inter = cfg.get("intermediate_size", cfg.get("hidden_dim"))
+    C = len(cfg.get("id2label", {})) if is_token_classifier(cfg) else 1
+    T, L = seq * batch, seq
+    ws = 2 * T * H + T * max(4 * H, inter) + L * L + T * C
+    F = max(inter, 4 * H)
+    harness = 2 * T * F + max(inter, H) * H + L * L
+    return 4 * ws + 3 * 4 * T, 4 * harness
+
+
+def cmd_report(path):
+    recs = [json.loads(line) for line in open(path) if line.strip()]
+    keys = []
+    for r in recs:
+        k = (r["model"], r["seq"], r["batch"], r["threads"])
+        if k not in keys:
+            keys.append(k)
+    name = {}
+    for k in keys:
+        name[k[0]] = os.path.basename(k[0].rstrip("/"))
+    rows = []
+    for k in keys:
+        sel = [r for r in recs if (r["model"], r["seq"], r["batch"], r["threads"]) == k]
+        med = [r for r in sel if r["tool"] == "medner"]
+        tor = [r for r in sel if r["tool"] == "torch"]
+        ort_ = [r for r in sel if r["tool"] == "ort"]
+        if not med:
+            continue
+        m = statistics.median(r["latency_median_s"] for r in med)
+        g = statistics.median(r["sgemm_bound_s"] for r in med)
+        t = tor[0]["latency_median_s"] if tor else None
+        o = ort_[0]["latency_median_s"] if ort_ else None
+        rows.append({"key": k, "m": m, "t": t, "o": o, "g": g, "gflop": med[0]["gflop"],
+                     "tb": tor[0]["best_threads"] if tor else None,
+                     "spread": max(r["latency_median_s"] for r in med) / min(r["latency_median_s"] for r in med),
+                     "rss": max(r["max_rss_kb"] for r in med)})
+
+    def ms(x):
+        return "-" if x is None else f"{x * 1e3:.1f}"
+
+    def tps(x, tokens):
+        return "-" if x is None else f"{tokens / x:,.0f}"
+
+    def ratio(a, b):
+        return "-" if a is None or b is None else f"{a / b:.2f}"
+
+    print()
+    print("Latency, median ms (torch: best of set_num_threads(1..THREADS), used count in brackets)")
+    hdr = ("model", "shape", "thr", "medner", "torch", "ORT", "SGEMM-bound",
+           "ORT/medner", "torch/medner", "medner/SGEMM", "medner 2-run spread")
+    fmt = "{:<18} {:>8} {:>3} {:>8} {:>11} {:>8} {:>11} {:>10} {:>12} {:>12} {:>19}"
+    print(fmt.format(*hdr))
+    for r in rows:
+        model, seq, batch, thr = r["key"]
+        print(fmt.format(name[model], f"{batch}x{seq}", thr, ms(r["m"]),
+                         f"{ms(r['t'])} [{r['tb']}]" if r["t"] else "-", ms(r["o"]), ms(r["g"]),
+                         ratio(r["o"], r["m"]), ratio(r["t"], r["m"]), ratio(r["m"], r["g"]),
+                         f"{(r['spread'] - 1) * 100:.1f} %"))
+    print()
+    print("Throughput, tokens/s; GFLOP per forward pass; GFLOP/s achieved")
+    fmt2 = "{:<18} {:>8} {:>3} {:>9} {:>9} {:>9} {:>11} {:>7} {:>13} {:>12}"
+    print(fmt2.format("model", "shape", "thr", "medner", "torch", "ORT", "SGEMM-bound", "GFLOP",
+                      "medner GF/s", "SGEMM GF/s"))
+    for r in rows:
+        model, seq, batch, thr = r["key"]
+        T = seq * batch
+        print(fmt2.format(name[model], f"{batch}x{seq}", thr, tps(r["m"], T), tps(r["t"], T),
+                          tps(r["o"], T), tps(r["g"], T), f"{r['gflop']:.2f}",
+                          f"{r['gflop'] / r['m']:.1f}", f"{r['gflop'] / r['g']:.1f}"))
+
+    print()
+    print("Model load, median over the runs: medner_encoder_load (C harness load_s; F32 weights")
+    print("are memory-mapped and used in place, their pages come in during the first, untimed")
+    print("forward pass) vs transformers from_pretrained (first call in a fresh process after")
+    print("`import torch, transformers`; again in the same process) vs ONNX Runtime session creation")
+    for model in dict.fromkeys(k[0] for k in keys):
+        ml = statistics.median(r["load_s"] for r in recs if r["tool"] == "medner" and r["model"] == model)
+        tor = [r for r in recs if r["tool"] == "torch" and r["model"] == model]
+        ol = [r["load_s"] for r in recs if r["tool"] == "ort" and r["model"] == model]
+        print(f"  {name[model]}: medner {ml * 1e3:.2f} ms")
+        if tor:
+            t1 = statistics.median(r["load_s"] for r in tor)
+            t2 = statistics.median(r["load_again_s"] for r in tor)
+            ti = statistics.median(r["import_s"] for r in tor)
+            print(f"  {'':{len(name[model])}}  from_pretrained {t1 * 1e3:.0f} ms first ({t1 / ml:,.0f}x),"
+                  f" {t2 * 1e3:.0f} ms again ({t2 / ml:,.0f}x); import torch+transformers {ti:.2f} s")
+        if ol:
+            print(f"  {'':{len(name[model])}}  ORT InferenceSession {statistics.median(ol) * 1e3:.0f} ms")
+
+    print()
+    print("Peak RSS of the C harness process (wait4 ru_maxrss) vs weights + activations, MiB.")
+    print("weights: the safetensors file(s); used: the same less the word-embedding rows no input id")
+    print("touches (mapped, never paged in); activations: medner's context workspace; harness: the")
+    print("SGEMM-bound scratch buffers of the C harness. Python processes' peak RSS for context.")
+    fmt3 = "  {:<18} {:>6} {:>3} {:>8} {:>8} {:>8} {:>6} {:>8} {:>12} {:>10} {:>7} {:>6}"
+    print(fmt3.format("model", "shape", "thr", "RSS", "weights", "used", "activ.", "harness",
+                      "used+act+har", "RSS-that", "torch", "ORT"))
+    mib = 1024 * 1024
+    for r in rows:
+        model, seq, batch, thr = r["key"]
+        cfg = read_config(model)
+        wb = model_bytes(model)
+        H = cfg.get("hidden_size", cfg.get("dim"))
+        distinct = len({i for row in make_ids(seq, batch, cfg["vocab_size"]) for i in row})
+        used = wb - 4 * H * cfg["vocab_size"] + 4 * H * distinct
+        act, har = medner_activation_bytes(cfg, seq, batch)
+        tr = [x["max_rss_kb"] for x in recs if x["tool"] == "torch" and
+              (x["model"], x["seq"], x["batch"], x["threads"]) == r["key"]]
+        orr = [x["max_rss_kb"] for x in recs if x["tool"] == "ort" and
+               (x["model"], x["seq"], x["batch"], x["threads"]) == r["key"]]
+        tot = (used + act + har) / mib
+        print(fmt3.format(name[model], f"{batch}x{seq}", thr, f"{r['rss'] / 1024:.1f}",
+                          f"{wb / mib:.1f}", f"{used / mib:.1f}", f"{act / mib:.1f}",
+                          f"{har / mib:.1f}", f"{tot:.1f}", f"{r['rss'] / 1024 - tot:+.1f}",
+                          f"{max(tr) / 1024:.0f}" if tr else "-",
+                          f"{max(orr) / 1024:.0f}" if orr else "-"))
+
+
+def main(argv):
+    if len(argv) < 2:
+        sys.exit(__doc__)
+    cmd, a = argv[1], argv[2:]
+    if cmd == "export" and len(a) == 2:
+        cmd_export(a[0], a[1])
+    elif cmd == "torch" and len(a) == 5:
+        cmd_torch(a[0], int(a[1]), int(a[2]), int(a[3]), int(a[4]))
+    elif cmd == "ort" and len(a) == 6:
+        cmd_ort(a[0], a[1], int(a[2]), int(a[3]), int(a[4]), int(a[5]))
+    elif cmd == "cwrap" and a:
+        cmd_cwrap(a)
+    elif cmd == "report" and len(a) == 1:
+        cmd_report(a[0])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
