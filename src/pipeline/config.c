@@ -588,20 +588,19 @@ static int read_score(reader *r, const char *subject, double *out)
     return MEDNER_OK;
 }
 
-/* Make room for one more element in *arr (capacity *cap). */
-static int grow(void *arr, size_t *cap, size_t n, size_t elem)
+/* `arr` (capacity *cap, n used) with room for one more element: the same or
+ * a moved block, or NULL when out of memory (then `arr` is still valid). */
+static void *grow(void *arr, size_t *cap, size_t n, size_t elem)
 {
     if (n < *cap)
-        return MEDNER_OK;
+        return arr;
     size_t want = *cap ? *cap * 2 : 8, bytes;
     if (medner__mul_size(want, elem, &bytes) != 0)
-        return MEDNER_E_OUT_OF_MEMORY;
-    void *p = medner__realloc(*(void **)arr, bytes);
-    if (p == NULL)
-        return MEDNER_E_OUT_OF_MEMORY;
-    *(void **)arr = p;
-    *cap = want;
-    return MEDNER_OK;
+        return NULL;
+    void *p = medner__realloc(arr, bytes);
+    if (p != NULL)
+        *cap = want;
+    return p;
 }
 
 static int oom(const reader *r)
@@ -644,10 +643,12 @@ static int read_label_list(reader *r, const char *key, char ***items, size_t *n,
         }
         char *s = medner__strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
         yaml_event_delete(&ev);
-        if (s == NULL || grow(items, cap, *n, sizeof **items) != MEDNER_OK) {
+        char **grown = s ? grow(*items, cap, *n, sizeof **items) : NULL;
+        if (grown == NULL) {
             medner__free(s);
             return oom(r);
         }
+        *items = grown;
         (*items)[(*n)++] = s;
     }
     if (*n == 0 && strcmp(key, "ignore") == 0)
@@ -741,12 +742,19 @@ static int read_renames(reader *r)
             break;
         }
         yaml_mark_t key_mark = ev.start_mark;
-        if (grow(&c->rename_from, &cap_from, c->n_renames, sizeof *c->rename_from) ||
-            grow(&c->rename_to, &cap_to, c->n_renames, sizeof *c->rename_to) ||
-            grow(&r->rename_marks, &cap_marks, c->n_renames, sizeof *r->rename_marks)) {
+        char **from_arr = grow(c->rename_from, &cap_from, c->n_renames, sizeof *from_arr);
+        if (from_arr)
+            c->rename_from = from_arr;
+        char **to_arr = from_arr ? grow(c->rename_to, &cap_to, c->n_renames, sizeof *to_arr) : NULL;
+        if (to_arr)
+            c->rename_to = to_arr;
+        yaml_mark_t *marks =
+            to_arr ? grow(r->rename_marks, &cap_marks, c->n_renames, sizeof *marks) : NULL;
+        if (marks == NULL) {
             yaml_event_delete(&ev);
             return oom(r);
         }
+        r->rename_marks = marks;
         char *from = NULL, *to = NULL;
         if ((rc = read_label(r, &ev, "a key of \"labels.rename\"", &from)) != MEDNER_OK)
             return rc;

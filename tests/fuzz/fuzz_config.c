@@ -22,12 +22,6 @@ static void check(int cond)
 
 static char path[512];
 
-static void cleanup(void)
-{
-    if (path[0])
-        unlink(path);
-}
-
 static void write_input(const uint8_t *data, size_t size)
 {
     if (path[0] == '\0') {
@@ -36,7 +30,6 @@ static void write_input(const uint8_t *data, size_t size)
         const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
         snprintf(path, sizeof path, "%s/medner-fuzz-config-%ld.yaml", dir ? dir : "/tmp",
                  (long)getpid());
-        atexit(cleanup);
     }
     FILE *f = fopen(path, "wb");
     check(f != NULL);
@@ -59,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     medner__config_file cfg;
     memset(&cfg, 0x5A, sizeof cfg);
     int rc = medner__config_file_load(&cfg, path);
+    unlink(path); /* libFuzzer may end the process without running atexit handlers */
     if (rc == MEDNER_OK) {
         const medner_pipeline_params *p = &cfg.params;
         const medner_decoder_params *d = &cfg.decoder;

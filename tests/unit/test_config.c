@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "testlocale.h"
+
 #include "pipeline/config.h"
 
 /* ---- temporary files ---------------------------------------------------- */
@@ -341,16 +343,11 @@ static void test_scalar_forms(void **state)
 static void test_numbers_ignore_locale(void **state)
 {
     (void)state;
-    static const char *const commas[] = { "de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8",
-                                          "fr_FR.utf8", "de_DE", "fr_FR" };
-    const char *set = NULL;
-    for (size_t i = 0; i < MEDNER_ARRAY_LEN(commas) && !set; i++)
-        set = setlocale(LC_NUMERIC, commas[i]);
-    if (set == NULL)
-        skip(); /* no decimal-comma locale installed */
+    char locdir[32];
+    use_decimal_comma_locale(locdir);
     medner__config_file cfg;
     load_ok(&cfg, "model: m\nmin_score: 0.75\n");
-    setlocale(LC_NUMERIC, "C");
+    restore_c_locale(locdir);
     assert_true(cfg.decoder.min_score == 0.75);
     medner__config_file_release(&cfg);
 }

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "testlocale.h"
+
 #include "json/json.h"
 
 /* Parse a copy of exactly `len` bytes in its own malloc block, so that ASan
@@ -967,28 +969,8 @@ static void test_writer_doubles(void **state)
 static void test_locale_independence(void **state)
 {
     (void)state;
-    /* A locale with a decimal comma: an installed one, else one compiled
-     * here with localedef (Debian: libc-bin + the `locales` data) into a
-     * temporary LOCPATH. Never skipped: the JSON must not depend on it. */
-    static const char *const names[] = { "de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8" };
-    const char *got = NULL;
-    for (size_t i = 0; i < MEDNER_ARRAY_LEN(names) && got == NULL; i++)
-        got = setlocale(LC_NUMERIC, names[i]);
-    char locdir[] = "/tmp/medner-locale-XXXXXX";
-    int made = 0;
-    if (got == NULL) {
-        assert_non_null(mkdtemp(locdir));
-        char cmd[256];
-        snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 2>/dev/null", locdir);
-        int rc = system(cmd);
-        if (rc != 0)
-            fail_msg("cannot build a de_DE locale with localedef (install Debian's `locales`)");
-        setenv("LOCPATH", locdir, 1);
-        got = setlocale(LC_NUMERIC, "de_DE.UTF-8");
-        made = 1;
-    }
-    assert_non_null(got);
-    assert_string_equal(localeconv()->decimal_point, ",");
+    char locdir[32];
+    use_decimal_comma_locale(locdir);
     /* the reader still reads '.', and the writer still writes it */
     medner__json_doc *doc;
     const medner__json *r = root_of(&doc, "[1.5, -2.5e-1, 0.1, 12345678901234567890.5]");
@@ -1004,13 +986,7 @@ static void test_locale_independence(void **state)
     medner__buf_free(&b);
     /* and the thread's locale is restored afterwards */
     assert_string_equal(localeconv()->decimal_point, ",");
-    setlocale(LC_NUMERIC, "C");
-    if (made) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", locdir);
-        assert_int_equal(system(cmd), 0);
-        unsetenv("LOCPATH");
-    }
+    restore_c_locale(locdir);
 }
 
 int main(void)
