@@ -292,9 +292,10 @@ int medner_cli_annotate(int argc, char **argv)
             medner_cli_options_free(&o);
             return 2;
         } else {
-            files = argv + i;
-            n_files = argc - i;
-            break;
+            /* a file: argv is ours to reorder, so collect files at the front */
+            if (files == NULL)
+                files = argv + 1;
+            files[n_files++] = argv[i];
         }
     }
     medner_pipeline *p = NULL;

@@ -57,4 +57,51 @@ printf '%s\n' '{"text": "Patient denies chest pain."}' | $m logits tests/data/mo
 python_free_check=$(grep -c '"logits":\[\[' "$tmp/out")
 [ "$python_free_check" -eq 1 ] || fail "logits output"
 grep -q '"hidden":\[\[' "$tmp/out" || fail "logits --hidden"
+# medner annotate: JSON lines in, one result per document, in order
+tiny=tests/data/models/tiny-bert-tc
+printf '%s\n' '{"id": "a", "text": "Fever \u2265 38.5\u00b0C, cough."}' 'not json' \
+  '{"id": 7, "text": "BRCA1 carriers."}' > "$tmp/docs"
+set +e
+$m annotate --model $tiny < "$tmp/docs" > "$tmp/out" 2> "$tmp/err"
+rc=$?
+set -e
+[ $rc -eq 1 ] || fail "annotate: a bad line must give exit status 1 (got $rc)"
+[ "$(wc -l < "$tmp/out")" -eq 3 ] || fail "annotate: one result per input line"
+sed -n 1p "$tmp/out" | grep -q '^{"id":"a","entities":\[' || fail "annotate: jsonl shape"
+sed -n 2p "$tmp/out" | grep -q '"line":2,"error"' || fail "annotate: error line"
+sed -n 3p "$tmp/out" | grep -q '^{"id":7,' || fail "annotate: integer id"
+grep -q "line 2" "$tmp/err" || fail "annotate: stderr names the line"
+set +e
+$m annotate --model $tiny --on-error fail < "$tmp/docs" > "$tmp/out" 2>/dev/null
+rc=$?
+set -e
+[ $rc -eq 1 ] && [ "$(wc -l < "$tmp/out")" -eq 2 ] || fail "annotate --on-error fail stops at the bad line"
+# every entity's text is the slice [start,end) of the input, in bytes and in characters
+printf '%s\n' '{"id": "u", "text": "\u03b2-thalassemia and \u00b5g doses \ud83d\ude00 in IgA nephropathy."}' |
+  $m annotate --model $tiny --aggregation simple > "$tmp/out"
+grep -q '"start_char":' "$tmp/out" || fail "annotate: start_char"
+# the C examples and the CLI agree
+printf 'Fever and cough in a BRCA1 carrier.\n' > "$tmp/note.txt"
+$m annotate --model $tiny "$tmp/note.txt" --format brat > "$tmp/brat"
+grep -q "^# doc " "$tmp/brat" || fail "annotate --format brat"
+n_brat=$(grep -c "^T[0-9]" "$tmp/brat" || true)
+n_ex=$(bin/examples/annotate_one $tiny "$(cat "$tmp/note.txt")" | wc -l)
+[ "$n_brat" -eq "$n_ex" ] || fail "annotate_one ($n_ex) and medner annotate ($n_brat) differ"
+printf 'Fever and cough.\nBRCA1 carriers.\nNo findings.\n' > "$tmp/lines"
+bin/examples/batch_threads $tiny 2 < "$tmp/lines" > "$tmp/b2"
+bin/examples/batch_threads $tiny 1 < "$tmp/lines" > "$tmp/b1"
+cmp -s "$tmp/b1" "$tmp/b2" || fail "batch_threads: 1 and 2 threads differ"
+$m annotate --model $tiny --format conll "$tmp/note.txt" | grep -q "^Fever	" || fail "annotate --format conll"
+# a YAML config and an unknown key
+$m annotate --config examples/configs/ncbi-disease.yaml < /dev/null || fail "annotate --config"
+printf 'model: x\nmax_lenght: 3\n' > "$tmp/bad.yaml"
+set +e
+$m annotate --config "$tmp/bad.yaml" < /dev/null 2> "$tmp/err"
+rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "bad.yaml:2:1: unknown key" "$tmp/err" || fail "config error with file:line:column"
+# medner eval on a CoNLL file
+$m eval --model $tiny --data tests/data/eval/ncbi-disease-test.gold.tsv > "$tmp/eval"
+grep -q "micro avg" "$tmp/eval" || fail "eval table"
+$m eval --model $tiny --data tests/data/eval/ncbi-disease-test.gold.tsv --json | grep -q '"micro":' || fail "eval --json"
 echo "cli: OK"
