@@ -58,7 +58,7 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%)
 
-.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder models test-models test-sanitize check-header check-abi \
+.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline models test-models test-sanitize check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean
 
 EXAMPLES   := $(patsubst examples/%.c,bin/examples/%,$(wildcard examples/*.c))
@@ -194,6 +194,9 @@ build/bench/%: tests/bench/%.c $(ALIB)
 
 bench-tokenizer: deps build/bench/bench_tokenizer
 	@sh tests/bench/bench_tokenizer.sh
+
+bench-pipeline: deps models all
+	@sh tests/bench/bench_pipeline.sh
 
 bench-encoder: deps models build/bench/bench_encoder
 	@sh tests/bench/bench_encoder.sh
