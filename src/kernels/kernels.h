@@ -12,9 +12,10 @@
  *
  * Determinism: every kernel gives, for a given input row (a sequence, for
  * attention), bitwise the same output whatever the other rows, the row count,
- * the row's position in the buffer, the OpenBLAS thread count, and (for the
- * vectorised element-wise kernels) the instruction-set level. The one
- * condition is medner__linear's minimum row count, below.
+ * the row's position in the buffer and the OpenBLAS thread count (1 or
+ * more). The one condition is medner__linear's minimum row count, below.
+ * Results are per machine: OpenBLAS picks its kernels by CPU, and the
+ * vectorised element-wise kernels by instruction set (fixed per process).
  * Dimensions must be below 2^31 (cblas takes int).
  * Depends on common/ and OpenBLAS only.
  */
@@ -55,9 +56,9 @@ void medner__add_layernorm_ref(float *x, const float *residual, const float *gam
  * gelu_pytorch_tanh); relu: max(x, 0) (NaN stays NaN).
  * Measured over every float in [-16, 16] against the exact function:
  * gelu within 6.2 ulp (relative 4e-7, absolute 3.9e-7), gelu_tanh within
- * 3.4 ulp (relative 2.5e-7); both keep their relative accuracy for x < 0
- * (docs/kernels.md). At -inf they give -0 and at +inf +inf (PyTorch gives
- * NaN for both). */
+ * 2.4 ulp (relative 1.7e-7) above x = -10; both keep their relative
+ * accuracy for x < 0 (docs/kernels.md). At -inf they give -0 and at +inf
+ * +inf (PyTorch gives NaN for both). */
 void medner__gelu(float *x, size_t n);
 void medner__gelu_ref(float *x, size_t n);
 void medner__gelu_tanh(float *x, size_t n);
@@ -65,8 +66,10 @@ void medner__gelu_tanh_ref(float *x, size_t n);
 void medner__relu(float *x, size_t n);
 void medner__relu_ref(float *x, size_t n);
 
-/* Softmax over each row of x[rows,cols], in place: e = exp(x - max), sum of e
- * in double, x = e * (1/sum) (the reciprocal rounded to fp32, as PyTorch).
+/* Softmax over each row of x[rows,cols], in place: e = exp(x - max) (x - max
+ * carried exactly into exp, so small probabilities keep their relative
+ * accuracy), sum of e in double, x = e * (1/sum) (the reciprocal rounded to
+ * fp32, as PyTorch).
  * -inf entries give 0; a row that is all -inf or holds +inf or NaN gives NaN
  * (as PyTorch). */
 void medner__softmax(float *x, size_t rows, size_t cols);

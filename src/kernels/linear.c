@@ -65,7 +65,10 @@ typedef float v8f __attribute__((vector_size(32)));
 typedef double v8d __attribute__((vector_size(64)));
 /* The vector helpers are static and always inlined, so the warning that
  * 64-byte vector arguments have no stable ABI without AVX-512 is moot. */
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__clang__)
+#  pragma clang diagnostic ignored "-Wunknown-warning-option"
+#endif
+#if defined(__GNUC__)
 #  pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 #define VI static inline __attribute__((always_inline))
@@ -77,8 +80,15 @@ VI v16f vload(const float *p)
     return v;
 }
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
-VI v8d vlo(v16f v) { return __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7), v8d); }
-VI v8d vhi(v16f v) { return __builtin_convertvector(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15), v8d); }
+VI v8d vlo(v16f v)
+{
+    return __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7), v8d);
+}
+VI v8d vhi(v16f v)
+{
+    return __builtin_convertvector(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15),
+                                   v8d);
+}
 #else
 VI v8d vlo(v16f v)
 {

@@ -27,7 +27,10 @@
 
 /* The helpers are static and always inlined, so the warning that wide
  * vector arguments have no stable ABI without AVX-512 is moot. */
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__clang__)
+#  pragma clang diagnostic ignored "-Wunknown-warning-option"
+#endif
+#if defined(__GNUC__)
 #  pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 #define VI static inline __attribute__((always_inline))
@@ -38,7 +41,8 @@
 #  if defined(__clang__)
 #    define OPT_FAST
 #  else
-#    define OPT_FAST __attribute__((optimize("fp-contract=fast", "schedule-insns", "sched-pressure")))
+#    define OPT_FAST \
+         __attribute__((optimize("fp-contract=fast", "schedule-insns", "sched-pressure")))
 #  endif
 #  define TARGET_AVX2 __attribute__((target("avx2,fma"))) OPT_FAST
 #  define TARGET_AVX512 __attribute__((target("avx512f"))) OPT_FAST
@@ -479,7 +483,10 @@ VI void layernorm_body(float *x, const float *res, const float *gamma, const flo
 TARGET static void NAME(gelu)(float *x, size_t n) { gelu_body(x, n); }
 TARGET static void NAME(gelu_tanh)(float *x, size_t n) { gelu_tanh_body(x, n); }
 TARGET static void NAME(relu)(float *x, size_t n) { relu_body(x, n); }
-TARGET static void NAME(softmax)(float *x, size_t rows, size_t cols) { softmax_body(x, rows, cols); }
+TARGET static void NAME(softmax)(float *x, size_t rows, size_t cols)
+{
+    softmax_body(x, rows, cols);
+}
 TARGET static void NAME(layernorm)(float *x, const float *res, const float *gamma,
                                    const float *beta, size_t rows, size_t cols, float eps)
 {

@@ -714,7 +714,8 @@ static void test_embed(void **state)
     medner__embed(out, ids, NULL, posn, NTOK, word, pos, NULL, D); /* DistilBERT */
     for (int i = 0; i < NTOK; i++)
         for (int j = 0; j < D; j++)
-            assert_true(fbits(out[i * D + j]) == fbits(word[ids[i] * D + j] + pos[posn[i] * D + j]));
+            assert_true(fbits(out[i * D + j]) ==
+                        fbits(word[ids[i] * D + j] + pos[posn[i] * D + j]));
     free(word);
     free(pos);
     free(type);
