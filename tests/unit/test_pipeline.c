@@ -1,0 +1,327 @@
+/* Pipeline behaviour on the tiny fixture model (fast tier): long documents
+ * in windows, both merge policies, batching across documents, threads,
+ * errors, allocation failures. Parity with Hugging Face's pipeline on a real
+ * model is in tests/models/test_pipeline.c (make test-models). */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/common.h"
+
+#define TINY "tests/data/models/tiny-bert-tc"
+
+static medner_pipeline *make(medner_merge merge, uint32_t max_length, uint32_t overlap,
+                             medner_aggregation agg)
+{
+    medner_decoder_params dp = MEDNER_DECODER_PARAMS_INIT;
+    dp.aggregation = agg;
+    medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+    pp.model_dir = TINY;
+    pp.merge = merge;
+    pp.max_length = max_length;
+    pp.overlap = overlap;
+    pp.decoder = &dp;
+    medner_pipeline *p = NULL;
+    if (medner_pipeline_create(&p, &pp) != MEDNER_OK)
+        fail_msg("pipeline: %s", medner_last_error());
+    return p;
+}
+
+static medner_entities *annotate(const medner_pipeline *p, const char *text, size_t len)
+{
+    medner_context *c = NULL;
+    assert_int_equal(medner_pipeline_context_create(&c, p), MEDNER_OK);
+    medner_entities *e = NULL;
+    if (medner_pipeline_annotate(&e, p, c, &text, &len, 1) != MEDNER_OK)
+        fail_msg("annotate: %s", medner_last_error());
+    medner_context_free(c);
+    return e;
+}
+
+/* A "discharge summary" of `pages` pages of clinical-looking sentences. */
+static char *long_text(size_t pages, size_t *len)
+{
+    static const char *const sentences[] = {
+        "Patient admitted with fever 38.5\xC2\xB0" "C and productive cough. ",
+        "Chest X-ray showed right lower lobe consolidation; started amoxicillin 500 mg t.i.d. ",
+        "History of type 2 diabetes mellitus and BRCA1-associated breast cancer. ",
+        "Hemoglobin A1c 7.2%, eGFR 45 mL/min/1.73 m\xC2\xB2, \xCE\xB2-blocker continued. ",
+    };
+    size_t cap = pages * 3000 + 1, n = 0, k = 0;
+    char *t = malloc(cap);
+    while (n < pages * 2900) {
+        const char *s = sentences[k++ % 4];
+        size_t l = strlen(s);
+        memcpy(t + n, s, l);
+        n += l;
+    }
+    t[n] = 0;
+    *len = n;
+    return t;
+}
+
+static void check_spans(const medner_entities *e, const char *text, size_t len, int disjoint)
+{
+    size_t prev_end = 0;
+    for (size_t i = 0; i < medner_entities_count(e); i++) {
+        medner_entity x = MEDNER_ENTITY_INIT;
+        assert_int_equal(medner_entities_get(e, i, &x), MEDNER_OK);
+        assert_true(x.begin < x.end && x.end <= len);
+        assert_true((text[x.begin] & 0xC0) != 0x80); /* on a character boundary */
+        assert_true(x.score > 0 && x.score <= 1);
+        if (disjoint)
+            assert_true(x.begin >= prev_end);
+        prev_end = x.end;
+    }
+}
+
+static void test_long_document_both_merges(void **state)
+{
+    (void)state;
+    size_t len;
+    char *text = long_text(100, &len); /* ~290 KB, ~70,000 tokens */
+    medner_pipeline *center = make(MEDNER_MERGE_CENTER, 128, 32, MEDNER_AGGREGATION_FIRST);
+    medner_pipeline *hf = make(MEDNER_MERGE_HF, 128, 32, MEDNER_AGGREGATION_FIRST);
+    medner_entities *a = annotate(center, text, len), *b = annotate(hf, text, len);
+    assert_true(medner_entities_num_tokens(a) > 50000);
+    assert_true(medner_entities_count(a) > 100);
+    check_spans(a, text, len, 1);
+    check_spans(b, text, len, 1);
+    /* the last entity lies near the end: the whole text was annotated */
+    medner_entity last = MEDNER_ENTITY_INIT;
+    medner_entities_get(a, medner_entities_count(a) - 1, &last);
+    assert_true(last.end > len - 1000);
+    medner_entities_free(a);
+    medner_entities_free(b);
+    medner_pipeline_free(center);
+    medner_pipeline_free(hf);
+    free(text);
+}
+
+static void test_first_window_only(void **state)
+{
+    (void)state;
+    size_t len;
+    char *text = long_text(3, &len);
+    medner_decoder_params dp = MEDNER_DECODER_PARAMS_INIT;
+    medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+    pp.model_dir = TINY;
+    pp.max_length = 64;
+    pp.first_window_only = MEDNER_ON;
+    pp.decoder = &dp;
+    medner_pipeline *p = NULL;
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_OK);
+    medner_entities *e = annotate(p, text, len);
+    for (size_t i = 0; i < medner_entities_count(e); i++) {
+        medner_entity x = MEDNER_ENTITY_INIT;
+        medner_entities_get(e, i, &x);
+        assert_true(x.first_token + x.n_tokens <= 62); /* within the first window */
+    }
+    medner_entities_free(e);
+    medner_pipeline_free(p);
+    free(text);
+}
+
+/* A document's entities do not depend on the other documents of its call. */
+static void test_batching_does_not_change_results(void **state)
+{
+    (void)state;
+    medner_pipeline *p = make(MEDNER_MERGE_CENTER, 48, 16, MEDNER_AGGREGATION_AVERAGE);
+    size_t l0;
+    char *big = long_text(1, &l0);
+    const char *texts[4] = { "Fever and cough.", big, "", "BRCA1 carriers with \xCE\xB2-thalassemia." };
+    size_t lens[4] = { strlen(texts[0]), l0, 0, strlen(texts[3]) };
+    medner_context *c = NULL;
+    assert_int_equal(medner_pipeline_context_create(&c, p), MEDNER_OK);
+    medner_entities *all[4];
+    assert_int_equal(medner_pipeline_annotate(all, p, c, texts, lens, 4), MEDNER_OK);
+    for (int i = 0; i < 4; i++) {
+        medner_entities *one = NULL;
+        assert_int_equal(medner_pipeline_annotate(&one, p, c, &texts[i], &lens[i], 1), MEDNER_OK);
+        assert_int_equal(medner_entities_count(one), medner_entities_count(all[i]));
+        for (size_t k = 0; k < medner_entities_count(one); k++) {
+            medner_entity x = MEDNER_ENTITY_INIT, y = MEDNER_ENTITY_INIT;
+            medner_entities_get(one, k, &x);
+            medner_entities_get(all[i], k, &y);
+            assert_int_equal(x.begin, y.begin);
+            assert_int_equal(x.end, y.end);
+            assert_string_equal(x.label, y.label);
+            assert_true(x.score == y.score); /* bitwise */
+        }
+        medner_entities_free(one);
+        medner_entities_free(all[i]);
+    }
+    assert_int_equal(medner_entities_count(NULL), 0);
+    medner_context_free(c);
+    medner_pipeline_free(p);
+    free(big);
+}
+
+typedef struct tjob {
+    const medner_pipeline *p;
+    const char *text;
+    size_t len;
+    size_t count;
+    double score_sum;
+} tjob;
+
+static void *tworker(void *arg)
+{
+    tjob *j = arg;
+    medner_context *c = NULL;
+    if (medner_pipeline_context_create(&c, j->p) != MEDNER_OK)
+        return NULL;
+    for (int r = 0; r < 5; r++) {
+        medner_entities *e = NULL;
+        if (medner_pipeline_annotate(&e, j->p, c, &j->text, &j->len, 1) != MEDNER_OK)
+            break;
+        double s = 0;
+        for (size_t k = 0; k < medner_entities_count(e); k++) {
+            medner_entity x = MEDNER_ENTITY_INIT;
+            medner_entities_get(e, k, &x);
+            s += x.score;
+        }
+        j->count = medner_entities_count(e);
+        j->score_sum = s;
+        medner_entities_free(e);
+    }
+    medner_context_free(c);
+    return arg;
+}
+
+static void test_threads_share_a_pipeline(void **state)
+{
+    (void)state;
+    medner_pipeline *p = make(MEDNER_MERGE_CENTER, 64, 16, MEDNER_AGGREGATION_FIRST);
+    size_t len;
+    char *text = long_text(1, &len);
+    tjob serial = { p, text, len, 0, 0 };
+    assert_non_null(tworker(&serial));
+    pthread_t th[4];
+    tjob jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (tjob){ p, text, len, 0, 0 };
+        assert_int_equal(pthread_create(&th[i], NULL, tworker, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        void *ret;
+        pthread_join(th[i], &ret);
+        assert_non_null(ret);
+        assert_int_equal(jobs[i].count, serial.count);
+        assert_true(jobs[i].score_sum == serial.score_sum);
+    }
+    medner_pipeline_free(p);
+    free(text);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    medner_pipeline *p = NULL;
+    medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_INVALID_ARGUMENT); /* no model */
+    pp.model_dir = "tests/data/models/tiny-bert-model"; /* no head */
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(medner_last_error(), "no token-classification head"));
+    pp.model_dir = TINY;
+    pp.max_length = 100000;
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_INVALID_ARGUMENT);
+    pp.max_length = 32;
+    pp.overlap = 40;
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_INVALID_ARGUMENT);
+    pp.overlap = 0;
+    pp.adapter_dir = "/nonexistent";
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_UNSUPPORTED);
+    pp.adapter_dir = NULL;
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_OK);
+    medner_context *c = NULL;
+    assert_int_equal(medner_pipeline_context_create(&c, p), MEDNER_OK);
+    const char *texts[2] = { "ok", "bad \xFF utf-8" };
+    size_t lens[2] = { 2, 12 };
+    medner_entities *out[2] = { NULL, NULL };
+    assert_int_equal(medner_pipeline_annotate(out, p, c, texts, lens, 2), MEDNER_E_INVALID_UTF8);
+    assert_non_null(strstr(medner_last_error(), "text 1"));
+    assert_null(out[0]);
+    assert_int_equal(medner_pipeline_annotate(out, p, NULL, texts, lens, 1),
+                     MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(medner_pipeline_annotate(out, p, c, texts, lens, 0), MEDNER_OK);
+    medner_pipeline_params got = MEDNER_PIPELINE_PARAMS_INIT;
+    assert_int_equal(medner_pipeline_get_params(p, &got), MEDNER_OK);
+    assert_int_equal(got.max_length, 32);
+    assert_int_equal(got.batch_size, 8);
+    assert_int_equal(got.merge, MEDNER_MERGE_CENTER);
+    assert_non_null(medner_pipeline_encoder(p));
+    medner_context_free(c);
+    medner_pipeline_free(p);
+    medner_pipeline_free(NULL);
+}
+
+typedef struct failing {
+    long count, fail_at;
+} failing;
+static void *f_alloc(void *u, size_t n) { failing *f = u; return ++f->count == f->fail_at ? NULL : malloc(n); }
+static void *f_realloc(void *u, void *q, size_t n) { failing *f = u; return ++f->count == f->fail_at ? NULL : realloc(q, n); }
+static void f_free(void *u, void *q) { (void)u; free(q); }
+
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    failing f = { 0, 0 };
+    medner_allocator a = MEDNER_ALLOCATOR_INIT;
+    a.alloc_fn = f_alloc;
+    a.realloc_fn = f_realloc;
+    a.free_fn = f_free;
+    a.user_data = &f;
+    assert_int_equal(medner_allocator_set(&a), MEDNER_OK);
+    const char *text = "Fever and cough in a BRCA1 carrier; \xCE\xB2-thalassemia.";
+    size_t len = strlen(text);
+    long n;
+    for (n = 1;; n++) {
+        f.count = 0;
+        f.fail_at = n;
+        medner_decoder_params dp = MEDNER_DECODER_PARAMS_INIT;
+        dp.decoding = MEDNER_DECODING_CONSTRAINED;
+        medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+        pp.model_dir = TINY;
+        pp.max_length = 8;
+        pp.overlap = 2;
+        pp.decoder = &dp;
+        medner_pipeline *p = NULL;
+        medner_context *c = NULL;
+        medner_entities *e = NULL;
+        int rc = medner_pipeline_create(&p, &pp);
+        if (rc == MEDNER_OK)
+            rc = medner_pipeline_context_create(&c, p);
+        if (rc == MEDNER_OK)
+            rc = medner_pipeline_annotate(&e, p, c, &text, &len, 1);
+        medner_entities_free(e);
+        medner_context_free(c);
+        medner_pipeline_free(p);
+        assert_int_equal(medner__live_allocations(), 0);
+        if (rc == MEDNER_OK)
+            break;
+        assert_int_equal(rc, MEDNER_E_OUT_OF_MEMORY);
+    }
+    assert_true(n > 20);
+    assert_int_equal(medner_allocator_set(NULL), MEDNER_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_long_document_both_merges),
+        cmocka_unit_test(test_first_window_only),
+        cmocka_unit_test(test_batching_does_not_change_results),
+        cmocka_unit_test(test_threads_share_a_pipeline),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_out_of_memory),
+    };
+    return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
+}
