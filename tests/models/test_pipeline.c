@@ -98,7 +98,8 @@ static medner_pipeline *make_pipeline(medner_aggregation agg, int stride, medner
     return p;
 }
 
-static void check_config(const char *strategy, medner_aggregation agg, int stride)
+/* Every `sample`-th document of the goldens is checked (1 = all). */
+static void check_config(const char *strategy, medner_aggregation agg, int stride, size_t sample)
 {
     char path[256];
     snprintf(path, sizeof path, GOLD "golden-%s-stride%d.jsonl.xz", strategy, stride ? 128 : 0);
@@ -108,12 +109,16 @@ static void check_config(const char *strategy, medner_aggregation agg, int strid
     medner_pipeline *p = make_pipeline(agg, stride, MEDNER_MERGE_HF, 512, stride ? 128 : 0);
     medner_context *c = NULL;
     assert_int_equal(medner_pipeline_context_create(&c, p), MEDNER_OK);
-    size_t docs = 0, ents = 0, bad_docs = 0;
+    size_t docs = 0, ents = 0, bad_docs = 0, seen = 0;
     double worst = 0;
     char *line = data;
     while (line < data + len) {
         char *nl = memchr(line, '\n', (size_t)(data + len - line));
         size_t ll = nl ? (size_t)(nl - line) : (size_t)(data + len - line);
+        if (seen++ % sample != 0) {
+            line += ll + 1;
+            continue;
+        }
         medner__json_doc *jd = NULL;
         assert_int_equal(medner__json_parse(&jd, line, ll, path), MEDNER_OK);
         const medner__json *r = medner__json_root(jd);
@@ -154,29 +159,32 @@ static void check_config(const char *strategy, medner_aggregation agg, int strid
     }
     print_message("%s stride %d: %zu documents, %zu entities, %zu documents differ, max |dscore| "
                   "%.3g\n", strategy, stride ? 128 : 0, docs, ents, bad_docs, worst);
-    assert_true(docs > 200);
+    assert_true(docs * sample > 200);
     assert_int_equal(bad_docs, 0);
     medner_context_free(c);
     medner_pipeline_free(p);
     free(data);
 }
 
-#define CONFIG_TEST(fn, name, agg, stride)                                                 \
+/* "first" (the default) is checked on every document; the other strategies,
+ * which differ from it only in the decoder, on every 3rd document to keep
+ * the tier within CI's time (MEDNER_PIPELINE_ALL=1 checks all). */
+#define CONFIG_TEST(fn, name, agg, stride, sample)                                         \
     static void fn(void **state)                                                           \
     {                                                                                      \
         (void)state;                                                                       \
-        check_config(name, agg, stride);                                                   \
+        check_config(name, agg, stride, getenv("MEDNER_PIPELINE_ALL") ? 1 : (sample));     \
     }
 
-CONFIG_TEST(test_none, "none", MEDNER_AGGREGATION_NONE, 0)
-CONFIG_TEST(test_simple, "simple", MEDNER_AGGREGATION_SIMPLE, 0)
-CONFIG_TEST(test_first, "first", MEDNER_AGGREGATION_FIRST, 0)
-CONFIG_TEST(test_average, "average", MEDNER_AGGREGATION_AVERAGE, 0)
-CONFIG_TEST(test_max, "max", MEDNER_AGGREGATION_MAX, 0)
-CONFIG_TEST(test_simple_stride, "simple", MEDNER_AGGREGATION_SIMPLE, 1)
-CONFIG_TEST(test_first_stride, "first", MEDNER_AGGREGATION_FIRST, 1)
-CONFIG_TEST(test_average_stride, "average", MEDNER_AGGREGATION_AVERAGE, 1)
-CONFIG_TEST(test_max_stride, "max", MEDNER_AGGREGATION_MAX, 1)
+CONFIG_TEST(test_none, "none", MEDNER_AGGREGATION_NONE, 0, 3)
+CONFIG_TEST(test_simple, "simple", MEDNER_AGGREGATION_SIMPLE, 0, 3)
+CONFIG_TEST(test_first, "first", MEDNER_AGGREGATION_FIRST, 0, 1)
+CONFIG_TEST(test_average, "average", MEDNER_AGGREGATION_AVERAGE, 0, 3)
+CONFIG_TEST(test_max, "max", MEDNER_AGGREGATION_MAX, 0, 3)
+CONFIG_TEST(test_simple_stride, "simple", MEDNER_AGGREGATION_SIMPLE, 1, 3)
+CONFIG_TEST(test_first_stride, "first", MEDNER_AGGREGATION_FIRST, 1, 1)
+CONFIG_TEST(test_average_stride, "average", MEDNER_AGGREGATION_AVERAGE, 1, 3)
+CONFIG_TEST(test_max_stride, "max", MEDNER_AGGREGATION_MAX, 1, 3)
 
 /* Entity-level F1 of `got` against `ref` (exact label and span). */
 static void count_matches(const medner_entities *got, const medner__json *ref, size_t *tp,
@@ -247,6 +255,7 @@ static void test_merge_policies(void **state)
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress visible in CI logs */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_none),
         cmocka_unit_test(test_simple),
