@@ -1,0 +1,63 @@
+#!/bin/sh
+# make bench-pipeline: end-to-end NER throughput (documents/s, tokens/s) of medner's CLI vs the
+# Hugging Face token-classification pipeline (PyTorch) vs a tokenizers + ONNX Runtime pipeline,
+# in one run, on the same PubMed abstracts and the same model (.cache/models/minilm-ner-random:
+# all-MiniLM-L6-v2 + a 5-label BIO head, from `make models`), aggregation "first", windows of 512
+# tokens overlapping by 128, 8 windows per forward call.
+#
+# Documents: the first DOCS (default 300) lines of ../shared/data/raw/pubmed_abstracts.txt when
+# present, else of the byte-identical tests/data/corpus/pubmed_abstracts.txt.xz (BENCH_TEXT=FILE
+# to use another one-document-per-line file). Thread counts BENCH_THREADS (default "1 2"); for
+# each, one Python process (tests/reference/bench_pipeline_ref.py run) loads both Python tools
+# and runs REPEATS (default 3) rounds of: medner, HF pipeline, ORT pipeline, medner again (medner
+# is spawned as a process; at 2 threads both --threads 1 --blas-threads 2 and --threads 2
+# --blas-threads 1 are run each time, and the faster is reported). Medians. The details of each
+# tool, the token count and the agreement checks are in bench_pipeline_ref.py's docstring.
+#
+# The ONNX model is exported once to .cache/onnx/minilm-ner-random.onnx by
+# tests/reference/bench_encoder_ref.py export (which also checks it against PyTorch, 1e-4).
+# The machines here are noisy: only the ratios of one run mean anything.
+set -eu
+repeats=${REPEATS:-3}
+docs=${DOCS:-300}
+threads_list=${BENCH_THREADS:-"1 2"}
+model=${MEDNER_MODELS_DIR:-.cache/models}/minilm-ner-random
+onnx=.cache/onnx/minilm-ner-random.onnx
+text=${BENCH_TEXT:-../shared/data/raw/pubmed_abstracts.txt}
+ref=tests/reference/bench_pipeline_ref.py
+medner=bin/medner
+
+[ -f "$model/config.json" ] || { echo "bench-pipeline: $model missing (make models)" >&2; exit 1; }
+[ -x "$medner" ] || { echo "bench-pipeline: $medner missing (make)" >&2; exit 1; }
+if ! python3 -c "import torch, transformers, onnxruntime, onnx, tokenizers, numpy" 2>/dev/null; then
+  echo "bench-pipeline: installing the reference (pip install -r tests/reference/requirements-bench.txt)"
+  python3 -m pip install --quiet -r tests/reference/requirements-bench.txt
+fi
+
+tmp=$(mktemp -d /tmp/medner-bench-pipeline.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+if [ ! -f "$text" ]; then
+  xz -dc tests/data/corpus/pubmed_abstracts.txt.xz > "$tmp/pubmed_abstracts.txt"
+  text="$tmp/pubmed_abstracts.txt"
+fi
+results=$tmp/results.jsonl
+: > "$results"
+
+echo "bench-pipeline: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); $text, first $docs documents;" \
+     "threads $threads_list; $repeats rounds, medians"
+grep -m1 'model name' /proc/cpuinfo | sed 's/^/  /'
+
+python3 tests/reference/bench_encoder_ref.py export "$model" "$onnx" > "$tmp/export.json" 2>"$tmp/export.err" ||
+  { cat "$tmp/export.err" "$tmp/export.json" >&2; exit 1; }
+sed 's/^/  /' "$tmp/export.json"
+
+for t in $threads_list; do
+  python3 "$ref" run --text "$text" --docs "$docs" --model "$model" --onnx "$onnx" --medner "$medner" \
+      --threads "$t" --repeats "$repeats" --tmp "$tmp" >> "$results"
+done
+
+python3 "$ref" report "$results"
+echo
+echo "seconds: medner = the whole process (startup, model load, reading the JSON lines, output to"
+echo "/dev/null); HF / ORT = the call on the list of texts (load excluded, shown above)."
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

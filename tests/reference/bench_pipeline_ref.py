@@ -1,0 +1,549 @@
+#!/usr/bin/env python3
+"""Driver of `make bench-pipeline`: end-to-end NER throughput of medner (the CLI), Hugging Face's
+token-classification pipeline (PyTorch) and a tokenizers + ONNX Runtime pipeline, on the same
+documents, interleaved in one process per thread count.
+
+Usage (tests/bench/bench_pipeline.sh calls these):
+  bench_pipeline_ref.py run --text FILE --docs N --model DIR --onnx FILE --medner BIN
+                            --threads T --repeats R --tmp DIR >> RESULTS.jsonl
+      FILE: one document per line; the first N lines are the documents. Prints one JSON line with
+      every timing, the load times, the time breakdowns and the agreement checks; progress goes to
+      stderr.
+  bench_pipeline_ref.py report RESULTS.jsonl
+      The table and the ratios (one JSON line per thread count in RESULTS.jsonl).
+
+The three tools, all with the model of DIR (a BertForTokenClassification directory), aggregation
+"first", windows of 512 tokens (incl. [CLS]/[SEP]) overlapping by 128, 8 windows per forward call:
+  medner  `BIN annotate --model DIR --aggregation first --max-length 512 --overlap 128 --merge hf
+          --batch-size 8 --threads t --blas-threads b < docs.jsonl > /dev/null`. The whole process is
+          timed (spawn to exit: startup, model load, JSON-lines parsing, output). At T threads every
+          (t, b) with t * b = T is run ((1,1) at 1 thread; (1,2) and (2,1) at 2) and the faster is
+          reported. "load" = the same command on empty input (startup + model load + pipeline
+          creation), median of 5.
+  hf      transformers.pipeline("token-classification", model=AutoModelForTokenClassification
+          .from_pretrained(DIR, dtype=torch.float32), tokenizer=AutoTokenizer.from_pretrained(DIR),
+          aggregation_strategy="first", stride=128, device=-1), torch.set_num_threads(T),
+          set_num_interop_threads(1); timed: pipe(texts, batch_size=8) (the whole list in one call).
+          Its model.forward is wrapped with a timer (two perf_counter calls per batch) to split the
+          time into forward vs the rest.
+  ort     the tokenizer of DIR (transformers' fast tokenizer, i.e. HF tokenizers) called on the whole
+          list with truncation=True, max_length=512, stride=128, return_overflowing_tokens,
+          return_offsets_mapping, return_special_tokens_mask; the windows, in document order, go 8 at
+          a time (padded to the longest of the 8) through one ONNX Runtime session (ORT_ENABLE_ALL,
+          intra_op_num_threads T, inter_op 1, sequential; the model exported once by
+          bench_encoder_ref.py export); then numpy softmax and a reimplementation of
+          TokenClassificationPipeline.postprocess for "first" (gather pre-entities, word aggregation,
+          entity grouping, "O" filtered, aggregate_overlapping_entities across a document's windows),
+          vectorised with numpy per window. Timed: the whole call (tokenize + ORT + postprocess, each
+          also accumulated separately).
+Tokenization in the Python tools is single-threaded (TOKENIZERS_PARALLELISM=false, set before the
+import; the HF pipeline sets it anyway), so a tool's T threads are its intra-op threads.
+
+Interleaving: after untimed warm-ups, REPEATS rounds of
+    medner (every t x b variant), hf, ort, medner (every variant) again
+so a drift of the machine hits every tool; medians are taken (medner: over its 2 x REPEATS runs of a
+variant; the medians of its first and second runs are recorded as well, to show the drift).
+
+Work counted: "tokens" = content WordPiece tokens of the whole documents (fast tokenizer, no
+[CLS]/[SEP], no truncation, overlaps not counted twice) -- the same number for every tool.
+
+Agreement (entities compared per document as sorted (label, start, end) lists, character offsets,
+scores within 1e-4): medner (`--format jsonl`, run once per thread count with the (T, 1) variant,
+before the timed runs) vs hf on all N documents; ort vs hf on the first 20 documents (the check the
+benchmark requires) and on all N.
+"""
+
+import os
+
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+BATCH = 8
+MAX_LENGTH = 512
+STRIDE = 128
+SCORE_TOL = 1e-4
+
+
+def log(msg):
+    print(f"  [{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def read_docs(path, n):
+    docs = []
+    with open(path, encoding="utf-8", newline="\n") as f:
+        for line in f:
+            if len(docs) == n:
+                break
+            docs.append(line.rstrip("\n").rstrip("\r"))
+    if len(docs) < n:
+        sys.exit(f"bench-pipeline: {path} has only {len(docs)} documents, {n} asked")
+    return docs
+
+
+# ---- medner ----------------------------------------------------------------------------------
+
+
+def medner_cmd(binary, model, t, b, fmt=None):
+    cmd = [binary, "annotate", "--model", model, "--aggregation", "first", "--max-length",
+           str(MAX_LENGTH), "--overlap", str(STRIDE), "--merge", "hf", "--batch-size", str(BATCH),
+           "--threads", str(t), "--blas-threads", str(b)]
+    if fmt:
+        cmd += ["--format", fmt]
+    return cmd
+
+
+def run_process(cmd, stdin_path, stdout_path=os.devnull):
+    """Wall seconds from spawn to exit, and CPU seconds (user + sys) of the process."""
+    with open(stdin_path, "rb") as fin, open(stdout_path, "wb") as fout:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=subprocess.PIPE)
+        err = p.stderr.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+    rc = os.waitstatus_to_exitcode(status)
+    if rc != 0:
+        sys.exit(f"bench-pipeline: {' '.join(cmd)} exited with {rc}: {err.decode(errors='replace')}")
+    return wall, ru.ru_utime + ru.ru_stime
+
+
+def medner_entities(path):
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            out.append([(e["label"], e["start_char"], e["end_char"], e["score"]) for e in rec["entities"]])
+    return out
+
+
+# ---- HF pipeline -----------------------------------------------------------------------------
+
+
+class TimedForward:
+    """Replaces model.forward (same behaviour) and adds up the seconds spent in it."""
+
+    def __init__(self, model):
+        self.forward = model.forward
+        self.seconds = 0.0
+        self.calls = 0
+
+    def __call__(self, *a, **kw):
+        t0 = time.perf_counter()
+        out = self.forward(*a, **kw)
+        self.seconds += time.perf_counter() - t0
+        self.calls += 1
+        return out
+
+
+def load_hf(model_dir):
+    import torch
+    import transformers
+    from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    t0 = time.perf_counter()
+    model = AutoModelForTokenClassification.from_pretrained(model_dir, dtype=torch.float32)
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    pipe = pipeline("token-classification", model=model, tokenizer=tok, aggregation_strategy="first",
+                    stride=STRIDE, device=-1)
+    load_s = time.perf_counter() - t0
+    assert tok.is_fast and tok.model_max_length == MAX_LENGTH, tok
+    timer = TimedForward(model)
+    model.forward = timer
+    return pipe, tok, timer, load_s
+
+
+def hf_entities(result):
+    return [[(e["entity_group"], int(e["start"]), int(e["end"]), float(e["score"])) for e in doc]
+            for doc in result]
+
+
+# ---- tokenizers + ONNX Runtime ---------------------------------------------------------------
+
+
+class OrtPipeline:
+    """tokenizers + ONNX Runtime + a numpy reimplementation of TokenClassificationPipeline's
+    postprocess for aggregation "first" (transformers 5.x, pipelines/token_classification.py)."""
+
+    def __init__(self, model_dir, onnx_path, threads):
+        import numpy as np
+        from transformers import AutoTokenizer
+
+        from bench_encoder_ref import ort_session, read_config
+
+        t0 = time.perf_counter()
+        self.tok = AutoTokenizer.from_pretrained(model_dir)
+        self.sess = ort_session(onnx_path, threads)
+        self.load_s = time.perf_counter() - t0
+        self.inputs = [i.name for i in self.sess.get_inputs()]
+        cfg = read_config(model_dir)
+        self.labels = [cfg["id2label"][str(i)] for i in range(len(cfg["id2label"]))]
+        # TokenClassificationPipeline.get_tag: "B-X" -> (B, X), "I-X" -> (I, X), else (I, label).
+        tags = []
+        for lab in self.labels:
+            if lab.startswith("B-") or lab.startswith("I-"):
+                tags.append((lab[0], lab[2:]))
+            else:
+                tags.append(("I", lab))
+        names = sorted({t for _, t in tags})
+        self.tag_id = np.array([names.index(t) for _, t in tags])
+        self.is_b = np.array([bi == "B" for bi, _ in tags])
+        # group_sub_entities: entity_group = first word's label.split("-", 1)[-1]; "O" is dropped.
+        self.group_label = [lab.split("-", 1)[-1] for lab in self.labels]
+        self.keep = np.array([g != "O" for g in self.group_label])
+        # gather_pre_entities: is_subword = len(token string) != len(text[start:end]), except [UNK].
+        vocab = self.tok.convert_ids_to_tokens(list(range(len(self.tok))))
+        self.tok_len = np.array([len(t) for t in vocab])
+        self.unk = self.tok.unk_token_id
+        self.pad = self.tok.pad_token_id
+        self.np = np
+        self.t_tok = self.t_ort = self.t_post = 0.0
+        self.windows = self.batches = 0
+
+    def window_entities(self, scores, ids, offs, special):
+        """Entities (label, start, end, score) of one window; scores [n, C] float32."""
+        np = self.np
+        content = np.flatnonzero(~special)
+        if content.size == 0:
+            return []
+        starts, ends = offs[content, 0], offs[content, 1]
+        cid = ids[content]
+        sub = (self.tok_len[cid] != (ends - starts)) & (cid != self.unk)
+        sub[0] = False  # aggregate_words: the first pre-entity always opens a word
+        wfirst = np.flatnonzero(~sub)  # positions (in content) of each word's first token
+        wlast = np.append(wfirst[1:] - 1, content.size - 1)
+        sc = scores[content[wfirst]]
+        lab = sc.argmax(axis=1)
+        wscore = sc[np.arange(lab.size), lab]
+        wstart, wend = starts[wfirst], ends[wlast]
+        # group_entities: a new group unless same tag as the previous word and not a B- label
+        tag = self.tag_id[lab]
+        new = np.ones(lab.size, dtype=bool)
+        new[1:] = (tag[1:] != tag[:-1]) | self.is_b[lab[1:]]
+        gfirst = np.flatnonzero(new)
+        glast = np.append(gfirst[1:] - 1, lab.size - 1)
+        gsum = np.add.reduceat(wscore, gfirst)
+        gscore = gsum / (glast - gfirst + 1)
+        glab = lab[gfirst]
+        keep = np.flatnonzero(self.keep[glab])
+        gl = self.group_label
+        return [(gl[glab[k]], int(wstart[gfirst[k]]), int(wend[glast[k]]), float(gscore[k])) for k in keep]
+
+    @staticmethod
+    def merge_overlapping(ents):
+        """TokenClassificationPipeline.aggregate_overlapping_entities."""
+        if not ents:
+            return ents
+        ents = sorted(ents, key=lambda e: e[1])
+        out = []
+        prev = ents[0]
+        for e in ents:
+            if prev[1] <= e[1] < prev[2]:
+                cur_len, prev_len = e[2] - e[1], prev[2] - prev[1]
+                if cur_len > prev_len or (cur_len == prev_len and e[3] > prev[3]):
+                    prev = e
+            else:
+                out.append(prev)
+                prev = e
+        out.append(prev)
+        return out
+
+    def __call__(self, texts):
+        np = self.np
+        t0 = time.perf_counter()
+        enc = self.tok(texts, truncation=True, max_length=MAX_LENGTH, stride=STRIDE,
+                       return_overflowing_tokens=True, return_offsets_mapping=True,
+                       return_special_tokens_mask=True)
+        t1 = time.perf_counter()
+        self.t_tok += t1 - t0
+        all_ids = enc["input_ids"]
+        all_offs = enc["offset_mapping"]
+        all_spec = enc["special_tokens_mask"]
+        doc_of = enc["overflow_to_sample_mapping"]
+        per_doc = [[] for _ in texts]
+        n_win = [0] * len(texts)
+        nw = len(all_ids)
+        for b0 in range(0, nw, BATCH):
+            t2 = time.perf_counter()
+            rows = range(b0, min(b0 + BATCH, nw))
+            L = max(len(all_ids[w]) for w in rows)
+            ids = np.full((len(rows), L), self.pad, dtype=np.int64)
+            mask = np.zeros((len(rows), L), dtype=np.int64)
+            for r, w in enumerate(rows):
+                n = len(all_ids[w])
+                ids[r, :n] = all_ids[w]
+                mask[r, :n] = 1
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self.inputs:
+                feed["token_type_ids"] = np.zeros_like(ids)
+            logits = self.sess.run(None, feed)[0]
+            t3 = time.perf_counter()
+            self.t_ort += t3 - t2
+            m = logits.max(axis=-1, keepdims=True)
+            e = np.exp(logits - m)
+            scores = e / e.sum(axis=-1, keepdims=True)
+            for r, w in enumerate(rows):
+                n = len(all_ids[w])
+                d = doc_of[w]
+                per_doc[d].extend(self.window_entities(
+                    scores[r, :n], ids[r, :n], np.asarray(all_offs[w], dtype=np.int64),
+                    np.asarray(all_spec[w], dtype=bool)))
+                n_win[d] += 1
+            self.t_post += time.perf_counter() - t3
+            self.batches += 1
+        t4 = time.perf_counter()
+        out = [self.merge_overlapping(ents) if n_win[d] > 1 else ents for d, ents in enumerate(per_doc)]
+        self.t_post += time.perf_counter() - t4
+        self.windows += nw
+        return out
+
+
+# ---- comparison ------------------------------------------------------------------------------
+
+
+def compare(a, b):
+    """Documents whose entity lists agree: same sorted (label, start, end), scores within 1e-4."""
+    same = 0
+    worst = 0.0
+    first_bad = None
+    for d, (x, y) in enumerate(zip(a, b)):
+        xs, ys = sorted(x), sorted(y)
+        ok = len(xs) == len(ys) and all(p[:3] == q[:3] for p, q in zip(xs, ys))
+        if ok:
+            diff = max((abs(p[3] - q[3]) for p, q in zip(xs, ys)), default=0.0)
+            worst = max(worst, diff)
+            ok = diff <= SCORE_TOL
+        if ok:
+            same += 1
+        elif first_bad is None:
+            sx, sy = set(p[:3] for p in xs), set(q[:3] for q in ys)
+            first_bad = {"doc": d, "only_first": sorted(sx - sy)[:3], "only_second": sorted(sy - sx)[:3]}
+    return {"docs": len(a), "docs_equal": same, "entities": sum(len(x) for x in a),
+            "entities_other": sum(len(y) for y in b), "max_score_diff": worst, "first_difference": first_bad}
+
+
+# ---- run -------------------------------------------------------------------------------------
+
+
+def cmd_run(a):
+    import numpy as np  # noqa: F401
+    import torch
+
+    torch.set_num_threads(a.threads)
+    torch.set_num_interop_threads(1)
+    texts = read_docs(a.text, a.docs)
+    jsonl = os.path.join(a.tmp, "docs.jsonl")
+    with open(jsonl, "w", encoding="utf-8") as f:
+        for i, t in enumerate(texts):
+            f.write(json.dumps({"id": i, "text": t}) + "\n")
+    empty = os.path.join(a.tmp, "empty.jsonl")
+    open(empty, "w").close()
+
+    variants = [(t, a.threads // t) for t in range(1, a.threads + 1) if a.threads % t == 0]
+    variants = [(1, a.threads)] + [v for v in variants if v != (1, a.threads)]
+
+    log(f"{a.threads} thread(s): loading")
+    pipe, tok, timer, hf_load = load_hf(a.model)
+    ortp = OrtPipeline(a.model, a.onnx, a.threads)
+    tokens = sum(len(x) for x in tok(texts, add_special_tokens=False, truncation=False)["input_ids"])
+    windows = len(tok(texts, truncation=True, max_length=MAX_LENGTH, stride=STRIDE,
+                      return_overflowing_tokens=True)["input_ids"])
+    med_load = statistics.median(run_process(medner_cmd(a.medner, a.model, *variants[0]), empty)[0]
+                                 for _ in range(5))
+
+    # medner's entities once (jsonl), also its warm-up; the (T, 1) variant.
+    agree_variant = (a.threads, 1)
+    out_path = os.path.join(a.tmp, f"medner-{a.threads}.jsonl")
+    run_process(medner_cmd(a.medner, a.model, *agree_variant, fmt="jsonl"), jsonl, out_path)
+    med_ents = medner_entities(out_path)
+    if len(med_ents) != len(texts):
+        sys.exit(f"bench-pipeline: medner wrote {len(med_ents)} results for {len(texts)} documents")
+
+    log("warm-ups (hf, ort: 8 documents each)")
+    pipe(texts[:8], batch_size=BATCH)
+    ortp(texts[:8])
+
+    times = {"hf": [], "ort": []}
+    med = {v: {"first": [], "second": [], "cpu": []} for v in variants}
+    hf_forward, ort_parts = [], []
+    hf_res = ort_res = None
+
+    def medner_round(which):
+        for v in variants:
+            w, cpu = run_process(medner_cmd(a.medner, a.model, *v), jsonl)
+            med[v][which].append(w)
+            med[v]["cpu"].append(cpu)
+            log(f"medner --threads {v[0]} --blas-threads {v[1]}: {w:.2f} s (cpu {cpu:.2f} s)")
+
+    for r in range(a.repeats):
+        log(f"round {r + 1}/{a.repeats}")
+        medner_round("first")
+        timer.seconds, timer.calls = 0.0, 0
+        t0 = time.perf_counter()
+        res = pipe(texts, batch_size=BATCH)
+        times["hf"].append(time.perf_counter() - t0)
+        hf_forward.append(timer.seconds)
+        hf_res = res
+        log(f"hf pipeline: {times['hf'][-1]:.2f} s (forward {timer.seconds:.2f} s, {timer.calls} calls)")
+        ortp.t_tok = ortp.t_ort = ortp.t_post = 0.0
+        ortp.batches = ortp.windows = 0
+        t0 = time.perf_counter()
+        res = ortp(texts)
+        times["ort"].append(time.perf_counter() - t0)
+        ort_parts.append((ortp.t_tok, ortp.t_ort, ortp.t_post))
+        ort_res = res
+        log(f"ort pipeline: {times['ort'][-1]:.2f} s (tokenize {ortp.t_tok:.2f}, ort {ortp.t_ort:.2f}, "
+            f"post {ortp.t_post:.2f})")
+        medner_round("second")
+
+    hf_e = hf_entities(hf_res)
+    rec = {
+        "threads": a.threads, "docs": len(texts), "tokens": tokens, "windows": windows,
+        "repeats": a.repeats, "text": a.text, "model": a.model,
+        "hf_s": times["hf"], "ort_s": times["ort"],
+        "hf_forward_s": hf_forward, "hf_forward_calls": timer.calls,
+        "ort_parts_s": ort_parts, "ort_batches": ortp.batches,
+        "medner": {f"{t}x{b}": {"first_s": med[(t, b)]["first"], "second_s": med[(t, b)]["second"],
+                                "cpu_s": med[(t, b)]["cpu"]} for t, b in variants},
+        "load_s": {"medner": med_load, "hf": hf_load, "ort": ortp.load_s},
+        "agree_medner_hf": dict(compare(med_ents, hf_e), variant=f"{agree_variant[0]}x{agree_variant[1]}"),
+        "agree_ort_hf_20": compare(ort_res[:20], hf_e[:20]),
+        "agree_ort_hf_all": compare(ort_res, hf_e),
+        "versions": versions(),
+        "loadavg": open("/proc/loadavg").read().split()[:3],
+    }
+    print(json.dumps(rec), flush=True)
+
+
+def versions():
+    import numpy
+    import onnxruntime
+    import tokenizers
+    import torch
+    import transformers
+
+    return {"torch": torch.__version__, "transformers": transformers.__version__,
+            "tokenizers": tokenizers.__version__, "onnxruntime": onnxruntime.__version__,
+            "numpy": numpy.__version__, "python": sys.version.split()[0]}
+
+
+# ---- report ----------------------------------------------------------------------------------
+
+
+def cmd_report(path):
+    recs = [json.loads(line) for line in open(path) if line.strip()]
+    if not recs:
+        sys.exit("bench-pipeline: no results")
+    r0 = recs[0]
+    print()
+    print(f"{r0['docs']} documents, {r0['tokens']:,} content tokens ({r0['tokens'] / r0['docs']:.0f} per "
+          f"document), {r0['windows']} windows of <= {MAX_LENGTH} tokens (overlap {STRIDE}); "
+          f"{r0['repeats']} rounds, medians")
+    print()
+    fmt = "{:<44} {:>3} {:>9} {:>8} {:>10} {:>13} {:>13}"
+    print(fmt.format("tool", "thr", "seconds", "docs/s", "tokens/s", "medner vs it", "cpu/wall"))
+    summary = []
+    for r in recs:
+        T, docs, tokens = r["threads"], r["docs"], r["tokens"]
+        mv = {}
+        for v, m in r["medner"].items():
+            runs = m["first_s"] + m["second_s"]
+            mv[v] = (statistics.median(runs), statistics.median(m["first_s"]), statistics.median(m["second_s"]),
+                     statistics.median(m["cpu_s"]) / statistics.median(runs))
+        best = min(mv, key=lambda v: mv[v][0])
+        ms = mv[best][0]
+        hf = statistics.median(r["hf_s"])
+        ort = statistics.median(r["ort_s"])
+        rows = []
+        for v in sorted(mv, key=lambda v: mv[v][0]):
+            t, b = v.split("x")
+            tag = " (best)" if v == best and len(mv) > 1 else ""
+            rows.append((f"medner --threads {t} --blas-threads {b}{tag}", mv[v][0], mv[v][3]))
+        rows.append(("HF pipeline (PyTorch)", hf, None))
+        rows.append(("tokenizers + ONNX Runtime", ort, None))
+        for name, s, cw in rows:
+            print(fmt.format(name, T, f"{s:.2f}", f"{docs / s:.1f}", f"{tokens / s:,.0f}", f"{s / ms:.2f}x",
+                             f"{cw:.2f}" if cw is not None else "-"))
+        spread = {v: mv[v][2] / mv[v][1] - 1 for v in mv}
+        summary.append((T, best, ms, hf, ort, spread))
+        print()
+    print("Ratios (medner = the best variant; > 1 means medner is faster):")
+    for T, best, ms, hf, ort, spread in summary:
+        t, b = best.split("x")
+        goal = "  (targets: >= 3x HF, >= 1.3x ORT)" if T == 2 else ""
+        print(f"  {T} thread(s): medner (--threads {t} --blas-threads {b}) is {hf / ms:.2f}x the HF pipeline, "
+              f"{ort / ms:.2f}x the ORT pipeline{goal}")
+        if T == 2:
+            ok = hf / ms >= 3 and ort / ms >= 1.3
+            print(f"               targets {'MET' if ok else 'NOT met'} in this run")
+        print("               medner drift (median of its second runs / first runs - 1): " +
+              ", ".join(f"{v} {d * 100:+.1f} %" for v, d in spread.items()))
+    print()
+    print("Where the time goes (medians):")
+    for r in recs:
+        T = r["threads"]
+        hf = statistics.median(r["hf_s"])
+        fw = statistics.median(r["hf_forward_s"])
+        parts = [statistics.median(p[i] for p in r["ort_parts_s"]) for i in range(3)]
+        ort = statistics.median(r["ort_s"])
+        print(f"  {T} thread(s): HF pipeline forward {fw:.2f} s of {hf:.2f} s ({fw / hf * 100:.0f} %, "
+              f"{r['hf_forward_calls']} batches; the rest: tokenize, pad/collate, postprocess)")
+        print(f"  {'':{len(str(T))}}             ORT pipeline tokenize {parts[0]:.2f} s, ORT run {parts[1]:.2f} s "
+              f"({parts[1] / ort * 100:.0f} %, {r['ort_batches']} batches), postprocess {parts[2]:.2f} s, "
+              f"of {ort:.2f} s")
+    print()
+    print("Load (not in the Python tools' seconds above; in medner's):")
+    for r in recs:
+        ld = r["load_s"]
+        print(f"  {r['threads']} thread(s): medner process on empty input {ld['medner'] * 1e3:.1f} ms; "
+              f"HF from_pretrained + tokenizer + pipeline {ld['hf'] * 1e3:.0f} ms; "
+              f"ORT tokenizer + InferenceSession {ld['ort'] * 1e3:.0f} ms")
+    print()
+    print("Agreement with the HF pipeline (label/start/end equal, |score diff| <= 1e-4):")
+    for r in recs:
+        for key, name in (("agree_ort_hf_20", "ORT pipeline, first 20 documents"),
+                          ("agree_ort_hf_all", f"ORT pipeline, all {r['docs']} documents"),
+                          ("agree_medner_hf", f"medner {r['agree_medner_hf'].get('variant', '')}, "
+                                              f"all {r['docs']} documents")):
+            c = r[key]
+            verdict = "EQUAL" if c["docs_equal"] == c["docs"] else "DIFFER"
+            line = (f"  {r['threads']} thread(s): {name}: {c['docs_equal']}/{c['docs']} documents equal "
+                    f"({c['entities']} vs HF {c['entities_other']} entities, max score diff "
+                    f"{c['max_score_diff']:.1e}) {verdict}")
+            print(line)
+            if c["first_difference"]:
+                print(f"      first difference: {json.dumps(c['first_difference'])}")
+    v = r0["versions"]
+    print()
+    print("versions: " + ", ".join(f"{k} {x}" for k, x in v.items()))
+
+
+def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "report" and len(sys.argv) == 3:
+        cmd_report(sys.argv[2])
+        return
+    if len(sys.argv) < 2 or sys.argv[1] != "run":
+        sys.exit(__doc__)
+    ap = argparse.ArgumentParser(prog="bench_pipeline_ref.py run")
+    ap.add_argument("--text", required=True)
+    ap.add_argument("--docs", type=int, required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--onnx", required=True)
+    ap.add_argument("--medner", required=True)
+    ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--repeats", type=int, required=True)
+    ap.add_argument("--tmp", required=True)
+    cmd_run(ap.parse_args(sys.argv[2:]))
+
+
+if __name__ == "__main__":
+    main()
