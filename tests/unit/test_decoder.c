@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "failalloc.h"
+
 #include "decoder/decoder.h"
 
 static const char *const BIO[] = { "O", "B-Dis", "I-Dis", "B-Chem", "I-Chem" };
@@ -339,23 +341,12 @@ static void test_create_errors(void **state)
     assert_null(d);
 }
 
-typedef struct failing {
-    long count, fail_at;
-} failing;
-static void *f_alloc(void *u, size_t n) { failing *f = u; return ++f->count == f->fail_at ? NULL : malloc(n); }
-static void *f_realloc(void *u, void *q, size_t n) { failing *f = u; return ++f->count == f->fail_at ? NULL : realloc(q, n); }
-static void f_free(void *u, void *q) { (void)u; free(q); }
 
 static void test_out_of_memory(void **state)
 {
     (void)state;
     failing f = { 0, 0 };
-    medner_allocator a = MEDNER_ALLOCATOR_INIT;
-    a.alloc_fn = f_alloc;
-    a.realloc_fn = f_realloc;
-    a.free_fn = f_free;
-    a.user_data = &f;
-    assert_int_equal(medner_allocator_set(&a), MEDNER_OK);
+    assert_int_equal(failing_install(&f), MEDNER_OK);
     int seq[6] = { 1, 2, 0, 3, 4, 0 };
     float lg[6 * 5];
     one_hot(lg, seq, 6, 5, 3.0f);

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "failalloc.h"
+
 #include "common/common.h"
 
 #define TINY "tests/data/models/tiny-bert-tc"
@@ -263,23 +265,12 @@ static void test_errors(void **state)
     medner_pipeline_free(NULL);
 }
 
-typedef struct failing {
-    long count, fail_at;
-} failing;
-static void *f_alloc(void *u, size_t n) { failing *f = u; return ++f->count == f->fail_at ? NULL : malloc(n); }
-static void *f_realloc(void *u, void *q, size_t n) { failing *f = u; return ++f->count == f->fail_at ? NULL : realloc(q, n); }
-static void f_free(void *u, void *q) { (void)u; free(q); }
 
 static void test_out_of_memory(void **state)
 {
     (void)state;
     failing f = { 0, 0 };
-    medner_allocator a = MEDNER_ALLOCATOR_INIT;
-    a.alloc_fn = f_alloc;
-    a.realloc_fn = f_realloc;
-    a.free_fn = f_free;
-    a.user_data = &f;
-    assert_int_equal(medner_allocator_set(&a), MEDNER_OK);
+    assert_int_equal(failing_install(&f), MEDNER_OK);
     const char *text = "Fever and cough in a BRCA1 carrier; \xCE\xB2-thalassemia.";
     size_t len = strlen(text);
     long n;

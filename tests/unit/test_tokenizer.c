@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "failalloc.h"
+
 #include "tokenizer/tokenizer.h"
 
 #define UNCASED "tests/data/vocab/bert-base-uncased.vocab.txt"
@@ -487,26 +489,6 @@ static void test_load_dir_errors(void **state)
 
 /* ---- allocation failures ------------------------------------------------ */
 
-typedef struct failing {
-    long count, fail_at;
-} failing;
-
-static void *f_alloc(void *u, size_t n)
-{
-    failing *f = u;
-    return ++f->count == f->fail_at ? NULL : malloc(n);
-}
-static void *f_realloc(void *u, void *p, size_t n)
-{
-    failing *f = u;
-    return ++f->count == f->fail_at ? NULL : realloc(p, n);
-}
-static void f_free(void *u, void *p)
-{
-    (void)u;
-    free(p);
-}
-
 static void test_out_of_memory(void **state)
 {
     (void)state;
@@ -517,12 +499,7 @@ static void test_out_of_memory(void **state)
     uncased = NULL;
     assert_int_equal(medner__live_allocations(), 0);
     failing f = { 0, 0 };
-    medner_allocator a = MEDNER_ALLOCATOR_INIT;
-    a.alloc_fn = f_alloc;
-    a.realloc_fn = f_realloc;
-    a.free_fn = f_free;
-    a.user_data = &f;
-    assert_int_equal(medner_allocator_set(&a), MEDNER_OK);
+    assert_int_equal(failing_install(&f), MEDNER_OK);
     make_dir();
     write_file("vocab.txt", small_vocab);
     write_file("tokenizer_config.json", "{\"do_lower_case\": false}");
