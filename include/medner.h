@@ -478,14 +478,14 @@ MEDNER_API int medner_tokenizer_encode_batch(medner_encoding **out,
                                              const char *const *texts, const size_t *lens,
                                              size_t n, const medner_encode_params *params);
 
-/** Free an encoding. NULL is a no-op. */
+/** Free an encoding. NULL is a no-op. Thread-safety: no other thread may be reading the encoding. */
 MEDNER_API void medner_encoding_free(medner_encoding *encoding);
 
-/** Number of windows (at least 1, even for empty text). 0 for NULL. */
+/** Number of windows (at least 1, even for empty text). 0 for NULL. Thread-safety: safe from any thread. */
 MEDNER_API size_t medner_encoding_num_windows(const medner_encoding *encoding);
 
 /** Number of tokens of the whole text without special tokens and without
- *  repeating the overlaps. 0 for NULL. */
+ *  repeating the overlaps. 0 for NULL. Thread-safety: safe from any thread. */
 MEDNER_API size_t medner_encoding_num_tokens(const medner_encoding *encoding);
 
 /**
@@ -601,7 +601,7 @@ MEDNER_API const char *medner_encoder_label(const medner_encoder *encoder, size_
  */
 MEDNER_API int medner_context_create(medner_context **out, const medner_encoder *encoder);
 
-/** Free a context. NULL is a no-op. */
+/** Free a context. NULL is a no-op. Thread-safety: the context must not be in use. */
 MEDNER_API void medner_context_free(medner_context *context);
 
 /**
@@ -632,15 +632,13 @@ MEDNER_API int medner_encoder_run(medner_context *context, const int32_t *const 
  * Logits of sequence `seq` of the last successful run: lengths[seq] rows of
  * num_labels floats (row-major). Borrowed from the context until its next run
  * or free. NULL when the encoder has no head, seq is out of range, or there
- * was no successful run.
- */
+ * was no successful run. Thread-safety: read by the context's thread (or after it). */
 MEDNER_API const float *medner_context_logits(const medner_context *context, size_t seq);
 
 /**
  * Final hidden states (output of the last layer) of sequence `seq` of the
  * last successful run: lengths[seq] rows of hidden_size floats. Borrowed as
- * medner_context_logits(). NULL when seq is out of range or there was no run.
- */
+ * medner_context_logits(). NULL when seq is out of range or there was no run. Thread-safety: as medner_context_logits(). */
 MEDNER_API const float *medner_context_hidden(const medner_context *context, size_t seq);
 
 /* ------------------------------------------------------------------------ */
@@ -712,10 +710,10 @@ typedef struct medner_decoder_params {
 MEDNER_API int medner_decoder_create(medner_decoder **out, const char *const *labels,
                                      size_t n_labels, const medner_decoder_params *params);
 
-/** Free a decoder. NULL is a no-op. */
+/** Free a decoder. NULL is a no-op. Thread-safety: no other thread may be using the decoder. */
 MEDNER_API void medner_decoder_free(medner_decoder *decoder);
 
-/** The scheme in use (detected or given). MEDNER_SCHEME_AUTO for NULL. */
+/** The scheme in use (detected or given). MEDNER_SCHEME_AUTO for NULL. Thread-safety: safe from any thread. */
 MEDNER_API medner_scheme medner_decoder_scheme(const medner_decoder *decoder);
 
 /* ------------------------------------------------------------------------ */
@@ -739,14 +737,13 @@ typedef struct medner_entity {
 
 #define MEDNER_ENTITY_INIT { sizeof(medner_entity), 0, 0, NULL, 0.0, 0, 0 }
 
-/** Number of entities (0 for NULL). */
+/** Number of entities (0 for NULL). Thread-safety: safe from any thread. */
 MEDNER_API size_t medner_entities_count(const medner_entities *entities);
 
 /**
  * Entity `index`, in text order (by begin, then end).
  * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT (NULL, index out of range,
- *         struct_size too small).
- */
+ *         struct_size too small). Thread-safety: safe from any thread. */
 MEDNER_API int medner_entities_get(const medner_entities *entities, size_t index,
                                    medner_entity *out);
 
@@ -754,18 +751,17 @@ MEDNER_API int medner_entities_get(const medner_entities *entities, size_t index
  * Span of entity `index` in code points (Python str indices) and in UTF-16
  * code units (Java/C#/JavaScript string indices) of the original text.
  * Any out pointer may be NULL.
- * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT.
- */
+ * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
 MEDNER_API int medner_entities_span_codepoints(const medner_entities *entities, size_t index,
                                                size_t *begin, size_t *end);
 MEDNER_API int medner_entities_span_utf16(const medner_entities *entities, size_t index,
                                           size_t *begin, size_t *end);
 
 /** Number of WordPiece tokens of the text the entities were found in
- *  (special tokens and window overlaps not counted); 0 for NULL. */
+ *  (special tokens and window overlaps not counted); 0 for NULL. Thread-safety: safe from any thread. */
 MEDNER_API size_t medner_entities_num_tokens(const medner_entities *entities);
 
-/** Free entities. NULL is a no-op. */
+/** Free entities. NULL is a no-op. Thread-safety: no other thread may be reading the entities. */
 MEDNER_API void medner_entities_free(medner_entities *entities);
 
 /* ------------------------------------------------------------------------ */
@@ -830,20 +826,19 @@ MEDNER_API int medner_pipeline_create(medner_pipeline **out, const medner_pipeli
  * @return as medner_pipeline_create(), plus MEDNER_E_IO (unreadable file),
  *         MEDNER_E_PARSE (YAML syntax: file:line:column) and
  *         MEDNER_E_INVALID_CONFIG (unknown key, wrong type or bad value:
- *         file:line:column).
- */
+ *         file:line:column). Thread-safety: safe to call from any thread. */
 MEDNER_API int medner_pipeline_load_config(medner_pipeline **out, const char *config_path,
                                            const medner_pipeline_params *overrides);
 
-/** Free a pipeline. NULL is a no-op; its contexts must be freed first. */
+/** Free a pipeline. NULL is a no-op; its contexts must be freed first. Thread-safety: no other thread may be using the pipeline. */
 MEDNER_API void medner_pipeline_free(medner_pipeline *pipeline);
 
 /** Effective options (after the file, overrides and defaults): fills `out`
- *  up to out->struct_size; strings and the decoder pointer are borrowed. */
+ *  up to out->struct_size; strings and the decoder pointer are borrowed. Returns MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
 MEDNER_API int medner_pipeline_get_params(const medner_pipeline *pipeline,
                                           medner_pipeline_params *out);
 
-/** The encoder inside a pipeline (borrowed), e.g. for medner_encoder_get_info(). */
+/** The encoder inside a pipeline (borrowed), e.g. for medner_encoder_get_info(). NULL for a NULL pipeline. Thread-safety: safe from any thread. */
 MEDNER_API const medner_encoder *medner_pipeline_encoder(const medner_pipeline *pipeline);
 
 /** Create a per-thread context for a pipeline (free with medner_context_free()). */
@@ -891,7 +886,7 @@ MEDNER_API int medner_utf8_to_codepoint_offsets(const char *text, size_t len,
                                                 size_t *out);
 
 /** As medner_utf8_to_codepoint_offsets(), counting UTF-16 code units
- *  (characters above U+FFFF count 2). */
+ *  (characters above U+FFFF count 2). Thread-safety: safe from any thread. */
 MEDNER_API int medner_utf8_to_utf16_offsets(const char *text, size_t len,
                                             const size_t *byte_offsets, size_t n,
                                             size_t *out);
