@@ -510,7 +510,7 @@ def cmd_report(path):
     print()
     print("Agreement with the HF pipeline (label/start/end equal, |score diff| <= 1e-4):")
     for r in recs:
-        for key, name in (("agree_ort_hf_20", "ORT pipeline, first 20 documents"),
+        for key, name in (("agree_ort_hf_20", f"ORT pipeline, first {r['agree_ort_hf_20']['docs']} documents"),
                           ("agree_ort_hf_all", f"ORT pipeline, all {r['docs']} documents"),
                           ("agree_medner_hf", f"medner {r['agree_medner_hf'].get('variant', '')}, "
                                               f"all {r['docs']} documents")):
