@@ -27,7 +27,6 @@ struct medner_decoder {
     size_t n_labels;
     char **labels;
     label_info *info;
-    size_t o_label;          /* index of "O", or SIZE_MAX */
     char **names;            /* output names (renamed) */
     bool *name_dropped;      /* ignored or not kept */
     size_t n_names;
@@ -242,14 +241,11 @@ int medner_decoder_create(medner_decoder **out, const char *const *labels, size_
                                                                  : p.aggregation;
     d->decoding = p.decoding == MEDNER_DECODING_DEFAULT ? MEDNER_DECODING_ARGMAX : p.decoding;
     d->min_score = p.min_score;
-    d->o_label = SIZE_MAX;
     for (size_t i = 0; i < n_labels; i++) {
         const char *l = d->labels[i];
         label_info *li = &d->info[i];
         const char *type;
         li->kind = kind_of(l, d->scheme, &type);
-        if (li->kind == 'O')
-            d->o_label = i;
         if ((li->type = intern(types, &n_types, type, strlen(type))) == SIZE_MAX)
             goto oom;
         /* Hugging Face's view */

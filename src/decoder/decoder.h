@@ -20,7 +20,6 @@ typedef struct medner__dec_input {
     const size_t *end;
     const uint8_t *is_subword; /* Hugging Face's rule, computed by the caller */
     const size_t *token;      /* index of each token in the whole-text sequence */
-    const size_t *index;      /* index within its window, special tokens counted (NONE) */
     size_t n;
 } medner__dec_input;
 

@@ -15,7 +15,6 @@
 
 #include "decoder/decoder.h"
 #include "pipeline/config.h"
-#include "pipeline/pipeline.h"
 
 struct medner_pipeline {
     medner_pipeline_params params; /* effective; strings below */
@@ -282,22 +281,21 @@ static int decode_window(const medner_pipeline *p, doc_state *d, const medner_wi
                          const float *logits, const char *text)
 {
     size_t n = w->length >= 2 ? w->length - 2 : 0; /* without [CLS] and [SEP] */
-    size_t *begin = medner__malloc((n ? n : 1) * 4 * sizeof(size_t));
+    size_t *begin = medner__malloc((n ? n : 1) * 3 * sizeof(size_t));
     uint8_t *sub = medner__malloc(n ? n : 1);
     if (begin == NULL || sub == NULL) {
         medner__free(begin);
         medner__free(sub);
         return MEDNER_E_OUT_OF_MEMORY;
     }
-    size_t *end = begin + n, *token = begin + 2 * n, *index = begin + 3 * n;
+    size_t *end = begin + n, *token = begin + 2 * n;
     for (size_t k = 0; k < n; k++) {
         begin[k] = w->offsets[2 * (k + 1)];
         end[k] = w->offsets[2 * (k + 1) + 1];
         token[k] = w->first_token + k;
-        index[k] = k + 1;
         sub[k] = is_subword(p, w->ids[k + 1], text, begin[k], end[k]);
     }
-    medner__dec_input in = { logits + p->n_labels, begin, end, sub, token, index, n };
+    medner__dec_input in = { logits + p->n_labels, begin, end, sub, token, n };
     int rc = medner__decode(p->dec, &in, &d->ents);
     medner__free(begin);
     medner__free(sub);
@@ -359,8 +357,7 @@ static int finish_doc(const medner_pipeline *p, doc_state *d, medner_entities **
     int rc = MEDNER_OK;
     bool centered = p->params.merge == MEDNER_MERGE_CENTER && p->params.first_window_only != MEDNER_ON;
     if (centered) {
-        medner__dec_input in = { d->logits, d->begin, d->end, d->subword, d->token, d->token,
-                                 d->n_tokens };
+        medner__dec_input in = { d->logits, d->begin, d->end, d->subword, d->token, d->n_tokens };
         rc = medner__decode(p->dec, &in, &d->ents);
     } else if (d->n_windows > 1) {
         rc = medner__merge_overlapping(&d->ents);

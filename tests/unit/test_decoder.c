@@ -28,7 +28,7 @@ static void one_hot(float *logits, const int *labels, size_t n, size_t c, float 
 
 typedef struct run {
     medner__entlist l;
-    size_t begin[32], end[32], token[32], index[32];
+    size_t begin[32], end[32], token[32];
     uint8_t sub[32];
 } run;
 
@@ -41,10 +41,9 @@ static void decode(const medner_decoder *d, const float *logits, size_t n, const
         r->begin[t] = 2 * t;
         r->end[t] = 2 * t + 1;
         r->token[t] = t;
-        r->index[t] = t + 1;
         r->sub[t] = sub ? sub[t] : 0;
     }
-    medner__dec_input in = { logits, r->begin, r->end, r->sub, r->token, r->index, n };
+    medner__dec_input in = { logits, r->begin, r->end, r->sub, r->token, n };
     assert_int_equal(medner__decode(d, &in, &r->l), MEDNER_OK);
 }
 
@@ -368,7 +367,7 @@ static void test_out_of_memory(void **state)
                 x[i] = i + 1;
                 t[i] = i;
             }
-            medner__dec_input in = { lg, b, x, sub, t, t, 6 };
+            medner__dec_input in = { lg, b, x, sub, t, 6 };
             rc = medner__decode(d, &in, &r.l);
             if (rc == MEDNER_OK)
                 rc = medner__entities_create(&e, d, &r.l, "abcdefg", 7, 6, false);
