@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "failalloc.h"
+
 #include "testlocale.h"
 
 #include "pipeline/config.h"
@@ -874,26 +876,6 @@ static void test_examples_load(void **state)
 
 /* ---- allocation failures ------------------------------------------------- */
 
-typedef struct failing {
-    long count, fail_at;
-} failing;
-
-static void *f_alloc(void *u, size_t n)
-{
-    failing *f = u;
-    return ++f->count == f->fail_at ? NULL : malloc(n);
-}
-static void *f_realloc(void *u, void *p, size_t n)
-{
-    failing *f = u;
-    return ++f->count == f->fail_at ? NULL : realloc(p, n);
-}
-static void f_free(void *u, void *p)
-{
-    (void)u;
-    free(p);
-}
-
 static void oom_loop(failing *f, const char *yaml, long min_allocs)
 {
     write_cfg(yaml);
@@ -925,12 +907,7 @@ static void test_out_of_memory(void **state)
     (void)state;
     assert_int_equal(medner__live_allocations(), 0);
     failing f = { 0, 0 };
-    medner_allocator a = MEDNER_ALLOCATOR_INIT;
-    a.alloc_fn = f_alloc;
-    a.realloc_fn = f_realloc;
-    a.free_fn = f_free;
-    a.user_data = &f;
-    assert_int_equal(medner_allocator_set(&a), MEDNER_OK);
+    assert_int_equal(failing_install(&f), MEDNER_OK);
     /* enough list items to make the arrays grow several times */
     char yaml[4096];
     size_t len = (size_t)snprintf(yaml, sizeof yaml,

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "failalloc.h"
+
 #include "model/model.h"
 
 /* ---- temporary model directories ----------------------------------------- */
@@ -1250,36 +1252,11 @@ static void test_random_byte_flips(void **state)
 
 /* ---- allocation failures ------------------------------------------------- */
 
-typedef struct failing {
-    long count, fail_at;
-} failing;
-
-static void *f_alloc(void *u, size_t n)
-{
-    failing *f = u;
-    return ++f->count == f->fail_at ? NULL : malloc(n);
-}
-static void *f_realloc(void *u, void *p, size_t n)
-{
-    failing *f = u;
-    return ++f->count == f->fail_at ? NULL : realloc(p, n);
-}
-static void f_free(void *u, void *p)
-{
-    (void)u;
-    free(p);
-}
-
 static void oom_loop(long min_allocs)
 {
     failing f = { 0, 0 };
-    medner_allocator a = MEDNER_ALLOCATOR_INIT;
-    a.alloc_fn = f_alloc;
-    a.realloc_fn = f_realloc;
-    a.free_fn = f_free;
-    a.user_data = &f;
     assert_int_equal(medner__live_allocations(), 0);
-    assert_int_equal(medner_allocator_set(&a), MEDNER_OK);
+    assert_int_equal(failing_install(&f), MEDNER_OK);
     medner__model *m = NULL;
     long n, maps = count_mappings();
     int rc;
