@@ -72,30 +72,13 @@ int medner_cli_logits(int argc, char **argv)
     }
     medner_encoder_info info = MEDNER_ENCODER_INFO_INIT;
     medner_encoder_get_info(e, &info);
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    ssize_t n;
+    medner_cli_reader r = { NULL, 0, 0 };
+    medner__json_doc *doc;
+    const medner__json *text;
     int status = 0;
     medner__buf out = MEDNER__BUF_INIT;
-    while ((n = getline(&line, &cap, stdin)) >= 0) {
-        lineno++;
-        size_t len = (size_t)n;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            len--;
-        if (len == 0)
-            continue;
-        medner__json_doc *doc = NULL;
+    while (medner_cli_next_text(&r, stdin, &doc, &text, &rc)) {
         medner_encoding *enc = NULL;
-        const medner__json *text = NULL;
-        char where[32];
-        snprintf(where, sizeof where, "stdin line %zu", lineno);
-        rc = medner__json_parse(&doc, line, len, where);
-        if (rc == MEDNER_OK) {
-            text = medner__json_get(medner__json_root(doc), "text");
-            if (text == NULL || text->type != MEDNER__JSON_STRING)
-                rc = medner__fail(MEDNER_E_PARSE, "%s: expected an object with a \"text\" string",
-                                  where);
-        }
         if (rc == MEDNER_OK)
             rc = medner_tokenizer_encode(&enc, t, text->str, text->len, NULL);
         medner_window w = MEDNER_WINDOW_INIT;
@@ -131,19 +114,14 @@ int medner_cli_logits(int argc, char **argv)
             rc = wr;
         }
         if (rc != MEDNER_OK) {
-            const char *msg = medner_last_error();
-            fprintf(stderr, "medner logits: line %zu: %s\n", lineno, msg);
-            medner__buf_reset(&out);
-            medner__buf_printf(&out, "{\"line\":%zu,\"error\":", lineno);
-            medner__buf_json_string(&out, msg, strlen(msg));
-            medner__buf_append_str(&out, "}\n");
+            medner_cli_error_line(&out, "logits", r.lineno, medner_last_error());
             status = 1;
         }
         fwrite(out.data, 1, out.len, stdout);
         medner_encoding_free(enc);
         medner__json_free(doc);
     }
-    free(line);
+    medner_cli_reader_free(&r);
     medner__buf_free(&out);
     medner_context_free(c);
     medner_tokenizer_free(t);

@@ -72,13 +72,6 @@ static int write_encoding(medner__buf *b, const medner_tokenizer *t, const medne
     return rc ? rc : medner__buf_append_str(b, "}\n");
 }
 
-static int error_line(medner__buf *b, size_t line, const char *msg)
-{
-    int rc = medner__buf_printf(b, "{\"line\":%zu,\"error\":", line);
-    rc = rc ? rc : medner__buf_json_string(b, msg, strlen(msg));
-    return rc ? rc : medner__buf_append_str(b, "}\n");
-}
-
 int medner_cli_tokenize(int argc, char **argv)
 {
     const char *model = NULL, *vocab = NULL;
@@ -140,28 +133,12 @@ int medner_cli_tokenize(int argc, char **argv)
         medner_tokenizer_free(t);
         return 2;
     }
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    ssize_t n;
+    medner_cli_reader r = { NULL, 0, 0 };
+    medner__json_doc *doc;
+    const medner__json *text;
     int status = 0;
     medner__buf out = MEDNER__BUF_INIT;
-    while ((n = getline(&line, &cap, stdin)) >= 0) {
-        lineno++;
-        size_t len = (size_t)n;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            len--;
-        if (len == 0)
-            continue; /* blank lines separate nothing */
-        medner__json_doc *doc = NULL;
-        char where[32];
-        snprintf(where, sizeof where, "stdin line %zu", lineno);
-        rc = medner__json_parse(&doc, line, len, where);
-        const medner__json *text = NULL;
-        if (rc == MEDNER_OK) {
-            text = medner__json_get(medner__json_root(doc), "text");
-            if (text == NULL || text->type != MEDNER__JSON_STRING)
-                rc = MEDNER_E_PARSE;
-        }
+    while (medner_cli_next_text(&r, stdin, &doc, &text, &rc)) {
         medner_encoding *e = NULL;
         if (rc == MEDNER_OK)
             rc = medner_tokenizer_encode(&e, t, text->str, text->len, &ep);
@@ -169,18 +146,14 @@ int medner_cli_tokenize(int argc, char **argv)
         if (rc == MEDNER_OK) {
             rc = write_encoding(&out, t, e);
         } else {
-            const char *msg = text == NULL && doc != NULL
-                                  ? "expected an object with a \"text\" string"
-                                  : medner_last_error();
-            fprintf(stderr, "medner tokenize: line %zu: %s\n", lineno, msg);
-            error_line(&out, lineno, msg);
+            medner_cli_error_line(&out, "tokenize", r.lineno, medner_last_error());
             status = 1;
         }
         medner_encoding_free(e);
         medner__json_free(doc);
         fwrite(out.data, 1, out.len, stdout);
     }
-    free(line);
+    medner_cli_reader_free(&r);
     medner__buf_free(&out);
     medner_tokenizer_free(t);
     if (fflush(stdout) != 0) {
