@@ -505,12 +505,12 @@ MEDNER_API int medner_encoding_window(const medner_encoding *encoding, size_t in
 /** Options of medner_encoder_load(). */
 typedef struct medner_encoder_params {
     size_t struct_size;     /**< sizeof(medner_encoder_params) */
-    /** OpenBLAS threads. 0 (default): leave OpenBLAS as the host configured it
-     *  (OPENBLAS_NUM_THREADS or its default). N > 0: call
-     *  openblas_set_num_threads(N) during the load -- this is process-wide
-     *  and affects every user of OpenBLAS in the process, so it is done only
-     *  when the host asks for it here. See docs/threading.md. */
-    uint32_t blas_threads;
+    /** Threads of one forward pass: the calling thread plus threads - 1
+     *  workers that each medner_context starts on its first run and stops
+     *  when freed (idle workers sleep). 0 (default) means 1: no threads are
+     *  started. At most 1024. Results are bitwise the same for any value.
+     *  Nothing process-wide is changed. See docs/threading.md. */
+    uint32_t threads;
     uint32_t reserved;      /**< must be zero */
 } medner_encoder_params;
 
@@ -799,7 +799,8 @@ typedef struct medner_pipeline_params {
     medner_switch first_window_only;       /**< ON: only the first window, like Hugging Face's
                                                 pipeline without `stride` (the rest of a long
                                                 text is ignored); default OFF */
-    uint32_t blas_threads;                 /**< as medner_encoder_params.blas_threads */
+    uint32_t encoder_threads;              /**< threads of each forward pass, as
+                                                medner_encoder_params.threads; default 1 */
     uint32_t reserved;                     /**< must be zero */
     const medner_decoder_params *decoder;  /**< decoder options, or NULL */
 } medner_pipeline_params;

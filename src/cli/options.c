@@ -66,7 +66,7 @@ int medner_cli_pipeline_option(const char *cmd, medner_cli_options *o, int argc,
     static const char *const with_value[] = { "--config", "--model", "--base", "--adapter",
                                               "--aggregation", "--decoding", "--scheme",
                                               "--max-length", "--overlap", "--batch-size",
-                                              "--threads", "--blas-threads", "--min-score",
+                                              "--threads", "--encoder-threads", "--min-score",
                                               "--merge", "--ignore-label", "--keep-label",
                                               "--rename" };
     int known = 0;
@@ -149,7 +149,7 @@ int medner_cli_pipeline_option(const char *cmd, medner_cli_options *o, int argc,
         else if (!strcmp(a, "--threads"))
             pp->threads = u;
         else
-            pp->blas_threads = u;
+            pp->encoder_threads = u;
     }
     return 0;
 }
@@ -191,7 +191,7 @@ const char medner_cli_pipeline_help[] =
     "  --first-window-only        only the first window (Hugging Face without stride)\n"
     "  --batch-size N             windows per encoder call (default 8)\n"
     "  --threads N                worker threads (default 1)\n"
-    "  --blas-threads N           OpenBLAS threads (default: leave OpenBLAS as configured)\n"
+    "  --encoder-threads N        threads of each forward pass (default 1)\n"
     "  --min-score X              drop entities scoring below X\n"
     "  --ignore-label L           entity type to drop (repeatable; default O)\n"
     "  --keep-label L             keep only these types (repeatable)\n"

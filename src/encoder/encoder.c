@@ -11,7 +11,6 @@
  *   logits = Wc x
  * DistilBERT is the same computation without token types.
  */
-#include <cblas.h> /* note: pulls in <complex.h>, whose macro I must not be a variable name */
 #include <math.h>
 #include <string.h>
 
@@ -20,10 +19,12 @@
 
 struct medner_encoder {
     medner__model *model;
+    size_t threads; /* per forward pass (medner_encoder_params.threads, >= 1) */
 };
 
 struct medner_context {
     const medner_encoder *enc;
+    medner__par *par; /* the run's threads and their scratch; made on the first run */
     size_t cap_tokens, cap_len, cap_seqs;
     float *x, *tmp, *big, *scratch, *logits;
     int32_t *ids, *types, *pos;
@@ -47,10 +48,10 @@ int medner_encoder_load(medner_encoder **out, const char *dir, const medner_enco
         return rc;
     if (p.reserved != 0)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_encoder_params: reserved must be 0");
-    if (p.blas_threads > 1024)
+    if (p.threads > 1024)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
-                            "medner_encoder_params: blas_threads %u is not plausible",
-                            p.blas_threads);
+                            "medner_encoder_params: threads %u is not plausible (at most 1024)",
+                            p.threads);
     medner_encoder *e = medner__calloc(1, sizeof *e);
     if (e == NULL)
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", dir);
@@ -59,8 +60,7 @@ int medner_encoder_load(medner_encoder **out, const char *dir, const medner_enco
         medner__free(e);
         return rc;
     }
-    if (p.blas_threads > 0)
-        openblas_set_num_threads((int)p.blas_threads);
+    e->threads = p.threads ? p.threads : 1;
     *out = e;
     return MEDNER_OK;
 }
@@ -143,6 +143,7 @@ void medner_context_free(medner_context *c)
     if (c == NULL)
         return;
     release_workspace(c);
+    medner__par_free(c->par);
     medner__free(c->start);
     medner__free(c->lens);
     medner__free(c);
@@ -197,13 +198,27 @@ static int reserve(medner_context *c, size_t T, size_t L, size_t n)
     return 0;
 }
 
-static void activation(medner__act act, float *x, size_t n)
+/* Threads (made on the first run) and per-thread scratch for sequences up to
+ * L tokens. */
+static int reserve_par(medner_context *c, size_t L)
+{
+    const medner__config *cfg = &c->enc->model->config;
+    if (c->par == NULL && medner__par_create(&c->par, c->enc->threads) != 0)
+        return -1;
+    size_t kmax = cfg->hidden > cfg->intermediate ? cfg->hidden : cfg->intermediate;
+    size_t need = medner__linear_scratch(kmax);
+    size_t att = medner__attention_scratch(L, cfg->hidden / cfg->heads);
+    return medner__par_reserve(c->par, att > need ? att : need);
+}
+
+static medner__epi kernel_act(medner__act act)
 {
     switch (act) {
-    case MEDNER__ACT_GELU: medner__gelu(x, n); break;
-    case MEDNER__ACT_GELU_TANH: medner__gelu_tanh(x, n); break;
-    case MEDNER__ACT_RELU: medner__relu(x, n); break;
+    case MEDNER__ACT_GELU: return MEDNER__EPI_GELU;
+    case MEDNER__ACT_GELU_TANH: return MEDNER__EPI_GELU_TANH;
+    case MEDNER__ACT_RELU: return MEDNER__EPI_RELU;
     }
+    return MEDNER__EPI_GELU;
 }
 
 static void forward(medner_context *c, size_t T, size_t n)
@@ -218,31 +233,28 @@ static void forward(medner_context *c, size_t T, size_t n)
     float *qkv = c->big, *att = c->big + 3 * H; /* rows of 4H: Q K V | attention out */
     size_t ld4 = 4 * H;
 
+    medner__par *par = c->par;
+    medner__epi act = kernel_act(cfg->act);
     medner__embed(x, c->ids, w->type_emb ? c->types : NULL, c->pos, T, w->word_emb, w->pos_emb,
                   w->type_emb, H);
-    medner__add_layernorm(x, NULL, w->emb_ln_g, w->emb_ln_b, T, H, eps);
+    medner__add_layernorm_par(par, x, NULL, w->emb_ln_g, w->emb_ln_b, T, H, eps);
     for (size_t l = 0; l < cfg->layers; l++) {
         const medner__layer *L = &w->layers[l];
-        medner__linear(qkv, ld4, x, H, L->q_w, L->q_b, T, H, H);
-        medner__linear(qkv + H, ld4, x, H, L->k_w, L->k_b, T, H, H);
-        medner__linear(qkv + 2 * H, ld4, x, H, L->v_w, L->v_b, T, H, H);
-        for (size_t s = 0; s < n; s++) {
-            size_t r = c->start[s];
-            medner__attention(att + r * ld4, ld4, qkv + r * ld4, qkv + r * ld4 + H,
-                              qkv + r * ld4 + 2 * H, ld4, c->lens[s], heads, D, scale,
-                              c->scratch);
-        }
-        medner__linear(tmp, H, att, ld4, L->o_w, L->o_b, T, H, H);
-        medner__add_layernorm(tmp, x, L->ln1_g, L->ln1_b, T, H, eps);
+        medner__linear(par, qkv, ld4, x, H, L->q_w, L->q_b, T, H, H, MEDNER__EPI_NONE);
+        medner__linear(par, qkv + H, ld4, x, H, L->k_w, L->k_b, T, H, H, MEDNER__EPI_NONE);
+        medner__linear(par, qkv + 2 * H, ld4, x, H, L->v_w, L->v_b, T, H, H, MEDNER__EPI_NONE);
+        medner__attention(par, att, ld4, qkv, qkv + H, qkv + 2 * H, ld4, c->start, c->lens, n,
+                          heads, D, scale);
+        medner__linear(par, tmp, H, att, ld4, L->o_w, L->o_b, T, H, H, MEDNER__EPI_NONE);
+        medner__add_layernorm_par(par, tmp, x, L->ln1_g, L->ln1_b, T, H, eps);
         float *ffn = c->big; /* Q|K|V|att are dead now */
-        medner__linear(ffn, inter, tmp, H, L->ffn1_w, L->ffn1_b, T, inter, H);
-        activation(cfg->act, ffn, T * inter);
-        medner__linear(x, H, ffn, inter, L->ffn2_w, L->ffn2_b, T, H, inter);
-        medner__add_layernorm(x, tmp, L->ln2_g, L->ln2_b, T, H, eps);
+        medner__linear(par, ffn, inter, tmp, H, L->ffn1_w, L->ffn1_b, T, inter, H, act);
+        medner__linear(par, x, H, ffn, inter, L->ffn2_w, L->ffn2_b, T, H, inter, MEDNER__EPI_NONE);
+        medner__add_layernorm_par(par, x, tmp, L->ln2_g, L->ln2_b, T, H, eps);
     }
     if (w->cls_w)
-        medner__linear(c->logits, cfg->num_labels, x, H, w->cls_w, w->cls_b, T,
-                       cfg->num_labels, H);
+        medner__linear(par, c->logits, cfg->num_labels, x, H, w->cls_w, w->cls_b, T,
+                       cfg->num_labels, H, MEDNER__EPI_NONE);
 }
 
 int medner_encoder_run(medner_context *c, const int32_t *const *ids,
@@ -277,18 +289,8 @@ int medner_encoder_run(medner_context *c, const int32_t *const *ids,
         if (lengths[s] > Lmax)
             Lmax = lengths[s];
     }
-    /* OpenBLAS computes a row bitwise identically whatever the row count only
-     * from a minimum count on (kernels.h): pad small batches with rows of
-     * token 0 so that a sequence's results never depend on its batch. */
-    size_t rows = T;
-    size_t C = cfg->num_labels ? cfg->num_labels : 1;
-    size_t need[3] = { medner__linear_min_rows(cfg->hidden), medner__linear_min_rows(cfg->intermediate),
-                       medner__linear_min_rows(C) };
-    for (size_t k = 0; k < 3; k++)
-        if (need[k] > rows)
-            rows = need[k];
     c->n_seqs = 0;
-    if (reserve(c, rows, Lmax, n) != 0)
+    if (reserve(c, T, Lmax, n) != 0 || reserve_par(c, Lmax) != 0)
         return medner__fail(MEDNER_E_OUT_OF_MEMORY,
                             "medner_encoder_run: out of memory for %zu tokens", T);
     size_t r = 0;
@@ -301,9 +303,7 @@ int medner_encoder_run(medner_context *c, const int32_t *const *ids,
             c->pos[r] = (int32_t)k;
         }
     }
-    for (; r < rows; r++)
-        c->ids[r] = c->types[r] = c->pos[r] = 0;
-    forward(c, rows, n);
+    forward(c, T, n);
     c->n_seqs = n;
     return MEDNER_OK;
 }

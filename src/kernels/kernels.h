@@ -12,12 +12,10 @@
  *
  * Determinism: every kernel gives, for a given input row (a sequence, for
  * attention), bitwise the same output whatever the other rows, the row count,
- * the row's position in the buffer and the OpenBLAS thread count (1 or
- * more). The one condition is medner__linear's minimum row count, below.
- * Results are per machine: OpenBLAS picks its kernels by CPU, and the
- * vectorised element-wise kernels by instruction set (fixed per process).
- * Dimensions must be below 2^31 (cblas takes int).
- * Depends on common/ and OpenBLAS only.
+ * the row's position in the buffer and the thread count. Results are per
+ * instruction-set level (FMA or not), which is fixed per process.
+ * Depends on common/ and pthreads only (OpenBLAS is the benchmarks'
+ * reference, not used here).
  */
 #ifndef MEDNER_KERNELS_H
 #define MEDNER_KERNELS_H
@@ -25,21 +23,66 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* y[M,N] = x[M,K] . W[N,K]^T + b[N]   (PyTorch nn.Linear layout: W is [out,in])
- * ldx/ldy: row strides of x and y in floats (>= K, >= N). b may be NULL.
- * Uses cblas_sgemm (N > 64) or an own kernel summing in double (N <= 64,
- * classifier heads); y must not alias x or W.
- * Row-stable (each row bitwise independent of M and of the thread count)
- * only when M >= medner__linear_min_rows(N): below that OpenBLAS may use its
- * small-matrix kernel, whose summation order differs. Callers that need
- * stability pad the batch with rows (of zeros) up to that count. */
-void medner__linear(float *y, size_t ldy, const float *x, size_t ldx, const float *w,
-                    const float *b, size_t M, size_t N, size_t K);
+#include "common/common.h"
+
+/* ---- threads: medner__par ---------------------------------------------------
+ * The threads of one execution context: the calling thread plus workers it
+ * owns, and one scratch buffer (64-byte aligned floats) per thread. Kernels
+ * that take a medner__par split their work so that every output element is
+ * computed by the same instructions whatever the thread count (par.c). */
+typedef struct medner__par medner__par;
+/* fn runs once on each of the nt threads (tid 0 is the caller) with that
+ * thread's scratch buffer. */
+typedef void (*medner__par_fn)(void *arg, size_t tid, size_t nt, float *scratch);
+/* threads >= 1 (0 means 1). When the system refuses to start some workers,
+ * the par runs with fewer (same results). Returns 0, or -1 out of memory. */
+int medner__par_create(medner__par **out, size_t threads);
+void medner__par_free(medner__par *par);
+size_t medner__par_threads(const medner__par *par);
+/* Make each thread's scratch hold at least `floats` floats (contents lost
+ * when it grows). Returns 0, or -1 out of memory (scratch then empty). */
+int medner__par_reserve(medner__par *par, size_t floats);
+/* Run fn on every thread and wait for all. Not reentrant; one caller at a time. */
+void medner__par_run(medner__par *par, medner__par_fn fn, void *arg);
+
+/* ---- matrix products -------------------------------------------------------- */
+
+/* Columns [n0, n1) of y[M, N] = alpha * (x[M,K] . W[N,K]^T) + b[N] (b may be
+ * NULL; alpha multiplies after the bias is added, use it without bias).
+ * ldx, ldw, ldy: row strides in floats. scratch: medner__gemm_scratch(K)
+ * floats, 64-byte aligned. Each y[m][n] is b[n] then one fused
+ * multiply-add per k in ascending order (multiply and add on the baseline
+ * ISA), so it depends only on row m of x and row n of W (gemm.c). */
+void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const float *w,
+                       size_t ldw, const float *b, float alpha, size_t M, size_t n0, size_t n1,
+                       size_t K, float *scratch);
+size_t medner__gemm_scratch(size_t K);
+/* Output columns per register tile at the current ISA level (thread splits
+ * are made of whole tiles). */
+size_t medner__gemm_tile_n(void);
+
+/* Activation applied to a linear layer's output. */
+typedef enum medner__epi {
+    MEDNER__EPI_NONE = 0,
+    MEDNER__EPI_GELU,      /* erf */
+    MEDNER__EPI_GELU_TANH, /* gelu_new / gelu_pytorch_tanh */
+    MEDNER__EPI_RELU
+} medner__epi;
+
+/* y[M,N] = act(x[M,K] . W[N,K]^T + b[N])   (PyTorch nn.Linear layout: W is
+ * [out,in], used in place). ldx/ldy: row strides of x and y in floats
+ * (>= K, >= N). b may be NULL; y must not alias x or W. par's scratch must
+ * hold medner__linear_scratch(K) floats per thread. N <= 64 (classifier
+ * heads): own kernel summing in double, on the calling thread. Row-stable:
+ * each row bitwise independent of M, of its position and of the thread
+ * count. */
+void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size_t ldx,
+                    const float *w, const float *b, size_t M, size_t N, size_t K,
+                    medner__epi act);
+size_t medner__linear_scratch(size_t K);
+/* Double-accumulating reference (no activation). */
 void medner__linear_ref(float *y, size_t ldy, const float *x, size_t ldx, const float *w,
                         const float *b, size_t M, size_t N, size_t K);
-/* Smallest M for which medner__linear is row-stable with N outputs: 1 for
- * N <= 64, else max(2, 1200/N + 1) (2 for N = 768, 19 for N = 65). */
-size_t medner__linear_min_rows(size_t N);
 
 /* x[rows,cols] = LayerNorm(x + residual) * gamma + beta, in place; residual may
  * be NULL (plain LayerNorm); gamma and beta are required. v = x + residual in
@@ -75,19 +118,28 @@ void medner__relu_ref(float *x, size_t n);
 void medner__softmax(float *x, size_t rows, size_t cols);
 void medner__softmax_ref(float *x, size_t rows, size_t cols);
 
-/* Multi-head scaled dot-product attention for ONE sequence of L tokens
- * (no padding: every key is visible).
- *   q, k, v: [L, ld] with head h in columns [h*D, (h+1)*D)   (ld >= H*D)
- *   out:     [L, ldo], head h written to columns [h*D, (h+1)*D)
- *   scratch: at least L*L floats
- * out_h = softmax(q_h k_h^T * scale) v_h, scale = 1/sqrt(D), as two sgemm
- * calls and medner__softmax per head. The result depends on the sequence
- * only (not on where its rows sit in a batch buffer, nor on the thread
- * count). */
-void medner__attention(float *out, size_t ldo, const float *q, const float *k, const float *v,
-                       size_t ld, size_t L, size_t H, size_t D, float scale, float *scratch);
+/* Multi-head scaled dot-product attention for n_seqs packed sequences
+ * (no padding: every key of a sequence is visible to its queries).
+ *   q, k, v: rows [starts[s], starts[s] + lens[s]) of [*, ld] buffers hold
+ *            sequence s; head h in columns [h*D, (h+1)*D)   (ld >= H*D)
+ *   out:     [*, ldo], the same rows, head h written to columns [h*D, (h+1)*D)
+ * out_h = softmax(q_h k_h^T * scale) v_h, scale = 1/sqrt(D) usually.
+ * (sequence, head) pairs are spread over par's threads; each needs
+ * medner__attention_scratch(L, D) floats of scratch for the longest L. The
+ * result depends on the sequence only (not on the other sequences, where its
+ * rows sit, or the thread count). */
+void medner__attention(medner__par *par, float *out, size_t ldo, const float *q, const float *k,
+                       const float *v, size_t ld, const size_t *starts, const size_t *lens,
+                       size_t n_seqs, size_t H, size_t D, float scale);
+size_t medner__attention_scratch(size_t L, size_t D);
+/* Reference for ONE sequence of L tokens (rows 0..L-1), double accumulation. */
 void medner__attention_ref(float *out, size_t ldo, const float *q, const float *k,
                            const float *v, size_t ld, size_t L, size_t H, size_t D, float scale);
+
+/* medner__add_layernorm over rows split across par's threads (same results). */
+void medner__add_layernorm_par(medner__par *par, float *x, const float *residual,
+                               const float *gamma, const float *beta, size_t rows, size_t cols,
+                               float eps);
 
 /* out[n, dim] = (word[ids[i]] + type[type_ids[i]]) + pos[positions[i]], the
  * order of Hugging Face's BertEmbeddings; without `type` (DistilBERT)

@@ -1,56 +1,23 @@
 /*
- * Matrix products: nn.Linear (medner__linear) and one sequence's multi-head
- * attention (medner__attention), on OpenBLAS's cblas_sgemm.
+ * Matrix products: nn.Linear (medner__linear) and multi-head attention
+ * (medner__attention), on medner's own SGEMM (gemm.c), split across the
+ * threads of a medner__par. Work is divided so that every output element is
+ * computed by exactly the same instructions whatever the thread count:
+ * linear layers by blocks of output columns (whole tiles), attention by
+ * (sequence, head) pairs.
  *
- * OpenBLAS picks different code paths, with different summation orders,
- * depending on the shape and the thread count, so the same row can come out
- * differently in the last bits. docs/kernels.md ("Determinism") has the
- * measurements; the rules applied here are:
- *  - K is cut into chunks of GEMM_KC (one sgemm each, beta = 1 after the
- *    first) whenever OpenBLAS would otherwise split K itself in a way that
- *    differs between its threaded and unthreaded drivers (K > 320 and
- *    K % 32 not in {0, 31} in 0.3.21). Our chunks are multiples of 32 and
- *    below its K block, so its split never happens.
- *  - No NN call with alpha = 1, beta = 0: that is the "sgemm direct" kernel,
- *    whose use depends on the thread count.
- *  - Linear layers with few outputs (N <= LINEAR_SMALL_N, classifier heads)
- *    use our own kernel, rows computed independently in double. For wider
- *    ones OpenBLAS's small-matrix kernel (taken when M*N <= 1200) is kept
- *    out by the caller, who passes at least medner__linear_min_rows(N) rows.
+ * Why not OpenBLAS: it packs (copies) the weight matrix on every call, which
+ * cost ~23% of the SGEMM time of a 128-token BERT-base pass, and its
+ * summation order changes with the row count and thread count, which forced
+ * batch padding and K chunking to keep results batch-invariant. The own
+ * kernel reads the memory-mapped weights in place and is batch- and
+ * thread-invariant by construction (docs/kernels.md).
  */
-#include <cblas.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
 
-#define GEMM_KC 256        /* K chunk: multiple of 32, below OpenBLAS's K block */
-#define LINEAR_SMALL_N 64  /* own kernel at or below this many outputs */
-#define OB_SMALL_MN 1200   /* OpenBLAS SkylakeX small-matrix TN kernel: M*N <= 1200 */
-
-size_t medner__linear_min_rows(size_t N)
-{
-    if (N <= LINEAR_SMALL_N)
-        return 1;
-    size_t p = OB_SMALL_MN / N + 1;
-    return p < 2 ? 2 : p;
-}
-
-/* C[M,N] = alpha A[M,K] op(B) + beta C, with op(B) = B^T (B is [N,K]) or B
- * (B is [K,N]); K cut into chunks when OpenBLAS's own K split would depend
- * on the thread count. */
-static void sgemm_det(CBLAS_TRANSPOSE tb, size_t M, size_t N, size_t K, float alpha,
-                      const float *A, size_t lda, const float *B, size_t ldb, float beta,
-                      float *C, size_t ldc)
-{
-    size_t kc = K > GEMM_KC && K % 32 != 0 ? GEMM_KC : K;
-    for (size_t k0 = 0; k0 < K; k0 += kc) {
-        size_t n = K - k0 < kc ? K - k0 : kc;
-        const float *Bk = tb == CblasTrans ? B + k0 : B + k0 * ldb;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, (blasint)M, (blasint)N, (blasint)n, alpha,
-                    A + k0, (blasint)lda, Bk, (blasint)ldb, k0 ? 1.0f : beta, C,
-                    (blasint)ldc);
-    }
-}
+#define LINEAR_SMALL_N 64  /* own double-accumulating kernel at or below this many outputs */
 
 /* ---- own kernel for narrow outputs ---------------------------------------- */
 
@@ -210,44 +177,145 @@ static void linear_small SMALL_PARAMS
 
 /* ---- public kernels ---------------------------------------------------------- */
 
-void medner__linear(float *y, size_t ldy, const float *x, size_t ldx, const float *w,
-                    const float *b, size_t M, size_t N, size_t K)
+size_t medner__linear_scratch(size_t K)
+{
+    return medner__gemm_scratch(K);
+}
+
+typedef struct linear_job {
+    float *y;
+    size_t ldy;
+    const float *x;
+    size_t ldx;
+    const float *w;
+    const float *b;
+    size_t M, N, K;
+    medner__epi act;
+} linear_job;
+
+static void apply_act(medner__epi act, float *x, size_t n)
+{
+    switch (act) {
+    case MEDNER__EPI_NONE: break;
+    case MEDNER__EPI_GELU: medner__gelu(x, n); break;
+    case MEDNER__EPI_GELU_TANH: medner__gelu_tanh(x, n); break;
+    case MEDNER__EPI_RELU: medner__relu(x, n); break;
+    }
+}
+
+static void linear_part(void *arg, size_t tid, size_t nt, float *scratch)
+{
+    const linear_job *j = arg;
+    size_t NR = medner__gemm_tile_n();
+    size_t blocks = (j->N + NR - 1) / NR;
+    size_t b0 = blocks * tid / nt, b1 = blocks * (tid + 1) / nt;
+    size_t n0 = b0 * NR, n1 = b1 * NR < j->N ? b1 * NR : j->N;
+    if (n1 <= n0)
+        return;
+    medner__gemm_cols(j->y, j->ldy, j->x, j->ldx, j->w, j->K, j->b, 1.0f, j->M, n0, n1, j->K,
+                      scratch);
+    if (j->act != MEDNER__EPI_NONE)
+        for (size_t m = 0; m < j->M; m++)
+            apply_act(j->act, j->y + m * j->ldy + n0, n1 - n0);
+}
+
+void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size_t ldx,
+                    const float *w, const float *b, size_t M, size_t N, size_t K,
+                    medner__epi act)
 {
     if (M == 0 || N == 0)
         return;
-    if (K == 0) { /* empty sum: y = b */
-        for (size_t m = 0; m < M; m++)
-            for (size_t n = 0; n < N; n++)
-                y[m * ldy + n] = b ? b[n] : 0.0f;
-        return;
-    }
-    if (N <= LINEAR_SMALL_N) {
+    if (N <= LINEAR_SMALL_N && K > 0) {
         linear_small(y, ldy, x, ldx, w, b, M, N, K);
+        for (size_t m = 0; m < M; m++)
+            apply_act(act, y + m * ldy, N);
         return;
     }
-    /* Bias first, then beta = 1: saves a pass over y (docs/kernels.md). */
-    float beta = 0.0f;
-    if (b) {
-        for (size_t m = 0; m < M; m++)
-            memcpy(y + m * ldy, b, N * sizeof *y);
-        beta = 1.0f;
-    }
-    sgemm_det(CblasTrans, M, N, K, 1.0f, x, ldx, w, K, beta, y, ldy);
+    linear_job j = { y, ldy, x, ldx, w, b, M, N, K, act };
+    medner__par_run(par, linear_part, &j);
 }
 
-void medner__attention(float *out, size_t ldo, const float *q, const float *k, const float *v,
-                       size_t ld, size_t L, size_t H, size_t D, float scale, float *scratch)
+/* ---- attention ------------------------------------------------------------------ */
+
+#define ALIGN16(n) (((n) + 15) & ~(size_t)15)
+
+size_t medner__attention_scratch(size_t L, size_t D)
 {
-    if (L == 0 || D == 0)
+    size_t kmax = L > D ? L : D;
+    return ALIGN16(L * L) + ALIGN16(D * L) + medner__gemm_scratch(kmax);
+}
+
+typedef struct attention_job {
+    float *out;
+    size_t ldo;
+    const float *q, *k, *v;
+    size_t ld;
+    const size_t *starts, *lens;
+    size_t n_seqs, H, D;
+    float scale;
+} attention_job;
+
+/* One head of one sequence: out_h = softmax(scale q_h k_h^T) v_h. */
+static void attention_head(const attention_job *j, size_t s, size_t h, float *scratch)
+{
+    size_t L = j->lens[s], D = j->D, r = j->starts[s];
+    float *S = scratch, *vt = scratch + ALIGN16(L * L), *pack = vt + ALIGN16(D * L);
+    const float *q = j->q + r * j->ld + h * D, *k = j->k + r * j->ld + h * D;
+    const float *v = j->v + r * j->ld + h * D;
+    medner__gemm_cols(S, L, q, j->ld, k, j->ld, NULL, j->scale, L, 0, L, D, pack);
+    medner__softmax(S, L, L);
+    for (size_t t = 0; t < L; t++)
+        for (size_t d = 0; d < D; d++)
+            vt[d * L + t] = v[t * j->ld + d];
+    medner__gemm_cols(j->out + r * j->ldo + h * D, j->ldo, S, L, vt, L, NULL, 1.0f, L, 0, D, L,
+                      pack);
+}
+
+static void attention_part(void *arg, size_t tid, size_t nt, float *scratch)
+{
+    const attention_job *j = arg;
+    size_t items = j->n_seqs * j->H;
+    for (size_t i = tid; i < items; i += nt)
+        attention_head(j, i / j->H, i % j->H, scratch);
+}
+
+void medner__attention(medner__par *par, float *out, size_t ldo, const float *q, const float *k,
+                       const float *v, size_t ld, const size_t *starts, const size_t *lens,
+                       size_t n_seqs, size_t H, size_t D, float scale)
+{
+    if (n_seqs == 0 || H == 0 || D == 0)
         return;
-    for (size_t h = 0; h < H; h++) {
-        /* S = scale q_h k_h^T (TN inside OpenBLAS; never the direct kernel) */
-        sgemm_det(CblasTrans, L, L, D, scale, q + h * D, ld, k + h * D, ld, 0.0f, scratch, L);
-        medner__softmax(scratch, L, L);
-        /* out_h = S v_h, accumulated into zeros with beta = 1 (see top) */
-        float *o = out + h * D;
-        for (size_t i = 0; i < L; i++)
-            memset(o + i * ldo, 0, D * sizeof *o);
-        sgemm_det(CblasNoTrans, L, D, L, 1.0f, scratch, L, v + h * D, ld, 1.0f, o, ldo);
+    attention_job j = { out, ldo, q, k, v, ld, starts, lens, n_seqs, H, D, scale };
+    medner__par_run(par, attention_part, &j);
+}
+
+/* ---- row-parallel LayerNorm ---------------------------------------------------- */
+
+typedef struct ln_job {
+    float *x;
+    const float *residual, *gamma, *beta;
+    size_t rows, cols;
+    float eps;
+} ln_job;
+
+static void ln_part(void *arg, size_t tid, size_t nt, float *scratch)
+{
+    (void)scratch;
+    const ln_job *j = arg;
+    size_t r0 = j->rows * tid / nt, r1 = j->rows * (tid + 1) / nt;
+    if (r1 > r0)
+        medner__add_layernorm(j->x + r0 * j->cols, j->residual ? j->residual + r0 * j->cols : NULL,
+                              j->gamma, j->beta, r1 - r0, j->cols, j->eps);
+}
+
+void medner__add_layernorm_par(medner__par *par, float *x, const float *residual,
+                               const float *gamma, const float *beta, size_t rows, size_t cols,
+                               float eps)
+{
+    if (rows < 64 || medner__par_threads(par) == 1) {
+        medner__add_layernorm(x, residual, gamma, beta, rows, cols, eps);
+        return;
     }
+    ln_job j = { x, residual, gamma, beta, rows, cols, eps };
+    medner__par_run(par, ln_part, &j);
 }

@@ -840,12 +840,12 @@ enum top_key {
 
 static const char *const top_keys[T_COUNT] = {
     "model", "base", "adapter", "aggregation", "decoding", "scheme", "max_length", "overlap",
-    "batch_size", "threads", "blas_threads", "merge", "first_window_only", "min_score", "labels"
+    "batch_size", "threads", "encoder_threads", "merge", "first_window_only", "min_score", "labels"
 };
 
 #define TOP_KEY_LIST                                                                          \
     "model, base, adapter, aggregation, decoding, scheme, max_length, overlap, batch_size, " \
-    "threads, blas_threads, merge, first_window_only, min_score, labels"
+    "threads, encoder_threads, merge, first_window_only, min_score, labels"
 
 static int read_value(reader *r, int k)
 {
@@ -897,7 +897,7 @@ static int read_value(reader *r, int k)
         return read_uint(r, subject, 1, &p->threads);
     case T_BLAS_THREADS:
         c->set |= MEDNER__CONFIG_HAS_BLAS_THREADS;
-        return read_uint(r, subject, 0, &p->blas_threads);
+        return read_uint(r, subject, 0, &p->encoder_threads);
     case T_FIRST_WINDOW_ONLY:
         c->set |= MEDNER__CONFIG_HAS_FIRST_WINDOW_ONLY;
         return read_bool(r, subject, &p->first_window_only);
@@ -1124,7 +1124,7 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
     if (o.threads) dst->threads = o.threads;
     if (o.merge) dst->merge = o.merge;
     if (o.first_window_only) dst->first_window_only = o.first_window_only;
-    if (o.blas_threads) dst->blas_threads = o.blas_threads;
+    if (o.encoder_threads) dst->encoder_threads = o.encoder_threads;
 
     if (od.aggregation) dst_decoder->aggregation = od.aggregation;
     if (od.decoding) dst_decoder->decoding = od.decoding;

@@ -16,7 +16,7 @@
 #define MEDNER__CONFIG_MAX_DEPTH 32
 
 /* Bits of medner__config_file.set: which keys the file gave. Lets a caller
- * tell `overlap: 0` (or `blas_threads: 0`) from an absent key, since zero
+ * tell `overlap: 0` (or `encoder_threads: 0`) from an absent key, since zero
  * means "default" in the params structs. */
 enum {
     MEDNER__CONFIG_HAS_MODEL = 1u << 0,       /* `model` or `base` */

@@ -129,7 +129,7 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
         goto fail;
     }
     medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
-    ep.blas_threads = pp.blas_threads;
+    ep.threads = pp.encoder_threads;
     if ((rc = medner_tokenizer_load(&p->tok, pp.model_dir, NULL)) != MEDNER_OK ||
         (rc = medner_encoder_load(&p->enc, pp.model_dir, &ep)) != MEDNER_OK)
         goto fail;

@@ -1,9 +1,11 @@
 /*
  * Encoder latency for one shape: N sequences of L tokens through a model
- * directory, with T OpenBLAS threads; median of R runs after a warm-up.
+ * directory, with T threads per forward pass (medner_encoder_params.threads);
+ * median of R runs after a warm-up.
  * Also measures, in the same process, the SGEMM-bound limit: the time
  * OpenBLAS takes for exactly the matrix products of this forward pass
- * (same shapes, same order, no other work), and reports the model FLOPs.
+ * (same shapes, same order, no other work) with T OpenBLAS threads, and
+ * reports the model FLOPs.
  *   bench_encoder MODEL_DIR L N THREADS [REPEATS]
  * Prints one JSON line. `make bench-encoder` runs it beside PyTorch and
  * ONNX Runtime (tests/bench/bench_encoder.sh).
@@ -50,10 +52,12 @@ int main(int argc, char **argv)
     const char *dir = argv[1];
     size_t L = strtoul(argv[2], NULL, 10), B = strtoul(argv[3], NULL, 10);
     int threads = atoi(argv[4]), repeats = argc > 5 ? atoi(argv[5]) : 10;
-    openblas_set_num_threads(threads); /* the benchmark is the host: it may */
+    openblas_set_num_threads(threads); /* for the SGEMM-bound reference */
     medner_encoder *e = NULL;
+    medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
+    ep.threads = (uint32_t)threads;
     double t0 = now();
-    if (medner_encoder_load(&e, dir, NULL) != MEDNER_OK) {
+    if (medner_encoder_load(&e, dir, &ep) != MEDNER_OK) {
         fprintf(stderr, "load: %s\n", medner_last_error());
         return 1;
     }

@@ -10,7 +10,7 @@
 # two medians is used, so a drift of the machine shows in the spread column). Each tool:
 # median of REPEATS (default 10) timed runs after warm-ups. PyTorch's T-thread figure is the
 # best of torch.set_num_threads(1..T); ONNX Runtime runs intra_op_num_threads = T, inter_op 1,
-# sequential, ORT_ENABLE_ALL; medner runs OpenBLAS with T threads.
+# sequential, ORT_ENABLE_ALL; medner runs T threads per forward pass (medner_encoder_params.threads).
 #
 # The ONNX models are exported once into .cache/onnx/NAME.onnx (torch.onnx.export, TorchScript
 # exporter, opset 17, dynamic batch and sequence axes) and reused; every run checks first that

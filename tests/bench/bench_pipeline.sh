@@ -10,8 +10,8 @@
 # to use another one-document-per-line file). Thread counts BENCH_THREADS (default "1 2"); for
 # each, one Python process (tests/reference/bench_pipeline_ref.py run) loads both Python tools
 # and runs REPEATS (default 3) rounds of: medner, HF pipeline, ORT pipeline, medner again (medner
-# is spawned as a process; at 2 threads both --threads 1 --blas-threads 2 and --threads 2
-# --blas-threads 1 are run each time, and the faster is reported). Medians. The details of each
+# is spawned as a process; at 2 threads both --threads 1 --encoder-threads 2 and --threads 2
+# --encoder-threads 1 are run each time, and the faster is reported). Medians. The details of each
 # tool, the token count and the agreement checks are in bench_pipeline_ref.py's docstring.
 #
 # The ONNX model is exported once to .cache/onnx/minilm-ner-random.onnx by

@@ -15,7 +15,7 @@ Usage (tests/bench/bench_pipeline.sh calls these):
 The three tools, all with the model of DIR (a BertForTokenClassification directory), aggregation
 "first", windows of 512 tokens (incl. [CLS]/[SEP]) overlapping by 128, 8 windows per forward call:
   medner  `BIN annotate --model DIR --aggregation first --max-length 512 --overlap 128 --merge hf
-          --batch-size 8 --threads t --blas-threads b < docs.jsonl > /dev/null`. The whole process is
+          --batch-size 8 --threads t --encoder-threads b < docs.jsonl > /dev/null`. The whole process is
           timed (spawn to exit: startup, model load, JSON-lines parsing, output). At T threads every
           (t, b) with t * b = T is run ((1,1) at 1 thread; (1,2) and (2,1) at 2) and the faster is
           reported. "load" = the same command on empty input (startup + model load + pipeline
@@ -95,7 +95,7 @@ def read_docs(path, n):
 def medner_cmd(binary, model, t, b, fmt=None):
     cmd = [binary, "annotate", "--model", model, "--aggregation", "first", "--max-length",
            str(MAX_LENGTH), "--overlap", str(STRIDE), "--merge", "hf", "--batch-size", str(BATCH),
-           "--threads", str(t), "--blas-threads", str(b)]
+           "--threads", str(t), "--encoder-threads", str(b)]
     if fmt:
         cmd += ["--format", fmt]
     return cmd
@@ -382,7 +382,7 @@ def cmd_run(a):
             w, cpu = run_process(medner_cmd(a.medner, a.model, *v), jsonl)
             med[v][which].append(w)
             med[v]["cpu"].append(cpu)
-            log(f"medner --threads {v[0]} --blas-threads {v[1]}: {w:.2f} s (cpu {cpu:.2f} s)")
+            log(f"medner --threads {v[0]} --encoder-threads {v[1]}: {w:.2f} s (cpu {cpu:.2f} s)")
 
     for r in range(a.repeats):
         log(f"round {r + 1}/{a.repeats}")
@@ -467,7 +467,7 @@ def cmd_report(path):
         for v in sorted(mv, key=lambda v: mv[v][0]):
             t, b = v.split("x")
             tag = " (best)" if v == best and len(mv) > 1 else ""
-            rows.append((f"medner --threads {t} --blas-threads {b}{tag}", mv[v][0], mv[v][3]))
+            rows.append((f"medner --threads {t} --encoder-threads {b}{tag}", mv[v][0], mv[v][3]))
         rows.append(("HF pipeline (PyTorch)", hf, None))
         rows.append(("tokenizers + ONNX Runtime", ort, None))
         for name, s, cw in rows:
@@ -480,7 +480,7 @@ def cmd_report(path):
     for T, best, ms, hf, ort, spread in summary:
         t, b = best.split("x")
         goal = "  (targets: >= 3x HF, >= 1.3x ORT)" if T == 2 else ""
-        print(f"  {T} thread(s): medner (--threads {t} --blas-threads {b}) is {hf / ms:.2f}x the HF pipeline, "
+        print(f"  {T} thread(s): medner (--threads {t} --encoder-threads {b}) is {hf / ms:.2f}x the HF pipeline, "
               f"{ort / ms:.2f}x the ORT pipeline{goal}")
         if T == 2:
             ok = hf / ms >= 3 and ort / ms >= 1.3

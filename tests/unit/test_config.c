@@ -136,7 +136,7 @@ static void test_every_key(void **state)
             "overlap: 64\n"
             "batch_size: 16\n"
             "threads: 4\n"
-            "blas_threads: 2\n"
+            "encoder_threads: 2\n"
             "merge: hf\n"
             "first_window_only: true\n"
             "min_score: 0.35\n"
@@ -159,7 +159,7 @@ static void test_every_key(void **state)
     assert_int_equal(p->overlap, 64);
     assert_int_equal(p->batch_size, 16);
     assert_int_equal(p->threads, 4);
-    assert_int_equal(p->blas_threads, 2);
+    assert_int_equal(p->encoder_threads, 2);
     assert_int_equal(p->merge, MEDNER_MERGE_HF);
     assert_int_equal(p->first_window_only, MEDNER_ON);
     assert_true(d->min_score == 0.35);
@@ -195,7 +195,7 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(cfg.params.overlap, 0);
     assert_int_equal(cfg.params.batch_size, 0);
     assert_int_equal(cfg.params.threads, 0);
-    assert_int_equal(cfg.params.blas_threads, 0);
+    assert_int_equal(cfg.params.encoder_threads, 0);
     assert_int_equal(cfg.params.merge, MEDNER_MERGE_DEFAULT);
     assert_int_equal(cfg.params.first_window_only, MEDNER_DEFAULT);
     assert_int_equal(cfg.decoder.aggregation, MEDNER_AGGREGATION_DEFAULT);
@@ -212,7 +212,7 @@ static void test_minimal_defaults(void **state)
     medner__config_file_release(&cfg);
 
     /* explicit zeros and empty collections are recorded in `set` */
-    load_ok(&cfg, "model: m\noverlap: 0\nblas_threads: 0\nscheme: auto\nmin_score: 0\n"
+    load_ok(&cfg, "model: m\noverlap: 0\nencoder_threads: 0\nscheme: auto\nmin_score: 0\n"
                   "first_window_only: false\nlabels: {keep: [], rename: {}}\n");
     assert_int_equal(cfg.params.overlap, 0);
     assert_int_equal(cfg.params.first_window_only, MEDNER_OFF);
@@ -288,7 +288,7 @@ static void test_scalar_forms(void **state)
             "\xEF\xBB\xBF%YAML 1.2\n"
             "---\n"
             "{model: 'it''s here', max_length: 0x200, overlap: 0o200,\n"
-            " batch_size: 0012, threads: 4294967295, blas_threads: -0,\n"
+            " batch_size: 0012, threads: 4294967295, encoder_threads: -0,\n"
             " first_window_only: TRUE, min_score: .5e0,\n"
             " labels: {ignore: [\"O\", 'B-X', \"\\u00e9t\\u00e9\"], rename: {\"a b\": \"c: d\"}}}\n"
             "...\n");
@@ -297,7 +297,7 @@ static void test_scalar_forms(void **state)
     assert_int_equal(cfg.params.overlap, 128);
     assert_int_equal(cfg.params.batch_size, 12);
     assert_int_equal(cfg.params.threads, 4294967295u);
-    assert_int_equal(cfg.params.blas_threads, 0);
+    assert_int_equal(cfg.params.encoder_threads, 0);
     assert_int_equal(cfg.params.first_window_only, MEDNER_ON);
     assert_true(cfg.decoder.min_score == 0.5);
     assert_int_equal(cfg.decoder.n_ignore_labels, 3);
@@ -404,7 +404,7 @@ static const bad config_errors[] = {
     /* unknown keys, at each level */
     { "model: m\nmodle: x\n", MEDNER_E_INVALID_CONFIG, "2:1",
       "unknown key \"modle\" (expected one of model, base, adapter, aggregation, decoding, "
-      "scheme, max_length, overlap, batch_size, threads, blas_threads, merge, "
+      "scheme, max_length, overlap, batch_size, threads, encoder_threads, merge, "
       "first_window_only, min_score, labels)" },
     { "model: m\nlabels:\n  ignore: [O]\n  drop: [X]\n", MEDNER_E_INVALID_CONFIG, "4:3",
       "unknown key \"drop\" in \"labels\" (expected ignore, keep or rename)" },
@@ -461,10 +461,10 @@ static const bad config_errors[] = {
     { "model: m\nthreads: 0\n", MEDNER_E_INVALID_CONFIG, "2:10",
       "\"threads\" must be an integer in [1, 4294967295]; found 0" },
     { "model: m\nthreads: 1e3\n", MEDNER_E_INVALID_CONFIG, "2:10", "found 1e3" },
-    { "model: m\nblas_threads: true\n", MEDNER_E_INVALID_CONFIG, "2:15",
-      "\"blas_threads\" must be an integer in [0, 4294967295]; found true" },
+    { "model: m\nencoder_threads: true\n", MEDNER_E_INVALID_CONFIG, "2:18",
+      "\"encoder_threads\" must be an integer in [0, 4294967295]; found true" },
     { "model: m\nmax_length: +0x200\n", MEDNER_E_INVALID_CONFIG, "2:13", "found \"+0x200\"" },
-    { "model: m\nblas_threads: 0x\n", MEDNER_E_INVALID_CONFIG, "2:15", "found \"0x\"" },
+    { "model: m\nencoder_threads: 0x\n", MEDNER_E_INVALID_CONFIG, "2:18", "found \"0x\"" },
     /* enumerations */
     { "model: m\naggregation: firts\n", MEDNER_E_INVALID_CONFIG, "2:14",
       "\"aggregation\" must be one of none|simple|first|average|max; found \"firts\"" },
@@ -706,7 +706,7 @@ static void test_overrides(void **state)
     (void)state;
     medner__config_file cfg;
     load_ok(&cfg, "model: m\nadapter: a\nmax_length: 128\noverlap: 32\nbatch_size: 4\n"
-                  "threads: 2\nblas_threads: 1\nmerge: hf\nfirst_window_only: true\n"
+                  "threads: 2\nencoder_threads: 1\nmerge: hf\nfirst_window_only: true\n"
                   "aggregation: max\ndecoding: constrained\nscheme: bio\nmin_score: 0.5\n"
                   "labels: {ignore: [O, X], keep: [A], rename: {A: B}}\n");
     char *model = cfg.model_dir;
@@ -749,7 +749,7 @@ static void test_overrides(void **state)
     o.overlap = 16;
     o.batch_size = 32;
     o.threads = 8;
-    o.blas_threads = 3;
+    o.encoder_threads = 3;
     o.merge = MEDNER_MERGE_CENTER;
     o.decoder = &od;
     assert_int_equal(medner__config_apply_overrides(&cfg.params, &cfg.decoder, &o), MEDNER_OK);
@@ -758,7 +758,7 @@ static void test_overrides(void **state)
     assert_int_equal(cfg.params.overlap, 16);
     assert_int_equal(cfg.params.batch_size, 32);
     assert_int_equal(cfg.params.threads, 8);
-    assert_int_equal(cfg.params.blas_threads, 3);
+    assert_int_equal(cfg.params.encoder_threads, 3);
     assert_int_equal(cfg.params.merge, MEDNER_MERGE_CENTER);
     assert_int_equal(cfg.decoder.aggregation, MEDNER_AGGREGATION_SIMPLE);
     assert_int_equal(cfg.decoder.decoding, MEDNER_DECODING_ARGMAX);

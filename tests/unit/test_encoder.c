@@ -11,7 +11,6 @@
  * the same checks when MEDNER_MODELS_DIR points at the models made by
  * `make test-models`.
  */
-#include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -186,11 +185,15 @@ static double check_model(const char *model_dir, const char *goldens_dir, const 
             memcpy(single_l[i], medner_context_logits(c, 0), nl * sizeof(float));
         }
     }
-    /* all texts as one batch, in order and reversed, with 1 and 2 BLAS threads:
-     * bitwise identical to the single runs */
-    int threads_before = openblas_get_num_threads();
-    for (int threads = 1; threads <= 2; threads++) {
-        openblas_set_num_threads(threads);
+    /* all texts as one batch, in order and reversed, with 1, 2 and 3 threads
+     * per forward pass: bitwise identical to the single runs */
+    for (int threads = 1; threads <= 3; threads++) {
+        medner_encoder *et = NULL;
+        medner_context *ct = NULL;
+        medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
+        ep.threads = (uint32_t)threads;
+        assert_int_equal(medner_encoder_load(&et, model_dir, &ep), MEDNER_OK);
+        assert_int_equal(medner_context_create(&ct, et), MEDNER_OK);
         for (int reversed = 0; reversed <= 1; reversed++) {
             const int32_t **bi = calloc(g.n, sizeof(int32_t *)), **bt = calloc(g.n, sizeof(int32_t *));
             size_t *bl = calloc(g.n, sizeof(size_t));
@@ -200,15 +203,15 @@ static double check_model(const char *model_dir, const char *goldens_dir, const 
                 bt[i] = types[j];
                 bl[i] = lens[j];
             }
-            assert_int_equal(medner_encoder_run(c, bi, bt, bl, g.n), MEDNER_OK);
+            assert_int_equal(medner_encoder_run(ct, bi, bt, bl, g.n), MEDNER_OK);
             for (size_t i = 0; i < g.n; i++) {
                 size_t j = reversed ? g.n - 1 - i : i;
                 golden_text *t = &g.t[j];
-                if (memcmp(medner_context_hidden(c, i), single_h[j],
+                if (memcmp(medner_context_hidden(ct, i), single_h[j],
                            t->len * t->hidden * sizeof(float)) != 0)
                     fail_msg("%s text %zu: hidden states in a batch (threads %d) differ from "
                              "the single run", name, j, threads);
-                if (t->logits && memcmp(medner_context_logits(c, i), single_l[j],
+                if (t->logits && memcmp(medner_context_logits(ct, i), single_l[j],
                                         t->len * t->labels * sizeof(float)) != 0)
                     fail_msg("%s text %zu: logits in a batch (threads %d) differ from the "
                              "single run", name, j, threads);
@@ -217,8 +220,9 @@ static double check_model(const char *model_dir, const char *goldens_dir, const 
             free(bt);
             free(bl);
         }
+        medner_context_free(ct);
+        medner_encoder_free(et);
     }
-    openblas_set_num_threads(threads_before);
     for (size_t i = 0; i < g.n; i++) {
         free(single_h[i]);
         free(single_l[i]);

@@ -2,7 +2,7 @@
  * twin on odd shapes, the element-wise approximations against double
  * precision over dense sweeps, special values, exhaustive fp16/bf16
  * conversion, and the determinism promises (row results independent of the
- * row count, the position in the buffer, the OpenBLAS thread count and the
+ * row count, the position in the buffer, the thread count and the
  * instruction-set level). */
 #include <float.h>
 #include <math.h>
@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
 #include <cmocka.h>
 
 #include "common/common.h"
@@ -86,17 +85,71 @@ static int isa_levels(int *levels)
     return n;
 }
 
+/* ---- threads ---------------------------------------------------------------- */
+
+/* A medner__par with `threads` threads and room for `floats` scratch floats. */
+static medner__par *par_new(size_t threads, size_t floats)
+{
+    medner__par *p = NULL;
+    assert_int_equal(medner__par_create(&p, threads), 0);
+    assert_non_null(p);
+    assert_int_equal(medner__par_threads(p), threads ? threads : 1);
+    assert_int_equal(medner__par_reserve(p, floats), 0);
+    return p;
+}
+
+static void count_part(void *arg, size_t tid, size_t nt, float *scratch)
+{
+    size_t *hits = arg;
+    assert_non_null(scratch);
+    scratch[0] = (float)tid; /* each thread owns its scratch */
+    hits[tid] += nt;
+}
+
+/* Every thread runs each dispatched function exactly once, many times over
+ * (workers sleeping between runs and spinning between close ones). */
+static void test_par_dispatch(void **state)
+{
+    (void)state;
+    for (size_t nt = 1; nt <= 4; nt++) {
+        medner__par *p = par_new(nt, 16);
+        size_t hits[4] = { 0 };
+        for (int r = 0; r < 2000; r++)
+            medner__par_run(p, count_part, hits);
+        for (size_t t = 0; t < 4; t++)
+            assert_int_equal(hits[t], t < nt ? 2000 * nt : 0);
+        medner__par_free(p);
+    }
+    medner__par_free(NULL);
+    assert_int_equal(medner__par_threads(NULL), 1);
+}
+
 /* ---- linear --------------------------------------------------------------- */
 
-static void check_linear(size_t M, size_t N, size_t K, int bias, double *worst)
+static const medner__epi EPIS[] = { MEDNER__EPI_NONE, MEDNER__EPI_GELU, MEDNER__EPI_GELU_TANH,
+                                    MEDNER__EPI_RELU };
+
+static void apply_epi(medner__epi e, float *x, size_t n)
+{
+    switch (e) {
+    case MEDNER__EPI_NONE: break;
+    case MEDNER__EPI_GELU: medner__gelu(x, n); break;
+    case MEDNER__EPI_GELU_TANH: medner__gelu_tanh(x, n); break;
+    case MEDNER__EPI_RELU: medner__relu(x, n); break;
+    }
+}
+
+/* medner__linear against the double reference; with an activation, bitwise
+ * equal to the plain product followed by the activation kernel. */
+static void check_linear(medner__par *par, size_t M, size_t N, size_t K, int bias, medner__epi e)
 {
     size_t ldx = K + 3, ldy = N + 2;
     float *x = frand_array(M * ldx, -1.0f, 1.0f);
     float *w = frand_array(N * K, -1.0f, 1.0f);
     float *b = bias ? frand_array(N, -1.0f, 1.0f) : NULL;
     float *y = frand_array(M * ldy, 7.0f, 7.0f); /* sentinel in the stride gaps */
-    float *r = fcopy(y, M * ldy);
-    medner__linear(y, ldy, x, ldx, w, b, M, N, K);
+    float *r = fcopy(y, M * ldy), *ya = fcopy(y, M * ldy);
+    medner__linear(par, y, ldy, x, ldx, w, b, M, N, K, MEDNER__EPI_NONE);
     medner__linear_ref(r, ldy, x, ldx, w, b, M, N, K);
     for (size_t m = 0; m < M; m++) {
         for (size_t n = 0; n < N; n++) {
@@ -104,47 +157,70 @@ static void check_linear(size_t M, size_t N, size_t K, int bias, double *worst)
             for (size_t k = 0; k < K; k++)
                 mag += fabs((double)x[m * ldx + k] * w[n * K + k]);
             double err = fabs((double)y[m * ldy + n] - r[m * ldy + n]) / (mag + 1e-30);
-            if (err > *worst)
-                *worst = err;
-            if (err > 1e-4)
-                fail_msg("linear M=%zu N=%zu K=%zu: y[%zu,%zu]=%.9g ref %.9g", M, N, K, m, n,
-                         (double)y[m * ldy + n], (double)r[m * ldy + n]);
+            if (err > 1e-5)
+                fail_msg("linear M=%zu N=%zu K=%zu isa %d: y[%zu,%zu]=%.9g ref %.9g", M, N, K,
+                         medner__kernels_isa(), m, n, (double)y[m * ldy + n],
+                         (double)r[m * ldy + n]);
         }
         for (size_t n = N; n < ldy; n++)
             assert_true(y[m * ldy + n] == 7.0f);
+    }
+    if (e != MEDNER__EPI_NONE) {
+        medner__linear(par, ya, ldy, x, ldx, w, b, M, N, K, e);
+        for (size_t m = 0; m < M; m++) {
+            apply_epi(e, y + m * ldy, N);
+            assert_memory_equal(y + m * ldy, ya + m * ldy, N * sizeof *y);
+            assert_true(ya[m * ldy + N] == 7.0f);
+        }
     }
     free(x);
     free(w);
     free(b);
     free(y);
     free(r);
+    free(ya);
 }
 
 static void test_linear_vs_ref(void **state)
 {
     (void)state;
     rng_seed(1);
-    const size_t Ms[] = { 1, 3, 17, 128 }, Ns[] = { 1, 5, 64, 65, 769 }, Ks[] = { 3, 384, 768 };
-    double worst = 0.0;
+    const size_t Ms[] = { 1, 3, 17, 33, 128 }, Ns[] = { 1, 5, 64, 65, 769 };
+    const size_t Ks[] = { 1, 3, 384, 768 };
+    int levels[4];
+    int nl = isa_levels(levels);
+    medner__par *p1 = par_new(1, medner__linear_scratch(1200));
+    medner__par *p3 = par_new(3, medner__linear_scratch(1200));
     int i = 0;
-    for (size_t a = 0; a < MEDNER_ARRAY_LEN(Ms); a++)
-        for (size_t c = 0; c < MEDNER_ARRAY_LEN(Ns); c++)
-            for (size_t d = 0; d < MEDNER_ARRAY_LEN(Ks); d++)
-                check_linear(Ms[a], Ns[c], Ks[d], i++ % 2, &worst);
-    /* K not a multiple of 32 above the chunk size: the K-chunked path */
-    check_linear(40, 100, 1200, 1, &worst);
-    check_linear(2, 769, 513, 0, &worst);
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        for (size_t a = 0; a < MEDNER_ARRAY_LEN(Ms); a++)
+            for (size_t c = 0; c < MEDNER_ARRAY_LEN(Ns); c++)
+                for (size_t d = 0; d < MEDNER_ARRAY_LEN(Ks); d++, i++)
+                    check_linear(i % 3 ? p1 : p3, Ms[a], Ns[c], Ks[d], i % 2,
+                                 EPIS[i % MEDNER_ARRAY_LEN(EPIS)]);
+        check_linear(p3, 40, 100, 1200, 1, MEDNER__EPI_GELU);
+        check_linear(p1, 2, 769, 513, 0, MEDNER__EPI_NONE);
+    }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
     /* K = 0: y = b */
     float b[3] = { 1, 2, 3 }, y[6] = { 0 };
-    medner__linear(y, 3, NULL, 0, NULL, b, 2, 3, 0);
+    medner__linear(p1, y, 3, NULL, 0, NULL, b, 2, 3, 0, MEDNER__EPI_NONE);
     assert_true(y[0] == 1 && y[4] == 2 && y[5] == 3);
-    (void)worst; /* typically 1e-7: tests/bench/bench_kernels prints it */
+    float yw[2 * 70];
+    float bw[70];
+    for (int n = 0; n < 70; n++)
+        bw[n] = (float)n;
+    medner__linear(p3, yw, 70, NULL, 0, NULL, bw, 2, 70, 0, MEDNER__EPI_NONE);
+    assert_true(yw[69] == 69.0f && yw[70 + 65] == 65.0f);
+    medner__par_free(p1);
+    medner__par_free(p3);
 }
 
-/* The encoder packs the sequences of a batch into one GEMM and promises that
- * a sequence gives bitwise the same result alone or in a batch, with 1 or 2
- * OpenBLAS threads: every row of medner__linear must not depend on M (at or
- * above medner__linear_min_rows), on its position, or on the thread count. */
+/* The encoder packs the sequences of a batch into one product and promises
+ * that a sequence gives bitwise the same result alone or in a batch, with any
+ * number of threads: every row of medner__linear must not depend on M, on its
+ * position, or on the thread count -- at every instruction-set level. */
 static void test_linear_row_stable(void **state)
 {
     (void)state;
@@ -152,77 +228,81 @@ static void test_linear_row_stable(void **state)
         { 768, 768 }, { 3072, 768 }, { 768, 3072 }, { 2304, 768 }, { 769, 1200 },
         { 65, 384 }, { 100, 1200 }, { 1201, 513 }, { 9, 768 }, { 64, 3 },
     };
-    const size_t Ms[] = { 1, 7, 64, 300 }, offs[] = { 0, 5 };
+    const size_t Ms[] = { 1, 7, 31, 33, 64, 300 }, offs[] = { 0, 5 };
     const size_t rows = 310;
-    int saved = openblas_get_num_threads();
+    int levels[4];
+    int nl = isa_levels(levels);
+    medner__par *pars[3];
+    for (size_t t = 0; t < 3; t++)
+        pars[t] = par_new(t + 1, medner__linear_scratch(3072));
     rng_seed(2);
-    for (size_t s = 0; s < MEDNER_ARRAY_LEN(shapes); s++) {
-        size_t N = shapes[s][0], K = shapes[s][1];
-        size_t minr = medner__linear_min_rows(N);
-        assert_true(minr >= 1 && minr <= 20);
-        float *x = frand_array(rows * K, -1.0f, 1.0f), *w = frand_array(N * K, -0.1f, 0.1f);
-        float *b = frand_array(N, -1.0f, 1.0f);
-        float *ref = malloc(rows * N * sizeof *ref), *y = malloc(rows * N * sizeof *y);
-        assert_non_null(ref);
-        assert_non_null(y);
-        openblas_set_num_threads(1);
-        medner__linear(ref, N, x, K, w, b, rows, N, K);
-        for (int nt = 1; nt <= 2; nt++) {
-            openblas_set_num_threads(nt);
-            for (size_t a = 0; a < MEDNER_ARRAY_LEN(Ms); a++)
-                for (size_t o = 0; o < MEDNER_ARRAY_LEN(offs); o++) {
-                    size_t M = Ms[a], off = offs[o];
-                    size_t Mc = M < minr ? minr : M; /* pad, as the encoder does */
-                    medner__linear(y, N, x + off * K, K, w, b, Mc, N, K);
-                    for (size_t m = 0; m < M; m++)
-                        if (memcmp(y + m * N, ref + (off + m) * N, N * sizeof *y) != 0)
-                            fail_msg("linear N=%zu K=%zu: row %zu of M=%zu (offset %zu, "
-                                     "%d threads) differs from the same row in M=%zu",
-                                     N, K, m, M, off, nt, rows);
-                }
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        for (size_t s = 0; s < MEDNER_ARRAY_LEN(shapes); s++) {
+            size_t N = shapes[s][0], K = shapes[s][1];
+            if (l + 1 < nl && N * K > 768 * 768)
+                continue; /* the slow levels on the smaller shapes only */
+            float *x = frand_array(rows * K, -1.0f, 1.0f), *w = frand_array(N * K, -0.1f, 0.1f);
+            float *b = frand_array(N, -1.0f, 1.0f);
+            float *ref = malloc(rows * N * sizeof *ref), *y = malloc(rows * N * sizeof *y);
+            assert_non_null(ref);
+            assert_non_null(y);
+            medner__linear(pars[0], ref, N, x, K, w, b, rows, N, K, MEDNER__EPI_NONE);
+            for (size_t t = 0; t < 3; t++)
+                for (size_t a = 0; a < MEDNER_ARRAY_LEN(Ms); a++)
+                    for (size_t o = 0; o < MEDNER_ARRAY_LEN(offs); o++) {
+                        size_t M = Ms[a], off = offs[o];
+                        medner__linear(pars[t], y, N, x + off * K, K, w, b, M, N, K,
+                                       MEDNER__EPI_NONE);
+                        for (size_t m = 0; m < M; m++)
+                            if (memcmp(y + m * N, ref + (off + m) * N, N * sizeof *y) != 0)
+                                fail_msg("linear N=%zu K=%zu isa %d: row %zu of M=%zu (offset "
+                                         "%zu, %zu threads) differs from the same row in M=%zu",
+                                         N, K, levels[l], m, M, off, t + 1, rows);
+                    }
+            free(x);
+            free(w);
+            free(b);
+            free(ref);
+            free(y);
         }
-        free(x);
-        free(w);
-        free(b);
-        free(ref);
-        free(y);
     }
-    openblas_set_num_threads(saved);
-    assert_int_equal(openblas_get_num_threads(), saved);
-}
-
-static void test_linear_min_rows(void **state)
-{
-    (void)state;
-    assert_int_equal(medner__linear_min_rows(1), 1);
-    assert_int_equal(medner__linear_min_rows(64), 1);
-    assert_int_equal(medner__linear_min_rows(65), 19);
-    assert_int_equal(medner__linear_min_rows(768), 2);
-    assert_int_equal(medner__linear_min_rows(1200), 2);
-    assert_int_equal(medner__linear_min_rows(3072), 2);
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    for (size_t t = 0; t < 3; t++)
+        medner__par_free(pars[t]);
 }
 
 /* ---- attention -------------------------------------------------------------- */
 
+/* Several sequences of different lengths packed in one buffer, against the
+ * reference run on each sequence alone. */
 static void test_attention_vs_ref(void **state)
 {
     (void)state;
     const size_t cases[][3] = { /* L, H, D */
         { 1, 2, 64 }, { 7, 2, 64 }, { 33, 3, 5 }, { 64, 12, 64 }, { 130, 2, 64 }, { 300, 2, 64 },
     };
+    const size_t n = MEDNER_ARRAY_LEN(cases);
     rng_seed(3);
-    for (size_t c = 0; c < MEDNER_ARRAY_LEN(cases); c++) {
+    medner__par *par = par_new(2, medner__attention_scratch(300, 64));
+    size_t starts[MEDNER_ARRAY_LEN(cases)], lens[MEDNER_ARRAY_LEN(cases)];
+    for (size_t c = 0; c < n; c++) {
         size_t L = cases[c][0], H = cases[c][1], D = cases[c][2];
         size_t ld = 3 * H * D, ldo = H * D + 1; /* q, k, v slices of a fused QKV buffer */
-        float *qkv = frand_array(L * ld, -2.0f, 2.0f);
-        float *out = frand_array(L * ldo, 5.0f, 5.0f), *ref = fcopy(out, L * ldo);
-        float *scratch = malloc(L * L * sizeof *scratch);
-        assert_non_null(scratch);
+        /* the sequence at rows [4, 4 + L) of the buffer, after another one */
+        size_t rows = L + 9;
+        float *qkv = frand_array(rows * ld, -2.0f, 2.0f);
+        float *out = frand_array(rows * ldo, 5.0f, 5.0f), *ref = fcopy(out, rows * ldo);
         float scale = 1.0f / sqrtf((float)D);
-        medner__attention(out, ldo, qkv, qkv + H * D, qkv + 2 * H * D, ld, L, H, D, scale,
-                          scratch);
-        medner__attention_ref(ref, ldo, qkv, qkv + H * D, qkv + 2 * H * D, ld, L, H, D, scale);
-        for (size_t i = 0; i < L; i++) {
+        starts[0] = 0, lens[0] = 3, starts[1] = 4, lens[1] = L, starts[2] = L + 5, lens[2] = 4;
+        medner__attention(par, out, ldo, qkv, qkv + H * D, qkv + 2 * H * D, ld, starts, lens, 3,
+                          H, D, scale);
+        for (size_t s = 0; s < 3; s++) {
+            size_t r = starts[s];
+            medner__attention_ref(ref + r * ldo, ldo, qkv + r * ld, qkv + r * ld + H * D,
+                                  qkv + r * ld + 2 * H * D, ld, lens[s], H, D, scale);
+        }
+        for (size_t i = 0; i < rows; i++) {
             for (size_t j = 0; j < H * D; j++) {
                 double err = fabs((double)out[i * ldo + j] - ref[i * ldo + j]);
                 if (err > 1e-5)
@@ -234,47 +314,46 @@ static void test_attention_vs_ref(void **state)
         free(qkv);
         free(out);
         free(ref);
-        free(scratch);
     }
+    medner__par_free(par);
 }
 
 /* A sequence gives the same bits alone and at another row offset of a batch
- * buffer, with 1 and 2 OpenBLAS threads. */
+ * buffer beside other sequences, with 1, 2 and 3 threads. */
 static void test_attention_deterministic(void **state)
 {
     (void)state;
     const size_t Ls[] = { 2, 7, 61, 130, 300, 400 };
     const size_t H = 2, D = 64, ld = 3 * H * D, ldo = H * D, off = 37;
-    int saved = openblas_get_num_threads();
+    medner__par *pars[3];
+    for (size_t t = 0; t < 3; t++)
+        pars[t] = par_new(t + 1, medner__attention_scratch(400, D));
     rng_seed(4);
     for (size_t c = 0; c < MEDNER_ARRAY_LEN(Ls); c++) {
         size_t L = Ls[c];
         float *alone = frand_array(L * ld, -2.0f, 2.0f);
         float *batch = frand_array((L + off + 3) * ld, -2.0f, 2.0f);
         memcpy(batch + off * ld, alone, L * ld * sizeof *alone);
-        float *o1 = malloc(L * ldo * sizeof *o1), *o2 = malloc((L + off) * ldo * sizeof *o2);
-        float *scratch = malloc(L * L * sizeof *scratch);
+        float *o1 = malloc(L * ldo * sizeof *o1), *o2 = malloc((L + off + 3) * ldo * sizeof *o2);
         assert_non_null(o1);
         assert_non_null(o2);
-        assert_non_null(scratch);
-        openblas_set_num_threads(1);
-        medner__attention(o1, ldo, alone, alone + H * D, alone + 2 * H * D, ld, L, H, D, 0.125f,
-                          scratch);
-        for (int nt = 1; nt <= 2; nt++) {
-            openblas_set_num_threads(nt);
-            const float *q = batch + off * ld;
-            medner__attention(o2 + off * ldo, ldo, q, q + H * D, q + 2 * H * D, ld, L, H, D,
-                              0.125f, scratch);
+        size_t s1 = 0, l1 = L;
+        medner__attention(pars[0], o1, ldo, alone, alone + H * D, alone + 2 * H * D, ld, &s1, &l1,
+                          1, H, D, 0.125f);
+        size_t starts[3] = { 0, off, off + L }, lens[3] = { off, L, 3 };
+        for (size_t t = 0; t < 3; t++) {
+            medner__attention(pars[t], o2, ldo, batch, batch + H * D, batch + 2 * H * D, ld,
+                              starts, lens, 3, H, D, 0.125f);
             if (memcmp(o1, o2 + off * ldo, L * ldo * sizeof *o1) != 0)
-                fail_msg("attention L=%zu differs in a batch buffer with %d threads", L, nt);
+                fail_msg("attention L=%zu differs in a batch buffer with %zu threads", L, t + 1);
         }
         free(alone);
         free(batch);
         free(o1);
         free(o2);
-        free(scratch);
     }
-    openblas_set_num_threads(saved);
+    for (size_t t = 0; t < 3; t++)
+        medner__par_free(pars[t]);
 }
 
 /* ---- LayerNorm -------------------------------------------------------------- */
@@ -675,13 +754,15 @@ static void test_isa_levels(void **state)
     rng_seed(8);
     float *x = frand_array(R * K, -1.0f, 1.0f), *w = frand_array(N * K, -1.0f, 1.0f);
     float *b = frand_array(N, -1.0f, 1.0f), want[R * N], got[R * N];
+    medner__par *par = par_new(1, medner__linear_scratch(K));
     for (int l = 0; l < nl; l++) {
         medner__kernels_set_isa(levels[l]);
-        medner__linear(l ? got : want, N, x, K, w, b, R, N, K);
+        medner__linear(par, l ? got : want, N, x, K, w, b, R, N, K, MEDNER__EPI_NONE);
         if (l)
             assert_memory_equal(want, got, sizeof want);
     }
     medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    medner__par_free(par);
     free(x);
     free(w);
     free(b);
@@ -788,8 +869,8 @@ static void test_bf16_all_patterns(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_par_dispatch),
         cmocka_unit_test(test_linear_vs_ref),
-        cmocka_unit_test(test_linear_min_rows),
         cmocka_unit_test(test_linear_row_stable),
         cmocka_unit_test(test_attention_vs_ref),
         cmocka_unit_test(test_attention_deterministic),

@@ -1,0 +1,266 @@
+/*
+ * medner's SGEMM for y = alpha * (x . W^T) + b with W used in place (the
+ * memory-mapped PyTorch [out, in] layout, never copied or packed).
+ *
+ * Register tile: MR rows of x (packed, transposed, into a [K][MR] panel in
+ * the calling thread's scratch, zero-padded) times NR rows of W. Vectors run
+ * along x's rows, so each step broadcasts one weight per W row and does
+ * NR * MR/lanes fused multiply-adds; accumulators stay in registers for the
+ * whole K and the tile is written out once (transposed back to row-major).
+ * No K blocking: a W tile (NR rows) and the x panel stay in L2.
+ *
+ *   AVX-512F: MR = 32 (2 zmm), NR = 12 -> 24 accumulators
+ *   AVX2+FMA: MR = 16 (2 ymm), NR = 6  -> 12 accumulators
+ *   baseline: MR = 8 (2 x 4 floats), NR = 6, multiply then add (no FMA)
+ *
+ * Determinism: every y[m][n] is b[n] (or 0) followed by one fused
+ * multiply-add per k in ascending k order, in fp32, then times alpha (when
+ * alpha != 1). That sequence does not depend on M, on the row's position,
+ * on the tile it falls in (partial tiles compute the same lanes, padding is
+ * ignored) or on which thread computes which columns: a row's result is
+ * bitwise independent of its batch and of the thread count, by construction.
+ * It does depend on the instruction-set level (FMA vs multiply+add), which is
+ * fixed per process.
+ */
+#include <string.h>
+
+#include "kernels/kernels.h"
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#  define GX86 1
+#  include <immintrin.h>
+#else
+#  define GX86 0
+#endif
+
+#if defined(__GNUC__)
+#  pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+#define MR_MAX 32
+
+typedef struct gemm_args {
+    float *y;
+    size_t ldy;
+    const float *x;
+    size_t ldx;
+    const float *w;
+    size_t ldw;
+    const float *b;
+    float alpha;
+    size_t M, K;
+} gemm_args;
+
+/* Pack rows [m0, m0+mr) of x, transposed, into panel[K][MR] (zero padding).
+ * k outer: the writes are sequential and the mr row streams are read in
+ * step. */
+static void pack_panel(float *panel, const gemm_args *g, size_t m0, size_t mr, size_t MR)
+{
+    size_t K = g->K;
+    const float *rows[MR_MAX];
+    for (size_t i = 0; i < mr; i++)
+        rows[i] = g->x + (m0 + i) * g->ldx;
+    if (mr == MR) {
+        for (size_t k = 0; k < K; k++, panel += MR)
+            for (size_t i = 0; i < MR; i++)
+                panel[i] = rows[i][k];
+        return;
+    }
+    for (size_t k = 0; k < K; k++, panel += MR) {
+        size_t i = 0;
+        for (; i < mr; i++)
+            panel[i] = rows[i][k];
+        for (; i < MR; i++)
+            panel[i] = 0.0f;
+    }
+}
+
+/* Write a tile t[NR][MR] (column j = output n0 + j) to y rows m0.., columns
+ * n0 .. n0+nr, scaled by alpha. */
+static inline void store_tile(const gemm_args *g, const float *t, size_t MR, size_t m0, size_t mr,
+                              size_t n0, size_t nr)
+{
+    for (size_t i = 0; i < mr; i++) {
+        float *yr = g->y + (m0 + i) * g->ldy + n0;
+        if (g->alpha == 1.0f)
+            for (size_t j = 0; j < nr; j++)
+                yr[j] = t[j * MR + i];
+        else
+            for (size_t j = 0; j < nr; j++)
+                yr[j] = t[j * MR + i] * g->alpha;
+    }
+}
+
+/* The W rows of a tile: a partial tile repeats row n0 in its unused slots
+ * (computed, never stored), so it runs the same code as a full one. */
+static inline void tile_rows(const gemm_args *g, size_t n0, size_t nr, size_t NR,
+                             const float **rows, float *bias)
+{
+    for (size_t j = 0; j < NR; j++) {
+        size_t n = n0 + (j < nr ? j : 0);
+        rows[j] = g->w + n * g->ldw;
+        bias[j] = g->b ? g->b[n] : 0.0f;
+    }
+}
+
+/* ---- AVX-512 ---------------------------------------------------------------- */
+#if GX86
+#define A5_NR 12
+__attribute__((target("avx512f"))) static void tile_avx512(const gemm_args *g, const float *panel,
+                                                           size_t m0, size_t mr, size_t n0,
+                                                           size_t nr)
+{
+    const float *r[A5_NR];
+    float bias[A5_NR];
+    tile_rows(g, n0, nr, A5_NR, r, bias);
+#define A5_DECL(j) __m512 c0_##j = _mm512_set1_ps(bias[j]), c1_##j = c0_##j;
+    A5_DECL(0) A5_DECL(1) A5_DECL(2) A5_DECL(3) A5_DECL(4) A5_DECL(5)
+    A5_DECL(6) A5_DECL(7) A5_DECL(8) A5_DECL(9) A5_DECL(10) A5_DECL(11)
+    const float *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3], *r4 = r[4], *r5 = r[5];
+    const float *r6 = r[6], *r7 = r[7], *r8 = r[8], *r9 = r[9], *r10 = r[10], *r11 = r[11];
+    const float *p = panel;
+    for (size_t k = 0; k < g->K; k++, p += 32) {
+        __m512 a0 = _mm512_load_ps(p), a1 = _mm512_load_ps(p + 16);
+#define A5_STEP(j)                                                    \
+        {                                                             \
+            __m512 bw = _mm512_set1_ps(r##j[k]);                      \
+            c0_##j = _mm512_fmadd_ps(a0, bw, c0_##j);                 \
+            c1_##j = _mm512_fmadd_ps(a1, bw, c1_##j);                 \
+        }
+        A5_STEP(0) A5_STEP(1) A5_STEP(2) A5_STEP(3) A5_STEP(4) A5_STEP(5)
+        A5_STEP(6) A5_STEP(7) A5_STEP(8) A5_STEP(9) A5_STEP(10) A5_STEP(11)
+    }
+    float t[A5_NR * 32] __attribute__((aligned(64)));
+#define A5_ST(j) _mm512_store_ps(t + (j) * 32, c0_##j); _mm512_store_ps(t + (j) * 32 + 16, c1_##j);
+    A5_ST(0) A5_ST(1) A5_ST(2) A5_ST(3) A5_ST(4) A5_ST(5)
+    A5_ST(6) A5_ST(7) A5_ST(8) A5_ST(9) A5_ST(10) A5_ST(11)
+    store_tile(g, t, 32, m0, mr, n0, nr);
+}
+
+/* ---- AVX2 + FMA --------------------------------------------------------------- */
+#define A2_NR 6
+__attribute__((target("avx2,fma"))) static void tile_avx2(const gemm_args *g, const float *panel,
+                                                          size_t m0, size_t mr, size_t n0,
+                                                          size_t nr)
+{
+    const float *r[A2_NR];
+    float bias[A2_NR];
+    tile_rows(g, n0, nr, A2_NR, r, bias);
+#define A2_DECL(j) __m256 c0_##j = _mm256_set1_ps(bias[j]), c1_##j = c0_##j;
+    A2_DECL(0) A2_DECL(1) A2_DECL(2) A2_DECL(3) A2_DECL(4) A2_DECL(5)
+    const float *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3], *r4 = r[4], *r5 = r[5];
+    const float *p = panel;
+    for (size_t k = 0; k < g->K; k++, p += 16) {
+        __m256 a0 = _mm256_load_ps(p), a1 = _mm256_load_ps(p + 8);
+#define A2_STEP(j)                                                    \
+        {                                                             \
+            __m256 bw = _mm256_broadcast_ss(r##j + k);                \
+            c0_##j = _mm256_fmadd_ps(a0, bw, c0_##j);                 \
+            c1_##j = _mm256_fmadd_ps(a1, bw, c1_##j);                 \
+        }
+        A2_STEP(0) A2_STEP(1) A2_STEP(2) A2_STEP(3) A2_STEP(4) A2_STEP(5)
+    }
+    float t[A2_NR * 16] __attribute__((aligned(32)));
+#define A2_ST(j) _mm256_store_ps(t + (j) * 16, c0_##j); _mm256_store_ps(t + (j) * 16 + 8, c1_##j);
+    A2_ST(0) A2_ST(1) A2_ST(2) A2_ST(3) A2_ST(4) A2_ST(5)
+    store_tile(g, t, 16, m0, mr, n0, nr);
+}
+#endif
+
+/* ---- baseline (portable C; SSE2 on x86-64) ------------------------------------ */
+#define B_NR 6
+typedef float v4f __attribute__((vector_size(16)));
+
+static void tile_base(const gemm_args *g, const float *panel, size_t m0, size_t mr, size_t n0,
+                      size_t nr)
+{
+    const float *r[B_NR];
+    float bias[B_NR];
+    tile_rows(g, n0, nr, B_NR, r, bias);
+    v4f c0[B_NR], c1[B_NR];
+    for (size_t j = 0; j < B_NR; j++) {
+        v4f s = { bias[j], bias[j], bias[j], bias[j] };
+        c0[j] = c1[j] = s;
+    }
+    const float *p = panel;
+    for (size_t k = 0; k < g->K; k++, p += 8) {
+        v4f a0, a1;
+        memcpy(&a0, p, sizeof a0);
+        memcpy(&a1, p + 4, sizeof a1);
+        for (size_t j = 0; j < B_NR; j++) {
+            float s = r[j][k];
+            v4f bw = { s, s, s, s };
+            c0[j] = c0[j] + a0 * bw; /* no contraction: -std=c11 implies -ffp-contract=off */
+            c1[j] = c1[j] + a1 * bw;
+        }
+    }
+    float t[B_NR * 8];
+    for (size_t j = 0; j < B_NR; j++) {
+        memcpy(t + j * 8, &c0[j], sizeof c0[j]);
+        memcpy(t + j * 8 + 4, &c1[j], sizeof c1[j]);
+    }
+    store_tile(g, t, 8, m0, mr, n0, nr);
+}
+
+/* ---- driver --------------------------------------------------------------------- */
+
+typedef void (*tile_fn)(const gemm_args *, const float *, size_t, size_t, size_t, size_t);
+
+static void pick(tile_fn *fn, size_t *MR, size_t *NR)
+{
+#if GX86
+    switch (medner__kernels_isa()) {
+    case MEDNER__ISA_AVX512: *fn = tile_avx512; *MR = 32; *NR = A5_NR; return;
+    case MEDNER__ISA_AVX2: *fn = tile_avx2; *MR = 16; *NR = A2_NR; return;
+    default: break;
+    }
+#endif
+    *fn = tile_base;
+    *MR = 8;
+    *NR = B_NR;
+}
+
+size_t medner__gemm_tile_n(void)
+{
+    tile_fn fn;
+    size_t MR, NR;
+    pick(&fn, &MR, &NR);
+    return NR;
+}
+
+/* Rows of x packed at a time: the panels of one chunk are reused by every W
+ * tile, so each W tile is read from memory once per chunk. */
+#define MC 128
+
+size_t medner__gemm_scratch(size_t K)
+{
+    return MC * (K ? K : 1);
+}
+
+void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const float *w,
+                       size_t ldw, const float *b, float alpha, size_t M, size_t n0, size_t n1,
+                       size_t K, float *scratch)
+{
+    if (M == 0 || n1 <= n0)
+        return;
+    if (K == 0) {
+        for (size_t m = 0; m < M; m++)
+            for (size_t n = n0; n < n1; n++)
+                y[m * ldy + n] = b ? b[n] * alpha : 0.0f;
+        return;
+    }
+    tile_fn fn;
+    size_t MR, NR;
+    pick(&fn, &MR, &NR);
+    gemm_args g = { y, ldy, x, ldx, w, ldw, b, alpha, M, K };
+    for (size_t mc = 0; mc < M; mc += MC) {
+        size_t me = M - mc < MC ? M : mc + MC;
+        for (size_t m0 = mc; m0 < me; m0 += MR)
+            pack_panel(scratch + (m0 - mc) * K, &g, m0, me - m0 < MR ? me - m0 : MR, MR);
+        for (size_t n = n0; n < n1; n += NR) {
+            size_t nr = n1 - n < NR ? n1 - n : NR;
+            for (size_t m0 = mc; m0 < me; m0 += MR)
+                fn(&g, scratch + (m0 - mc) * K, m0, me - m0 < MR ? me - m0 : MR, n, nr);
+        }
+    }
+}
