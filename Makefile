@@ -190,7 +190,7 @@ test-sanitize: deps-test
 
 build/bench/%: tests/bench/%.c $(ALIB)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude $(CFLAGS) -o $@ $< $(ALIB) $(DEP_LIBS)
+	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(CFLAGS) -o $@ $< $(ALIB) $(DEP_LIBS)
 
 bench-tokenizer: deps build/bench/bench_tokenizer
 	@sh tests/bench/bench_tokenizer.sh

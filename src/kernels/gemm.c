@@ -52,26 +52,27 @@ typedef struct gemm_args {
 } gemm_args;
 
 /* Pack rows [m0, m0+mr) of x, transposed, into panel[K][MR] (zero padding).
- * k outer: the writes are sequential and the mr row streams are read in
- * step. */
+ * By blocks of 16 k: the block's row pieces (one cache line each) are
+ * copied to a small buffer, then written out sequentially; rows of x whose
+ * stride is a multiple of a large power of two would otherwise evict each
+ * other from L1. */
+#define PACK_KB 16
 static void pack_panel(float *panel, const gemm_args *g, size_t m0, size_t mr, size_t MR)
 {
     size_t K = g->K;
-    const float *rows[MR_MAX];
-    for (size_t i = 0; i < mr; i++)
-        rows[i] = g->x + (m0 + i) * g->ldx;
-    if (mr == MR) {
-        for (size_t k = 0; k < K; k++, panel += MR)
+    float blk[MR_MAX][PACK_KB];
+    memset(blk, 0, sizeof blk);
+    for (size_t k0 = 0; k0 < K; k0 += PACK_KB) {
+        size_t kb = K - k0 < PACK_KB ? K - k0 : PACK_KB;
+        if (kb == PACK_KB) /* constant size: inlined vector moves, not a rep movs */
+            for (size_t i = 0; i < mr; i++)
+                memcpy(blk[i], g->x + (m0 + i) * g->ldx + k0, sizeof blk[i]);
+        else
+            for (size_t i = 0; i < mr; i++)
+                memcpy(blk[i], g->x + (m0 + i) * g->ldx + k0, kb * sizeof(float));
+        for (size_t kk = 0; kk < kb; kk++, panel += MR)
             for (size_t i = 0; i < MR; i++)
-                panel[i] = rows[i][k];
-        return;
-    }
-    for (size_t k = 0; k < K; k++, panel += MR) {
-        size_t i = 0;
-        for (; i < mr; i++)
-            panel[i] = rows[i][k];
-        for (; i < MR; i++)
-            panel[i] = 0.0f;
+                panel[i] = blk[i][kk];
     }
 }
 
@@ -106,6 +107,10 @@ static inline void tile_rows(const gemm_args *g, size_t n0, size_t nr, size_t NR
 /* ---- AVX-512 ---------------------------------------------------------------- */
 #if GX86
 #define A5_NR 12
+/* Every 16 k, the 16 next weights of each of the 12 W rows are copied into a
+ * small contiguous buffer and broadcast from there: W rows whose stride is a
+ * multiple of 4 KiB (K = 1024, 3072, ...) all fall in one L1 set, and 12 of
+ * them would evict each other on every broadcast. */
 __attribute__((target("avx512f"))) static void tile_avx512(const gemm_args *g, const float *panel,
                                                            size_t m0, size_t mr, size_t n0,
                                                            size_t nr)
@@ -113,22 +118,28 @@ __attribute__((target("avx512f"))) static void tile_avx512(const gemm_args *g, c
     const float *r[A5_NR];
     float bias[A5_NR];
     tile_rows(g, n0, nr, A5_NR, r, bias);
+    float wb[A5_NR * 16] __attribute__((aligned(64)));
 #define A5_DECL(j) __m512 c0_##j = _mm512_set1_ps(bias[j]), c1_##j = c0_##j;
     A5_DECL(0) A5_DECL(1) A5_DECL(2) A5_DECL(3) A5_DECL(4) A5_DECL(5)
     A5_DECL(6) A5_DECL(7) A5_DECL(8) A5_DECL(9) A5_DECL(10) A5_DECL(11)
-    const float *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3], *r4 = r[4], *r5 = r[5];
-    const float *r6 = r[6], *r7 = r[7], *r8 = r[8], *r9 = r[9], *r10 = r[10], *r11 = r[11];
     const float *p = panel;
-    for (size_t k = 0; k < g->K; k++, p += 32) {
-        __m512 a0 = _mm512_load_ps(p), a1 = _mm512_load_ps(p + 16);
+    size_t K = g->K;
+    for (size_t k0 = 0; k0 < K; k0 += 16) {
+        size_t kb = K - k0 < 16 ? K - k0 : 16;
+        __mmask16 mask = (__mmask16)((1u << kb) - 1u);
+        for (size_t j = 0; j < A5_NR; j++)
+            _mm512_store_ps(wb + j * 16, _mm512_maskz_loadu_ps(mask, r[j] + k0));
+        for (size_t kk = 0; kk < kb; kk++, p += 32) {
+            __m512 a0 = _mm512_load_ps(p), a1 = _mm512_load_ps(p + 16);
 #define A5_STEP(j)                                                    \
-        {                                                             \
-            __m512 bw = _mm512_set1_ps(r##j[k]);                      \
-            c0_##j = _mm512_fmadd_ps(a0, bw, c0_##j);                 \
-            c1_##j = _mm512_fmadd_ps(a1, bw, c1_##j);                 \
+            {                                                         \
+                __m512 bw = _mm512_set1_ps(wb[(j) * 16 + kk]);        \
+                c0_##j = _mm512_fmadd_ps(a0, bw, c0_##j);             \
+                c1_##j = _mm512_fmadd_ps(a1, bw, c1_##j);             \
+            }
+            A5_STEP(0) A5_STEP(1) A5_STEP(2) A5_STEP(3) A5_STEP(4) A5_STEP(5)
+            A5_STEP(6) A5_STEP(7) A5_STEP(8) A5_STEP(9) A5_STEP(10) A5_STEP(11)
         }
-        A5_STEP(0) A5_STEP(1) A5_STEP(2) A5_STEP(3) A5_STEP(4) A5_STEP(5)
-        A5_STEP(6) A5_STEP(7) A5_STEP(8) A5_STEP(9) A5_STEP(10) A5_STEP(11)
     }
     float t[A5_NR * 32] __attribute__((aligned(64)));
 #define A5_ST(j) _mm512_store_ps(t + (j) * 32, c0_##j); _mm512_store_ps(t + (j) * 32 + 16, c1_##j);
@@ -228,9 +239,27 @@ size_t medner__gemm_tile_n(void)
     return NR;
 }
 
+size_t medner__gemm_tile_m(void)
+{
+    tile_fn fn;
+    size_t MR, NR;
+    pick(&fn, &MR, &NR);
+    return MR;
+}
+
 /* Rows of x packed at a time: the panels of one chunk are reused by every W
- * tile, so each W tile is read from memory once per chunk. */
+ * tile, so each W tile is read from memory once per chunk. At most MC rows,
+ * and no more than fit PACK_BYTES (the chunk must stay in L2 while the W
+ * tiles stream past it). */
 #define MC 128
+#define PACK_BYTES (512 * 1024)
+
+static size_t chunk_rows(size_t K, size_t MR)
+{
+    size_t rows = PACK_BYTES / (K * sizeof(float));
+    rows -= rows % MR;
+    return rows < MR ? MR : rows > MC ? MC : rows;
+}
 
 size_t medner__gemm_scratch(size_t K)
 {
@@ -253,8 +282,9 @@ void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const f
     size_t MR, NR;
     pick(&fn, &MR, &NR);
     gemm_args g = { y, ldy, x, ldx, w, ldw, b, alpha, M, K };
-    for (size_t mc = 0; mc < M; mc += MC) {
-        size_t me = M - mc < MC ? M : mc + MC;
+    size_t mcr = chunk_rows(K, MR);
+    for (size_t mc = 0; mc < M; mc += mcr) {
+        size_t me = M - mc < mcr ? M : mc + mcr;
         for (size_t m0 = mc; m0 < me; m0 += MR)
             pack_panel(scratch + (m0 - mc) * K, &g, m0, me - m0 < MR ? me - m0 : MR, MR);
         for (size_t n = n0; n < n1; n += NR) {

@@ -57,9 +57,10 @@ void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const f
                        size_t ldw, const float *b, float alpha, size_t M, size_t n0, size_t n1,
                        size_t K, float *scratch);
 size_t medner__gemm_scratch(size_t K);
-/* Output columns per register tile at the current ISA level (thread splits
- * are made of whole tiles). */
+/* Output columns / rows per register tile at the current ISA level (thread
+ * splits are made of whole tiles). */
 size_t medner__gemm_tile_n(void);
+size_t medner__gemm_tile_m(void);
 
 /* Activation applied to a linear layer's output. */
 typedef enum medner__epi {

@@ -203,19 +203,34 @@ static void apply_act(medner__epi act, float *x, size_t n)
     }
 }
 
+/* Thread tid of nt: with enough rows, a range of whole row panels (each
+ * thread packs only its own rows of x and reads all of W); otherwise a range
+ * of whole column tiles. Either way every element is computed by the same
+ * instructions as with one thread. */
 static void linear_part(void *arg, size_t tid, size_t nt, float *scratch)
 {
     const linear_job *j = arg;
-    size_t NR = medner__gemm_tile_n();
-    size_t blocks = (j->N + NR - 1) / NR;
-    size_t b0 = blocks * tid / nt, b1 = blocks * (tid + 1) / nt;
-    size_t n0 = b0 * NR, n1 = b1 * NR < j->N ? b1 * NR : j->N;
-    if (n1 <= n0)
+    size_t MR = medner__gemm_tile_m(), NR = medner__gemm_tile_n();
+    size_t m0 = 0, m1 = j->M, n0 = 0, n1 = j->N;
+    size_t panels = (j->M + MR - 1) / MR;
+    if (panels >= 2 * nt) {
+        m0 = panels * tid / nt * MR;
+        m1 = panels * (tid + 1) / nt * MR;
+        if (m1 > j->M)
+            m1 = j->M;
+    } else {
+        size_t blocks = (j->N + NR - 1) / NR;
+        n0 = blocks * tid / nt * NR;
+        n1 = blocks * (tid + 1) / nt * NR;
+        if (n1 > j->N)
+            n1 = j->N;
+    }
+    if (m1 <= m0 || n1 <= n0)
         return;
-    medner__gemm_cols(j->y, j->ldy, j->x, j->ldx, j->w, j->K, j->b, 1.0f, j->M, n0, n1, j->K,
-                      scratch);
+    medner__gemm_cols(j->y + m0 * j->ldy, j->ldy, j->x + m0 * j->ldx, j->ldx, j->w, j->K, j->b,
+                      1.0f, m1 - m0, n0, n1, j->K, scratch);
     if (j->act != MEDNER__EPI_NONE)
-        for (size_t m = 0; m < j->M; m++)
+        for (size_t m = m0; m < m1; m++)
             apply_act(j->act, j->y + m * j->ldy + n0, n1 - n0);
 }
 

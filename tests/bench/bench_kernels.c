@@ -1,7 +1,8 @@
 /*
  * Kernel speed beside the reference twins, and a probe of OpenBLAS's
  * determinism. Single-threaded for the element-wise kernels; the linear and
- * attention timings use OpenBLAS with 1 and 2 threads.
+ * attention timings use 1 and 2 threads (a medner__par), beside OpenBLAS's
+ * cblas_sgemm with as many threads.
  *   bench_kernels            accuracy against the reference twins, then timings
  *                            (best of 15 runs; ns per element, GFLOP/s)
  *   bench_kernels probe      which plain cblas_sgemm calls are row-stable
@@ -13,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../src/kernels/kernels.h"
+#include "kernels/kernels.h"
 
 /* From OpenBLAS's cblas.h, declared here because the bench build has no
  * OpenBLAS include path. */
@@ -143,13 +144,23 @@ static void bench_rows(void)
     free(b);
 }
 
+static medner__par *make_par(int threads, size_t floats)
+{
+    medner__par *p = NULL;
+    if (medner__par_create(&p, (size_t)threads) != 0 || medner__par_reserve(p, floats) != 0)
+        exit(1);
+    return p;
+}
+
 static void bench_linear(int threads)
 {
     const size_t shapes[][3] = { /* M, N, K */
-        { 512, 768, 768 }, { 512, 3072, 768 }, { 512, 768, 3072 }, { 512, 2304, 768 },
+        { 128, 768, 768 }, { 128, 3072, 768 }, { 128, 768, 3072 },
+        { 1024, 768, 768 }, { 1024, 3072, 768 }, { 1024, 768, 3072 },
         { 64, 768, 768 }, { 2, 768, 768 }, { 512, 9, 768 }, { 512, 768, 1200 },
     };
     openblas_set_num_threads(threads);
+    medner__par *par = make_par(threads, medner__linear_scratch(3072));
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
         float *x = farray(M * K, -1, 1), *w = farray(N * K, -1, 1), *b = farray(N, -1, 1);
@@ -158,7 +169,7 @@ static void bench_linear(int threads)
             exit(1);
         double flop = 2.0 * (double)M * (double)N * (double)K, t, tp;
         int inner = (int)(2e9 / flop) + 1;
-        TIME_BEST(t, inner, medner__linear(y, N, x, K, w, b, M, N, K));
+        TIME_BEST(t, inner, medner__linear(par, y, N, x, K, w, b, M, N, K, MEDNER__EPI_NONE));
         /* plain sgemm (beta = 0, no bias) for comparison */
         TIME_BEST(tp, inner,
                     cblas_sgemm(RowMajor, NoTrans, Trans, (int)M, (int)N, (int)K, 1.0f, x, (int)K,
@@ -170,29 +181,29 @@ static void bench_linear(int threads)
         free(b);
         free(y);
     }
+    medner__par_free(par);
 }
 
 static void bench_attention(int threads)
 {
     const size_t Ls[] = { 64, 256, 512 }, H = 12, D = 64, ld = 3 * H * D;
-    openblas_set_num_threads(threads);
+    medner__par *par = make_par(threads, medner__attention_scratch(512, D));
     for (size_t c = 0; c < sizeof Ls / sizeof *Ls; c++) {
-        size_t L = Ls[c];
+        size_t L = Ls[c], start = 0;
         float *qkv = farray(L * ld, -1, 1), *out = malloc(L * H * D * sizeof *out);
-        float *scratch = malloc(L * L * sizeof *scratch);
-        if (!out || !scratch)
+        if (!out)
             exit(1);
         double t, flop = 4.0 * (double)(L * L * H * D);
         int inner = (int)(1e9 / flop) + 1;
         TIME_BEST(t, inner,
-                    medner__attention(out, H * D, qkv, qkv + H * D, qkv + 2 * H * D, ld, L, H, D,
-                                      0.125f, scratch));
+                  medner__attention(par, out, H * D, qkv, qkv + H * D, qkv + 2 * H * D, ld,
+                                    &start, &L, 1, H, D, 0.125f));
         printf("attention  L=%zu H=%zu D=%zu, %d thread%s: %8.3f ms (%5.1f GFLOP/s)\n", L, H, D,
                threads, threads > 1 ? "s" : " ", t * 1e3, flop / t * 1e-9);
         free(qkv);
         free(out);
-        free(scratch);
     }
+    medner__par_free(par);
 }
 
 /* Accuracy of medner__linear against its double reference, relative to
@@ -207,7 +218,9 @@ static void linear_accuracy(void)
         float *y = malloc(M * N * sizeof *y), *r = malloc(M * N * sizeof *r);
         if (!y || !r)
             exit(1);
-        medner__linear(y, N, x, K, w, b, M, N, K);
+        medner__par *par = make_par(1, medner__linear_scratch(K));
+        medner__linear(par, y, N, x, K, w, b, M, N, K, MEDNER__EPI_NONE);
+        medner__par_free(par);
         medner__linear_ref(r, N, x, K, w, b, M, N, K);
         double worst = 0.0, worst_abs = 0.0;
         for (size_t m = 0; m < M; m++)
@@ -266,10 +279,14 @@ static void rows_accuracy(void)
            "reference\n", lr, lc, ea, diff, lr * lc);
     const size_t L = 128, H = 12, D = 64, ld = 3 * H * D;
     float *qkv = farray(L * ld, -2, 2), *o = malloc(L * H * D * sizeof *o);
-    float *orf = malloc(L * H * D * sizeof *o), *scr = malloc(L * L * sizeof *o);
-    if (!o || !orf || !scr)
+    float *orf = malloc(L * H * D * sizeof *o);
+    if (!o || !orf)
         exit(1);
-    medner__attention(o, H * D, qkv, qkv + H * D, qkv + 2 * H * D, ld, L, H, D, 0.125f, scr);
+    medner__par *par = make_par(1, medner__attention_scratch(L, D));
+    size_t start = 0, len = L;
+    medner__attention(par, o, H * D, qkv, qkv + H * D, qkv + 2 * H * D, ld, &start, &len, 1, H,
+                      D, 0.125f);
+    medner__par_free(par);
     medner__attention_ref(orf, H * D, qkv, qkv + H * D, qkv + 2 * H * D, ld, L, H, D, 0.125f);
     ea = 0;
     for (size_t i = 0; i < L * H * D; i++) {
@@ -287,7 +304,6 @@ static void rows_accuracy(void)
     free(qkv);
     free(o);
     free(orf);
-    free(scr);
 }
 
 /* Plain cblas_sgemm (RowMajor, x . W^T): is each row bitwise the same when
