@@ -106,6 +106,72 @@ static inline void tile_rows(const gemm_args *g, size_t n0, size_t nr, size_t NR
 
 /* ---- AVX-512 ---------------------------------------------------------------- */
 #if GX86
+/* In-register transpose of 16 rows of 16 floats: r[i] lane j -> r[j] lane i. */
+__attribute__((target("avx512f"))) static inline void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* u[4g + q]: rows 4g..4g+3 of column 4L+q in 128-bit lane L */
+    __m512 u[16];
+    for (int g4 = 0; g4 < 4; g4++) {
+        __m512d a = _mm512_castps_pd(t[4 * g4]), b = _mm512_castps_pd(t[4 * g4 + 2]);
+        __m512d c = _mm512_castps_pd(t[4 * g4 + 1]), d = _mm512_castps_pd(t[4 * g4 + 3]);
+        u[4 * g4] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        u[4 * g4 + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        u[4 * g4 + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+        u[4 * g4 + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    for (int q = 0; q < 4; q++) {
+        __m512 a = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x88);
+        __m512 b = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xDD);
+        __m512 c = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x88);
+        __m512 d = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xDD);
+        r[q] = _mm512_shuffle_f32x4(a, c, 0x88);
+        r[4 + q] = _mm512_shuffle_f32x4(b, d, 0x88);
+        r[8 + q] = _mm512_shuffle_f32x4(a, c, 0xDD);
+        r[12 + q] = _mm512_shuffle_f32x4(b, d, 0xDD);
+    }
+}
+
+/* pack_panel for MR = 32 with 16 x 16 register transposes. */
+__attribute__((target("avx512f"))) static void pack_avx512(float *panel, const gemm_args *g,
+                                                           size_t m0, size_t mr)
+{
+    size_t K = g->K;
+    for (size_t k0 = 0; k0 < K; k0 += 16) {
+        size_t kb = K - k0 < 16 ? K - k0 : 16;
+        __mmask16 mask = (__mmask16)((1u << kb) - 1u);
+        for (size_t h = 0; h < 2; h++) {
+            __m512 r[16];
+            for (size_t i = 0; i < 16; i++) {
+                size_t row = h * 16 + i;
+                r[i] = row < mr ? _mm512_maskz_loadu_ps(mask, g->x + (m0 + row) * g->ldx + k0)
+                                : _mm512_setzero_ps();
+            }
+            transpose16(r);
+            for (size_t kk = 0; kk < kb; kk++)
+                _mm512_store_ps(panel + (k0 + kk) * 32 + h * 16, r[kk]);
+        }
+    }
+}
+
+/* Rows [m0+h*16, ...) of a tile: acc[j] holds column j for 16 rows. */
+__attribute__((target("avx512f"))) static inline void store16(const gemm_args *g, __m512 acc[16],
+                                                              size_t row0, size_t rows,
+                                                              size_t n0, size_t nr)
+{
+    transpose16(acc);
+    __mmask16 mask = (__mmask16)((1u << nr) - 1u);
+    __m512 al = _mm512_set1_ps(g->alpha);
+    for (size_t i = 0; i < rows; i++) {
+        __m512 v = g->alpha == 1.0f ? acc[i] : _mm512_mul_ps(acc[i], al);
+        _mm512_mask_storeu_ps(g->y + (row0 + i) * g->ldy + n0, mask, v);
+    }
+}
+
 #define A5_NR 12
 /* Every 16 k, the 16 next weights of each of the 12 W rows are copied into a
  * small contiguous buffer and broadcast from there: W rows whose stride is a
@@ -141,11 +207,15 @@ __attribute__((target("avx512f"))) static void tile_avx512(const gemm_args *g, c
             A5_STEP(6) A5_STEP(7) A5_STEP(8) A5_STEP(9) A5_STEP(10) A5_STEP(11)
         }
     }
-    float t[A5_NR * 32] __attribute__((aligned(64)));
-#define A5_ST(j) _mm512_store_ps(t + (j) * 32, c0_##j); _mm512_store_ps(t + (j) * 32 + 16, c1_##j);
-    A5_ST(0) A5_ST(1) A5_ST(2) A5_ST(3) A5_ST(4) A5_ST(5)
-    A5_ST(6) A5_ST(7) A5_ST(8) A5_ST(9) A5_ST(10) A5_ST(11)
-    store_tile(g, t, 32, m0, mr, n0, nr);
+    __m512 z = _mm512_setzero_ps();
+    __m512 lo[16] = { c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7, c0_8, c0_9, c0_10, c0_11,
+                      z, z, z, z };
+    store16(g, lo, m0, mr < 16 ? mr : 16, n0, nr);
+    if (mr > 16) {
+        __m512 hi[16] = { c1_0, c1_1, c1_2, c1_3, c1_4, c1_5, c1_6, c1_7, c1_8, c1_9, c1_10,
+                          c1_11, z, z, z, z };
+        store16(g, hi, m0 + 16, mr - 16, n0, nr);
+    }
 }
 
 /* ---- AVX2 + FMA --------------------------------------------------------------- */
@@ -285,8 +355,16 @@ void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const f
     size_t mcr = chunk_rows(K, MR);
     for (size_t mc = 0; mc < M; mc += mcr) {
         size_t me = M - mc < mcr ? M : mc + mcr;
-        for (size_t m0 = mc; m0 < me; m0 += MR)
-            pack_panel(scratch + (m0 - mc) * K, &g, m0, me - m0 < MR ? me - m0 : MR, MR);
+        for (size_t m0 = mc; m0 < me; m0 += MR) {
+            size_t mr = me - m0 < MR ? me - m0 : MR;
+#if GX86
+            if (MR == 32) {
+                pack_avx512(scratch + (m0 - mc) * K, &g, m0, mr);
+                continue;
+            }
+#endif
+            pack_panel(scratch + (m0 - mc) * K, &g, m0, mr, MR);
+        }
         for (size_t n = n0; n < n1; n += NR) {
             size_t nr = n1 - n < NR ? n1 - n : NR;
             for (size_t m0 = mc; m0 < me; m0 += MR)
