@@ -107,7 +107,7 @@ static inline void tile_rows(const gemm_args *g, size_t n0, size_t nr, size_t NR
 /* ---- AVX-512 ---------------------------------------------------------------- */
 #if GX86
 /* In-register transpose of 16 rows of 16 floats: r[i] lane j -> r[j] lane i. */
-__attribute__((target("avx512f"))) static inline void transpose16(__m512 r[16])
+__attribute__((target("avx512f"), always_inline)) static inline void transpose16(__m512 r[16])
 {
     __m512 t[16];
     for (int i = 0; i < 8; i++) {
@@ -173,6 +173,16 @@ __attribute__((target("avx512f"))) static inline void store16(const gemm_args *g
 }
 
 #define A5_NR 12
+/* Copy W[r[j]][k0 .. k0+16) (zeros past K) to wb[j*16 ..]. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+a5_copy_block(float *wb, const float *const *r, size_t k0, size_t K)
+{
+    size_t kb = K - k0 < 16 ? K - k0 : 16;
+    __mmask16 mask = (__mmask16)((1u << kb) - 1u);
+    for (size_t j = 0; j < 12; j++)
+        _mm512_store_ps(wb + j * 16, _mm512_maskz_loadu_ps(mask, r[j] + k0));
+}
+
 /* Every 16 k, the 16 next weights of each of the 12 W rows are copied into a
  * small contiguous buffer and broadcast from there: W rows whose stride is a
  * multiple of 4 KiB (K = 1024, 3072, ...) all fall in one L1 set, and 12 of
@@ -184,22 +194,25 @@ __attribute__((target("avx512f"))) static void tile_avx512(const gemm_args *g, c
     const float *r[A5_NR];
     float bias[A5_NR];
     tile_rows(g, n0, nr, A5_NR, r, bias);
-    float wb[A5_NR * 16] __attribute__((aligned(64)));
+    /* two k-block buffers: the next block is copied while this one is used,
+     * so the broadcasts never wait on the copy's stores or on its loads */
+    float wb[2][A5_NR * 16] __attribute__((aligned(64)));
 #define A5_DECL(j) __m512 c0_##j = _mm512_set1_ps(bias[j]), c1_##j = c0_##j;
     A5_DECL(0) A5_DECL(1) A5_DECL(2) A5_DECL(3) A5_DECL(4) A5_DECL(5)
     A5_DECL(6) A5_DECL(7) A5_DECL(8) A5_DECL(9) A5_DECL(10) A5_DECL(11)
     const float *p = panel;
     size_t K = g->K;
-    for (size_t k0 = 0; k0 < K; k0 += 16) {
+    a5_copy_block(wb[0], r, 0, K);
+    for (size_t k0 = 0, blk = 0; k0 < K; k0 += 16, blk ^= 1) {
         size_t kb = K - k0 < 16 ? K - k0 : 16;
-        __mmask16 mask = (__mmask16)((1u << kb) - 1u);
-        for (size_t j = 0; j < A5_NR; j++)
-            _mm512_store_ps(wb + j * 16, _mm512_maskz_loadu_ps(mask, r[j] + k0));
+        if (k0 + 16 < K)
+            a5_copy_block(wb[blk ^ 1], r, k0 + 16, K);
+        const float *cur = wb[blk];
         for (size_t kk = 0; kk < kb; kk++, p += 32) {
             __m512 a0 = _mm512_load_ps(p), a1 = _mm512_load_ps(p + 16);
 #define A5_STEP(j)                                                    \
             {                                                         \
-                __m512 bw = _mm512_set1_ps(wb[(j) * 16 + kk]);        \
+                __m512 bw = _mm512_set1_ps(cur[(j) * 16 + kk]);       \
                 c0_##j = _mm512_fmadd_ps(a0, bw, c0_##j);             \
                 c1_##j = _mm512_fmadd_ps(a1, bw, c1_##j);             \
             }
@@ -215,6 +228,28 @@ __attribute__((target("avx512f"))) static void tile_avx512(const gemm_args *g, c
         __m512 hi[16] = { c1_0, c1_1, c1_2, c1_3, c1_4, c1_5, c1_6, c1_7, c1_8, c1_9, c1_10,
                           c1_11, z, z, z, z };
         store16(g, hi, m0 + 16, mr - 16, n0, nr);
+    }
+}
+
+/* dst[c][r] = src[r][c] by 16 x 16 blocks (masked at the edges). */
+__attribute__((target("avx512f"))) static void transpose_avx512(float *dst, size_t ldd,
+                                                                const float *src, size_t lds,
+                                                                size_t rows, size_t cols)
+{
+    for (size_t r0 = 0; r0 < rows; r0 += 16) {
+        size_t rb = rows - r0 < 16 ? rows - r0 : 16;
+        __mmask16 rmask = (__mmask16)((1u << rb) - 1u);
+        for (size_t c0 = 0; c0 < cols; c0 += 16) {
+            size_t cb = cols - c0 < 16 ? cols - c0 : 16;
+            __mmask16 cmask = (__mmask16)((1u << cb) - 1u);
+            __m512 v[16];
+            for (size_t i = 0; i < 16; i++)
+                v[i] = i < rb ? _mm512_maskz_loadu_ps(cmask, src + (r0 + i) * lds + c0)
+                              : _mm512_setzero_ps();
+            transpose16(v);
+            for (size_t j = 0; j < cb; j++)
+                _mm512_mask_storeu_ps(dst + (c0 + j) * ldd + r0, rmask, v[j]);
+        }
     }
 }
 
@@ -299,6 +334,20 @@ static void pick(tile_fn *fn, size_t *MR, size_t *NR)
     *fn = tile_base;
     *MR = 8;
     *NR = B_NR;
+}
+
+void medner__transpose(float *dst, size_t ldd, const float *src, size_t lds, size_t rows,
+                       size_t cols)
+{
+#if GX86
+    if (medner__kernels_isa() == MEDNER__ISA_AVX512) {
+        transpose_avx512(dst, ldd, src, lds, rows, cols);
+        return;
+    }
+#endif
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++)
+            dst[c * ldd + r] = src[r * lds + c];
 }
 
 size_t medner__gemm_tile_n(void)

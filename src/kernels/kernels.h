@@ -57,6 +57,9 @@ void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const f
                        size_t ldw, const float *b, float alpha, size_t M, size_t n0, size_t n1,
                        size_t K, float *scratch);
 size_t medner__gemm_scratch(size_t K);
+/* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (exact copy). */
+void medner__transpose(float *dst, size_t ldd, const float *src, size_t lds, size_t rows,
+                       size_t cols);
 /* Output columns / rows per register tile at the current ISA level (thread
  * splits are made of whole tiles). */
 size_t medner__gemm_tile_n(void);

@@ -279,9 +279,7 @@ static void attention_head(const attention_job *j, size_t s, size_t h, float *sc
     const float *v = j->v + r * j->ld + h * D;
     medner__gemm_cols(S, L, q, j->ld, k, j->ld, NULL, j->scale, L, 0, L, D, pack);
     medner__softmax(S, L, L);
-    for (size_t t = 0; t < L; t++)
-        for (size_t d = 0; d < D; d++)
-            vt[d * L + t] = v[t * j->ld + d];
+    medner__transpose(vt, L, v, j->ld, L, D);
     medner__gemm_cols(j->out + r * j->ldo + h * D, j->ldo, S, L, vt, L, NULL, 1.0f, L, 0, D, L,
                       pack);
 }
