@@ -183,9 +183,11 @@ MEDNER_API int medner_log_set_callback(medner_log_fn fn, medner_log_level max_le
 
 /**
  * Custom allocator for every allocation medner itself makes (objects,
- * workspaces, results). Third-party libraries used internally (OpenBLAS,
- * libyaml, utf8proc) keep their own allocators; memory they allocate never
- * outlives the medner call that caused it, except OpenBLAS's thread buffers.
+ * workspaces, per-thread scratch, results). Third-party libraries used
+ * internally (libyaml, utf8proc) and the C library's thread stacks keep their
+ * own allocators; memory they allocate never outlives the medner call that
+ * caused it, except the stacks of a context's worker threads (freed with the
+ * context).
  *
  * All three functions are required. `alloc_fn` and `realloc_fn` return NULL
  * on failure (medner then fails cleanly with MEDNER_E_OUT_OF_MEMORY), which
