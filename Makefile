@@ -51,7 +51,7 @@ CLI_OBJ    := $(CLI_SRC:%.c=build/obj/%.o)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 # libFuzzer targets; `make test` replays each one's saved corpus (tests/fuzz/corpus/NAME).
-FUZZ_TARGETS := tokenizer json safetensors conll config
+FUZZ_TARGETS := tokenizer json safetensors conll config pipeline model_files
 REPLAY_BIN := $(FUZZ_TARGETS:%=build/tests/replay_%)
 
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -204,7 +204,7 @@ bench-encoder: deps models build/bench/bench_encoder
 # ---- fuzzing (clang's libFuzzer; not part of `make test`) -------------------
 
 FUZZ_CC      ?= clang
-FUZZ_SECONDS ?= 600
+FUZZ_SECONDS ?= 150
 FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 \
                 -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS)
 
