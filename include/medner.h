@@ -514,9 +514,27 @@ typedef struct medner_encoder_params {
      *  Nothing process-wide is changed. See docs/threading.md. */
     uint32_t threads;
     uint32_t reserved;      /**< must be zero */
+    /** PEFT LoRA adapter directory to merge into the model at load time, or
+     *  NULL (default) for none. Read: `adapter_config.json` (peft_type
+     *  "LORA", r, lora_alpha, use_rslora, target_modules as a list of module
+     *  names, modules_to_save, ...) and `adapter_model.safetensors` (F32,
+     *  F16 or BF16). Each base weight with a lora_A/lora_B pair becomes a
+     *  private fp32 copy W + scale * B.A (scale = lora_alpha / r, or
+     *  lora_alpha / sqrt(r) with use_rslora); modules_to_save tensors (e.g.
+     *  the classifier) replace the base tensor and may give a base without a
+     *  head one, labelled by the adapter directory's config.json id2label,
+     *  else the base's, else LABEL_i. Every other weight stays memory-mapped
+     *  and shared. Adds to the errors of medner_encoder_load():
+     *  MEDNER_E_IO (no adapter_config.json / adapter_model.safetensors),
+     *  MEDNER_E_PARSE, MEDNER_E_UNSUPPORTED (another PEFT method, a regular
+     *  expression in target_modules, DoRA, trained biases, rank/alpha
+     *  patterns, ...), MEDNER_E_INVALID_MODEL (a missing, unexpected or
+     *  misshaped tensor: the message names file and tensor). The tokenizer
+     *  is not part of the adapter. See docs/model-formats.md. */
+    const char *adapter_dir;
 } medner_encoder_params;
 
-#define MEDNER_ENCODER_PARAMS_INIT { sizeof(medner_encoder_params), 0, 0 }
+#define MEDNER_ENCODER_PARAMS_INIT { sizeof(medner_encoder_params), 0, 0, NULL }
 
 /**
  * Load a BERT-family checkpoint from a Hugging Face model directory:
@@ -526,10 +544,11 @@ typedef struct medner_encoder_params {
  * DistilBertForTokenClassification; weight names with or without the
  * `bert.`/`distilbert.` prefix; tensors in F32 (memory-mapped read-only and
  * used in place, so processes share one copy), F16 or BF16 (converted to fp32
- * once). Nothing is downloaded; no Python is involved.
+ * once). Nothing is downloaded; no Python is involved. With
+ * params->adapter_dir, a PEFT LoRA adapter is merged in at load time.
  *
  * @param[out] out        receives the encoder; free with medner_encoder_free().
- * @param      model_dir  the directory.
+ * @param      model_dir  the directory (the base model, with an adapter).
  * @param      params     options, or NULL for the defaults.
  * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT; MEDNER_E_IO (missing or
  *         unreadable files); MEDNER_E_PARSE (malformed JSON or safetensors
@@ -790,7 +809,9 @@ typedef struct medner_pipeline medner_pipeline;
 typedef struct medner_pipeline_params {
     size_t struct_size;                    /**< sizeof(medner_pipeline_params) */
     const char *model_dir;                 /**< Hugging Face model directory (required) */
-    const char *adapter_dir;               /**< PEFT LoRA adapter directory, or NULL */
+    const char *adapter_dir;               /**< PEFT LoRA adapter directory merged into the
+                                                model at load (medner_encoder_params.adapter_dir),
+                                                or NULL; the tokenizer comes from model_dir */
     uint32_t max_length;                   /**< tokens per window incl. [CLS]/[SEP]; default: the
                                                 model's positions and the tokenizer's model_max_length */
     uint32_t overlap;                      /**< tokens shared by consecutive windows; default 128

@@ -1,14 +1,17 @@
-/* medner info DIR: what a model directory holds. */
+/* medner info DIR [--adapter ADIR]: what a model directory (and adapter) holds. */
 #include <string.h>
 
 #include "cli/cli.h"
+#include "encoder/encoder.h" /* the adapter summary is not part of the public API */
 
 static const char info_usage[] =
-    "usage: medner info DIR\n"
+    "usage: medner info DIR [--adapter ADIR]   (DIR may also be given as --base DIR)\n"
     "\n"
     "Describe the Hugging Face model directory DIR: architecture, layers, hidden size,\n"
     "heads, vocabulary, labels, dtype, parameter count and file sizes. Loads the\n"
-    "weights (memory-mapped) and the tokenizer, so it also validates them.\n";
+    "weights (memory-mapped) and the tokenizer, so it also validates them.\n"
+    "With --adapter, merges the PEFT LoRA adapter ADIR into DIR (the base model) and\n"
+    "shows it too: rank, alpha, scale, target modules, tensors merged and replaced.\n";
 
 int medner_cli_info(int argc, char **argv)
 {
@@ -16,13 +19,30 @@ int medner_cli_info(int argc, char **argv)
         fputs(info_usage, stdout);
         return 0;
     }
-    if (argc != 2 || argv[1][0] == '-') {
+    /* DIR (or --base DIR), optionally --adapter ADIR, in any order */
+    const char *dir = NULL, *adapter = NULL;
+    int usage = 0;
+    for (int i = 1; i < argc && !usage; i++) {
+        const char **slot = NULL;
+        if (!strcmp(argv[i], "--adapter") || !strcmp(argv[i], "--base")) {
+            if (i + 1 < argc)
+                slot = argv[i][2] == 'a' ? &adapter : &dir;
+            i++;
+        } else if (argv[i][0] != '-') {
+            slot = &dir;
+        }
+        usage = slot == NULL || *slot != NULL;
+        if (!usage)
+            *slot = argv[i];
+    }
+    if (usage || dir == NULL) {
         fputs(info_usage, stderr);
         return 2;
     }
-    const char *dir = argv[1];
     medner_encoder *e = NULL;
-    int rc = medner_encoder_load(&e, dir, NULL);
+    medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
+    ep.adapter_dir = adapter;
+    int rc = medner_encoder_load(&e, dir, &ep);
     if (rc != MEDNER_OK) {
         medner_cli_error("info", rc, NULL);
         return 1;
@@ -49,6 +69,22 @@ int medner_cli_info(int argc, char **argv)
         printf("labels:         %zu:", in.num_labels);
         for (size_t k = 0; k < in.num_labels; k++)
             printf(" %s", medner_encoder_label(e, k));
+        printf("\n");
+    }
+    const medner__adapter *a = medner__encoder_model(e)->adapter;
+    if (a != NULL) {
+        printf("adapter:        %s (PEFT LoRA, base %s)\n", a->dir,
+               a->base_model ? a->base_model : "-");
+        printf("lora:           r %zu, alpha %g, scale %g%s\n", a->r, a->alpha, a->scale,
+               a->rslora ? " (rsLoRA: alpha/sqrt(r))" : " (alpha/r)");
+        printf("targets:        %s\n", a->targets);
+        printf("modules_to_save: %s\n", a->modules_to_save[0] ? a->modules_to_save : "-");
+        printf("merged:         %zu weight%s (private fp32 copies), %zu tensor%s replaced",
+               a->n_merged, a->n_merged == 1 ? "" : "s", a->n_replaced,
+               a->n_replaced == 1 ? "" : "s");
+        if (a->n_skipped)
+            printf(", %zu LoRA pair%s on unused modules skipped", a->n_skipped,
+                   a->n_skipped == 1 ? "" : "s");
         printf("\n");
     }
     medner_tokenizer *t = NULL;

@@ -43,7 +43,9 @@ int medner_encoder_load(medner_encoder **out, const char *dir, const medner_enco
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_encoder_load: out and model_dir are required");
     medner_encoder_params p = MEDNER_ENCODER_PARAMS_INIT;
-    int rc = medner__params_copy(&p, sizeof p, params, sizeof p, "medner_encoder_params");
+    /* callers built against the first version pass the struct without adapter_dir */
+    int rc = medner__params_copy(&p, sizeof p, params, offsetof(medner_encoder_params, adapter_dir),
+                                 "medner_encoder_params");
     if (rc != MEDNER_OK)
         return rc;
     if (p.reserved != 0)
@@ -55,7 +57,7 @@ int medner_encoder_load(medner_encoder **out, const char *dir, const medner_enco
     medner_encoder *e = medner__calloc(1, sizeof *e);
     if (e == NULL)
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", dir);
-    rc = medner__model_load(&e->model, dir);
+    rc = medner__model_load_adapter(&e->model, dir, p.adapter_dir);
     if (rc != MEDNER_OK) {
         medner__free(e);
         return rc;
@@ -323,6 +325,11 @@ const float *medner_context_hidden(const medner_context *c, size_t seq)
 }
 
 _Static_assert(sizeof(medner_encoder_params) ==
+                   offsetof(medner_encoder_params, adapter_dir) + sizeof(const char *),
+               "medner_encoder_params must not end in padding");
+/* adapter_dir starts where the first version (threads, reserved) ended, so it
+ * never lies in bytes an old caller left unset */
+_Static_assert(offsetof(medner_encoder_params, adapter_dir) ==
                    offsetof(medner_encoder_params, reserved) + sizeof(uint32_t),
                "medner_encoder_params must not end in padding");
 _Static_assert(sizeof(medner_encoder_info) ==

@@ -424,3 +424,32 @@ void medner__config_release(medner__config *config)
     config->labels = NULL;
     config->num_labels = 0;
 }
+
+void medner__labels_free(char **labels, size_t n)
+{
+    free_labels(labels, n);
+}
+
+int medner__config_load_id2label(const char *path, char ***labels, size_t *n)
+{
+    if (path == NULL || labels == NULL || n == NULL)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner__config_load_id2label: NULL argument");
+    medner__json_doc *doc = NULL;
+    int rc = medner__json_parse_file(&doc, path);
+    if (rc != MEDNER_OK)
+        return rc;
+    const medner__json *root = medner__json_root(doc);
+    medner__config c;
+    memset(&c, 0, sizeof c);
+    if (root->type != MEDNER__JSON_OBJECT)
+        rc = medner__fail(MEDNER_E_INVALID_MODEL, "%s:%zu:%zu: expected a JSON object, found %s",
+                          path, root->line, root->column, medner__json_type_name(root->type));
+    else if (member(root, "id2label") != NULL)
+        rc = read_labels(path, root, &c);
+    medner__json_free(doc);
+    if (rc != MEDNER_OK)
+        return rc;
+    *labels = c.labels;
+    *n = c.num_labels;
+    return MEDNER_OK;
+}

@@ -86,9 +86,13 @@ static int has_prefix(const char *s, size_t len, const char *prefix)
     return len >= n && memcmp(s, prefix, n) == 0;
 }
 
+_Static_assert(G_CLS_W == MEDNER__SLOT_CLS_W && G_CLS_B == MEDNER__SLOT_CLS_B,
+               "classifier slots as in model.h");
+
 /* Slot of a tensor name: >= 0, or -1 for a known but unused tensor, or -2
- * for an unexpected one. */
-static long slot_of(const medner__config *c, const char *name, size_t len)
+ * for an unexpected one. With any_head, `classifier.*` always has its slot
+ * (an adapter may bring a head the base lacks). */
+static long slot_of(const medner__config *c, const char *name, size_t len, int any_head)
 {
     char buf[NAME_MAX_LEN + 1];
     const char *model_prefix = c->arch == MEDNER__ARCH_BERT ? "bert." : "distilbert.";
@@ -133,7 +137,7 @@ static long slot_of(const medner__config *c, const char *name, size_t len)
             continue;
         if (g == G_TYPE && c->arch != MEDNER__ARCH_BERT)
             return -2;
-        if ((g == G_CLS_W || g == G_CLS_B) && c->head == MEDNER__HEAD_NONE)
+        if ((g == G_CLS_W || g == G_CLS_B) && c->head == MEDNER__HEAD_NONE && !any_head)
             return -1; /* the head of another task (e.g. sequence classification) */
         return (long)g;
     }
@@ -207,7 +211,7 @@ static int assign(loader *ld)
         const medner__st_file *file = &ld->files[f];
         for (size_t i = 0; i < file->n_tensors; i++) {
             const medner__st_tensor *t = &file->tensors[i];
-            long s = slot_of(ld->c, t->name, t->name_len);
+            long s = slot_of(ld->c, t->name, t->name_len, 0);
             if (s == -1)
                 continue;
             if (s < 0)
@@ -275,7 +279,7 @@ static int little_endian(void)
 }
 
 /* fp32 copy of a tensor; the source may be misaligned, and is little-endian. */
-static void convert(float *out, const medner__st_tensor *t)
+void medner__st_to_f32(float *out, const medner__st_tensor *t)
 {
     const unsigned char *p = t->data;
     size_t n = t->numel;
@@ -325,6 +329,79 @@ static const float **weight_ptr(medner__model *m, size_t s)
     return p[(s - G_COUNT) % L_COUNT];
 }
 
+/* ---- slots, for adapter.c ---------------------------------------------------- */
+
+size_t medner__model_n_slots(const medner__model *m)
+{
+    return G_COUNT + m->config.layers * L_COUNT;
+}
+
+long medner__model_slot(const medner__model *m, const char *name, size_t len)
+{
+    return slot_of(&m->config, name, len, 1);
+}
+
+const float **medner__model_slot_ptr(medner__model *m, size_t s)
+{
+    return weight_ptr(m, s);
+}
+
+size_t medner__model_slot_shape(const medner__model *m, size_t s, size_t dims[2])
+{
+    return expected_shape(&m->config, s, dims);
+}
+
+int medner__model_slot_is_linear(size_t s)
+{
+    if (s < G_COUNT)
+        return s == G_CLS_W;
+    size_t k = (s - G_COUNT) % L_COUNT;
+    return k == L_Q_W || k == L_K_W || k == L_V_W || k == L_O_W || k == L_F1_W || k == L_F2_W;
+}
+
+size_t medner__model_slot_layer(size_t s)
+{
+    return s < G_COUNT ? SIZE_MAX : (s - G_COUNT) / L_COUNT;
+}
+
+void medner__model_slot_module(const medner__model *m, size_t s, const char *prefix, char *buf,
+                               size_t size)
+{
+    const medner__config *c = &m->config;
+    if (s < G_COUNT) {
+        /* "embeddings.LayerNorm.weight" -> "embeddings.LayerNorm" */
+        const char *name = global_names[s];
+        const char *dot = strrchr(name, '.');
+        snprintf(buf, size, "%s%.*s", s == G_CLS_W || s == G_CLS_B ? "" : prefix,
+                 (int)(dot - name), name);
+        return;
+    }
+    const char *const *names = c->arch == MEDNER__ARCH_BERT ? bert_layer_names : distil_layer_names;
+    const char *name = names[(s - G_COUNT) % L_COUNT];
+    const char *dot = strrchr(name, '.');
+    snprintf(buf, size, "%s%s%zu.%.*s", prefix,
+             c->arch == MEDNER__ARCH_BERT ? "encoder.layer." : "transformer.layer.",
+             (s - G_COUNT) / L_COUNT, (int)(dot - name), name);
+}
+
+void medner__model_release_unused_maps(medner__model *m)
+{
+    size_t n_slots = medner__model_n_slots(m), kept = 0;
+    for (size_t i = 0; i < m->n_maps; i++) {
+        uintptr_t b = (uintptr_t)m->maps[i].base;
+        int used = 0;
+        for (size_t s = 0; s < n_slots && !used; s++) {
+            uintptr_t p = (uintptr_t)*weight_ptr(m, s);
+            used = p != 0 && p >= b && p - b < m->maps[i].size;
+        }
+        if (used)
+            m->maps[kept++] = m->maps[i];
+        else
+            medner__mapping_release(&m->maps[i]);
+    }
+    m->n_maps = kept;
+}
+
 static int materialise(medner__model *m, loader *ld)
 {
     size_t *uses = medner__calloc(ld->n_files, sizeof *uses);
@@ -356,7 +433,7 @@ static int materialise(medner__model *m, loader *ld)
             return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory for tensor "
                                 "\"%.200s\"", sl->file->path, t->name);
         }
-        convert(buf, t);
+        medner__st_to_f32(buf, t);
         m->owned[m->n_owned++] = buf;
         *weight_ptr(m, s) = buf;
     }
@@ -489,6 +566,7 @@ void medner__model_free(medner__model *m)
     if (m == NULL)
         return;
     medner__config_release(&m->config);
+    medner__adapter_free(m->adapter);
     medner__free(m->weights.layers);
     for (size_t i = 0; i < m->n_owned; i++)
         medner__free(m->owned[i]);

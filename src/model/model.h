@@ -86,6 +86,22 @@ typedef struct medner__mapping {
 
 typedef struct medner__model medner__model;
 
+/* What a PEFT LoRA adapter changed (medner__model_load_adapter()). */
+typedef struct medner__adapter {
+    char *dir;               /* the adapter directory as given */
+    char *base_model;        /* base_model_name_or_path, or NULL (recorded, not checked:
+                                usually a hub name) */
+    size_t r;                /* rank */
+    double alpha;            /* lora_alpha */
+    double scale;            /* alpha / r, or alpha / sqrt(r) with use_rslora */
+    int rslora;              /* use_rslora */
+    char *targets;           /* target_modules, ", "-separated */
+    char *modules_to_save;   /* modules_to_save, ", "-separated ("" if none) */
+    size_t n_merged;         /* base weights with scale * B.A merged in */
+    size_t n_replaced;       /* base tensors replaced by modules_to_save tensors */
+    size_t n_skipped;        /* LoRA pairs on modules medner does not run (e.g. pooler.dense) */
+} medner__adapter;
+
 struct medner__model {
     medner__config config;
     medner__weights weights;
@@ -100,6 +116,7 @@ struct medner__model {
     size_t n_maps;
     float **owned;
     size_t n_owned;
+    medner__adapter *adapter; /* NULL without an adapter */
 };
 
 /* Load config.json and the weights of a model directory:
@@ -128,6 +145,67 @@ void medner__model_free(medner__model *model);
 /* 1 if the `bytes` bytes at p lie inside one of the model's read-only
  * mappings (a zero-copy weight), else 0. */
 int medner__model_is_mapped(const medner__model *model, const void *p, size_t bytes);
+
+/* medner__model_load(dir), then merge the PEFT LoRA adapter in adapter_dir
+ * (adapter_config.json + adapter_model.safetensors; NULL: no adapter, same as
+ * medner__model_load()). Each weight with a LoRA pair becomes a private fp32
+ * copy W + scale * B.A (computed in double); modules_to_save tensors (e.g.
+ * `classifier`) replace the base tensor, and may give a base without a head
+ * one. Every other tensor stays as the base loaded it (mapped, zero copy).
+ * Labels of a head the adapter brings or relabels: the adapter directory's
+ * config.json id2label, else the base config.json id2label, else LABEL_i.
+ * docs/model-formats.md lists every rule. Errors: those of
+ * medner__model_load(), plus for the adapter
+ *   MEDNER_E_IO              adapter_dir, adapter_config.json or
+ *                            adapter_model.safetensors missing or unreadable
+ *   MEDNER_E_PARSE           malformed JSON (file:line:col) or safetensors header
+ *   MEDNER_E_UNSUPPORTED     peft_type other than LORA, target_modules as a
+ *                            regular expression, use_dora, bias other than
+ *                            "none", fan_in_fan_out, rank/alpha patterns,
+ *                            other LoRA variants, only adapter_model.bin
+ *   MEDNER_E_INVALID_MODEL   bad config values (file:line:col); a LoRA tensor
+ *                            without its pair, of the wrong shape, naming no
+ *                            module of the base or one outside target_modules;
+ *                            a targeted module without tensors; labels that do
+ *                            not match the classifier (file and tensor named)
+ * On failure *out is untouched and nothing stays allocated or mapped. */
+int medner__model_load_adapter(medner__model **out, const char *dir, const char *adapter_dir);
+/* NULL is a no-op (called by medner__model_free()). */
+void medner__adapter_free(medner__adapter *adapter);
+
+/* ---- weight slots (private to src/model: model.c for adapter.c) ---------- */
+
+#define MEDNER__SLOT_CLS_W 5 /* classifier.weight */
+#define MEDNER__SLOT_CLS_B 6 /* classifier.bias */
+
+/* Number of slots (globals + layers x per-layer tensors). */
+size_t medner__model_n_slots(const medner__model *m);
+/* Slot of a tensor name (model prefix optional): >= 0; -1 for a known tensor
+ * medner does not use (pooler.*, cls.*, ...); -2 for a name that is not part
+ * of this model. `classifier.*` always has its slot, even without a head. */
+long medner__model_slot(const medner__model *m, const char *name, size_t len);
+/* Where the weight pointer of slot s lives. */
+const float **medner__model_slot_ptr(medner__model *m, size_t s);
+/* Shape config.json implies for slot s (ndim 1 or 2; the classifier's rows
+ * are config.num_labels). */
+size_t medner__model_slot_shape(const medner__model *m, size_t s, size_t dims[2]);
+/* 1 if slot s is the weight of an nn.Linear ([out, in]): query, key, value,
+ * attention output, the two FFN layers, the classifier. */
+int medner__model_slot_is_linear(size_t s);
+/* Layer index of slot s, or SIZE_MAX for the embeddings and the head. */
+size_t medner__model_slot_layer(size_t s);
+/* Module path of slot s (its name without ".weight"/".bias"), with `prefix`
+ * ("bert.", "distilbert." or "") before layer and embedding modules. */
+void medner__model_slot_module(const medner__model *m, size_t s, const char *prefix, char *buf,
+                               size_t size);
+/* Unmap the mappings no weight points into any more. */
+void medner__model_release_unused_maps(medner__model *m);
+
+/* Labels of a config.json's "id2label" (checked as for models: num_labels,
+ * label2id), whatever its architecture. *labels NULL and *n 0 when the file
+ * has no id2label. Free with medner__labels_free(). */
+int medner__config_load_id2label(const char *path, char ***labels, size_t *n);
+void medner__labels_free(char **labels, size_t n);
 
 /* Parse only config.json (for `medner info` and tests). *out is filled only on
  * success; free its labels with medner__config_release(). Errors as
@@ -179,6 +257,9 @@ const medner__st_tensor *medner__st_find(const medner__st_file *f, const char *n
 /* Free the header and the tensor table; unmap unless keep_map (then the
  * caller owns f->map). Safe on a zeroed struct. */
 void medner__st_close(medner__st_file *f, int keep_map);
+/* fp32 copy of a F32, F16 or BF16 tensor (the data may be misaligned; it is
+ * little-endian). out holds t->numel floats. */
+void medner__st_to_f32(float *out, const medner__st_tensor *t);
 /* Unmap a mapping made by medner__st_open(). */
 void medner__mapping_release(medner__mapping *m);
 

@@ -98,6 +98,29 @@ static uint32_t count_codepoints(const char *s, size_t len)
     return n;
 }
 
+/* With an adapter, the tokenizer is the base model's; an adapter directory
+ * that carries one (as a Trainer saves it) is used when the base has none. */
+static int tokenizer_dir(const char *model_dir, const char *adapter_dir, const char **out)
+{
+    static const char *const files[] = { "tokenizer.json", "vocab.txt" };
+    int in_base = 0, in_adapter = 0;
+    for (size_t i = 0; i < MEDNER_ARRAY_LEN(files); i++) {
+        char *b = medner__path_join(model_dir, files[i]);
+        char *a = medner__path_join(adapter_dir, files[i]);
+        if (b == NULL || a == NULL) {
+            medner__free(b);
+            medner__free(a);
+            return medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+        }
+        in_base |= medner__file_exists(b);
+        in_adapter |= medner__file_exists(a);
+        medner__free(b);
+        medner__free(a);
+    }
+    *out = !in_base && in_adapter ? adapter_dir : model_dir;
+    return MEDNER_OK;
+}
+
 int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *params)
 {
     if (out == NULL || params == NULL)
@@ -114,23 +137,24 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_pipeline_params: merge and first_window_only must be enum "
                             "values, max_length >= 3 when set, reserved 0");
-    if (pp.adapter_dir != NULL)
-        return medner__fail(MEDNER_E_UNSUPPORTED,
-                            "%s: PEFT LoRA adapters are not supported by this version of medner",
-                            pp.adapter_dir);
     medner_pipeline *p = medner__calloc(1, sizeof *p);
     if (p == NULL)
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
     if ((rc = copy_decoder_params(p, pp.decoder)) != MEDNER_OK)
         goto fail;
     p->model_dir = dup_str(pp.model_dir);
-    if (p->model_dir == NULL) {
+    p->adapter_dir = dup_str(pp.adapter_dir);
+    if (p->model_dir == NULL || (pp.adapter_dir != NULL && p->adapter_dir == NULL)) {
         rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
         goto fail;
     }
     medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
     ep.threads = pp.encoder_threads;
-    if ((rc = medner_tokenizer_load(&p->tok, pp.model_dir, NULL)) != MEDNER_OK ||
+    ep.adapter_dir = pp.adapter_dir;
+    const char *tok_dir = pp.model_dir;
+    if (pp.adapter_dir != NULL && (rc = tokenizer_dir(pp.model_dir, pp.adapter_dir, &tok_dir)))
+        goto fail;
+    if ((rc = medner_tokenizer_load(&p->tok, tok_dir, NULL)) != MEDNER_OK ||
         (rc = medner_encoder_load(&p->enc, pp.model_dir, &ep)) != MEDNER_OK)
         goto fail;
     medner_encoder_info info = MEDNER_ENCODER_INFO_INIT;
@@ -202,7 +226,7 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
     if (pp.first_window_only == MEDNER_DEFAULT)
         pp.first_window_only = MEDNER_OFF;
     pp.model_dir = p->model_dir;
-    pp.adapter_dir = NULL;
+    pp.adapter_dir = p->adapter_dir;
     pp.decoder = &p->dparams;
     p->params = pp;
     *out = p;

@@ -50,9 +50,19 @@ $m info tests/data/models/tiny-bert-tc > "$tmp/info"
 grep -q "BertForTokenClassification" "$tmp/info" || fail "info: architecture"
 grep -q "labels: *9: O B-Disease" "$tmp/info" || fail "info: labels"
 grep -q "layers: *2" "$tmp/info" || fail "info: layers"
+# a base without a head plus a PEFT LoRA adapter that brings one
+$m info tests/data/models/tiny-bert-model --adapter tests/data/adapters/tiny-bert-model-lora-head > "$tmp/info"
+grep -q "labels: *5: O B-Drug I-Drug B-Dose I-Dose" "$tmp/info" || fail "info --adapter: labels"
+grep -q "lora: *r 4, alpha 8, scale 2" "$tmp/info" || fail "info --adapter: r/alpha"
+grep -q "merged: *12 weights" "$tmp/info" || fail "info --adapter: merged count"
 set +e
 $m info /nonexistent 2>/dev/null; [ $? -eq 1 ] || fail "info on a missing dir must exit 1"
+$m info tests/data/models/tiny-bert-tc --adapter /nonexistent 2>/dev/null; [ $? -eq 1 ] || fail "info with a missing adapter must exit 1"
+$m info tests/data/models/tiny-bert-tc extra 2>/dev/null; [ $? -eq 2 ] || fail "info with two dirs must exit 2"
 set -e
+printf '%s\n' '{"text": "Started amoxicillin 500 mg."}' | \
+    $m annotate --base tests/data/models/tiny-bert-model --adapter tests/data/adapters/tiny-bert-model-lora-head > "$tmp/out" || fail "annotate --adapter"
+grep -q '"entities":' "$tmp/out" || fail "annotate --adapter output"
 printf '%s\n' '{"text": "Patient denies chest pain."}' | $m logits tests/data/models/tiny-bert-tc --hidden > "$tmp/out"
 python_free_check=$(grep -c '"logits":\[\[' "$tmp/out")
 [ "$python_free_check" -eq 1 ] || fail "logits output"

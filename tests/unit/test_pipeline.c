@@ -239,8 +239,8 @@ static void test_errors(void **state)
     pp.overlap = 40;
     assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_INVALID_ARGUMENT);
     pp.overlap = 0;
-    pp.adapter_dir = "/nonexistent";
-    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_UNSUPPORTED);
+    pp.adapter_dir = "/nonexistent"; /* adapters: tests/unit/test_adapter.c */
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_IO);
     pp.adapter_dir = NULL;
     assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_OK);
     medner_context *c = NULL;
