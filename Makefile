@@ -58,7 +58,7 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%)
 
-.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline models test-models test-sanitize check-header check-abi \
+.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline models test-models test-sanitize test-tsan check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean
 
 EXAMPLES   := $(patsubst examples/%.c,bin/examples/%,$(wildcard examples/*.c))
@@ -200,6 +200,29 @@ bench-pipeline: deps models all
 
 bench-encoder: deps models build/bench/bench_encoder
 	@sh tests/bench/bench_encoder.sh
+
+# ThreadSanitizer tier: the threaded tests (8 threads sharing a pipeline, the
+# encoder's thread team, the kernels' dispatcher) on a TSan build.
+TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+TSAN_OBJ   := $(LIB_SRC:%.c=build/tsan/obj/%.o)
+TSAN_TESTS := test_stress test_pipeline test_encoder test_kernels
+TSAN_BIN   := $(TSAN_TESTS:%=build/tsan/tests/%)
+
+build/tsan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -O1 -MMD -MP -c $< -o $@
+
+build/tsan/libmedner.a: $(TSAN_OBJ)
+	rm -f $@
+	ar rcs $@ $(TSAN_OBJ)
+
+build/tsan/tests/%: tests/unit/%.c build/tsan/libmedner.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(TSAN_FLAGS) -DMEDNER_TSAN -o $@ $< build/tsan/libmedner.a $(TEST_LIBS)
+
+test-tsan: deps-test
+	@$(MAKE) --no-print-directory $(TSAN_BIN)
+	@TSAN_OPTIONS=halt_on_error=1:exitcode=66 sh tests/run-tests.sh tsan $(TSAN_BIN)
 
 # ---- fuzzing (clang's libFuzzer; not part of `make test`) -------------------
 
