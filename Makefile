@@ -6,6 +6,9 @@
 #   make test-sanitize   unit tests under ASan + UBSan
 #   make check-abi       header compiles as C99/C++, exported symbols, abidiff against tests/abi/
 #   make abi-baseline    regenerate tests/abi/ after an intentional, compatible API addition
+#   make test-python     Python package (examples/python) in a fresh venv, pytest
+#   make test-java       Java FFM example (examples/java) against the CLI
+#   make doc             API reference from include/medner.h (Doxygen) into build/doc/
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # Build outputs go to build/ (objects, tests), lib/ (libraries) and bin/ (programs),
@@ -59,7 +62,8 @@ SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%)
 
 .PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline models test-models test-sanitize test-tsan check-header check-abi \
-        check-abi-only abi-baseline test-abi-gate test-install install uninstall clean
+        check-abi-only abi-baseline test-abi-gate test-install install uninstall clean \
+        test-python test-java doc
 
 EXAMPLES   := $(patsubst examples/%.c,bin/examples/%,$(wildcard examples/*.c))
 
@@ -185,6 +189,32 @@ test-sanitize: deps-test
 	@$(MAKE) --no-print-directory $(SAN_BIN)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	    sh tests/run-tests.sh sanitize $(SAN_BIN)
+
+# ---- embedding: bindings and API reference (docs/embedding.md) -----------
+
+PYTHON    ?= python3
+NER_MODEL := .cache/models/minilm-ner-random/model.safetensors
+
+# A fresh virtualenv in build/venv-python (reusing the interpreter's
+# site-packages for torch/transformers), `pip install examples/python`, pytest.
+test-python: all
+	@sh .ci/deps.sh python
+	@test -f $(NER_MODEL) || $(MAKE) --no-print-directory models
+	@PYTHON=$(PYTHON) sh examples/python/run-tests.sh
+
+# javac + java (JDK 17, FFM incubator API) on a note with non-BMP characters,
+# checked against `medner annotate` with UTF-16 offsets.
+test-java: all
+	@sh .ci/deps.sh java
+	@test -f $(NER_MODEL) || $(MAKE) --no-print-directory models
+	@sh examples/java/test-java.sh
+
+# HTML reference of include/medner.h; any Doxygen warning is an error.
+doc:
+	@sh .ci/deps.sh doc
+	@rm -rf build/doc && mkdir -p build
+	MEDNER_VERSION=$(VERSION) doxygen docs/Doxyfile
+	@echo "doc: build/doc/html/index.html"
 
 # ---- benchmarks (side by side with the reference, in one run) -------------
 

@@ -2,6 +2,9 @@
 # Ensure the Debian packages a make target needs are installed.
 #   sh .ci/deps.sh build   -- to build the library and CLI
 #   sh .ci/deps.sh test    -- to build and run the test suite
+#   sh .ci/deps.sh python  -- make test-python (venv)
+#   sh .ci/deps.sh java    -- make test-java (JDK 17: the example uses its FFM incubator API)
+#   sh .ci/deps.sh doc     -- make doc (Doxygen only)
 # As root, missing packages are installed with apt-get; otherwise the exact
 # command is printed and the script fails.
 set -eu
@@ -10,7 +13,10 @@ pkgs="gcc make pkg-config libopenblas-dev libutf8proc-dev libyaml-dev"
 case "$tier" in
   build) ;;
   test) pkgs="$pkgs libcmocka-dev abigail-tools binutils g++ xz-utils locales" ;;
-  *) echo "deps.sh: unknown tier '$tier' (build|test)" >&2; exit 2 ;;
+  python) pkgs="$pkgs python3 python3-venv" ;;
+  java) pkgs="$pkgs python3 openjdk-17-jdk-headless" ;;
+  doc) pkgs="doxygen" ;;
+  *) echo "deps.sh: unknown tier '$tier' (build|test|python|java|doc)" >&2; exit 2 ;;
 esac
 missing=""
 for p in $pkgs; do

@@ -36,6 +36,17 @@
  *
  * This header is C99 and C++ compatible.
  */
+/**
+ * @file medner.h
+ * @brief The public C API of medner: tokenizer, encoder, entity decoder and
+ *        pipeline, with status codes, params structs and offset converters.
+ *
+ * One header, C99 and C++ compatible; link with `-lmedner` (pkg-config
+ * module `medner`). The conventions every declaration follows (naming,
+ * status codes and medner_last_error(), ownership, threads, params structs,
+ * text and offsets, logging) are summarised at the top of this file and
+ * explained with examples in the embedding guide, docs/embedding.md.
+ */
 #ifndef MEDNER_H
 #define MEDNER_H
 
@@ -50,6 +61,13 @@ extern "C" {
 /* Export macro                                                             */
 /* ------------------------------------------------------------------------ */
 
+/**
+ * @def MEDNER_API
+ * Marks the functions the library exports: default visibility with GCC and
+ * Clang (the library is built with -fvisibility=hidden), dllexport/dllimport
+ * on Windows (define MEDNER_BUILDING_DLL when building, MEDNER_SHARED when
+ * using the DLL).
+ */
 #if defined(_WIN32) && defined(MEDNER_BUILDING_DLL)
 #  define MEDNER_API __declspec(dllexport)
 #elif defined(_WIN32) && defined(MEDNER_SHARED)
@@ -67,7 +85,9 @@ extern "C" {
 /** Release version of this header. The ABI version is the SONAME
  *  (libmedner.so.0), which changes only on incompatible ABI changes. */
 #define MEDNER_VERSION_MAJOR 0
+/** Minor release number of this header (see MEDNER_VERSION_MAJOR). */
 #define MEDNER_VERSION_MINOR 1
+/** Patch release number of this header (see MEDNER_VERSION_MAJOR). */
 #define MEDNER_VERSION_PATCH 0
 /** "MAJOR.MINOR.PATCH" */
 #define MEDNER_VERSION_STRING "0.1.0"
@@ -197,12 +217,13 @@ MEDNER_API int medner_log_set_callback(medner_log_fn fn, medner_log_level max_le
  */
 typedef struct medner_allocator {
     size_t struct_size; /**< sizeof(medner_allocator); set by MEDNER_ALLOCATOR_INIT */
-    void *(*alloc_fn)(void *user_data, size_t size);
-    void *(*realloc_fn)(void *user_data, void *ptr, size_t size);
-    void (*free_fn)(void *user_data, void *ptr);
+    void *(*alloc_fn)(void *user_data, size_t size); /**< allocate `size` bytes; NULL on failure */
+    void *(*realloc_fn)(void *user_data, void *ptr, size_t size); /**< resize a block; NULL on failure (the block stays valid) */
+    void (*free_fn)(void *user_data, void *ptr); /**< free a block from alloc_fn/realloc_fn */
     void *user_data;    /**< passed to each function; not owned */
 } medner_allocator;
 
+/** Initialiser of a medner_allocator: struct_size set, every hook NULL (fill in all three before use). */
 #define MEDNER_ALLOCATOR_INIT { sizeof(medner_allocator), NULL, NULL, NULL, NULL }
 
 /**
@@ -297,6 +318,7 @@ typedef struct medner_tokenizer_params {
     const char *mask_token;          /**< default "[MASK]" */
 } medner_tokenizer_params;
 
+/** Initialiser of a medner_tokenizer_params: struct_size set, every option at its default. */
 #define MEDNER_TOKENIZER_PARAMS_INIT \
     { sizeof(medner_tokenizer_params), MEDNER_DEFAULT, MEDNER_DEFAULT, MEDNER_DEFAULT, \
       MEDNER_DEFAULT, 0, 0, NULL, NULL, NULL, NULL, NULL }
@@ -363,7 +385,9 @@ MEDNER_API const char *medner_tokenizer_id_to_token(const medner_tokenizer *toke
 
 /**
  * The id of a vocabulary string (exact bytes, no normalisation).
- * @param token  bytes of the token; `len` bytes are read (no NUL needed).
+ * @param tokenizer  a loaded tokenizer.
+ * @param token      bytes of the token; `len` bytes are read (no NUL needed).
+ * @param len        number of bytes of `token`.
  * @return the id, or -1 if absent or an argument is NULL.
  * Thread-safety: safe from any thread.
  */
@@ -412,6 +436,7 @@ typedef struct medner_encode_params {
     uint32_t reserved;
 } medner_encode_params;
 
+/** Initialiser of a medner_encode_params: struct_size set, every option at its default. */
 #define MEDNER_ENCODE_PARAMS_INIT { sizeof(medner_encode_params), 0, 0, MEDNER_DEFAULT, 0 }
 
 /**
@@ -441,6 +466,7 @@ typedef struct medner_window {
                                         token in the whole-text token sequence */
 } medner_window;
 
+/** Initialiser of a medner_window: struct_size set, ready for medner_encoding_window(). */
 #define MEDNER_WINDOW_INIT { sizeof(medner_window), 0, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
 
 /**
@@ -470,8 +496,12 @@ MEDNER_API int medner_tokenizer_encode(medner_encoding **out, const medner_token
  * Tokenize `n` texts. On success `out[i]` receives the encoding of texts[i]
  * (free each with medner_encoding_free()). All or nothing: on failure no
  * encoding is returned and the message names the failing text's index.
- * @param out   array of n pointers, filled by the call.
- * @param lens  byte lengths of the texts.
+ * @param out        array of n pointers, filled by the call.
+ * @param tokenizer  a loaded tokenizer.
+ * @param texts      n UTF-8 texts; an entry may be NULL only when its length is 0.
+ * @param lens       byte lengths of the texts.
+ * @param n          number of texts.
+ * @param params     window options for every text, or NULL (as medner_tokenizer_encode()).
  * @return as medner_tokenizer_encode().
  * Thread-safety: as medner_tokenizer_encode().
  */
@@ -534,6 +564,7 @@ typedef struct medner_encoder_params {
     const char *adapter_dir;
 } medner_encoder_params;
 
+/** Initialiser of a medner_encoder_params: struct_size set, every option at its default. */
 #define MEDNER_ENCODER_PARAMS_INIT { sizeof(medner_encoder_params), 0, 0, NULL }
 
 /**
@@ -579,20 +610,21 @@ typedef struct medner_encoder_info {
     const char *architecture;  /**< config.json architectures[0], or "" */
     const char *activation;    /**< hidden_act as written in config.json */
     const char *dtype;         /**< stored weights: "F32", "F16", "BF16" or "mixed" */
-    size_t layers;
-    size_t hidden_size;
-    size_t heads;
-    size_t intermediate_size;
-    size_t vocab_size;
+    size_t layers;             /**< transformer layers */
+    size_t hidden_size;        /**< width of the hidden states */
+    size_t heads;              /**< attention heads per layer */
+    size_t intermediate_size;  /**< width of the feed-forward layer */
+    size_t vocab_size;         /**< rows of the word-embedding table */
     size_t max_positions;      /**< longest sequence, special tokens included */
     size_t type_vocab_size;    /**< 0 for DistilBERT */
     size_t num_labels;         /**< 0 without a token-classification head */
     size_t n_params;           /**< parameters used by the encoder and its head */
     size_t file_bytes;         /**< size of the weight files */
     size_t n_files;            /**< weight files (shards) */
-    double layer_norm_eps;
+    double layer_norm_eps;     /**< LayerNorm epsilon from config.json */
 } medner_encoder_info;
 
+/** Initialiser of a medner_encoder_info: struct_size set, ready for medner_encoder_get_info(). */
 #define MEDNER_ENCODER_INFO_INIT \
     { sizeof(medner_encoder_info), NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0 }
 
@@ -615,7 +647,8 @@ MEDNER_API const char *medner_encoder_label(const medner_encoder *encoder, size_
  * Create an execution context for `encoder`: the workspace of one thread.
  * Memory is allocated lazily by the first run, grown to the largest batch
  * seen, and reused.
- * @param[out] out  receives the context; free with medner_context_free().
+ * @param[out] out      receives the context; free with medner_context_free().
+ * @param      encoder  the encoder the context runs; it must outlive the context.
  * @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT or MEDNER_E_OUT_OF_MEMORY.
  * Thread-safety: safe to call from any thread; the context then belongs to
  * one thread at a time.
@@ -696,23 +729,24 @@ typedef enum medner_scheme {
 /** Options of medner_decoder_create(). Arrays are copied. */
 typedef struct medner_decoder_params {
     size_t struct_size;              /**< sizeof(medner_decoder_params) */
-    medner_aggregation aggregation;
-    medner_decoding decoding;
-    medner_scheme scheme;
+    medner_aggregation aggregation;  /**< default MEDNER_AGGREGATION_FIRST */
+    medner_decoding decoding;        /**< default MEDNER_DECODING_ARGMAX */
+    medner_scheme scheme;            /**< default MEDNER_SCHEME_AUTO */
     uint32_t reserved;               /**< must be zero */
     double min_score;                /**< entities scoring below are dropped (default 0) */
     /** Entity types (or, for NONE, labels) left out; default {"O"}. */
     const char *const *ignore_labels;
-    size_t n_ignore_labels;
+    size_t n_ignore_labels;          /**< entries in ignore_labels (0: the default) */
     /** When not empty: keep only entities of these types (after renaming). */
     const char *const *keep_labels;
-    size_t n_keep_labels;
+    size_t n_keep_labels;            /**< entries in keep_labels (0: keep all) */
     /** Renames of entity types, e.g. {"Disease_disorder"} -> {"Problem"}. */
     const char *const *rename_from;
-    const char *const *rename_to;
-    size_t n_renames;
+    const char *const *rename_to;    /**< new names, one per rename_from entry */
+    size_t n_renames;                /**< entries in rename_from and rename_to */
 } medner_decoder_params;
 
+/** Initialiser of a medner_decoder_params: struct_size set, every option at its default. */
 #define MEDNER_DECODER_PARAMS_INIT \
     { sizeof(medner_decoder_params), MEDNER_AGGREGATION_DEFAULT, MEDNER_DECODING_DEFAULT, \
       MEDNER_SCHEME_AUTO, 0, 0.0, NULL, 0, NULL, 0, NULL, NULL, 0 }
@@ -722,6 +756,7 @@ typedef struct medner_decoder_params {
  * encoder's id2label via medner_encoder_label()).
  * @param[out] out    receives the decoder; free with medner_decoder_free().
  * @param labels      n_labels NUL-terminated label names (copied).
+ * @param n_labels    number of labels.
  * @param params      options or NULL.
  * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULLs, no labels, bad params,
  *         an explicit scheme the labels do not follow, duplicate labels);
@@ -756,6 +791,7 @@ typedef struct medner_entity {
     size_t n_tokens;      /**< number of tokens it spans */
 } medner_entity;
 
+/** Initialiser of a medner_entity: struct_size set, ready for medner_entities_get(). */
 #define MEDNER_ENTITY_INIT { sizeof(medner_entity), 0, 0, NULL, 0.0, 0, 0 }
 
 /** Number of entities (0 for NULL). Thread-safety: safe from any thread. */
@@ -775,6 +811,9 @@ MEDNER_API int medner_entities_get(const medner_entities *entities, size_t index
  * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
 MEDNER_API int medner_entities_span_codepoints(const medner_entities *entities, size_t index,
                                                size_t *begin, size_t *end);
+/** As medner_entities_span_codepoints(), in UTF-16 code units of the original
+ *  text (Java, C#, JavaScript string indices: characters above U+FFFF count 2).
+ *  @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
 MEDNER_API int medner_entities_span_utf16(const medner_entities *entities, size_t index,
                                           size_t *begin, size_t *end);
 
@@ -818,7 +857,7 @@ typedef struct medner_pipeline_params {
                                                 (capped below max_length - 2) */
     uint32_t batch_size;                   /**< windows per encoder call; default 8 */
     uint32_t threads;                      /**< worker threads the CLI and examples use; default 1 */
-    medner_merge merge;
+    medner_merge merge;                    /**< reconciliation of overlapping windows; default CENTER */
     medner_switch first_window_only;       /**< ON: only the first window, like Hugging Face's
                                                 pipeline without `stride` (the rest of a long
                                                 text is ignored); default OFF */
@@ -828,13 +867,15 @@ typedef struct medner_pipeline_params {
     const medner_decoder_params *decoder;  /**< decoder options, or NULL */
 } medner_pipeline_params;
 
+/** Initialiser of a medner_pipeline_params: struct_size set, every option at its default. */
 #define MEDNER_PIPELINE_PARAMS_INIT \
     { sizeof(medner_pipeline_params), NULL, NULL, 0, 0, 0, 0, MEDNER_MERGE_DEFAULT, \
       MEDNER_DEFAULT, 0, 0, NULL }
 
 /**
  * Create a pipeline from a model directory with a token-classification head.
- * @param[out] out  receives the pipeline; free with medner_pipeline_free().
+ * @param[out] out     receives the pipeline; free with medner_pipeline_free().
+ * @param      params  options; model_dir is required (the strings are copied).
  * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (missing model_dir, bad
  *         options, a model without a classification head); the errors of
  *         medner_tokenizer_load(), medner_encoder_load() and
@@ -865,7 +906,11 @@ MEDNER_API int medner_pipeline_get_params(const medner_pipeline *pipeline,
 /** The encoder inside a pipeline (borrowed), e.g. for medner_encoder_get_info(). NULL for a NULL pipeline. Thread-safety: safe from any thread. */
 MEDNER_API const medner_encoder *medner_pipeline_encoder(const medner_pipeline *pipeline);
 
-/** Create a per-thread context for a pipeline (free with medner_context_free()). */
+/** Create a per-thread context for a pipeline (free with medner_context_free()
+ *  before the pipeline), as medner_context_create() does for its encoder.
+ *  @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT or MEDNER_E_OUT_OF_MEMORY.
+ *  Thread-safety: safe to call from any thread; the context then belongs to
+ *  one thread at a time. */
 MEDNER_API int medner_pipeline_context_create(medner_context **out,
                                               const medner_pipeline *pipeline);
 
@@ -874,7 +919,12 @@ MEDNER_API int medner_pipeline_context_create(medner_context **out,
  * (batch_size windows per encoder call); texts of any length are handled
  * window by window.
  * @param[out] out   n result pointers (free each with medner_entities_free()).
+ * @param pipeline   the pipeline, shared by any number of threads.
  * @param context    the calling thread's context (from medner_pipeline_context_create()).
+ * @param texts      n UTF-8 texts (not modified; offsets in the results refer
+ *                   to them); an entry may be NULL only when its length is 0.
+ * @param lens       n byte lengths.
+ * @param n          number of texts.
  * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT; MEDNER_E_INVALID_UTF8 (the
  *         message gives the text index and byte offset); MEDNER_E_LIMIT;
  *         MEDNER_E_OUT_OF_MEMORY. All or nothing: on failure no result is
@@ -918,6 +968,8 @@ MEDNER_API int medner_utf8_to_utf16_offsets(const char *text, size_t len,
 /**
  * Check that `text` is valid UTF-8 (RFC 3629: no overlong forms, surrogates or
  * values above U+10FFFF).
+ * @param      text        the bytes to check; may be NULL only when len is 0.
+ * @param      len         number of bytes.
  * @param[out] bad_offset  if not NULL and the text is invalid, receives the
  *                         byte offset of the first invalid sequence.
  * @return MEDNER_OK or MEDNER_E_INVALID_UTF8 (also MEDNER_E_INVALID_ARGUMENT

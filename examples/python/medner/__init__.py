@@ -1,0 +1,88 @@
+"""medner for Python: find medical entities with BERT-family models.
+
+A pure-Python binding (ctypes) over libmedner.so, the medner C library:
+
+    import medner
+    with medner.Pipeline(model="path/to/hf-model-dir") as ner:
+        for e in ner("Pt c/o fever; started amoxicillin."):
+            print(e.label, e.start, e.end, e.score, e.text)
+
+Offsets are Python str indices (code points): text[e.start:e.end] == e.text.
+Calls into medner release the GIL.  Errors raise MednerError.
+
+The library is found through $MEDNER_LIBRARY, else the lib/ folder of the
+source tree this package sits in, else ctypes.util.find_library("medner").
+"""
+
+import atexit as _atexit
+import threading as _threading
+
+from . import _capi
+from ._errors import MednerError, Status
+from .pipeline import OPTIONS, Entity, Pipeline
+from .tokenizer import Encoding, Tokenizer
+
+__version__ = "0.1.0"
+
+__all__ = ["Entity", "Encoding", "LOG_DEBUG", "LOG_ERROR", "LOG_INFO", "LOG_WARN",
+           "MednerError", "OPTIONS", "Pipeline", "Status", "Tokenizer", "library_path",
+           "set_log_handler", "version", "version_number"]
+
+LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = (_capi.LOG_ERROR, _capi.LOG_WARN, _capi.LOG_INFO,
+                                            _capi.LOG_DEBUG)
+
+
+def version():
+    """Release version of the loaded library, e.g. "0.1.0" (medner_version())."""
+    return _capi.lib.medner_version().decode("ascii")
+
+
+def version_number():
+    """MAJOR*10000 + MINOR*100 + PATCH of the loaded library."""
+    return _capi.lib.medner_version_number()
+
+
+def library_path():
+    """Path (or name) of the libmedner.so that was loaded."""
+    return _capi.LIBRARY_PATH
+
+
+_log_lock = _threading.Lock()
+_log_callback = None        # the installed ctypes callback
+_log_callbacks_kept = []    # every callback ever installed: a C thread may still be inside
+                            # an old one while it is replaced, so none is ever freed
+
+
+def set_log_handler(handler, max_level=LOG_WARN):
+    """Route medner's diagnostics to `handler(level, message)` (level is one
+    of LOG_ERROR..LOG_DEBUG), or silence them again with None (the default
+    state).  Messages never contain input text.  The handler may be called
+    from any thread that runs medner, concurrently; exceptions it raises are
+    ignored.  Process-wide, like medner_log_set_callback()."""
+    global _log_callback
+    with _log_lock:
+        if handler is None:
+            cb = _capi.LogFn()
+        else:
+            def trampoline(level, message, _user):
+                try:
+                    handler(int(level), message.decode("utf-8", "replace"))
+                except BaseException:       # never unwind into C
+                    pass
+            cb = _capi.LogFn(trampoline)
+        rc = _capi.lib.medner_log_set_callback(cb, max_level, None)
+        if rc != _capi.OK:
+            from ._errors import check
+            check(rc)
+        if handler is not None:
+            _log_callbacks_kept.append(cb)
+        _log_callback = cb if handler is not None else None
+
+
+def _silence_at_exit():
+    # A C thread must not call into a finalising interpreter.
+    if _log_callback is not None:
+        _capi.lib.medner_log_set_callback(_capi.LogFn(), _capi.LOG_ERROR, None)
+
+
+_atexit.register(_silence_at_exit)

@@ -1,0 +1,335 @@
+"""ctypes declarations of include/medner.h: library lookup, structs, prototypes.
+
+Everything here mirrors the C header one to one; the friendly API lives in
+pipeline.py and tokenizer.py.  The structs must have exactly the C layout
+(tests/test_structs.py compares every size and field offset with a C program
+compiled against include/medner.h).
+
+The library is opened with ctypes.CDLL, so every call into it releases the
+GIL for its duration (CPython's _ctypes drops the GIL around a foreign call
+unless the function comes from a PyDLL).  Other Python threads keep running
+while medner tokenizes or runs the encoder.
+"""
+
+import ctypes
+import ctypes.util
+import os
+import pathlib
+
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_int, c_int32,
+                    c_size_t, c_uint8, c_uint32, c_void_p)
+
+#: Oldest library release whose struct layouts this module mirrors (0.1.0).
+MIN_VERSION_NUMBER = 100
+
+# ---------------------------------------------------------------------------- library lookup
+
+
+class LibraryNotFoundError(ImportError):
+    """libmedner.so could not be found or loaded."""
+
+
+def _source_tree_library():
+    """lib/libmedner.so.0 of the repository this package sits in, when it is
+    run from the source tree (examples/python/medner -> repository root)."""
+    root = pathlib.Path(__file__).resolve().parent.parent.parent.parent
+    lib = root / "lib" / "libmedner.so.0"
+    if (root / "include" / "medner.h").is_file() and lib.exists():
+        return str(lib)
+    return None
+
+
+def _load():
+    """Open the library: $MEDNER_LIBRARY, else the source tree's lib/, else
+    ctypes.util.find_library("medner") (ldconfig cache, LD_LIBRARY_PATH,
+    the compiler's search path).  Returns (CDLL, path, how)."""
+    env = os.environ.get("MEDNER_LIBRARY")
+    if env:
+        # An explicit choice is never silently replaced by another copy.
+        try:
+            return ctypes.CDLL(env), env, "MEDNER_LIBRARY"
+        except OSError as e:
+            raise LibraryNotFoundError(f"medner: cannot load MEDNER_LIBRARY={env}: {e}") from None
+    tried = ["$MEDNER_LIBRARY (not set)"]
+    src = _source_tree_library()
+    if src is not None:
+        try:
+            return ctypes.CDLL(src), src, "source tree"
+        except OSError as e:
+            tried.append(f"{src}: {e}")
+    else:
+        tried.append("the source tree's lib/ (not run from a built source tree)")
+    name = ctypes.util.find_library("medner")
+    if name is not None:
+        try:
+            return ctypes.CDLL(name), name, "find_library"
+        except OSError as e:
+            tried.append(f"{name}: {e}")
+    else:
+        tried.append('ctypes.util.find_library("medner") (found nothing)')
+    raise LibraryNotFoundError("medner: libmedner.so not found; tried " + "; ".join(tried) +
+                               ". Build it with `make` or set MEDNER_LIBRARY to its path.")
+
+
+lib, LIBRARY_PATH, LIBRARY_FOUND_BY = _load()
+
+# ---------------------------------------------------------------------------- enums
+# C enums are int-sized on every ABI medner supports (GCC/Clang, values fit in int).
+c_enum = c_int
+
+OK = 0
+E_INVALID_ARGUMENT = -1
+E_OUT_OF_MEMORY = -2
+E_IO = -3
+E_PARSE = -4
+E_INVALID_UTF8 = -5
+E_UNSUPPORTED = -6
+E_INVALID_MODEL = -7
+E_INVALID_CONFIG = -8
+E_LIMIT = -9
+E_BUSY = -10
+E_INTERNAL = -11
+
+LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = 0, 1, 2, 3
+
+DEFAULT, ON, OFF = 0, 1, 2                                  # medner_switch
+
+AGGREGATION = {"none": 1, "simple": 2, "first": 3, "average": 4, "max": 5}
+DECODING = {"argmax": 1, "constrained": 2}
+SCHEME = {"auto": 0, "io": 1, "bio": 2, "bioes": 3}
+MERGE = {"hf": 1, "center": 2}
+
+TOKEN_PAD, TOKEN_UNK, TOKEN_CLS, TOKEN_SEP, TOKEN_MASK = 0, 1, 2, 3, 4
+
+# ---------------------------------------------------------------------------- opaque handles
+
+
+class Tokenizer(Structure):
+    """struct medner_tokenizer (opaque)."""
+
+
+class Encoding(Structure):
+    """struct medner_encoding (opaque)."""
+
+
+class Encoder(Structure):
+    """struct medner_encoder (opaque)."""
+
+
+class Context(Structure):
+    """struct medner_context (opaque)."""
+
+
+class Decoder(Structure):
+    """struct medner_decoder (opaque)."""
+
+
+class Entities(Structure):
+    """struct medner_entities (opaque)."""
+
+
+class Pipeline(Structure):
+    """struct medner_pipeline (opaque)."""
+
+
+# ---------------------------------------------------------------------------- params structs
+
+
+class _Sized(Structure):
+    """A struct whose first field is `size_t struct_size`: the constructor
+    sets it to sizeof, as the MEDNER_*_INIT macros do; every other field is
+    zero (= default), also as the macros do."""
+
+    def __init__(self, **fields):
+        super().__init__(**fields)
+        self.struct_size = ctypes.sizeof(self)
+
+
+class AllocatorStruct(_Sized):
+    _fields_ = [("struct_size", c_size_t),
+                ("alloc_fn", c_void_p),
+                ("realloc_fn", c_void_p),
+                ("free_fn", c_void_p),
+                ("user_data", c_void_p)]
+
+
+class TokenizerParams(_Sized):
+    _fields_ = [("struct_size", c_size_t),
+                ("lowercase", c_enum),
+                ("strip_accents", c_enum),
+                ("chinese_chars", c_enum),
+                ("clean_text", c_enum),
+                ("max_input_chars_per_word", c_uint32),
+                ("model_max_length", c_uint32),
+                ("unk_token", c_char_p),
+                ("cls_token", c_char_p),
+                ("sep_token", c_char_p),
+                ("pad_token", c_char_p),
+                ("mask_token", c_char_p)]
+
+
+class EncodeParams(_Sized):
+    _fields_ = [("struct_size", c_size_t),
+                ("max_length", c_uint32),
+                ("overlap", c_uint32),
+                ("special_tokens", c_enum),
+                ("reserved", c_uint32)]
+
+
+class Window(_Sized):
+    _fields_ = [("struct_size", c_size_t),
+                ("length", c_size_t),
+                ("ids", POINTER(c_int32)),
+                ("type_ids", POINTER(c_int32)),
+                ("attention_mask", POINTER(c_uint8)),
+                ("special_mask", POINTER(c_uint8)),
+                ("word_ids", POINTER(c_int32)),
+                ("offsets", POINTER(c_size_t)),
+                ("first_token", c_size_t)]
+
+
+class EncoderParams(_Sized):
+    _fields_ = [("struct_size", c_size_t),
+                ("threads", c_uint32),
+                ("reserved", c_uint32)]
+
+
+class EncoderInfo(_Sized):
+    _fields_ = [("struct_size", c_size_t),
+                ("model_type", c_char_p),
+                ("architecture", c_char_p),
+                ("activation", c_char_p),
+                ("dtype", c_char_p),
+                ("layers", c_size_t),
+                ("hidden_size", c_size_t),
+                ("heads", c_size_t),
+                ("intermediate_size", c_size_t),
+                ("vocab_size", c_size_t),
+                ("max_positions", c_size_t),
+                ("type_vocab_size", c_size_t),
+                ("num_labels", c_size_t),
+                ("n_params", c_size_t),
+                ("file_bytes", c_size_t),
+                ("n_files", c_size_t),
+                ("layer_norm_eps", c_double)]
+
+
+class DecoderParams(_Sized):
+    _fields_ = [("struct_size", c_size_t),
+                ("aggregation", c_enum),
+                ("decoding", c_enum),
+                ("scheme", c_enum),
+                ("reserved", c_uint32),
+                ("min_score", c_double),
+                ("ignore_labels", POINTER(c_char_p)),
+                ("n_ignore_labels", c_size_t),
+                ("keep_labels", POINTER(c_char_p)),
+                ("n_keep_labels", c_size_t),
+                ("rename_from", POINTER(c_char_p)),
+                ("rename_to", POINTER(c_char_p)),
+                ("n_renames", c_size_t)]
+
+
+class EntityStruct(_Sized):
+    _fields_ = [("struct_size", c_size_t),
+                ("begin", c_size_t),
+                ("end", c_size_t),
+                ("label", c_char_p),
+                ("score", c_double),
+                ("first_token", c_size_t),
+                ("n_tokens", c_size_t)]
+
+
+class PipelineParams(_Sized):
+    _fields_ = [("struct_size", c_size_t),
+                ("model_dir", c_char_p),
+                ("adapter_dir", c_char_p),
+                ("max_length", c_uint32),
+                ("overlap", c_uint32),
+                ("batch_size", c_uint32),
+                ("threads", c_uint32),
+                ("merge", c_enum),
+                ("first_window_only", c_enum),
+                ("encoder_threads", c_uint32),
+                ("reserved", c_uint32),
+                ("decoder", POINTER(DecoderParams))]
+
+
+#: C struct name -> ctypes mirror (used by the layout test).
+STRUCTS = {
+    "medner_allocator": AllocatorStruct,
+    "medner_tokenizer_params": TokenizerParams,
+    "medner_encode_params": EncodeParams,
+    "medner_window": Window,
+    "medner_encoder_params": EncoderParams,
+    "medner_encoder_info": EncoderInfo,
+    "medner_decoder_params": DecoderParams,
+    "medner_entity": EntityStruct,
+    "medner_pipeline_params": PipelineParams,
+}
+
+LogFn = CFUNCTYPE(None, c_enum, c_char_p, c_void_p)
+
+# ---------------------------------------------------------------------------- prototypes
+
+
+def _proto(name, restype, *argtypes):
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+
+
+P = POINTER
+_proto("medner_version", c_char_p)
+_proto("medner_version_number", c_int)
+_proto("medner_status_str", c_char_p, c_int)
+_proto("medner_last_error", c_char_p)
+_proto("medner_log_set_callback", c_int, LogFn, c_enum, c_void_p)
+_proto("medner_allocator_set", c_int, P(AllocatorStruct))
+
+_proto("medner_tokenizer_load", c_int, P(P(Tokenizer)), c_char_p, P(TokenizerParams))
+_proto("medner_tokenizer_load_vocab", c_int, P(P(Tokenizer)), c_char_p, P(TokenizerParams))
+_proto("medner_tokenizer_free", None, P(Tokenizer))
+_proto("medner_tokenizer_vocab_size", c_size_t, P(Tokenizer))
+_proto("medner_tokenizer_id_to_token", c_char_p, P(Tokenizer), c_int32)
+_proto("medner_tokenizer_token_to_id", c_int32, P(Tokenizer), c_char_p, c_size_t)
+_proto("medner_tokenizer_special_id", c_int32, P(Tokenizer), c_enum)
+_proto("medner_tokenizer_get_params", c_int, P(Tokenizer), P(TokenizerParams))
+_proto("medner_tokenizer_encode", c_int, P(P(Encoding)), P(Tokenizer), c_char_p, c_size_t,
+       P(EncodeParams))
+_proto("medner_encoding_free", None, P(Encoding))
+_proto("medner_encoding_num_windows", c_size_t, P(Encoding))
+_proto("medner_encoding_num_tokens", c_size_t, P(Encoding))
+_proto("medner_encoding_window", c_int, P(Encoding), c_size_t, P(Window))
+
+_proto("medner_encoder_get_info", c_int, P(Encoder), P(EncoderInfo))
+_proto("medner_encoder_label", c_char_p, P(Encoder), c_size_t)
+_proto("medner_context_free", None, P(Context))
+
+_proto("medner_entities_count", c_size_t, P(Entities))
+_proto("medner_entities_get", c_int, P(Entities), c_size_t, P(EntityStruct))
+_proto("medner_entities_span_codepoints", c_int, P(Entities), c_size_t, P(c_size_t), P(c_size_t))
+_proto("medner_entities_span_utf16", c_int, P(Entities), c_size_t, P(c_size_t), P(c_size_t))
+_proto("medner_entities_num_tokens", c_size_t, P(Entities))
+_proto("medner_entities_free", None, P(Entities))
+
+_proto("medner_pipeline_create", c_int, P(P(Pipeline)), P(PipelineParams))
+_proto("medner_pipeline_load_config", c_int, P(P(Pipeline)), c_char_p, P(PipelineParams))
+_proto("medner_pipeline_free", None, P(Pipeline))
+_proto("medner_pipeline_get_params", c_int, P(Pipeline), P(PipelineParams))
+_proto("medner_pipeline_encoder", P(Encoder), P(Pipeline))
+_proto("medner_pipeline_context_create", c_int, P(P(Context)), P(Pipeline))
+_proto("medner_pipeline_annotate", c_int, P(P(Entities)), P(Pipeline), P(Context),
+       P(c_char_p), P(c_size_t), c_size_t)
+
+_proto("medner_utf8_to_codepoint_offsets", c_int, c_char_p, c_size_t, P(c_size_t), c_size_t,
+       P(c_size_t))
+_proto("medner_utf8_to_utf16_offsets", c_int, c_char_p, c_size_t, P(c_size_t), c_size_t,
+       P(c_size_t))
+_proto("medner_utf8_validate", c_int, c_char_p, c_size_t, P(c_size_t))
+del P
+
+if lib.medner_version_number() < MIN_VERSION_NUMBER:
+    raise LibraryNotFoundError(
+        f"medner: {LIBRARY_PATH} is version {lib.medner_version().decode()}, older than the "
+        f"0.1.0 this package needs")

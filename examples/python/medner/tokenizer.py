@@ -1,0 +1,166 @@
+"""medner.Tokenizer: Hugging Face-identical WordPiece with code-point offsets."""
+
+import dataclasses
+import os
+import threading
+from ctypes import POINTER, byref, c_size_t
+
+from . import _capi
+from ._errors import check
+
+lib = _capi.lib
+
+
+@dataclasses.dataclass(frozen=True)
+class Encoding:
+    """One window of tokens.  `offsets` are (begin, end) Python str indices
+    (code points) into the encoded text, (0, 0) for added special tokens, as
+    Hugging Face's return_offsets_mapping gives them."""
+    ids: list
+    tokens: list
+    offsets: list
+    type_ids: list
+    attention_mask: list
+    special_tokens_mask: list
+    word_ids: list          # None for added special tokens
+    first_token: int        # index of the first non-special token in the whole text
+
+
+def _switch(name, value):
+    if value is None:
+        return _capi.DEFAULT
+    if isinstance(value, bool):
+        return _capi.ON if value else _capi.OFF
+    raise TypeError(f"{name}: expected True, False or None, got {value!r}")
+
+
+class Tokenizer:
+    """A loaded WordPiece tokenizer.
+
+    Tokenizer("MODEL_DIR")   tokenizer.json / vocab.txt + tokenizer_config.json ...
+    Tokenizer(vocab="vocab.txt", lowercase=False)
+
+    Options (None = what the files say, else Hugging Face's default):
+    lowercase, strip_accents, chinese_chars, clean_text (bool),
+    max_input_chars_per_word, model_max_length (int).
+
+    Immutable and safe to use from any number of threads at once; encode()
+    releases the GIL.  Free it with close() or a `with` block.
+    """
+
+    def __init__(self, model_dir=None, *, vocab=None, lowercase=None, strip_accents=None,
+                 chinese_chars=None, clean_text=None, max_input_chars_per_word=None,
+                 model_max_length=None):
+        self._handle = None
+        self._lib = lib
+        if (model_dir is None) == (vocab is None):
+            raise TypeError("Tokenizer: give exactly one of model_dir and vocab=")
+        p = _capi.TokenizerParams()
+        p.lowercase = _switch("lowercase", lowercase)
+        p.strip_accents = _switch("strip_accents", strip_accents)
+        p.chinese_chars = _switch("chinese_chars", chinese_chars)
+        p.clean_text = _switch("clean_text", clean_text)
+        p.max_input_chars_per_word = int(max_input_chars_per_word or 0)
+        p.model_max_length = int(model_max_length or 0)
+        handle = POINTER(_capi.Tokenizer)()
+        if model_dir is not None:
+            rc = lib.medner_tokenizer_load(byref(handle), os.fsencode(model_dir), byref(p))
+        else:
+            rc = lib.medner_tokenizer_load_vocab(byref(handle), os.fsencode(vocab), byref(p))
+        check(rc)
+        self._handle = handle
+        self._lock = threading.Lock()
+        self._busy = 0
+
+    def close(self):
+        """Free the tokenizer.  Idempotent.  Raises RuntimeError while another
+        thread is still encoding with it."""
+        handle = self.__dict__.get("_handle")
+        if handle is None:
+            return
+        with self._lock:
+            if self._busy:
+                raise RuntimeError("Tokenizer.close(): another thread is still encoding")
+            self._handle = None
+        self._lib.medner_tokenizer_free(handle)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _get(self):
+        if self._handle is None:
+            raise ValueError("the tokenizer is closed")
+        return self._handle
+
+    @property
+    def vocab_size(self):
+        return lib.medner_tokenizer_vocab_size(self._get())
+
+    def id_to_token(self, token_id):
+        s = lib.medner_tokenizer_id_to_token(self._get(), token_id)
+        return None if s is None else s.decode("utf-8")
+
+    def token_to_id(self, token):
+        b = token.encode("utf-8")
+        i = lib.medner_tokenizer_token_to_id(self._get(), b, len(b))
+        return None if i < 0 else i
+
+    def encode(self, text, *, add_special_tokens=True):
+        """The whole text as one window (no truncation)."""
+        return self._encode(text, 0, 0, add_special_tokens)[0]
+
+    def encode_windows(self, text, max_length, overlap=0, *, add_special_tokens=True):
+        """Windows of at most max_length tokens ([CLS]/[SEP] included) sharing
+        `overlap` tokens, like Hugging Face's stride."""
+        if max_length <= 0:
+            raise ValueError("max_length must be positive")
+        return self._encode(text, max_length, overlap, add_special_tokens)
+
+    def _encode(self, text, max_length, overlap, specials):
+        if not isinstance(text, str):
+            raise TypeError(f"Tokenizer: text must be str, got {type(text).__name__}")
+        data = text.encode("utf-8")
+        p = _capi.EncodeParams(max_length=max_length, overlap=overlap,
+                               special_tokens=_capi.ON if specials else _capi.OFF)
+        with self._lock:            # close() waits for no one: it refuses while busy
+            handle = self._get()
+            self._busy += 1
+        try:
+            enc = POINTER(_capi.Encoding)()
+            check(lib.medner_tokenizer_encode(byref(enc), handle, data, len(data), byref(p)))
+            try:
+                return [self._window(handle, enc, i, data)
+                        for i in range(lib.medner_encoding_num_windows(enc))]
+            finally:
+                lib.medner_encoding_free(enc)
+        finally:
+            with self._lock:
+                self._busy -= 1
+
+    def _window(self, handle, enc, index, data):
+        w = _capi.Window()
+        check(lib.medner_encoding_window(enc, index, byref(w)))
+        n = w.length
+        ids = w.ids[:n]
+        # byte offsets -> code points in one call (the [CLS]/[SEP] (0, 0) stay 0)
+        offs = (c_size_t * (2 * n))(*w.offsets[:2 * n])
+        if n:
+            check(lib.medner_utf8_to_codepoint_offsets(data, len(data), offs, 2 * n, offs))
+        return Encoding(
+            ids=ids,
+            tokens=[lib.medner_tokenizer_id_to_token(handle, i).decode("utf-8") for i in ids],
+            offsets=[(offs[2 * k], offs[2 * k + 1]) for k in range(n)],
+            type_ids=w.type_ids[:n],
+            attention_mask=w.attention_mask[:n],
+            special_tokens_mask=w.special_mask[:n],
+            word_ids=[None if x < 0 else x for x in w.word_ids[:n]],
+            first_token=w.first_token)

@@ -1,0 +1,50 @@
+#!/bin/sh
+# `make test-python`: a fresh virtualenv in build/venv-python that reuses the
+# interpreter's site-packages (so an installed torch/transformers is not
+# downloaded again), `pip install examples/python`, pytest.
+#   PYTHON=python3 sh examples/python/run-tests.sh [PYTEST ARGS...]
+set -eu
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+PY=${PYTHON:-python3}
+VENV=build/venv-python
+VPY=$ROOT/$VENV/bin/python
+
+rm -rf "$VENV"
+mkdir -p build
+# Without a pip of its own the venv sees the interpreter's pip and setuptools
+# (a venv's bundled setuptools would shadow a newer one); when the interpreter
+# has no pip (Debian's python3 without python3-pip), the venv gets its own.
+"$PY" -m venv --system-site-packages --without-pip "$VENV"
+if ! "$VPY" -m pip --version > /dev/null 2>&1; then
+    rm -rf "$VENV"
+    "$PY" -m venv --system-site-packages "$VENV"
+fi
+
+# The package needs nothing but setuptools to build: try the setuptools at
+# hand first (no network); a venv whose setuptools is too old to build wheels
+# by itself (< 70.1 without `wheel`) falls back to pip's isolated build, which
+# fetches setuptools from PyPI.
+if ! "$VPY" -m pip install -q --no-build-isolation --no-index --no-deps ./examples/python \
+        > build/pip-offline.log 2>&1; then
+    echo "test-python: no setuptools here that builds wheels offline (build/pip-offline.log); using pip's isolated build"
+    "$VPY" -m pip install -q --no-deps ./examples/python
+fi
+rm -rf examples/python/build examples/python/medner.egg-info   # setuptools' in-tree leftovers
+
+"$VPY" -c 'import pytest' 2>/dev/null || "$VPY" -m pip install -q pytest
+# The Hugging Face comparison needs transformers + torch. If they can neither
+# be reused nor installed, test_hf_parity.py fails (it is never skipped).
+"$VPY" -c 'import transformers, torch' 2>/dev/null ||
+    "$VPY" -m pip install -q -r examples/python/requirements-hf.txt ||
+    echo "test-python: WARNING: could not install transformers/torch; the Hugging Face comparison will fail"
+
+export MEDNER_LIBRARY="$ROOT/lib/libmedner.so.0" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# Run from build/ so that nothing but the installed package can be imported as
+# `medner`, and check that it is the installed copy.
+cd build
+"$VPY" -c 'import medner, sys
+p = medner.__file__
+assert "/site-packages/" in p, "not the installed package: " + p
+print("test-python: testing", p, "with", medner.library_path(), "(medner", medner.version() + ")")'
+exec "$VPY" -m pytest -p no:cacheprovider -q -rA --durations=5 "$ROOT/examples/python/tests" "$@"
