@@ -52,14 +52,15 @@ CLI_SRC    := $(wildcard src/cli/*.c)
 CLI_OBJ    := $(CLI_SRC:%.c=build/obj/%.o)
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%) build/tests/test_limits
 # libFuzzer targets; `make test` replays each one's saved corpus (tests/fuzz/corpus/NAME).
 FUZZ_TARGETS := tokenizer json safetensors conll config pipeline model_files adapter
 REPLAY_BIN := $(FUZZ_TARGETS:%=build/tests/replay_%)
 
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
-SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%)
+SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%) \
+              build/asan/tests/test_limits
 
 .PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline models test-models test-sanitize test-tsan check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean \
@@ -133,6 +134,19 @@ TEST_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null) $(DEP_LIBS)
 build/tests/%: tests/unit/%.c $(ALIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(ALIB) $(TEST_LIBS)
+
+# Limits test: the pipeline recompiled with 4 KiB segments (instead of 1 MiB)
+# ahead of the library archive, so small texts take the segmented path.
+LIMITS_DEF := -DMEDNER__SEGMENT_BYTES=4096
+build/tests/test_limits: tests/limits/test_limits.c src/pipeline/pipeline.c $(ALIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(LIMITS_DEF) -o $@ tests/limits/test_limits.c src/pipeline/pipeline.c \
+	    $(ALIB) $(TEST_LIBS)
+
+build/asan/tests/test_limits: tests/limits/test_limits.c src/pipeline/pipeline.c build/asan/libmedner.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) $(LIMITS_DEF) -o $@ tests/limits/test_limits.c \
+	    src/pipeline/pipeline.c build/asan/libmedner.a $(TEST_LIBS)
 
 build/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ALIB)
 	@mkdir -p $(dir $@)

@@ -10,11 +10,20 @@
  *                 farthest from an edge, and the whole text is decoded once,
  *                 so no entity is cut or doubled at a window seam.
  * Memory: per text O(tokens x labels); per batch the encoder's workspace.
+ * A text longer than MEDNER__SEGMENT_BYTES is cut into segments (at a blank
+ * line, else a line break, else a space, else a character boundary) that
+ * are annotated one after the other, so the working memory of one call is
+ * bounded by one segment whatever the text's length (docs/security.md).
  */
 #include <string.h>
 
 #include "decoder/decoder.h"
 #include "pipeline/config.h"
+
+/* Texts longer than this are annotated in segments of at most this size. */
+#ifndef MEDNER__SEGMENT_BYTES
+#  define MEDNER__SEGMENT_BYTES ((size_t)1 << 20)
+#endif
 
 struct medner_pipeline {
     medner_pipeline_params params; /* effective; strings below */
@@ -375,8 +384,9 @@ static int prepare_doc(const medner_pipeline *p, doc_state *d, const char *text,
     return MEDNER_OK;
 }
 
-static int finish_doc(const medner_pipeline *p, doc_state *d, medner_entities **out,
-                      const char *text, size_t len)
+/* Complete a document's entity list: decode the kept logits (centre) or
+ * resolve the windows' overlaps (Hugging Face). */
+static int finish_ents(const medner_pipeline *p, doc_state *d)
 {
     int rc = MEDNER_OK;
     bool centered = p->params.merge == MEDNER_MERGE_CENTER && p->params.first_window_only != MEDNER_ON;
@@ -386,39 +396,24 @@ static int finish_doc(const medner_pipeline *p, doc_state *d, medner_entities **
     } else if (d->n_windows > 1) {
         rc = medner__merge_overlapping(&d->ents);
     }
-    if (rc != MEDNER_OK)
-        return medner__fail(rc, "pipeline: out of memory");
-    return medner__entities_create(out, p->dec, &d->ents, text, len, d->n_tokens,
-                                   medner__decoder_aggregation(p->dec) == MEDNER_AGGREGATION_NONE);
+    return rc == MEDNER_OK ? rc : medner__fail(rc, "pipeline: out of memory");
 }
 
-int medner_pipeline_annotate(medner_entities **out, const medner_pipeline *p, medner_context *ctx,
-                             const char *const *texts, const size_t *lens, size_t n)
+/* Buffers for one batch of windows. */
+typedef struct batch_bufs {
+    job *jobs;
+    const int32_t **ids;
+    size_t *wl;
+} batch_bufs;
+
+/* Run the windows of docs[0, n) (prepared, texts[i] their texts) through the
+ * encoder batch_size at a time, in text order, and complete each document's
+ * entity list. */
+static int run_docs(const medner_pipeline *p, medner_context *ctx, doc_state *docs,
+                    const char *const *texts, size_t n, const batch_bufs *bb)
 {
-    if (out == NULL || p == NULL || ctx == NULL || (n > 0 && (texts == NULL || lens == NULL)))
-        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
-                            "medner_pipeline_annotate: NULL argument");
-    if (n == 0)
-        return MEDNER_OK;
-    doc_state *docs = medner__calloc(n, sizeof *docs);
-    medner_entities **res = medner__calloc(n, sizeof *res);
-    size_t B = p->params.batch_size;
-    job *jobs = medner__malloc(B * sizeof *jobs);
-    const int32_t **ids = medner__malloc(B * sizeof *ids);
-    size_t *wl = medner__malloc(B * sizeof *wl);
+    size_t B = p->params.batch_size, doc = 0, win = 0;
     int rc = MEDNER_OK;
-    if (!docs || !res || !jobs || !ids || !wl) {
-        rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < n && rc == MEDNER_OK; i++) {
-        if (texts[i] == NULL && lens[i] > 0)
-            rc = medner__fail(MEDNER_E_INVALID_ARGUMENT, "text %zu is NULL", i);
-        else
-            rc = prepare_doc(p, &docs[i], texts[i] ? texts[i] : "", lens[i], i);
-    }
-    /* run windows in batches, in text order */
-    size_t doc = 0, win = 0;
     while (rc == MEDNER_OK) {
         size_t nb = 0;
         while (nb < B && doc < n) {
@@ -429,42 +424,155 @@ int medner_pipeline_annotate(medner_entities **out, const medner_pipeline *p, me
             }
             medner_window w = MEDNER_WINDOW_INIT;
             medner_encoding_window(docs[doc].enc, win, &w);
-            jobs[nb] = (job){ doc, win };
-            ids[nb] = w.ids;
-            wl[nb] = w.length;
+            bb->jobs[nb] = (job){ doc, win };
+            bb->ids[nb] = w.ids;
+            bb->wl[nb] = w.length;
             nb++;
             win++;
         }
         if (nb == 0)
             break;
-        if ((rc = medner_encoder_run(ctx, ids, NULL, wl, nb)) != MEDNER_OK)
+        if ((rc = medner_encoder_run(ctx, bb->ids, NULL, bb->wl, nb)) != MEDNER_OK)
             break;
         for (size_t b = 0; b < nb && rc == MEDNER_OK; b++) {
-            doc_state *d = &docs[jobs[b].doc];
+            doc_state *d = &docs[bb->jobs[b].doc];
             medner_window w = MEDNER_WINDOW_INIT;
-            medner_encoding_window(d->enc, jobs[b].window, &w);
+            medner_encoding_window(d->enc, bb->jobs[b].window, &w);
             const float *lg = medner_context_logits(ctx, b);
             if (d->logits)
-                keep_centered(p, d, &w, lg, texts[jobs[b].doc]);
-            else if ((rc = decode_window(p, d, &w, lg, texts[jobs[b].doc])) != MEDNER_OK)
+                keep_centered(p, d, &w, lg, texts[bb->jobs[b].doc]);
+            else if ((rc = decode_window(p, d, &w, lg, texts[bb->jobs[b].doc])) != MEDNER_OK)
                 rc = medner__fail(rc, "pipeline: out of memory");
         }
     }
     for (size_t i = 0; i < n && rc == MEDNER_OK; i++)
-        rc = finish_doc(p, &docs[i], &res[i], texts[i] ? texts[i] : "", lens[i]);
+        rc = finish_ents(p, &docs[i]);
+    return rc;
+}
+
+/* Where to end the segment of text[pos, len) that starts at pos: at most
+ * SEGMENT_BYTES on, after the last blank line, else line break, else
+ * space or tab in the last quarter of the segment, else at a character
+ * boundary. */
+static size_t segment_end(const char *text, size_t pos, size_t len)
+{
+    if (len - pos <= MEDNER__SEGMENT_BYTES)
+        return len;
+    size_t lim = pos + MEDNER__SEGMENT_BYTES, floor = lim - MEDNER__SEGMENT_BYTES / 4;
+    for (size_t i = lim; i > floor; i--)
+        if (text[i - 1] == '\n' && text[i - 2] == '\n')
+            return i;
+    for (size_t i = lim; i > floor; i--)
+        if (text[i - 1] == '\n')
+            return i;
+    for (size_t i = lim; i > floor; i--)
+        if (text[i - 1] == ' ' || text[i - 1] == '\t')
+            return i;
+    size_t i = lim;
+    while (i > pos + 1 && ((unsigned char)text[i] & 0xC0) == 0x80)
+        i--;
+    return i;
+}
+
+/* A text longer than MEDNER__SEGMENT_BYTES: annotated segment by segment
+ * (each tokenized, windowed and decoded on its own, then released), so the
+ * working memory is bounded by one segment whatever the text's length. */
+static int annotate_segmented(medner_entities **out, const medner_pipeline *p,
+                              medner_context *ctx, const char *text, size_t len, size_t index,
+                              const batch_bufs *bb)
+{
+    medner__entlist all = { NULL, 0, 0 };
+    size_t pos = 0, tokens = 0;
+    int rc = MEDNER_OK;
+    while (pos < len && rc == MEDNER_OK) {
+        size_t end = segment_end(text, pos, len);
+        doc_state d;
+        memset(&d, 0, sizeof d);
+        const char *seg = text + pos;
+        rc = prepare_doc(p, &d, seg, end - pos, index);
+        if (rc == MEDNER_OK)
+            rc = run_docs(p, ctx, &d, &seg, 1, bb);
+        for (size_t k = 0; k < d.ents.n && rc == MEDNER_OK; k++) {
+            medner__ent e = d.ents.items[k];
+            e.begin += pos;
+            e.end += pos;
+            e.first_token += tokens;
+            if (medner__entlist_push(&all, &e) != MEDNER_OK)
+                rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+        }
+        tokens += d.n_tokens;
+        doc_release(&d);
+        if (p->params.first_window_only == MEDNER_ON)
+            break; /* only the beginning of the text is read */
+        pos = end;
+    }
+    if (rc == MEDNER_OK)
+        rc = medner__entities_create(out, p->dec, &all, text, len, tokens,
+                                     medner__decoder_aggregation(p->dec) == MEDNER_AGGREGATION_NONE);
+    medner__entlist_release(&all);
+    return rc;
+}
+
+int medner_pipeline_annotate(medner_entities **out, const medner_pipeline *p, medner_context *ctx,
+                             const char *const *texts, const size_t *lens, size_t n)
+{
+    if (out == NULL || p == NULL || ctx == NULL || (n > 0 && (texts == NULL || lens == NULL)))
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_pipeline_annotate: NULL argument");
+    if (n == 0)
+        return MEDNER_OK;
+    for (size_t i = 0; i < n; i++)
+        if (texts[i] == NULL && lens[i] > 0)
+            return medner__fail(MEDNER_E_INVALID_ARGUMENT, "text %zu is NULL", i);
+    doc_state *docs = medner__calloc(n, sizeof *docs);
+    medner_entities **res = medner__calloc(n, sizeof *res);
+    const char **short_texts = medner__calloc(n, sizeof *short_texts);
+    size_t *short_index = medner__calloc(n, sizeof *short_index);
+    size_t B = p->params.batch_size;
+    batch_bufs bb = { medner__malloc(B * sizeof *bb.jobs), medner__malloc(B * sizeof *bb.ids),
+                      medner__malloc(B * sizeof *bb.wl) };
+    int rc = MEDNER_OK;
+    if (!docs || !res || !short_texts || !short_index || !bb.jobs || !bb.ids || !bb.wl) {
+        rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+        goto done;
+    }
+    /* texts up to MEDNER__SEGMENT_BYTES: windows batched across texts */
+    size_t ns = 0;
+    for (size_t i = 0; i < n && rc == MEDNER_OK; i++) {
+        if (lens[i] > MEDNER__SEGMENT_BYTES)
+            continue;
+        short_texts[ns] = texts[i] ? texts[i] : "";
+        short_index[ns] = i;
+        rc = prepare_doc(p, &docs[ns], short_texts[ns], lens[i], i);
+        ns++;
+    }
+    if (rc == MEDNER_OK)
+        rc = run_docs(p, ctx, docs, short_texts, ns, &bb);
+    for (size_t k = 0; k < ns && rc == MEDNER_OK; k++) {
+        size_t i = short_index[k];
+        rc = medner__entities_create(&res[i], p->dec, &docs[k].ents, short_texts[k], lens[i],
+                                     docs[k].n_tokens,
+                                     medner__decoder_aggregation(p->dec) == MEDNER_AGGREGATION_NONE);
+    }
+    for (size_t k = 0; k < ns; k++)
+        doc_release(&docs[k]);
+    /* longer texts: one at a time, segment by segment */
+    for (size_t i = 0; i < n && rc == MEDNER_OK; i++)
+        if (lens[i] > MEDNER__SEGMENT_BYTES)
+            rc = annotate_segmented(&res[i], p, ctx, texts[i], lens[i], i, &bb);
     if (rc == MEDNER_OK)
         memcpy(out, res, n * sizeof *res);
     else
         for (size_t i = 0; i < n; i++)
             medner_entities_free(res[i]);
 done:
-    for (size_t i = 0; docs && i < n; i++)
-        doc_release(&docs[i]);
     medner__free(docs);
     medner__free(res);
-    medner__free(jobs);
-    medner__free(ids);
-    medner__free(wl);
+    medner__free(short_texts);
+    medner__free(short_index);
+    medner__free(bb.jobs);
+    medner__free(bb.ids);
+    medner__free(bb.wl);
     return rc;
 }
 

@@ -1,0 +1,298 @@
+/* Limits (tiny fixture model tests/data/models/tiny-bert-tc).
+ *
+ * Built with src/pipeline/pipeline.c recompiled with a 4 KiB segment size
+ * (-DMEDNER__SEGMENT_BYTES=4096, see the Makefile), so that texts above
+ * 4 KiB take the segmented path that, in the library, starts at 1 MiB:
+ *  - a long text is annotated exactly as its segments would be one by one
+ *    (offsets and token indices shifted), and the working memory of the call
+ *    stays bounded by a segment, not by the text (allocator high-water mark);
+ *  - a single 10 MB "word" (no space) and pathological inputs (all
+ *    punctuation, all CJK, all emoji, only newlines) complete, and their
+ *    time grows linearly with their length (4x the text < 8x the time;
+ *    a generous bound, quadratic behaviour would give 16x). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "medner.h"
+
+#define TINY "tests/data/models/tiny-bert-tc"
+#define SEG 4096
+
+/* ---- a counting allocator: bytes in use and their high-water mark ----- */
+
+static size_t in_use, high;
+
+static void *count_alloc(void *u, size_t n)
+{
+    (void)u;
+    size_t *p = malloc(n + 16);
+    if (p == NULL)
+        return NULL;
+    p[0] = n;
+    in_use += n;
+    if (in_use > high)
+        high = in_use;
+    return p + 2;
+}
+
+static void *count_realloc(void *u, void *q, size_t n)
+{
+    (void)u;
+    size_t *p = (size_t *)q - 2, old = p[0];
+    size_t *r = realloc(p, n + 16);
+    if (r == NULL)
+        return NULL;
+    r[0] = n;
+    in_use = in_use - old + n;
+    if (in_use > high)
+        high = in_use;
+    return r + 2;
+}
+
+static void count_free(void *u, void *q)
+{
+    (void)u;
+    size_t *p = (size_t *)q - 2;
+    in_use -= p[0];
+    free(p);
+}
+
+static medner_pipeline *pipe_;
+static medner_context *ctx_;
+
+static int setup(void **state)
+{
+    (void)state;
+    medner_allocator a = MEDNER_ALLOCATOR_INIT;
+    a.alloc_fn = count_alloc;
+    a.realloc_fn = count_realloc;
+    a.free_fn = count_free;
+    if (medner_allocator_set(&a) != MEDNER_OK)
+        return -1;
+    medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+    pp.model_dir = TINY;
+    pp.max_length = 32;
+    pp.overlap = 8;
+    if (medner_pipeline_create(&pipe_, &pp) != MEDNER_OK)
+        return -1;
+    return medner_pipeline_context_create(&ctx_, pipe_) == MEDNER_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    medner_context_free(ctx_);
+    medner_pipeline_free(pipe_);
+    return medner_allocator_set(NULL) == MEDNER_OK ? 0 : -1;
+}
+
+static medner_entities *annotate(const char *text, size_t len)
+{
+    medner_entities *e = NULL;
+    if (medner_pipeline_annotate(&e, pipe_, ctx_, &text, &len, 1) != MEDNER_OK)
+        fail_msg("annotate (%zu bytes): %s", len, medner_last_error());
+    return e;
+}
+
+static const char *const sentences[] = {
+    "Patient admitted with fever 38.5\xC2\xB0" "C and productive cough. ",
+    "Chest X-ray showed right lower lobe consolidation; started amoxicillin 500 mg. ",
+    "History of type 2 diabetes mellitus and BRCA1-associated breast cancer. ",
+    "Hemoglobin A1c 7.2%, eGFR 45 mL/min/1.73 m\xC2\xB2, \xCE\xB2-blocker continued. ",
+};
+
+/* Paragraphs of exactly `plen` bytes (sentences, then spaces), each followed
+ * by "\n\n". With plen + 2 between 3/4 SEG and SEG, every segment is one
+ * paragraph and its blank line. */
+static char *paragraphs(size_t count, size_t plen, size_t *len)
+{
+    char *t = malloc(count * (plen + 2) + 1);
+    assert_non_null(t);
+    size_t n = 0, k = 0;
+    for (size_t p = 0; p < count; p++) {
+        size_t start = n;
+        for (;;) {
+            const char *s = sentences[k % 4];
+            size_t l = strlen(s);
+            if (n - start + l > plen)
+                break;
+            memcpy(t + n, s, l);
+            n += l;
+            k++;
+        }
+        while (n - start < plen)
+            t[n++] = ' ';
+        t[n++] = '\n';
+        t[n++] = '\n';
+    }
+    t[n] = 0;
+    *len = n;
+    return t;
+}
+
+static void test_segments_equal_separate_runs(void **state)
+{
+    (void)state;
+    const size_t P = 12, plen = 3500;
+    size_t len;
+    char *text = paragraphs(P, plen, &len);
+    medner_entities *whole = annotate(text, len);
+    /* expected: every paragraph (with its blank line) on its own */
+    size_t k = 0, tokens = 0;
+    for (size_t p = 0; p < P; p++) {
+        size_t off = p * (plen + 2);
+        medner_entities *one = annotate(text + off, plen + 2);
+        for (size_t i = 0; i < medner_entities_count(one); i++, k++) {
+            medner_entity x = MEDNER_ENTITY_INIT, y = MEDNER_ENTITY_INIT;
+            assert_int_equal(medner_entities_get(one, i, &x), MEDNER_OK);
+            if (medner_entities_get(whole, k, &y) != MEDNER_OK)
+                fail_msg("paragraph %zu: entity %zu missing from the whole text", p, i);
+            assert_int_equal(y.begin, x.begin + off);
+            assert_int_equal(y.end, x.end + off);
+            assert_string_equal(y.label, x.label);
+            assert_true(y.score == x.score);
+            assert_int_equal(y.first_token, x.first_token + tokens);
+            assert_int_equal(y.n_tokens, x.n_tokens);
+        }
+        tokens += medner_entities_num_tokens(one);
+        medner_entities_free(one);
+    }
+    assert_int_equal(medner_entities_count(whole), k);
+    assert_int_equal(medner_entities_num_tokens(whole), tokens);
+    assert_true(k > P); /* the model finds something in every paragraph */
+    /* code-point and UTF-16 spans are relative to the whole text */
+    medner_entity last = MEDNER_ENTITY_INIT;
+    assert_int_equal(medner_entities_get(whole, k - 1, &last), MEDNER_OK);
+    size_t cb, ce, cps = 0;
+    for (size_t i = 0; i < last.begin; i++)
+        cps += ((unsigned char)text[i] & 0xC0) != 0x80;
+    assert_int_equal(medner_entities_span_codepoints(whole, k - 1, &cb, &ce), MEDNER_OK);
+    assert_int_equal(cb, cps);
+    medner_entities_free(whole);
+    free(text);
+}
+
+/* The high-water mark of one call does not grow with the text beyond what
+ * the result itself needs (the entities, collected across segments and then
+ * copied into the result object: at most ~3x the result's size). Without
+ * segments it would grow ~150 bytes per byte of text. */
+static void test_memory_bounded(void **state)
+{
+    (void)state;
+    size_t peaks[2], lens[2], results[2];
+    const size_t counts[2] = { 8, 64 };
+    for (int r = 0; r < 2; r++) {
+        char *text = paragraphs(counts[r], 3500, &lens[r]);
+        size_t before = in_use;
+        high = in_use;
+        medner_entities *e = annotate(text, lens[r]);
+        results[r] = in_use - before; /* the entities object itself */
+        peaks[r] = high - before - results[r];
+        medner_entities_free(e);
+        free(text);
+    }
+    print_message("working memory: %zu bytes for %zu bytes of text (result %zu), %zu for %zu "
+                  "(result %zu)\n", peaks[0], lens[0], results[0], peaks[1], lens[1], results[1]);
+    /* 8x the text: the working memory may grow by the result's copies only */
+    if (peaks[1] > peaks[0] + 3 * results[1])
+        fail_msg("working memory grew from %zu to %zu bytes with the text", peaks[0], peaks[1]);
+    assert_true(peaks[1] < lens[1] * 20); /* far below the unsegmented ~150 bytes per byte */
+}
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* `n` bytes made of `unit` repeated (unit is whole UTF-8 characters). */
+static char *repeat(const char *unit, size_t n, size_t *len)
+{
+    size_t u = strlen(unit), reps = n / u;
+    char *t = malloc(reps * u + 1);
+    assert_non_null(t);
+    for (size_t i = 0; i < reps; i++)
+        memcpy(t + i * u, unit, u);
+    t[reps * u] = 0;
+    *len = reps * u;
+    return t;
+}
+
+static double time_annotate(const char *unit, size_t n, size_t *entities)
+{
+    size_t len;
+    char *t = repeat(unit, n, &len);
+    double best = 1e30;
+    for (int r = 0; r < 3; r++) {
+        double t0 = seconds();
+        medner_entities *e = annotate(t, len);
+        double dt = seconds() - t0;
+        *entities = medner_entities_count(e);
+        medner_entities_free(e);
+        if (dt < best)
+            best = dt;
+    }
+    free(t);
+    return best;
+}
+
+static void test_pathological_linear(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *unit;
+    } kinds[] = {
+        { "punctuation", "!?.,;:-()[]{}'\"/\\" },
+        { "CJK", "\xE6\x82\xA3\xE8\x80\x85\xE5\x8F\x91\xE7\x83\xAD" },
+        { "emoji", "\xF0\x9F\x98\xB7\xF0\x9F\xA4\x92\xF0\x9F\x92\x8A" },
+        { "newlines", "\n" },
+        { "one word", "x" },
+    };
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        size_t e1, e4;
+        double t1 = time_annotate(kinds[k].unit, 16 * 1024, &e1);
+        double t4 = time_annotate(kinds[k].unit, 64 * 1024, &e4);
+        print_message("%-11s 16 KiB %.4f s, 64 KiB %.4f s (x%.1f), %.2f MB/s\n", kinds[k].name, t1,
+                      t4, t4 / t1, 64.0 * 1024 / t4 / 1e6);
+        if (t4 > 8 * t1 + 0.01)
+            fail_msg("%s: 4x the text took %.1fx the time", kinds[k].name, t4 / t1);
+    }
+}
+
+/* A 10 MB "word" without a space: segmented at character boundaries, each
+ * piece one [UNK] (longer than 100 characters), no entity crosses it. */
+static void test_ten_megabyte_word(void **state)
+{
+    (void)state;
+    size_t len;
+    char *t = repeat("a", 10 * 1000 * 1000, &len);
+    medner_entities *e = annotate(t, len);
+    assert_true(medner_entities_num_tokens(e) >= 1);
+    for (size_t i = 0; i < medner_entities_count(e); i++) {
+        medner_entity x = MEDNER_ENTITY_INIT;
+        assert_int_equal(medner_entities_get(e, i, &x), MEDNER_OK);
+        assert_true(x.begin < x.end && x.end <= len);
+    }
+    medner_entities_free(e);
+    free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_segments_equal_separate_runs),
+        cmocka_unit_test(test_memory_bounded),
+        cmocka_unit_test(test_pathological_linear),
+        cmocka_unit_test(test_ten_megabyte_word),
+    };
+    return cmocka_run_group_tests_name("limits", tests, setup, teardown);
+}
