@@ -191,7 +191,8 @@ class Window(_Sized):
 class EncoderParams(_Sized):
     _fields_ = [("struct_size", c_size_t),
                 ("threads", c_uint32),
-                ("reserved", c_uint32)]
+                ("reserved", c_uint32),
+                ("adapter_dir", c_char_p)]
 
 
 class EncoderInfo(_Sized):

@@ -150,10 +150,10 @@ def test_bad_option_raises_the_c_message(model_dir):
         medner.Pipeline(model=str(model_dir), aggregation=9)      # raw enum value
     assert ei.value.status == medner.Status.INVALID_ARGUMENT
 
-    # adapter= reaches medner_pipeline_params.adapter_dir (not supported yet by the library)
+    # adapter= reaches medner_pipeline_params.adapter_dir: a missing directory is an I/O error
     with pytest.raises(medner.MednerError) as ei:
         medner.Pipeline(model=str(model_dir), adapter="/some/lora-adapter")
-    assert ei.value.status == medner.Status.UNSUPPORTED
+    assert ei.value.status == medner.Status.IO
     assert "/some/lora-adapter" in ei.value.message
 
 
