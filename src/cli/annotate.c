@@ -19,9 +19,11 @@ static const char annotate_usage[] =
     "                   start/end: UTF-8 byte offsets; start_char/end_char: code points\n"
     "  brat:            '# doc ID' then T lines 'T1<TAB>Label START END<TAB>text' (code points)\n"
     "  conll:           whitespace-separated words 'WORD<TAB>B-X|I-X|O', blank line per document\n"
+    "  pretty:          the text with its entities highlighted (colours on a terminal,\n"
+    "                   [text|Label] otherwise), for reading; a line per document id\n"
     "\n"
     "options:\n"
-    "  --format jsonl|brat|conll  output format\n"
+    "  --format jsonl|brat|conll|pretty  output format\n"
     "  --on-error skip|fail       a bad input line: report it (stderr and an {\"line\": N,\n"
     "                             \"error\": ...} result) and go on (default), or stop\n"
     "  --progress                 documents/s, tokens/s and ETA on stderr (default: when\n"
@@ -127,6 +129,42 @@ static int write_brat(medner__buf *b, const doc *d, const char *id_plain)
         rc = rc ? rc : medner__buf_putc(b, '\n');
     }
     return rc;
+}
+
+/* The text with its entities marked: ANSI colours (one per label, chosen
+ * by a hash of the label) or [text|Label]; entities never overlap in a
+ * result, nested ones are not produced. */
+static int write_pretty(medner__buf *b, const doc *d, const char *id_plain, int colour)
+{
+    static const int palette[] = { 31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96 };
+    int rc = colour ? medner__buf_printf(b, "\033[1m== %s\033[0m\n", id_plain)
+                    : medner__buf_printf(b, "== %s\n", id_plain);
+    if (d->error)
+        return rc ? rc : medner__buf_printf(b, "(error, line %zu: %s)\n\n", d->line, d->error);
+    size_t pos = 0;
+    for (size_t i = 0; i < medner_entities_count(d->ents) && !rc; i++) {
+        medner_entity e = MEDNER_ENTITY_INIT;
+        medner_entities_get(d->ents, i, &e);
+        if (e.begin < pos)
+            continue;
+        rc = medner__buf_append(b, d->text + pos, e.begin - pos);
+        unsigned h = 5381;
+        for (const char *c = e.label; *c; c++)
+            h = h * 33u + (unsigned char)*c;
+        if (colour)
+            rc = rc ? rc : medner__buf_printf(b, "\033[1;%dm", palette[h % 12]);
+        else
+            rc = rc ? rc : medner__buf_putc(b, '[');
+        rc = rc ? rc : medner__buf_append(b, d->text + e.begin, e.end - e.begin);
+        if (colour)
+            rc = rc ? rc : medner__buf_printf(b, "\033[0;%dm\xE2\x80\xB9%s\xE2\x80\xBA\033[0m",
+                                              palette[h % 12], e.label);
+        else
+            rc = rc ? rc : medner__buf_printf(b, "|%s]", e.label);
+        pos = e.end;
+    }
+    rc = rc ? rc : medner__buf_append(b, d->text + pos, d->len - pos);
+    return rc ? rc : medner__buf_append_str(b, d->len && d->text[d->len - 1] == '\n' ? "\n" : "\n\n");
 }
 
 static int is_space(char c)
@@ -255,6 +293,7 @@ int medner_cli_annotate(int argc, char **argv)
     medner_cli_options_init(&o);
     const char *format = "jsonl";
     int fail_fast = 0, progress = isatty(STDERR_FILENO), status = 0;
+    int colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
     char **files = NULL;
     int n_files = 0;
     for (int i = 1; i < argc; i++) {
@@ -272,8 +311,9 @@ int medner_cli_annotate(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--format") && i + 1 < argc) {
             format = argv[++i];
-            if (strcmp(format, "jsonl") && strcmp(format, "brat") && strcmp(format, "conll")) {
-                fprintf(stderr, "medner annotate: --format jsonl|brat|conll\n");
+            if (strcmp(format, "jsonl") && strcmp(format, "brat") && strcmp(format, "conll") &&
+                strcmp(format, "pretty")) {
+                fprintf(stderr, "medner annotate: --format jsonl|brat|conll|pretty\n");
                 medner_cli_options_free(&o);
                 return 2;
             }
@@ -365,6 +405,9 @@ int medner_cli_annotate(int argc, char **argv)
                 write_jsonl(&out, d);
             else if (!strcmp(format, "brat"))
                 write_brat(&out, d, files && d->line ? files[d->line - 1] : d->id_json);
+            else if (!strcmp(format, "pretty"))
+                write_pretty(&out, d, files && d->line ? files[d->line - 1] : d->id_json,
+                             colour);
             else
                 write_conll(&out, d);
             fwrite(out.data, 1, out.len, stdout);
