@@ -102,6 +102,14 @@ bin/examples/batch_threads $tiny 2 < "$tmp/lines" > "$tmp/b2"
 bin/examples/batch_threads $tiny 1 < "$tmp/lines" > "$tmp/b1"
 cmp -s "$tmp/b1" "$tmp/b2" || fail "batch_threads: 1 and 2 threads differ"
 $m annotate --model $tiny --format conll "$tmp/note.txt" | grep -q "^Fever	" || fail "annotate --format conll"
+# pretty: the text with [span|Label] marks (no colours when stdout is not a terminal); removing
+# the marks gives the text back, and there are as many marks as brat lines
+$m annotate --model $tiny --format pretty "$tmp/note.txt" > "$tmp/pretty"
+head -n 1 "$tmp/pretty" | grep -q "^== $tmp/note.txt" || fail "annotate --format pretty: header"
+sed -n 2p "$tmp/pretty" | sed -e 's/|[A-Za-z_-]*\]//g' -e 's/\[//g' > "$tmp/plain"
+cmp -s "$tmp/plain" "$tmp/note.txt" || fail "annotate --format pretty: text changed"
+n_pretty=$(sed -n 2p "$tmp/pretty" | grep -o '|[A-Za-z_-]*\]' | wc -l)
+[ "$n_pretty" -eq "$n_brat" ] || fail "annotate --format pretty: $n_pretty marks, $n_brat entities"
 # a YAML config and an unknown key
 $m annotate --config examples/configs/ncbi-disease.yaml < /dev/null || fail "annotate --config"
 printf 'model: x\nmax_lenght: 3\n' > "$tmp/bad.yaml"
