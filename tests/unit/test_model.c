@@ -1229,7 +1229,7 @@ static void test_random_byte_flips(void **state)
     uint64_t x = 0x9E3779B97F4A7C15ULL;
     int ok = 0;
     long maps = count_mappings();
-    for (int iter = 0; iter < 2000; iter++) {
+    for (int iter = 0; iter < 5000; iter++) {
         memcpy(copy, buf, len);
         int flips = 1 + iter % 3;
         for (int k = 0; k < flips; k++) {
@@ -1243,9 +1243,81 @@ static void test_random_byte_flips(void **state)
         write_bytes("model.safetensors", copy, len);
         ok += try_load() == MEDNER_OK;
     }
-    assert_true(ok > 0 && ok < 2000); /* some flips are harmless, most are not */
+    assert_true(ok > 0 && ok < 5000); /* some flips are harmless, most are not */
     assert_int_equal(count_mappings(), maps);
     free(copy);
+    free(buf);
+    remove_dir();
+}
+
+/* Structural edits of the safetensors header, thousands of them: a number
+ * (a shape, an offset, the header length) replaced by a nearby or extreme
+ * value, or a dtype name by another. Each file loads or fails cleanly. */
+static void test_random_header_edits(void **state)
+{
+    (void)state;
+    make_dir();
+    BERT_CONFIG(NULL, NULL, NULL, NULL);
+    spec s;
+    tiny_bert(&s, "bert.", "F32", 1);
+    size_t len, hl;
+    unsigned char *buf = render(&s, &len, &hl);
+    static const char *const repl[] = { "0", "1", "2", "7", "15", "16", "17", "31", "4096",
+                                        "18446744073709551615", "9223372036854775807", "-1",
+                                        "1e3", "\"F16\"", "\"BF16\"", "\"I64\"", "\"F64\"",
+                                        "\"F8_E4M3\"", "\"X\"", "[]", "[1,1,1,1,1,1,1,1,1]",
+                                        "null" };
+    unsigned char *out = malloc(len + 64);
+    assert_non_null(out);
+    uint64_t x = 0xD1B54A32D192ED03ULL;
+    int ok = 0, edits = 0;
+    long maps = count_mappings();
+    /* the header's tokens: runs of digits and quoted upper-case values (dtypes) */
+    size_t (*tok)[2] = malloc(hl * sizeof *tok), nt = 0;
+    assert_non_null(tok);
+    for (size_t i = 8; i < 8 + hl; i++) {
+        if (buf[i] >= '0' && buf[i] <= '9') {
+            size_t e = i;
+            while (e < 8 + hl && buf[e] >= '0' && buf[e] <= '9')
+                e++;
+            tok[nt][0] = i;
+            tok[nt++][1] = e;
+            i = e;
+        } else if (buf[i] == '"' && i + 1 < 8 + hl && buf[i + 1] >= 'A' && buf[i + 1] <= 'Z' &&
+                   i > 8 && buf[i - 1] == ':') {
+            size_t e = i + 1;
+            while (e < 8 + hl && buf[e] != '"')
+                e++;
+            tok[nt][0] = i;
+            tok[nt++][1] = e + 1;
+            i = e;
+        }
+    }
+    assert_true(nt > 50);
+    for (int iter = 0; iter < 3000; iter++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t b = tok[(x >> 8) % nt][0], e = tok[(x >> 8) % nt][1];
+        const char *r = repl[(x >> 32) % (sizeof repl / sizeof *repl)];
+        size_t rl = strlen(r), nl = len - (e - b) + rl;
+        memcpy(out, buf, b);
+        memcpy(out + b, r, rl);
+        memcpy(out + b + rl, buf + e, len - e);
+        /* keep the length prefix consistent for header edits (it is itself
+         * edited when the token is inside it: b < 8 cannot happen here) */
+        uint64_t nh = (uint64_t)hl - (e - b) + rl;
+        for (int k = 0; k < 8; k++)
+            out[k] = (unsigned char)(nh >> (8 * k));
+        write_bytes("model.safetensors", out, nl);
+        ok += try_load() == MEDNER_OK;
+        edits++;
+    }
+    assert_int_equal(edits, 3000);
+    assert_true(ok < edits); /* most edits are refused */
+    assert_int_equal(count_mappings(), maps);
+    free(tok);
+    free(out);
     free(buf);
     remove_dir();
 }
@@ -1319,6 +1391,7 @@ int main(void)
         cmocka_unit_test(test_header_errors),
         cmocka_unit_test(test_every_truncation),
         cmocka_unit_test(test_random_byte_flips),
+        cmocka_unit_test(test_random_header_edits),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
