@@ -62,7 +62,7 @@ SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%) \
               build/asan/tests/test_limits
 
-.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline models test-models test-sanitize test-tsan check-header check-abi \
+.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline bench-limits models test-models test-sanitize test-tsan check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean \
         test-python test-java doc
 
@@ -242,6 +242,12 @@ bench-tokenizer: deps build/bench/bench_tokenizer
 
 bench-pipeline: deps models all
 	@sh tests/bench/bench_pipeline.sh
+
+# One call on a 100 MB text and on 10 MB pathological texts (tiny model):
+# time, rate, allocator high-water mark, peak RSS (docs/security.md).
+bench-limits: deps build/bench/bench_limits
+	@build/bench/bench_limits tests/data/models/tiny-bert-tc $${LIMITS_MB:-100} $${PATHO_MB:-10} \
+	    $${MAX_LENGTH:-128}
 
 bench-encoder: deps models build/bench/bench_encoder
 	@sh tests/bench/bench_encoder.sh

@@ -20,9 +20,10 @@
 #include "decoder/decoder.h"
 #include "pipeline/config.h"
 
-/* Texts longer than this are annotated in segments of at most this size. */
+/* Texts longer than this are annotated in segments of at most this size
+ * (docs/security.md: the working memory of a call is bounded by one). */
 #ifndef MEDNER__SEGMENT_BYTES
-#  define MEDNER__SEGMENT_BYTES ((size_t)1 << 20)
+#  define MEDNER__SEGMENT_BYTES ((size_t)256 << 10)
 #endif
 
 struct medner_pipeline {
