@@ -2,7 +2,7 @@
  *
  * Built with src/pipeline/pipeline.c recompiled with a 4 KiB segment size
  * (-DMEDNER__SEGMENT_BYTES=4096, see the Makefile), so that texts above
- * 4 KiB take the segmented path that, in the library, starts at 1 MiB:
+ * 4 KiB take the segmented path that, in the library, starts at 256 KiB:
  *  - a long text is annotated exactly as its segments would be one by one
  *    (offsets and token indices shifted), and the working memory of the call
  *    stays bounded by a segment, not by the text (allocator high-water mark);
