@@ -20,43 +20,8 @@
 #include <time.h>
 
 #include "medner.h"
+#include "../unit/countalloc.h"
 
-static size_t in_use, high;
-
-static void *count_alloc(void *u, size_t n)
-{
-    (void)u;
-    size_t *p = malloc(n + 16);
-    if (p == NULL)
-        return NULL;
-    p[0] = n;
-    in_use += n;
-    if (in_use > high)
-        high = in_use;
-    return p + 2;
-}
-
-static void *count_realloc(void *u, void *q, size_t n)
-{
-    (void)u;
-    size_t *p = (size_t *)q - 2, old = p[0];
-    size_t *r = realloc(p, n + 16);
-    if (r == NULL)
-        return NULL;
-    r[0] = n;
-    in_use = in_use - old + n;
-    if (in_use > high)
-        high = in_use;
-    return r + 2;
-}
-
-static void count_free(void *u, void *q)
-{
-    (void)u;
-    size_t *p = (size_t *)q - 2;
-    in_use -= p[0];
-    free(p);
-}
 
 static double now(void)
 {
@@ -116,8 +81,8 @@ static int run(const medner_pipeline *p, medner_context *c, const char *name, ch
         fprintf(stderr, "bench_limits: out of memory for %s\n", name);
         return 1;
     }
-    size_t before = in_use;
-    high = in_use;
+    size_t before = countalloc_in_use;
+    countalloc_high = countalloc_in_use;
     double t0 = now();
     medner_entities *e = NULL;
     const char *tp = text;
@@ -128,11 +93,11 @@ static int run(const medner_pipeline *p, medner_context *c, const char *name, ch
         free(text);
         return 1;
     }
-    size_t result = in_use - before;
+    size_t result = countalloc_in_use - before;
     printf("%-12s %11zu bytes %10zu tokens %9zu entities %8.1f s %7.2f MB/s  "
            "high-water %7.1f MiB (result %6.1f MiB)  peak RSS %5ld MiB\n",
            name, len, medner_entities_num_tokens(e), medner_entities_count(e), dt,
-           (double)len / dt / 1e6, (double)(high - before) / 1048576.0,
+           (double)len / dt / 1e6, (double)(countalloc_high - before) / 1048576.0,
            (double)result / 1048576.0, peak_rss_mib());
     fflush(stdout);
     medner_entities_free(e);
@@ -146,11 +111,7 @@ int main(int argc, char **argv)
     size_t mb = argc > 2 ? strtoul(argv[2], NULL, 10) : 100;
     size_t pmb = argc > 3 ? strtoul(argv[3], NULL, 10) : 10;
     uint32_t max_length = argc > 4 ? (uint32_t)strtoul(argv[4], NULL, 10) : 0;
-    medner_allocator a = MEDNER_ALLOCATOR_INIT;
-    a.alloc_fn = count_alloc;
-    a.realloc_fn = count_realloc;
-    a.free_fn = count_free;
-    medner_allocator_set(&a);
+    countalloc_install();
     medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
     pp.model_dir = dir;
     pp.max_length = max_length;

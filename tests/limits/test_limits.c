@@ -22,48 +22,13 @@
 #include <cmocka.h>
 
 #include "medner.h"
+#include "../unit/countalloc.h"
 
 #define TINY "tests/data/models/tiny-bert-tc"
 #define SEG 4096
 
-/* ---- a counting allocator: bytes in use and their high-water mark ----- */
+/* Bytes in use and their high-water mark: tests/unit/countalloc.h. */
 
-static size_t in_use, high;
-
-static void *count_alloc(void *u, size_t n)
-{
-    (void)u;
-    size_t *p = malloc(n + 16);
-    if (p == NULL)
-        return NULL;
-    p[0] = n;
-    in_use += n;
-    if (in_use > high)
-        high = in_use;
-    return p + 2;
-}
-
-static void *count_realloc(void *u, void *q, size_t n)
-{
-    (void)u;
-    size_t *p = (size_t *)q - 2, old = p[0];
-    size_t *r = realloc(p, n + 16);
-    if (r == NULL)
-        return NULL;
-    r[0] = n;
-    in_use = in_use - old + n;
-    if (in_use > high)
-        high = in_use;
-    return r + 2;
-}
-
-static void count_free(void *u, void *q)
-{
-    (void)u;
-    size_t *p = (size_t *)q - 2;
-    in_use -= p[0];
-    free(p);
-}
 
 static medner_pipeline *pipe_;
 static medner_context *ctx_;
@@ -71,11 +36,7 @@ static medner_context *ctx_;
 static int setup(void **state)
 {
     (void)state;
-    medner_allocator a = MEDNER_ALLOCATOR_INIT;
-    a.alloc_fn = count_alloc;
-    a.realloc_fn = count_realloc;
-    a.free_fn = count_free;
-    if (medner_allocator_set(&a) != MEDNER_OK)
+    if (countalloc_install() != MEDNER_OK)
         return -1;
     medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
     pp.model_dir = TINY;
@@ -191,11 +152,11 @@ static void test_memory_bounded(void **state)
     const size_t counts[2] = { 8, 64 };
     for (int r = 0; r < 2; r++) {
         char *text = paragraphs(counts[r], 3500, &lens[r]);
-        size_t before = in_use;
-        high = in_use;
+        size_t before = countalloc_in_use;
+        countalloc_high = countalloc_in_use;
         medner_entities *e = annotate(text, lens[r]);
-        results[r] = in_use - before; /* the entities object itself */
-        peaks[r] = high - before - results[r];
+        results[r] = countalloc_in_use - before; /* the entities object itself */
+        peaks[r] = countalloc_high - before - results[r];
         medner_entities_free(e);
         free(text);
     }
