@@ -5,7 +5,7 @@
  * in tests/data/models/ (made by make_encoder_fixtures.py). For every text:
  * our tokenizer gives the golden ids; our hidden states and logits are within
  * 1e-4 (max abs) run one by one and run as one batch; and a sequence's results
- * are bitwise identical alone, in a batch, and with 1 or 2 OpenBLAS threads.
+ * are bitwise identical alone, in a batch, and with 1, 2 or 3 threads per forward pass.
  *
  * The big tier (real all-MiniLM-L6-v2, BERT-base and DistilBERT shapes) runs
  * the same checks when MEDNER_MODELS_DIR points at the models made by
