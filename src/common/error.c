@@ -36,9 +36,13 @@ int medner__fail(int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    /* vsnprintf truncates safely; a truncated message is still useful. */
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    /* vsnprintf truncates safely; a truncated message is still useful. The
+     * message is formatted aside first: callers may pass the previous message
+     * (medner_last_error()) as an argument to wrap it. */
+    char msg[sizeof last_error];
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_error, msg, sizeof msg);
     medner__log(MEDNER_LOG_DEBUG, "%s: %s", medner_status_str(status), last_error);
     return status;
 }

@@ -491,6 +491,9 @@ static int annotate_segmented(medner_entities **out, const medner_pipeline *p,
         memset(&d, 0, sizeof d);
         const char *seg = text + pos;
         rc = prepare_doc(p, &d, seg, end - pos, index);
+        if (rc == MEDNER_E_INVALID_UTF8) /* its byte offset is relative to the segment */
+            rc = medner__fail(rc, "%s (in the segment that starts at byte %zu)",
+                              medner_last_error(), pos);
         if (rc == MEDNER_OK)
             rc = run_docs(p, ctx, &d, &seg, 1, bb);
         for (size_t k = 0; k < d.ents.n && rc == MEDNER_OK; k++) {

@@ -247,6 +247,25 @@ static void test_ten_megabyte_word(void **state)
     free(t);
 }
 
+/* Invalid UTF-8 in a later segment: the error names the text's segment and
+ * the call returns no result. */
+static void test_invalid_utf8_in_a_segment(void **state)
+{
+    (void)state;
+    size_t len;
+    char *text = paragraphs(3, 3500, &len);
+    text[2 * 3502 + 10] = (char)0xFF;
+    medner_entities *e = NULL;
+    const char *t = text;
+    assert_int_equal(medner_pipeline_annotate(&e, pipe_, ctx_, &t, &len, 1),
+                     MEDNER_E_INVALID_UTF8);
+    assert_null(e);
+    if (strstr(medner_last_error(), "segment that starts at byte 7004") == NULL)
+        fail_msg("message: %s", medner_last_error());
+    assert_non_null(strstr(medner_last_error(), "text 0"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_memory_bounded),
         cmocka_unit_test(test_pathological_linear),
         cmocka_unit_test(test_ten_megabyte_word),
+        cmocka_unit_test(test_invalid_utf8_in_a_segment),
     };
     return cmocka_run_group_tests_name("limits", tests, setup, teardown);
 }
