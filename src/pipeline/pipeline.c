@@ -494,7 +494,9 @@ static int annotate_segmented(medner_entities **out, const medner_pipeline *p,
         if (rc == MEDNER_E_INVALID_UTF8) /* its byte offset is relative to the segment */
             rc = medner__fail(rc, "%s (in the segment that starts at byte %zu)",
                               medner_last_error(), pos);
-        if (rc == MEDNER_OK)
+        /* first_window_only: only the first segment is run; the others are
+         * only tokenized, so that the result counts the text's tokens */
+        if (rc == MEDNER_OK && (pos == 0 || p->params.first_window_only != MEDNER_ON))
             rc = run_docs(p, ctx, &d, &seg, 1, bb);
         for (size_t k = 0; k < d.ents.n && rc == MEDNER_OK; k++) {
             medner__ent e = d.ents.items[k];
@@ -506,8 +508,6 @@ static int annotate_segmented(medner_entities **out, const medner_pipeline *p,
         }
         tokens += d.n_tokens;
         doc_release(&d);
-        if (p->params.first_window_only == MEDNER_ON)
-            break; /* only the beginning of the text is read */
         pos = end;
     }
     if (rc == MEDNER_OK)
