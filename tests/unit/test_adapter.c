@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include "failalloc.h"
+#include "golden.h"
 
 #include "encoder/encoder.h"
 #include "json/json.h"
@@ -41,21 +42,6 @@
 
 /* ---- files --------------------------------------------------------------- */
 
-static void *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    buf[n] = 0;
-    *len = (size_t)n;
-    return buf;
-}
 
 static void write_file(const char *path, const void *data, size_t len)
 {
@@ -106,7 +92,7 @@ static void copy_adapter(const char *name)
         if (access(src, F_OK) != 0)
             continue;
         size_t len;
-        void *data = read_all(src, &len);
+        void *data = golden_read_all(src, &len);
         tmp_path(dst, sizeof dst, files[i]);
         write_file(dst, data, len);
         free(data);
@@ -119,7 +105,7 @@ static void edit_config(const char *from, const char *to)
     char p[512];
     tmp_path(p, sizeof p, "adapter_config.json");
     size_t len;
-    char *s = read_all(p, &len);
+    char *s = golden_read_all(p, &len);
     char *at = strstr(s, from);
     if (at == NULL)
         fail_msg("adapter_config.json has no %s", from);
@@ -220,89 +206,6 @@ static void st_write(st_copy *c)
     medner__st_close(&c->src, 0);
 }
 
-/* ---- goldens (format of tests/data/encoder/README.md) ---------------------- */
-
-typedef struct golden_text {
-    int32_t *ids, *types;
-    size_t len, hidden, labels;
-    const float *h, *logits;
-    char *text;
-} golden_text;
-
-typedef struct golden {
-    golden_text t[16];
-    size_t n;
-    float *blob;
-} golden;
-
-static void load_golden(golden *g, const char *name)
-{
-    char path[512];
-    size_t len, blob_len;
-    snprintf(path, sizeof path, ADAPTERS "%s.f32", name);
-    g->blob = read_all(path, &blob_len);
-    snprintf(path, sizeof path, ADAPTERS "%s.jsonl", name);
-    char *jl = read_all(path, &len);
-    g->n = 0;
-    for (char *line = jl; line < jl + len;) {
-        char *nl = memchr(line, '\n', (size_t)(jl + len - line));
-        size_t ll = nl ? (size_t)(nl - line) : (size_t)(jl + len - line);
-        if (ll > 0) {
-            medner__json_doc *d;
-            assert_int_equal(medner__json_parse(&d, line, ll, path), MEDNER_OK);
-            const medner__json *r = medner__json_root(d);
-            assert_true(g->n < 16);
-            golden_text *t = &g->t[g->n++];
-            const medner__json *ids = medner__json_get(r, "ids");
-            const medner__json *types = medner__json_get(r, "type_ids");
-            const medner__json *text = medner__json_get(r, "text");
-            t->len = ids->count;
-            t->ids = malloc(t->len * sizeof *t->ids);
-            t->types = malloc(t->len * sizeof *t->types);
-            for (size_t k = 0; k < t->len; k++) {
-                t->ids[k] = (int32_t)ids->items[k]->integer;
-                t->types[k] = (int32_t)types->items[k]->integer;
-            }
-            t->text = malloc(text->len + 1);
-            memcpy(t->text, text->str, text->len + 1);
-            t->hidden = (size_t)medner__json_get(r, "hidden_size")->integer;
-            t->labels = (size_t)medner__json_get(r, "num_labels")->integer;
-            int64_t ho = medner__json_get(r, "hidden_offset")->integer;
-            int64_t lo = medner__json_get(r, "logits_offset")->integer;
-            assert_true(ho >= 0 && (size_t)ho + t->len * t->hidden * 4 <= blob_len);
-            t->h = (const float *)((const char *)g->blob + ho);
-            if (lo >= 0)
-                assert_true((size_t)lo + t->len * t->labels * 4 <= blob_len);
-            t->logits = lo >= 0 ? (const float *)((const char *)g->blob + lo) : NULL;
-            medner__json_free(d);
-        }
-        line += ll + 1;
-    }
-    free(jl);
-    assert_true(g->n > 0);
-}
-
-static void free_golden(golden *g)
-{
-    for (size_t i = 0; i < g->n; i++) {
-        free(g->t[i].ids);
-        free(g->t[i].types);
-        free(g->t[i].text);
-    }
-    free(g->blob);
-}
-
-static double max_abs_diff(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
-        if (!(d <= m)) /* NaN propagates */
-            m = d;
-    }
-    return m;
-}
-
 /* ---- parity with PEFT ---------------------------------------------------- */
 
 static medner_encoder *load_encoder(const char *base, const char *adapter, uint32_t threads)
@@ -325,7 +228,7 @@ static double check_parity(const char *base, const char *name, const char *const
     char adapter[256];
     snprintf(adapter, sizeof adapter, ADAPTERS "%s", name);
     golden g;
-    load_golden(&g, name);
+    load_golden(&g, "tests/data/adapters", name);
     medner_encoder *e = load_encoder(base, adapter, 1);
     medner_encoder_info info = MEDNER_ENCODER_INFO_INIT;
     assert_int_equal(medner_encoder_get_info(e, &info), MEDNER_OK);
@@ -935,7 +838,7 @@ static void test_params_and_pipeline(void **state)
         size_t len;
         snprintf(src, sizeof src, TC "/%s", base_files[i]);
         snprintf(dst, sizeof dst, "%s/%s", base, base_files[i]);
-        void *data = read_all(src, &len);
+        void *data = golden_read_all(src, &len);
         write_file(dst, data, len);
         free(data);
     }
@@ -949,7 +852,7 @@ static void test_params_and_pipeline(void **state)
         size_t len;
         snprintf(src, sizeof src, TC "/%s", tok_files[i]);
         tmp_path(dst, sizeof dst, tok_files[i]);
-        void *data = read_all(src, &len);
+        void *data = golden_read_all(src, &len);
         write_file(dst, data, len);
         free(data);
     }

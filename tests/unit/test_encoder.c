@@ -23,110 +23,12 @@
 
 #include <cmocka.h>
 
+#include "golden.h"
 #include "json/json.h"
 #include "medner.h"
 
 #define TOL 1e-4
 
-typedef struct golden_text {
-    int32_t *ids, *types;
-    size_t len, hidden, labels;
-    float *h, *logits; /* into the .f32 blob */
-    char *text;
-    size_t text_len;
-} golden_text;
-
-typedef struct golden {
-    golden_text *t;
-    size_t n;
-    float *blob;
-} golden;
-
-static void *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    buf[n] = 0;
-    *len = (size_t)n;
-    return buf;
-}
-
-static void load_golden(golden *g, const char *goldens_dir, const char *name)
-{
-    char path[512];
-    size_t len, blob_len;
-    snprintf(path, sizeof path, "%s/%s.f32", goldens_dir, name);
-    g->blob = read_all(path, &blob_len);
-    snprintf(path, sizeof path, "%s/%s.jsonl", goldens_dir, name);
-    char *jl = read_all(path, &len);
-    g->n = 0;
-    g->t = calloc(64, sizeof *g->t);
-    char *line = jl;
-    while (line < jl + len) {
-        char *nl = memchr(line, '\n', (size_t)(jl + len - line));
-        size_t ll = nl ? (size_t)(nl - line) : (size_t)(jl + len - line);
-        if (ll > 0) {
-            medner__json_doc *d;
-            assert_int_equal(medner__json_parse(&d, line, ll, path), MEDNER_OK);
-            const medner__json *r = medner__json_root(d);
-            golden_text *t = &g->t[g->n++];
-            const medner__json *ids = medner__json_get(r, "ids");
-            const medner__json *types = medner__json_get(r, "type_ids");
-            const medner__json *text = medner__json_get(r, "text");
-            t->len = ids->count;
-            assert_int_equal(t->len, (size_t)medner__json_get(r, "length")->integer);
-            t->ids = malloc(t->len * sizeof *t->ids);
-            t->types = malloc(t->len * sizeof *t->types);
-            for (size_t k = 0; k < t->len; k++) {
-                t->ids[k] = (int32_t)ids->items[k]->integer;
-                t->types[k] = types && types->type == MEDNER__JSON_ARRAY && types->count == t->len
-                                  ? (int32_t)types->items[k]->integer : 0;
-            }
-            t->text = malloc(text->len + 1);
-            memcpy(t->text, text->str, text->len + 1);
-            t->text_len = text->len;
-            t->hidden = (size_t)medner__json_get(r, "hidden_size")->integer;
-            t->labels = (size_t)medner__json_get(r, "num_labels")->integer;
-            int64_t ho = medner__json_get(r, "hidden_offset")->integer;
-            int64_t lo = medner__json_get(r, "logits_offset")->integer;
-            assert_true(ho >= 0 && (size_t)ho + t->len * t->hidden * 4 <= blob_len);
-            t->h = (float *)((char *)g->blob + ho);
-            t->logits = lo >= 0 ? (float *)((char *)g->blob + lo) : NULL;
-            medner__json_free(d);
-        }
-        line += ll + 1;
-    }
-    free(jl);
-}
-
-static void free_golden(golden *g)
-{
-    for (size_t i = 0; i < g->n; i++) {
-        free(g->t[i].ids);
-        free(g->t[i].types);
-        free(g->t[i].text);
-    }
-    free(g->t);
-    free(g->blob);
-}
-
-static double max_abs_diff(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
-        if (!(d <= m)) /* NaN propagates */
-            m = d;
-    }
-    return m;
-}
 
 /* Run every golden text alone and then all together; compare with the
  * goldens and with each other (bitwise). Returns the worst difference. */
