@@ -29,6 +29,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "failalloc.h"
 #include "golden.h"
 
@@ -51,29 +53,6 @@ static void write_file(const char *path, const void *data, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
-static char tmpdir[64];
-
-static void make_tmp(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/medner-adapter-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-}
-
-static void remove_tmp(void)
-{
-    DIR *d = opendir(tmpdir);
-    assert_non_null(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-        assert_int_equal(unlink(p), 0);
-    }
-    closedir(d);
-    assert_int_equal(rmdir(tmpdir), 0);
-}
 
 static void tmp_path(char *buf, size_t size, const char *name)
 {
@@ -83,7 +62,7 @@ static void tmp_path(char *buf, size_t size, const char *name)
 /* Copy a committed adapter directory into tmpdir (made fresh). */
 static void copy_adapter(const char *name)
 {
-    make_tmp();
+    tmpdir_make("adapter");
     static const char *const files[] = { "adapter_config.json", "adapter_model.safetensors",
                                          "config.json" }; /* config.json where present */
     for (size_t i = 0; i < 3; i++) {
@@ -455,7 +434,7 @@ static void test_labels(void **state)
     assert_non_null(strstr(medner_last_error(), "config.json: id2label has 3 labels"));
     assert_non_null(strstr(medner_last_error(), "5 rows"));
     /* ... and relabels a base head that the adapter does not replace */
-    remove_tmp();
+    tmpdir_remove();
     copy_adapter("tiny-bert-tc-lora");
     tmp_path(p, sizeof p, "config.json");
     write_file(p, three, strlen(three));
@@ -468,7 +447,7 @@ static void test_labels(void **state)
     e = load_encoder(MODELS "tiny-bert-tc", tmpdir, 1);
     assert_string_equal(medner_encoder_label(e, 8), "h");
     medner_encoder_free(e);
-    remove_tmp();
+    tmpdir_remove();
 }
 
 /* ---- errors ------------------------------------------------------------------ */
@@ -500,7 +479,7 @@ static void config_error(const char *from, const char *to, int status, const cha
     copy_adapter("tiny-bert-tc-lora");
     edit_config(from, to);
     expect_error(TC, status, n1, n2);
-    remove_tmp();
+    tmpdir_remove();
 }
 
 static void test_config_errors(void **state)
@@ -512,7 +491,7 @@ static void test_config_errors(void **state)
     tmp_path(p, sizeof p, "adapter_config.json");
     assert_int_equal(unlink(p), 0);
     expect_error(TC, MEDNER_E_IO, "no adapter_config.json", tmpdir);
-    remove_tmp();
+    tmpdir_remove();
     copy_adapter("tiny-bert-tc-lora");
     tmp_path(p, sizeof p, "adapter_model.safetensors");
     assert_int_equal(unlink(p), 0);
@@ -520,7 +499,7 @@ static void test_config_errors(void **state)
     tmp_path(p, sizeof p, "adapter_model.bin");
     write_file(p, "x", 1);
     expect_error(TC, MEDNER_E_UNSUPPORTED, "adapter_model.bin", "safetensors");
-    remove_tmp();
+    tmpdir_remove();
     medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
     ep.adapter_dir = "/nonexistent/adapter";
     medner_encoder *e = NULL;
@@ -588,7 +567,7 @@ static void test_config_errors(void **state)
     assert_int_equal(medner__model_load_adapter(&m, TC, tmpdir), MEDNER_OK);
     assert_true(m->adapter->rslora && m->adapter->scale == 4.0);
     medner__model_free(m);
-    remove_tmp();
+    tmpdir_remove();
 }
 
 static void test_tensor_errors(void **state)
@@ -602,7 +581,7 @@ static void test_tensor_errors(void **state)
     st_write(&c);
     expect_error(TC, MEDNER_E_INVALID_MODEL, Q0 ".lora_A.weight\" has no partner",
                  Q0 ".lora_B.weight");
-    remove_tmp();
+    tmpdir_remove();
     /* a targeted module without tensors */
     copy_adapter("tiny-bert-tc-lora");
     st_load(&c, "tiny-bert-tc-lora");
@@ -611,7 +590,7 @@ static void test_tensor_errors(void **state)
     st_write(&c);
     expect_error(TC, MEDNER_E_INVALID_MODEL, "missing tensor \"" Q0 ".lora_A.weight\"",
                  "targets");
-    remove_tmp();
+    tmpdir_remove();
     /* lora_B of the wrong shape: query's [32, 4] as intermediate.dense's [37, 4] */
     copy_adapter("tiny-bert-tc-lora");
     st_load(&c, "tiny-bert-tc-lora");
@@ -622,7 +601,7 @@ static void test_tensor_errors(void **state)
     st_write(&c);
     expect_error(TC, MEDNER_E_INVALID_MODEL, "layer.1.intermediate.dense.lora_B.weight\" has "
                  "shape [32, 4]; expected [37, 4]", "adapter_model.safetensors");
-    remove_tmp();
+    tmpdir_remove();
     /* a module the base does not have (layer 7 of a 2-layer model) */
     copy_adapter("tiny-bert-tc-lora");
     st_load(&c, "tiny-bert-tc-lora");
@@ -633,7 +612,7 @@ static void test_tensor_errors(void **state)
     st_write(&c);
     expect_error(TC, MEDNER_E_INVALID_MODEL, "layer.7.attention.self.query.lora_A.weight",
                  "names no Linear layer of the base model");
-    remove_tmp();
+    tmpdir_remove();
     /* a name outside PEFT's base_model.model. */
     copy_adapter("tiny-bert-tc-lora");
     st_load(&c, "tiny-bert-tc-lora");
@@ -643,7 +622,7 @@ static void test_tensor_errors(void **state)
              "bert.encoder.layer.0.attention.self.query.lora_B.weight");
     st_write(&c);
     expect_error(TC, MEDNER_E_INVALID_MODEL, "unexpected tensor \"bert.encoder.layer.0", NULL);
-    remove_tmp();
+    tmpdir_remove();
     /* a base tensor that is not in modules_to_save */
     copy_adapter("tiny-bert-tc-lora");
     st_load(&c, "tiny-bert-tc-lora");
@@ -656,7 +635,7 @@ static void test_tensor_errors(void **state)
     st_write(&c);
     expect_error(TC, MEDNER_E_INVALID_MODEL, "bert.embeddings.LayerNorm.weight",
                  "neither a LoRA tensor");
-    remove_tmp();
+    tmpdir_remove();
     /* a name that is no tensor at all */
     copy_adapter("tiny-bert-tc-lora");
     st_load(&c, "tiny-bert-tc-lora");
@@ -665,7 +644,7 @@ static void test_tensor_errors(void **state)
     st_write(&c);
     expect_error(TC, MEDNER_E_INVALID_MODEL, "base_model.model.crf.transitions",
                  "names no tensor of the base model");
-    remove_tmp();
+    tmpdir_remove();
     /* the classifier weight without its bias */
     copy_adapter("tiny-bert-tc-lora");
     st_load(&c, "tiny-bert-tc-lora");
@@ -673,7 +652,7 @@ static void test_tensor_errors(void **state)
     st_write(&c);
     expect_error(TC, MEDNER_E_INVALID_MODEL, "missing tensor \"base_model.model.classifier.bias\"",
                  NULL);
-    remove_tmp();
+    tmpdir_remove();
     /* DoRA's magnitude vector */
     copy_adapter("tiny-bert-tc-lora");
     st_load(&c, "tiny-bert-tc-lora");
@@ -685,14 +664,14 @@ static void test_tensor_errors(void **state)
     x->nbytes = 128;
     st_write(&c);
     expect_error(TC, MEDNER_E_UNSUPPORTED, Q0 ".lora_magnitude_vector", "lora_A and lora_B");
-    remove_tmp();
+    tmpdir_remove();
     /* an integer tensor */
     copy_adapter("tiny-bert-tc-lora");
     st_load(&c, "tiny-bert-tc-lora");
     st_get(&c, Q0 ".lora_A.weight")->dtype = "I32";
     st_write(&c);
     expect_error(TC, MEDNER_E_UNSUPPORTED, Q0 ".lora_A.weight\" is I32", NULL);
-    remove_tmp();
+    tmpdir_remove();
     /* with and without the bert. prefix in one adapter */
     copy_adapter("tiny-bert-tc-lora");
     st_load(&c, "tiny-bert-tc-lora");
@@ -702,7 +681,7 @@ static void test_tensor_errors(void **state)
              "base_model.model.encoder.layer.0.attention.self.query.lora_B.weight");
     st_write(&c);
     expect_error(TC, MEDNER_E_INVALID_MODEL, "both with and without the \"bert.\" prefix", NULL);
-    remove_tmp();
+    tmpdir_remove();
     /* the adapter's classifier on a base of another width */
     copy_adapter("tiny-bert-tc-lora");
     st_load(&c, "tiny-bert-tc-lora");
@@ -711,7 +690,7 @@ static void test_tensor_errors(void **state)
     w->shape[1] = 16;
     st_write(&c);
     expect_error(TC, MEDNER_E_INVALID_MODEL, "classifier.weight\" has shape [18, 16]", NULL);
-    remove_tmp();
+    tmpdir_remove();
     /* a LoRA on the classifier of a base that has none */
     copy_adapter("tiny-bert-model-lora");
     st_load(&c, "tiny-bert-model-lora");
@@ -723,7 +702,7 @@ static void test_tensor_errors(void **state)
     edit_config("\"dense\"", "\"dense\", \"classifier\"");
     expect_error(MODELS "tiny-bert-model", MEDNER_E_INVALID_MODEL, "classifier.lora_A.weight",
                  "has no token-classification head");
-    remove_tmp();
+    tmpdir_remove();
     assert_int_equal(medner__live_allocations(), 0);
 }
 
@@ -859,7 +838,7 @@ static void test_params_and_pipeline(void **state)
     if (medner_pipeline_create(&p, &pp) != MEDNER_OK)
         fail_msg("pipeline: %s", medner_last_error());
     medner_pipeline_free(p);
-    remove_tmp();
+    tmpdir_remove();
     for (int i = 0; i < 2; i++) {
         char dst[512];
         snprintf(dst, sizeof dst, "%s/%s", base, base_files[i]);

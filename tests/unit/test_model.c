@@ -15,35 +15,13 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "failalloc.h"
 
 #include "model/model.h"
 
-/* ---- temporary model directories ----------------------------------------- */
-
-static char tmpdir[64];
-
-static void make_dir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/medner-model-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-}
-
-static void remove_dir(void)
-{
-    DIR *d = opendir(tmpdir);
-    assert_non_null(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-        assert_int_equal(unlink(p), 0);
-    }
-    closedir(d);
-    assert_int_equal(rmdir(tmpdir), 0);
-}
+/* ---- temporary model directories (tmpdir.h) -------------------------------- */
 
 static void write_bytes(const char *name, const void *data, size_t len)
 {
@@ -493,7 +471,7 @@ static void check_all_weights_mapped(const medner__model *m, int mapped)
 static void test_bert_f32_zero_copy(void **state)
 {
     (void)state;
-    make_dir();
+    tmpdir_make("model");
     BERT_CONFIG(NULL, NULL, NULL, NULL);
     spec s;
     tiny_bert(&s, "bert.", "F32", 1);
@@ -531,13 +509,13 @@ static void test_bert_f32_zero_copy(void **state)
         assert_int_equal(count_mappings(), 0);
     medner__model_free(NULL);
     assert_int_equal(medner__live_allocations(), 0);
-    remove_dir();
+    tmpdir_remove();
 }
 
 static void test_bert_unprefixed_old_names_ignored(void **state)
 {
     (void)state;
-    make_dir();
+    tmpdir_make("model");
     BERT_CONFIG("hidden_act", "\"gelu_new\"", "layer_norm_eps", "1e-5");
     spec s;
     tiny_bert(&s, "", "F32", 1);
@@ -562,7 +540,7 @@ static void test_bert_unprefixed_old_names_ignored(void **state)
     check_values(w->layers[1].ln2_b, "encoder.layer.1.output.LayerNorm.beta", 8);
     check_values(w->word_emb, "embeddings.word_embeddings.weight", 160);
     medner__model_free(m);
-    remove_dir();
+    tmpdir_remove();
 }
 
 static void test_distilbert(void **state)
@@ -570,7 +548,7 @@ static void test_distilbert(void **state)
     (void)state;
     const char *prefixes[2] = { "distilbert.", "" };
     for (int p = 0; p < 2; p++) {
-        make_dir();
+        tmpdir_make("model");
         DISTIL_CONFIG(p ? "activation" : NULL, "\"relu\"", NULL, NULL);
         spec s;
         tiny_distil(&s, prefixes[p], "F32", 1);
@@ -594,10 +572,10 @@ static void test_distilbert(void **state)
         check_values(m->weights.cls_w, "classifier.weight", 24);
         assert_int_equal(m->n_mapped, 38);
         medner__model_free(m);
-        remove_dir();
+        tmpdir_remove();
     }
     /* DistilBertForSequenceClassification: its classifier is not a token head */
-    make_dir();
+    tmpdir_make("model");
     DISTIL_CONFIG("architectures", "[\"DistilBertForSequenceClassification\"]", NULL, NULL);
     spec s;
     tiny_distil(&s, "distilbert.", "F32", 0);
@@ -623,13 +601,13 @@ static void test_distilbert(void **state)
     m = load_ok();
     assert_null(m->weights.cls_w);
     medner__model_free(m);
-    remove_dir();
+    tmpdir_remove();
 }
 
 static void test_no_architectures(void **state)
 {
     (void)state;
-    make_dir();
+    tmpdir_make("model");
     /* model_type inferred from architectures */
     BERT_CONFIG("model_type", NULL, NULL, NULL);
     spec s;
@@ -665,7 +643,7 @@ static void test_no_architectures(void **state)
     m = load_ok();
     assert_int_equal(m->config.head, MEDNER__HEAD_NONE);
     medner__model_free(m);
-    remove_dir();
+    tmpdir_remove();
 }
 
 static float ref_f16(uint16_t h)
@@ -686,7 +664,7 @@ static void test_f16_bf16_converted(void **state)
     (void)state;
     const char *dtypes[3] = { "F16", "BF16", "mixed" };
     for (int d = 0; d < 3; d++) {
-        make_dir();
+        tmpdir_make("model");
         BERT_CONFIG(NULL, NULL, NULL, NULL);
         spec s;
         tiny_bert(&s, "bert.", d == 2 ? "F32" : dtypes[d], 1);
@@ -708,7 +686,7 @@ static void test_f16_bf16_converted(void **state)
             assert_true(medner__model_is_mapped(m, m->weights.pos_emb, 4));
         }
         medner__model_free(m);
-        remove_dir();
+        tmpdir_remove();
     }
     /* every class of F16 value (zeros, subnormals, normals, infinities, NaN)
      * and of BF16 value converts exactly */
@@ -721,7 +699,7 @@ static void test_f16_bf16_converted(void **state)
     for (size_t k = 0; k < 160; k++)
         put_le(bytes + 2 * k, raw[k], 2);
     for (int d = 0; d < 2; d++) {
-        make_dir();
+        tmpdir_make("model");
         BERT_CONFIG(NULL, NULL, NULL, NULL);
         spec s;
         tiny_bert(&s, "bert.", "F32", 1);
@@ -746,14 +724,14 @@ static void test_f16_bf16_converted(void **state)
                 fail_msg("f16 %04x -> %a, expected %a", raw[k], (double)got, (double)want);
         }
         medner__model_free(m);
-        remove_dir();
+        tmpdir_remove();
     }
 }
 
 static void test_misaligned_f32_copied(void **state)
 {
     (void)state;
-    make_dir();
+    tmpdir_make("model");
     BERT_CONFIG(NULL, NULL, NULL, NULL);
     spec s;
     tiny_bert(&s, "bert.", "F32", 1);
@@ -778,7 +756,7 @@ static void test_misaligned_f32_copied(void **state)
     assert_int_equal(m->n_mapped, 37);
     assert_false(medner__model_is_mapped(m, m->weights.cls_w, 4));
     medner__model_free(m);
-    remove_dir();
+    tmpdir_remove();
 }
 
 static void write_index(const spec *a, const char *fa, const spec *b, const char *fb,
@@ -812,7 +790,7 @@ static void split(const spec *all, spec *a, spec *b, int at)
 static void test_sharded(void **state)
 {
     (void)state;
-    make_dir();
+    tmpdir_make("model");
     BERT_CONFIG(NULL, NULL, NULL, NULL);
     spec all, a, b;
     tiny_bert(&all, "bert.", "F32", 1);
@@ -858,7 +836,7 @@ static void test_sharded(void **state)
     m = load_ok();
     assert_int_equal(m->n_files, 1);
     medner__model_free(m);
-    remove_dir();
+    tmpdir_remove();
 }
 
 /* ---- errors -------------------------------------------------------------- */
@@ -866,7 +844,7 @@ static void test_sharded(void **state)
 static void test_config_errors(void **state)
 {
     (void)state;
-    make_dir();
+    tmpdir_make("model");
     spec s;
     tiny_bert(&s, "bert.", "F32", 1);
     write_st("model.safetensors", &s);
@@ -947,13 +925,13 @@ static void test_config_errors(void **state)
     medner__config_release(NULL);
     assert_int_equal(medner__config_load(NULL, path), MEDNER_E_INVALID_ARGUMENT);
     assert_int_equal(medner__live_allocations(), 0);
-    remove_dir();
+    tmpdir_remove();
 }
 
 static void test_weight_errors(void **state)
 {
     (void)state;
-    make_dir();
+    tmpdir_make("model");
     BERT_CONFIG(NULL, NULL, NULL, NULL);
     spec s;
 
@@ -1072,7 +1050,7 @@ static void test_weight_errors(void **state)
     write_st("model.safetensors", &s);
     load_fails(MEDNER_E_INVALID_MODEL, "model.safetensors", "bert.embeddings.LayerNorm.weight",
                "overflows");
-    remove_dir();
+    tmpdir_remove();
 }
 
 static void write_raw(const char *header, uint64_t header_len, size_t data_len)
@@ -1091,7 +1069,7 @@ static void write_raw(const char *header, uint64_t header_len, size_t data_len)
 static void test_header_errors(void **state)
 {
     (void)state;
-    make_dir();
+    tmpdir_make("model");
     BERT_CONFIG(NULL, NULL, NULL, NULL);
     const char *f = "model.safetensors";
     write_raw("{}", 1000, 0); /* header length beyond the file */
@@ -1153,7 +1131,7 @@ static void test_header_errors(void **state)
     assert_int_equal(medner__model_load(&m, "/nonexistent/medner"), MEDNER_E_IO);
     assert_null(m);
     assert_int_equal(medner__model_is_mapped(NULL, tmpdir, 1), 0);
-    remove_dir();
+    tmpdir_remove();
 }
 
 /* ---- robustness ---------------------------------------------------------- */
@@ -1193,7 +1171,7 @@ static int try_load(void)
 static void test_every_truncation(void **state)
 {
     (void)state;
-    make_dir();
+    tmpdir_make("model");
     BERT_CONFIG(NULL, NULL, NULL, NULL);
     spec s;
     tiny_bert(&s, "bert.", "F16", 1);
@@ -1211,13 +1189,13 @@ static void test_every_truncation(void **state)
     }
     assert_int_equal(count_mappings(), maps);
     free(buf);
-    remove_dir();
+    tmpdir_remove();
 }
 
 static void test_random_byte_flips(void **state)
 {
     (void)state;
-    make_dir();
+    tmpdir_make("model");
     BERT_CONFIG(NULL, NULL, NULL, NULL);
     spec s;
     tiny_bert(&s, "bert.", "F32", 1);
@@ -1247,7 +1225,7 @@ static void test_random_byte_flips(void **state)
     assert_int_equal(count_mappings(), maps);
     free(copy);
     free(buf);
-    remove_dir();
+    tmpdir_remove();
 }
 
 /* Structural edits of the safetensors header, thousands of them: a number
@@ -1256,7 +1234,7 @@ static void test_random_byte_flips(void **state)
 static void test_random_header_edits(void **state)
 {
     (void)state;
-    make_dir();
+    tmpdir_make("model");
     BERT_CONFIG(NULL, NULL, NULL, NULL);
     spec s;
     tiny_bert(&s, "bert.", "F32", 1);
@@ -1319,7 +1297,7 @@ static void test_random_header_edits(void **state)
     free(tok);
     free(out);
     free(buf);
-    remove_dir();
+    tmpdir_remove();
 }
 
 /* ---- allocation failures ------------------------------------------------- */
@@ -1355,7 +1333,7 @@ static void oom_loop(long min_allocs)
 static void test_out_of_memory(void **state)
 {
     (void)state;
-    make_dir();
+    tmpdir_make("model");
     BERT_CONFIG(NULL, NULL, NULL, NULL);
     spec s;
     tiny_bert(&s, "bert.", "F32", 1);
@@ -1373,7 +1351,7 @@ static void test_out_of_memory(void **state)
     write_index(&a, "model-00001-of-00002.safetensors", &b, "model-00002-of-00002.safetensors",
                 NULL);
     oom_loop(50);
-    remove_dir();
+    tmpdir_remove();
 }
 
 int main(void)
