@@ -26,7 +26,7 @@ struct medner_context {
     const medner_encoder *enc;
     medner__par *par; /* the run's threads and their scratch; made on the first run */
     size_t cap_tokens, cap_len, cap_seqs;
-    float *x, *tmp, *big, *scratch, *logits;
+    float *x, *tmp, *big, *logits;
     int32_t *ids, *types, *pos;
     size_t *start, *lens; /* per sequence: first packed row, length */
     size_t n_seqs;        /* of the last successful run; 0 = none */
@@ -118,12 +118,11 @@ static void release_workspace(medner_context *c)
     medner__free(c->x);
     medner__free(c->tmp);
     medner__free(c->big);
-    medner__free(c->scratch);
     medner__free(c->logits);
     medner__free(c->ids);
     medner__free(c->types);
     medner__free(c->pos);
-    c->x = c->tmp = c->big = c->scratch = c->logits = NULL;
+    c->x = c->tmp = c->big = c->logits = NULL;
     c->ids = c->types = c->pos = NULL;
     c->cap_tokens = c->cap_len = 0;
 }
@@ -185,12 +184,11 @@ static int reserve(medner_context *c, size_t T, size_t L, size_t n)
     c->x = alloc_floats(T, H);
     c->tmp = alloc_floats(T, H);
     c->big = alloc_floats(T, big_cols);
-    c->scratch = alloc_floats(L, L);
     c->logits = alloc_floats(T, C);
     c->ids = medner__malloc(T * sizeof *c->ids);
     c->types = medner__malloc(T * sizeof *c->types);
     c->pos = medner__malloc(T * sizeof *c->pos);
-    if (!c->x || !c->tmp || !c->big || !c->scratch || !c->logits || !c->ids || !c->types ||
+    if (!c->x || !c->tmp || !c->big || !c->logits || !c->ids || !c->types ||
         !c->pos) {
         release_workspace(c);
         return -1;

@@ -38,6 +38,7 @@
 #endif
 
 #define MR_MAX 32
+#define A5_NR 12
 
 typedef struct gemm_args {
     float *y;
@@ -49,6 +50,7 @@ typedef struct gemm_args {
     const float *b;
     float alpha;
     size_t M, K;
+    int yt; /* store transposed: y[n * ldy + m] */
 } gemm_args;
 
 /* Pack rows [m0, m0+mr) of x, transposed, into panel[K][MR] (zero padding).
@@ -81,6 +83,14 @@ static void pack_panel(float *panel, const gemm_args *g, size_t m0, size_t mr, s
 static inline void store_tile(const gemm_args *g, const float *t, size_t MR, size_t m0, size_t mr,
                               size_t n0, size_t nr)
 {
+    if (g->yt) {
+        for (size_t j = 0; j < nr; j++) {
+            float *yc = g->y + (n0 + j) * g->ldy + m0;
+            for (size_t i = 0; i < mr; i++)
+                yc[i] = g->alpha == 1.0f ? t[j * MR + i] : t[j * MR + i] * g->alpha;
+        }
+        return;
+    }
     for (size_t i = 0; i < mr; i++) {
         float *yr = g->y + (m0 + i) * g->ldy + n0;
         if (g->alpha == 1.0f)
@@ -163,16 +173,23 @@ __attribute__((target("avx512f"))) static inline void store16(const gemm_args *g
                                                               size_t row0, size_t rows,
                                                               size_t n0, size_t nr)
 {
+    __m512 al = _mm512_set1_ps(g->alpha);
+    if (g->yt) { /* acc[j] already holds 16 consecutive rows of output column j */
+        __mmask16 rmask = (__mmask16)((1u << rows) - 1u);
+        for (size_t j = 0; j < nr; j++) {
+            __m512 v = g->alpha == 1.0f ? acc[j] : _mm512_mul_ps(acc[j], al);
+            _mm512_mask_storeu_ps(g->y + (n0 + j) * g->ldy + row0, rmask, v);
+        }
+        return;
+    }
     transpose16(acc);
     __mmask16 mask = (__mmask16)((1u << nr) - 1u);
-    __m512 al = _mm512_set1_ps(g->alpha);
     for (size_t i = 0; i < rows; i++) {
         __m512 v = g->alpha == 1.0f ? acc[i] : _mm512_mul_ps(acc[i], al);
         _mm512_mask_storeu_ps(g->y + (row0 + i) * g->ldy + n0, mask, v);
     }
 }
 
-#define A5_NR 12
 /* Copy W[r[j]][k0 .. k0+16) (zeros past K) to wb[j*16 ..]. */
 __attribute__((target("avx512f"), always_inline)) static inline void
 a5_copy_block(float *wb, const float *const *r, size_t k0, size_t K)
@@ -400,7 +417,7 @@ void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const f
     tile_fn fn;
     size_t MR, NR;
     pick(&fn, &MR, &NR);
-    gemm_args g = { y, ldy, x, ldx, w, ldw, b, alpha, M, K };
+    gemm_args g = { y, ldy, x, ldx, w, ldw, b, alpha, M, K, 0 };
     size_t mcr = chunk_rows(K, MR);
     for (size_t mc = 0; mc < M; mc += mcr) {
         size_t me = M - mc < mcr ? M : mc + mcr;
@@ -419,5 +436,68 @@ void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const f
             for (size_t m0 = mc; m0 < me; m0 += MR)
                 fn(&g, scratch + (m0 - mc) * K, m0, me - m0 < MR ? me - m0 : MR, n, nr);
         }
+    }
+}
+
+/* ---- pre-packed x ------------------------------------------------------------- */
+
+size_t medner__gemm_packed_size(size_t M, size_t K)
+{
+    size_t MR = medner__gemm_tile_m();
+    return (M + MR - 1) / MR * MR * (K ? K : 1);
+}
+
+void medner__gemm_pack(float *panels, const float *x, size_t ldx, size_t M, size_t K)
+{
+    tile_fn fn;
+    size_t MR, NR;
+    pick(&fn, &MR, &NR);
+    gemm_args g = { NULL, 0, x, ldx, NULL, 0, NULL, 1.0f, M, K, 0 };
+    for (size_t m0 = 0; m0 < M; m0 += MR) {
+        size_t mr = M - m0 < MR ? M - m0 : MR;
+#if GX86
+        if (MR == 32) {
+            pack_avx512(panels + m0 * K, &g, m0, mr);
+            continue;
+        }
+#endif
+        pack_panel(panels + m0 * K, &g, m0, mr, MR);
+    }
+}
+
+void medner__gemm_pack_t(float *panels, const float *xt, size_t ldxt, size_t M, size_t K)
+{
+    size_t MR = medner__gemm_tile_m();
+    for (size_t m0 = 0; m0 < M; m0 += MR) {
+        size_t mr = M - m0 < MR ? M - m0 : MR;
+        float *p = panels + m0 * K;
+        for (size_t k = 0; k < K; k++, p += MR) {
+            memcpy(p, xt + k * ldxt + m0, mr * sizeof *p);
+            if (mr < MR)
+                memset(p + mr, 0, (MR - mr) * sizeof *p);
+        }
+    }
+}
+
+void medner__gemm_packed(float *y, size_t ldy, int yt, const float *panels, size_t M, size_t K,
+                         const float *w, size_t ldw, const float *b, float alpha, size_t n0,
+                         size_t n1)
+{
+    if (M == 0 || n1 <= n0)
+        return;
+    if (K == 0) {
+        for (size_t m = 0; m < M; m++)
+            for (size_t n = n0; n < n1; n++)
+                y[yt ? n * ldy + m : m * ldy + n] = b ? b[n] * alpha : 0.0f;
+        return;
+    }
+    tile_fn fn;
+    size_t MR, NR;
+    pick(&fn, &MR, &NR);
+    gemm_args g = { y, ldy, NULL, 0, w, ldw, b, alpha, M, K, yt != 0 };
+    for (size_t n = n0; n < n1; n += NR) {
+        size_t nr = n1 - n < NR ? n1 - n : NR;
+        for (size_t m0 = 0; m0 < M; m0 += MR)
+            fn(&g, panels + m0 * K, m0, M - m0 < MR ? M - m0 : MR, n, nr);
     }
 }

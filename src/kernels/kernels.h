@@ -57,6 +57,20 @@ void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const f
                        size_t ldw, const float *b, float alpha, size_t M, size_t n0, size_t n1,
                        size_t K, float *scratch);
 size_t medner__gemm_scratch(size_t K);
+/* The same product with x packed beforehand, for an x reused against many
+ * W (attention: a head's keys against every block of queries).
+ * medner__gemm_pack packs x[M,K] (row stride ldx); medner__gemm_pack_t packs
+ * x given transposed, xt[K,M] (x[m][k] = xt[k * ldxt + m]); both into
+ * medner__gemm_packed_size(M, K) floats, 64-byte aligned.
+ * medner__gemm_packed computes columns [n0, n1) of alpha * (x . W^T) + b and
+ * stores y[m * ldy + n], or y[n * ldy + m] when yt != 0; every element is
+ * computed exactly as by medner__gemm_cols. */
+size_t medner__gemm_packed_size(size_t M, size_t K);
+void medner__gemm_pack(float *panels, const float *x, size_t ldx, size_t M, size_t K);
+void medner__gemm_pack_t(float *panels, const float *xt, size_t ldxt, size_t M, size_t K);
+void medner__gemm_packed(float *y, size_t ldy, int yt, const float *panels, size_t M, size_t K,
+                         const float *w, size_t ldw, const float *b, float alpha, size_t n0,
+                         size_t n1);
 /* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (exact copy). */
 void medner__transpose(float *dst, size_t ldd, const float *src, size_t lds, size_t rows,
                        size_t cols);

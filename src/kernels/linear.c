@@ -254,10 +254,16 @@ void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size
 
 #define ALIGN16(n) (((n) + 15) & ~(size_t)15)
 
+/* Queries per block: the block's scores (ATT_ROWS x L floats, 96 KiB at
+ * L = 512) stay in L2 between the product that writes them, the softmax and
+ * the product that reads them; a whole L x L score matrix (1 MiB at 512)
+ * would not. A multiple of every ISA's tile width (12, 6). */
+#define ATT_ROWS 48
+
 size_t medner__attention_scratch(size_t L, size_t D)
 {
-    size_t kmax = L > D ? L : D;
-    return ALIGN16(L * L) + ALIGN16(D * L) + medner__gemm_scratch(kmax);
+    return ALIGN16(medner__gemm_packed_size(L, D)) + ALIGN16(medner__gemm_packed_size(D, L)) +
+           ALIGN16(ATT_ROWS * L);
 }
 
 typedef struct attention_job {
@@ -270,18 +276,28 @@ typedef struct attention_job {
     float scale;
 } attention_job;
 
-/* One head of one sequence: out_h = softmax(scale q_h k_h^T) v_h. */
+/* One head of one sequence: out_h = softmax(scale q_h k_h^T) v_h, by blocks
+ * of ATT_ROWS queries. The keys are packed once as the product's x (so the
+ * scores come out transposed, S^T = k q^T, and are stored as rows of S) and
+ * v once as x of out^T = v^T S^T (v's rows are already v^T's packed layout).
+ * Each score is scale * (one FMA per d in order), each output one FMA per key
+ * in order: a row's result does not depend on the block it falls in. */
 static void attention_head(const attention_job *j, size_t s, size_t h, float *scratch)
 {
     size_t L = j->lens[s], D = j->D, r = j->starts[s];
-    float *S = scratch, *vt = scratch + ALIGN16(L * L), *pack = vt + ALIGN16(D * L);
+    float *kp = scratch, *vp = kp + ALIGN16(medner__gemm_packed_size(L, D));
+    float *S = vp + ALIGN16(medner__gemm_packed_size(D, L));
     const float *q = j->q + r * j->ld + h * D, *k = j->k + r * j->ld + h * D;
     const float *v = j->v + r * j->ld + h * D;
-    medner__gemm_cols(S, L, q, j->ld, k, j->ld, NULL, j->scale, L, 0, L, D, pack);
-    medner__softmax(S, L, L);
-    medner__transpose(vt, L, v, j->ld, L, D);
-    medner__gemm_cols(j->out + r * j->ldo + h * D, j->ldo, S, L, vt, L, NULL, 1.0f, L, 0, D, L,
-                      pack);
+    float *out = j->out + r * j->ldo + h * D;
+    medner__gemm_pack(kp, k, j->ld, L, D);
+    medner__gemm_pack_t(vp, v, j->ld, D, L);
+    for (size_t i0 = 0; i0 < L; i0 += ATT_ROWS) {
+        size_t n = L - i0 < ATT_ROWS ? L - i0 : ATT_ROWS;
+        medner__gemm_packed(S, L, 1, kp, L, D, q + i0 * j->ld, j->ld, NULL, j->scale, 0, n);
+        medner__softmax(S, n, L);
+        medner__gemm_packed(out + i0 * j->ldo, j->ldo, 1, vp, D, L, S, L, NULL, 1.0f, 0, n);
+    }
 }
 
 static void attention_part(void *arg, size_t tid, size_t nt, float *scratch)

@@ -272,6 +272,74 @@ static void test_linear_row_stable(void **state)
         medner__par_free(pars[t]);
 }
 
+/* The pre-packed product (x packed from rows or from its transpose; y stored
+ * as rows or transposed) computes every element exactly as medner__gemm_cols,
+ * at every instruction-set level; attention relies on it. */
+static void test_gemm_packed_same(void **state)
+{
+    (void)state;
+    const size_t shapes[][3] = { /* M, N, K */
+        { 1, 1, 1 }, { 5, 13, 7 }, { 32, 12, 64 }, { 33, 25, 64 }, { 70, 48, 130 },
+        { 129, 64, 512 }, { 64, 40, 17 }, { 3, 100, 0 },
+    };
+    int levels[4];
+    int nl = isa_levels(levels);
+    rng_seed(9);
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        for (size_t s = 0; s < MEDNER_ARRAY_LEN(shapes); s++) {
+            size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+            size_t ldx = K + 3, ldw = K + 1, kk = K ? K : 1;
+            float *x = frand_array(M * ldx + 1, -1.0f, 1.0f), *w = frand_array(N * ldw + 1, -1.0f, 1.0f);
+            float *b = frand_array(N, -1.0f, 1.0f);
+            float *xt = malloc(kk * (M + 2) * sizeof *xt);
+            float *ref = malloc(M * N * sizeof *ref), *y = malloc(M * N * sizeof *y);
+            float *scratch = aligned_alloc(64, (medner__gemm_scratch(K) * sizeof(float) + 63) / 64 * 64);
+            size_t psz = medner__gemm_packed_size(M, K);
+            float *pa = aligned_alloc(64, (psz * sizeof(float) + 63) / 64 * 64);
+            float *pb = aligned_alloc(64, (psz * sizeof(float) + 63) / 64 * 64);
+            assert_true(xt && ref && y && scratch && pa && pb);
+            for (size_t m = 0; m < M; m++)
+                for (size_t k = 0; k < K; k++)
+                    xt[k * (M + 2) + m] = x[m * ldx + k];
+            for (int withb = 0; withb < 2; withb++) {
+                float alpha = withb ? 1.0f : 0.125f;
+                const float *bb = withb ? b : NULL;
+                medner__gemm_cols(ref, N, x, ldx, w, ldw, bb, alpha, M, 0, N, K, scratch);
+                medner__gemm_pack(pa, x, ldx, M, K);
+                medner__gemm_pack_t(pb, xt, M + 2, M, K);
+                for (int v = 0; v < 4; v++) {
+                    int yt = v & 1;
+                    size_t n0 = N / 3, n1 = N;
+                    memset(y, 0xff, M * N * sizeof *y);
+                    medner__gemm_packed(y, yt ? M : N, yt, v & 2 ? pb : pa, M, K, w, ldw, bb, alpha,
+                                        0, n0);
+                    medner__gemm_packed(y, yt ? M : N, yt, v & 2 ? pb : pa, M, K, w, ldw, bb, alpha,
+                                        n0, n1);
+                    for (size_t m = 0; m < M; m++)
+                        for (size_t n = 0; n < N; n++) {
+                            float got = yt ? y[n * M + m] : y[m * N + n];
+                            if (memcmp(&got, &ref[m * N + n], sizeof got) != 0)
+                                fail_msg("gemm_packed M=%zu N=%zu K=%zu isa %d variant %d: "
+                                         "y[%zu][%zu] = %.9g, gemm_cols %.9g",
+                                         M, N, K, levels[l], v, m, n, got, ref[m * N + n]);
+                        }
+                }
+            }
+            free(x);
+            free(w);
+            free(b);
+            free(xt);
+            free(ref);
+            free(y);
+            free(scratch);
+            free(pa);
+            free(pb);
+        }
+    }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+}
+
 /* ---- attention -------------------------------------------------------------- */
 
 /* Several sequences of different lengths packed in one buffer, against the
@@ -872,6 +940,7 @@ int main(void)
         cmocka_unit_test(test_par_dispatch),
         cmocka_unit_test(test_linear_vs_ref),
         cmocka_unit_test(test_linear_row_stable),
+        cmocka_unit_test(test_gemm_packed_same),
         cmocka_unit_test(test_attention_vs_ref),
         cmocka_unit_test(test_attention_deterministic),
         cmocka_unit_test(test_layernorm_vs_ref),
