@@ -465,9 +465,34 @@ void medner__gemm_pack(float *panels, const float *x, size_t ldx, size_t M, size
     }
 }
 
+#if GX86
+/* medner__gemm_pack_t for MR = 32: two (masked) vector copies per k. */
+__attribute__((target("avx512f"))) static void pack_t_avx512(float *panels, const float *xt,
+                                                             size_t ldxt, size_t M, size_t K)
+{
+    for (size_t m0 = 0; m0 < M; m0 += 32) {
+        size_t mr = M - m0 < 32 ? M - m0 : 32;
+        __mmask16 lo = (__mmask16)(mr >= 16 ? 0xffffu : (1u << mr) - 1u);
+        __mmask16 hi = (__mmask16)(mr >= 32 ? 0xffffu : mr > 16 ? (1u << (mr - 16)) - 1u : 0u);
+        float *p = panels + m0 * K;
+        const float *src = xt + m0;
+        for (size_t k = 0; k < K; k++, p += 32, src += ldxt) {
+            _mm512_store_ps(p, _mm512_maskz_loadu_ps(lo, src));
+            _mm512_store_ps(p + 16, _mm512_maskz_loadu_ps(hi, src + 16));
+        }
+    }
+}
+#endif
+
 void medner__gemm_pack_t(float *panels, const float *xt, size_t ldxt, size_t M, size_t K)
 {
     size_t MR = medner__gemm_tile_m();
+#if GX86
+    if (MR == 32) {
+        pack_t_avx512(panels, xt, ldxt, M, K);
+        return;
+    }
+#endif
     for (size_t m0 = 0; m0 < M; m0 += MR) {
         size_t mr = M - m0 < MR ? M - m0 : MR;
         float *p = panels + m0 * K;

@@ -13,6 +13,7 @@
  * kernel reads the memory-mapped weights in place and is batch- and
  * thread-invariant by construction (docs/kernels.md).
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -191,6 +192,7 @@ typedef struct linear_job {
     const float *b;
     size_t M, N, K;
     medner__epi act;
+    _Atomic size_t next; /* dynamic split: next unit of row panels to take */
 } linear_job;
 
 static void apply_act(medner__epi act, float *x, size_t n)
@@ -203,28 +205,10 @@ static void apply_act(medner__epi act, float *x, size_t n)
     }
 }
 
-/* Thread tid of nt: with enough rows, a range of whole row panels (each
- * thread packs only its own rows of x and reads all of W); otherwise a range
- * of whole column tiles. Either way every element is computed by the same
- * instructions as with one thread. */
-static void linear_part(void *arg, size_t tid, size_t nt, float *scratch)
+/* Rows [m0, m1) x columns [n0, n1) of the product, then the activation. */
+static void linear_block(const linear_job *j, size_t m0, size_t m1, size_t n0, size_t n1,
+                         float *scratch)
 {
-    const linear_job *j = arg;
-    size_t MR = medner__gemm_tile_m(), NR = medner__gemm_tile_n();
-    size_t m0 = 0, m1 = j->M, n0 = 0, n1 = j->N;
-    size_t panels = (j->M + MR - 1) / MR;
-    if (panels >= 2 * nt) {
-        m0 = panels * tid / nt * MR;
-        m1 = panels * (tid + 1) / nt * MR;
-        if (m1 > j->M)
-            m1 = j->M;
-    } else {
-        size_t blocks = (j->N + NR - 1) / NR;
-        n0 = blocks * tid / nt * NR;
-        n1 = blocks * (tid + 1) / nt * NR;
-        if (n1 > j->N)
-            n1 = j->N;
-    }
     if (m1 <= m0 || n1 <= n0)
         return;
     medner__gemm_cols(j->y + m0 * j->ldy, j->ldy, j->x + m0 * j->ldx, j->ldx, j->w, j->K, j->b,
@@ -232,6 +216,40 @@ static void linear_part(void *arg, size_t tid, size_t nt, float *scratch)
     if (j->act != MEDNER__EPI_NONE)
         for (size_t m = m0; m < m1; m++)
             apply_act(j->act, j->y + m * j->ldy + n0, n1 - n0);
+}
+
+/* Thread tid of nt. Many rows: units of whole row panels taken in turn from
+ * a shared counter, so a thread whose core is slowed down (shared machines)
+ * takes fewer; each thread packs only the rows it takes and reads all of W.
+ * A few panels: a fixed range of row panels each; fewer still: a range of
+ * whole column tiles each. Every element is computed by the same
+ * instructions whichever thread takes it. */
+#define LINEAR_UNITS_PER_THREAD 4
+static void linear_part(void *arg, size_t tid, size_t nt, float *scratch)
+{
+    linear_job *j = arg;
+    size_t MR = medner__gemm_tile_m(), NR = medner__gemm_tile_n();
+    size_t panels = (j->M + MR - 1) / MR;
+    if (nt > 1 && panels >= LINEAR_UNITS_PER_THREAD * nt) {
+        size_t per = panels / (LINEAR_UNITS_PER_THREAD * nt); /* panels per unit */
+        per = per > 4 ? 4 : per;
+        size_t units = (panels + per - 1) / per;
+        for (;;) {
+            size_t u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+            if (u >= units)
+                return;
+            size_t m0 = u * per * MR, m1 = m0 + per * MR;
+            linear_block(j, m0, m1 < j->M ? m1 : j->M, 0, j->N, scratch);
+        }
+    }
+    if (panels >= 2 * nt) {
+        size_t m0 = panels * tid / nt * MR, m1 = panels * (tid + 1) / nt * MR;
+        linear_block(j, m0, m1 < j->M ? m1 : j->M, 0, j->N, scratch);
+    } else {
+        size_t blocks = (j->N + NR - 1) / NR;
+        size_t n0 = blocks * tid / nt * NR, n1 = blocks * (tid + 1) / nt * NR;
+        linear_block(j, 0, j->M, n0, n1 < j->N ? n1 : j->N, scratch);
+    }
 }
 
 void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size_t ldx,
@@ -246,7 +264,8 @@ void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size
             apply_act(act, y + m * ldy, N);
         return;
     }
-    linear_job j = { y, ldy, x, ldx, w, b, M, N, K, act };
+    linear_job j = { y, ldy, x, ldx, w, b, M, N, K, act, 0 };
+    atomic_init(&j.next, (size_t)0);
     medner__par_run(par, linear_part, &j);
 }
 
@@ -274,6 +293,7 @@ typedef struct attention_job {
     const size_t *starts, *lens;
     size_t n_seqs, H, D;
     float scale;
+    _Atomic size_t next; /* next (sequence, head) pair to take */
 } attention_job;
 
 /* One head of one sequence: out_h = softmax(scale q_h k_h^T) v_h, by blocks
@@ -300,12 +320,20 @@ static void attention_head(const attention_job *j, size_t s, size_t h, float *sc
     }
 }
 
+/* (sequence, head) pairs taken in turn from a shared counter: a slowed-down
+ * core takes fewer. */
 static void attention_part(void *arg, size_t tid, size_t nt, float *scratch)
 {
-    const attention_job *j = arg;
+    (void)tid;
+    (void)nt;
+    attention_job *j = arg;
     size_t items = j->n_seqs * j->H;
-    for (size_t i = tid; i < items; i += nt)
+    for (;;) {
+        size_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (i >= items)
+            return;
         attention_head(j, i / j->H, i % j->H, scratch);
+    }
 }
 
 void medner__attention(medner__par *par, float *out, size_t ldo, const float *q, const float *k,
@@ -314,7 +342,8 @@ void medner__attention(medner__par *par, float *out, size_t ldo, const float *q,
 {
     if (n_seqs == 0 || H == 0 || D == 0)
         return;
-    attention_job j = { out, ldo, q, k, v, ld, starts, lens, n_seqs, H, D, scale };
+    attention_job j = { out, ldo, q, k, v, ld, starts, lens, n_seqs, H, D, scale, 0 };
+    atomic_init(&j.next, (size_t)0);
     medner__par_run(par, attention_part, &j);
 }
 
