@@ -240,9 +240,8 @@ static void forward(medner_context *c, size_t T, size_t n)
     medner__add_layernorm_par(par, x, NULL, w->emb_ln_g, w->emb_ln_b, T, H, eps);
     for (size_t l = 0; l < cfg->layers; l++) {
         const medner__layer *L = &w->layers[l];
-        medner__linear(par, qkv, ld4, x, H, L->q_w, L->q_b, T, H, H, MEDNER__EPI_NONE);
-        medner__linear(par, qkv + H, ld4, x, H, L->k_w, L->k_b, T, H, H, MEDNER__EPI_NONE);
-        medner__linear(par, qkv + 2 * H, ld4, x, H, L->v_w, L->v_b, T, H, H, MEDNER__EPI_NONE);
+        const float *qkv_w[3] = { L->q_w, L->k_w, L->v_w }, *qkv_b[3] = { L->q_b, L->k_b, L->v_b };
+        medner__linear_stacked(par, qkv, ld4, x, H, qkv_w, qkv_b, 3, H, T, H, MEDNER__EPI_NONE);
         medner__attention(par, att, ld4, qkv, qkv + H, qkv + 2 * H, ld4, c->start, c->lens, n,
                           heads, D, scale);
         medner__linear(par, tmp, H, att, ld4, L->o_w, L->o_b, T, H, H, MEDNER__EPI_NONE);

@@ -51,6 +51,10 @@ typedef struct gemm_args {
     float alpha;
     size_t M, K;
     int yt; /* store transposed: y[n * ldy + m] */
+    /* stacked weights (ws != NULL): row n of W is row n % wseg of ws[n / wseg],
+     * its bias bs[n / wseg][n % wseg] (bs[i] may be NULL) */
+    const float *const *ws, *const *bs;
+    size_t wseg;
 } gemm_args;
 
 /* Pack rows [m0, m0+mr) of x, transposed, into panel[K][MR] (zero padding).
@@ -109,8 +113,14 @@ static inline void tile_rows(const gemm_args *g, size_t n0, size_t nr, size_t NR
 {
     for (size_t j = 0; j < NR; j++) {
         size_t n = n0 + (j < nr ? j : 0);
-        rows[j] = g->w + n * g->ldw;
-        bias[j] = g->b ? g->b[n] : 0.0f;
+        if (g->ws) {
+            size_t s = n / g->wseg, r = n % g->wseg;
+            rows[j] = g->ws[s] + r * g->ldw;
+            bias[j] = g->bs[s] ? g->bs[s][r] : 0.0f;
+        } else {
+            rows[j] = g->w + n * g->ldw;
+            bias[j] = g->b ? g->b[n] : 0.0f;
+        }
     }
 }
 
@@ -402,22 +412,23 @@ size_t medner__gemm_scratch(size_t K)
     return MC * (K ? K : 1);
 }
 
-void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const float *w,
-                       size_t ldw, const float *b, float alpha, size_t M, size_t n0, size_t n1,
-                       size_t K, float *scratch)
+static void gemm_run(gemm_args *g, size_t n0, size_t n1, float *scratch)
 {
+    size_t M = g->M, K = g->K;
     if (M == 0 || n1 <= n0)
         return;
     if (K == 0) {
         for (size_t m = 0; m < M; m++)
-            for (size_t n = n0; n < n1; n++)
-                y[m * ldy + n] = b ? b[n] * alpha : 0.0f;
+            for (size_t n = n0; n < n1; n++) {
+                const float *b = g->ws ? g->bs[n / g->wseg] : g->b;
+                size_t bn = g->ws ? n % g->wseg : n;
+                g->y[m * g->ldy + n] = b ? b[bn] * g->alpha : 0.0f;
+            }
         return;
     }
     tile_fn fn;
     size_t MR, NR;
     pick(&fn, &MR, &NR);
-    gemm_args g = { y, ldy, x, ldx, w, ldw, b, alpha, M, K, 0 };
     size_t mcr = chunk_rows(K, MR);
     for (size_t mc = 0; mc < M; mc += mcr) {
         size_t me = M - mc < mcr ? M : mc + mcr;
@@ -425,18 +436,35 @@ void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const f
             size_t mr = me - m0 < MR ? me - m0 : MR;
 #if GX86
             if (MR == 32) {
-                pack_avx512(scratch + (m0 - mc) * K, &g, m0, mr);
+                pack_avx512(scratch + (m0 - mc) * K, g, m0, mr);
                 continue;
             }
 #endif
-            pack_panel(scratch + (m0 - mc) * K, &g, m0, mr, MR);
+            pack_panel(scratch + (m0 - mc) * K, g, m0, mr, MR);
         }
         for (size_t n = n0; n < n1; n += NR) {
             size_t nr = n1 - n < NR ? n1 - n : NR;
             for (size_t m0 = mc; m0 < me; m0 += MR)
-                fn(&g, scratch + (m0 - mc) * K, m0, me - m0 < MR ? me - m0 : MR, n, nr);
+                fn(g, scratch + (m0 - mc) * K, m0, me - m0 < MR ? me - m0 : MR, n, nr);
         }
     }
+}
+
+void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const float *w,
+                       size_t ldw, const float *b, float alpha, size_t M, size_t n0, size_t n1,
+                       size_t K, float *scratch)
+{
+    gemm_args g = { y, ldy, x, ldx, w, ldw, b, alpha, M, K, 0, NULL, NULL, 0 };
+    gemm_run(&g, n0, n1, scratch);
+}
+
+void medner__gemm_cols_stacked(float *y, size_t ldy, const float *x, size_t ldx,
+                               const float *const *ws, const float *const *bs, size_t n_each,
+                               size_t ldw, size_t M, size_t n0, size_t n1, size_t K,
+                               float *scratch)
+{
+    gemm_args g = { y, ldy, x, ldx, NULL, ldw, NULL, 1.0f, M, K, 0, ws, bs, n_each ? n_each : 1 };
+    gemm_run(&g, n0, n1, scratch);
 }
 
 /* ---- pre-packed x ------------------------------------------------------------- */
@@ -452,7 +480,7 @@ void medner__gemm_pack(float *panels, const float *x, size_t ldx, size_t M, size
     tile_fn fn;
     size_t MR, NR;
     pick(&fn, &MR, &NR);
-    gemm_args g = { NULL, 0, x, ldx, NULL, 0, NULL, 1.0f, M, K, 0 };
+    gemm_args g = { NULL, 0, x, ldx, NULL, 0, NULL, 1.0f, M, K, 0, NULL, NULL, 0 };
     for (size_t m0 = 0; m0 < M; m0 += MR) {
         size_t mr = M - m0 < MR ? M - m0 : MR;
 #if GX86
@@ -519,7 +547,7 @@ void medner__gemm_packed(float *y, size_t ldy, int yt, const float *panels, size
     tile_fn fn;
     size_t MR, NR;
     pick(&fn, &MR, &NR);
-    gemm_args g = { y, ldy, NULL, 0, w, ldw, b, alpha, M, K, yt != 0 };
+    gemm_args g = { y, ldy, NULL, 0, w, ldw, b, alpha, M, K, yt != 0, NULL, NULL, 0 };
     for (size_t n = n0; n < n1; n += NR) {
         size_t nr = n1 - n < NR ? n1 - n : NR;
         for (size_t m0 = 0; m0 < M; m0 += MR)

@@ -57,6 +57,14 @@ void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const f
                        size_t ldw, const float *b, float alpha, size_t M, size_t n0, size_t n1,
                        size_t K, float *scratch);
 size_t medner__gemm_scratch(size_t K);
+/* The same with W made of stacked matrices, all [n_each, K] with row stride
+ * ldw: rows [i n_each, (i+1) n_each) of W are ws[i], bias bs[i] (bs[i] may be
+ * NULL), alpha 1. Computes exactly what medner__gemm_cols computes for each
+ * matrix alone; x is packed once for all of them. */
+void medner__gemm_cols_stacked(float *y, size_t ldy, const float *x, size_t ldx,
+                               const float *const *ws, const float *const *bs, size_t n_each,
+                               size_t ldw, size_t M, size_t n0, size_t n1, size_t K,
+                               float *scratch);
 /* The same product with x packed beforehand, for an x reused against many
  * W (attention: a head's keys against every block of queries).
  * medner__gemm_pack packs x[M,K] (row stride ldx); medner__gemm_pack_t packs
@@ -97,6 +105,14 @@ typedef enum medner__epi {
 void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size_t ldx,
                     const float *w, const float *b, size_t M, size_t N, size_t K,
                     medner__epi act);
+/* count linear layers on the same x at once (Q, K and V): y columns
+ * [i n_each, (i+1) n_each) = act(x . ws[i]^T + bs[i]), each ws[i] [n_each, K]
+ * with row stride K. Each thread packs its rows of x once for all of them,
+ * and there is one dispatch instead of count. Bitwise the same as count
+ * medner__linear calls. */
+void medner__linear_stacked(medner__par *par, float *y, size_t ldy, const float *x, size_t ldx,
+                            const float *const *ws, const float *const *bs, size_t count,
+                            size_t n_each, size_t M, size_t K, medner__epi act);
 size_t medner__linear_scratch(size_t K);
 /* Double-accumulating reference (no activation). */
 void medner__linear_ref(float *y, size_t ldy, const float *x, size_t ldx, const float *w,

@@ -193,6 +193,8 @@ typedef struct linear_job {
     size_t M, N, K;
     medner__epi act;
     _Atomic size_t next; /* dynamic split: next unit of row panels to take */
+    const float *const *ws, *const *bs; /* stacked weights (medner__linear_stacked) or NULL */
+    size_t n_each;
 } linear_job;
 
 static void apply_act(medner__epi act, float *x, size_t n)
@@ -211,8 +213,12 @@ static void linear_block(const linear_job *j, size_t m0, size_t m1, size_t n0, s
 {
     if (m1 <= m0 || n1 <= n0)
         return;
-    medner__gemm_cols(j->y + m0 * j->ldy, j->ldy, j->x + m0 * j->ldx, j->ldx, j->w, j->K, j->b,
-                      1.0f, m1 - m0, n0, n1, j->K, scratch);
+    if (j->ws)
+        medner__gemm_cols_stacked(j->y + m0 * j->ldy, j->ldy, j->x + m0 * j->ldx, j->ldx, j->ws,
+                                  j->bs, j->n_each, j->K, m1 - m0, n0, n1, j->K, scratch);
+    else
+        medner__gemm_cols(j->y + m0 * j->ldy, j->ldy, j->x + m0 * j->ldx, j->ldx, j->w, j->K,
+                          j->b, 1.0f, m1 - m0, n0, n1, j->K, scratch);
     if (j->act != MEDNER__EPI_NONE)
         for (size_t m = m0; m < m1; m++)
             apply_act(j->act, j->y + m * j->ldy + n0, n1 - n0);
@@ -264,7 +270,24 @@ void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size
             apply_act(act, y + m * ldy, N);
         return;
     }
-    linear_job j = { y, ldy, x, ldx, w, b, M, N, K, act, 0 };
+    linear_job j = { y, ldy, x, ldx, w, b, M, N, K, act, 0, NULL, NULL, 0 };
+    atomic_init(&j.next, (size_t)0);
+    medner__par_run(par, linear_part, &j);
+}
+
+void medner__linear_stacked(medner__par *par, float *y, size_t ldy, const float *x, size_t ldx,
+                            const float *const *ws, const float *const *bs, size_t count,
+                            size_t n_each, size_t M, size_t K, medner__epi act)
+{
+    size_t N = count * n_each;
+    if (M == 0 || N == 0)
+        return;
+    if (n_each <= LINEAR_SMALL_N || K == 0) { /* medner__linear's narrow kernel */
+        for (size_t i = 0; i < count; i++)
+            medner__linear(par, y + i * n_each, ldy, x, ldx, ws[i], bs[i], M, n_each, K, act);
+        return;
+    }
+    linear_job j = { y, ldy, x, ldx, NULL, NULL, M, N, K, act, 0, ws, bs, n_each };
     atomic_init(&j.next, (size_t)0);
     medner__par_run(par, linear_part, &j);
 }

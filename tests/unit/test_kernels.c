@@ -272,6 +272,63 @@ static void test_linear_row_stable(void **state)
         medner__par_free(pars[t]);
 }
 
+/* Stacked weights (Q, K, V in one product) give bitwise what one
+ * medner__linear per matrix gives, with tiles that straddle two matrices,
+ * at every instruction-set level and thread count. */
+static void test_linear_stacked_same(void **state)
+{
+    (void)state;
+    const size_t shapes[][3] = { /* M, n_each, K */
+        { 1, 65, 5 }, { 40, 77, 33 }, { 130, 100, 64 }, { 300, 65, 17 }, { 64, 20, 0 },
+        { 33, 100, 200 }, { 7, 50, 40 }, /* K = 0 and n_each <= 64: per-matrix path */
+    };
+    int levels[4];
+    int nl = isa_levels(levels);
+    medner__par *pars[3];
+    for (size_t t = 0; t < 3; t++)
+        pars[t] = par_new(t + 1, medner__linear_scratch(200));
+    rng_seed(11);
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        for (size_t s = 0; s < MEDNER_ARRAY_LEN(shapes); s++) {
+            size_t M = shapes[s][0], n = shapes[s][1], K = shapes[s][2], ldy = 3 * n + 5;
+            float *x = frand_array(M * (K + 1) + 1, -1.0f, 1.0f);
+            float *w[3], *b[3];
+            for (int i = 0; i < 3; i++) {
+                w[i] = frand_array(n * K + 1, -0.5f, 0.5f);
+                b[i] = i == 1 ? NULL : frand_array(n, -1.0f, 1.0f);
+            }
+            float *ref = malloc(M * ldy * sizeof *ref), *y = malloc(M * ldy * sizeof *y);
+            assert_true(ref && y);
+            for (int a = 0; a < 2; a++) {
+                medner__epi act = a ? MEDNER__EPI_GELU : MEDNER__EPI_NONE;
+                memset(ref, 0, M * ldy * sizeof *ref);
+                for (int i = 0; i < 3; i++)
+                    medner__linear(pars[0], ref + i * n, ldy, x, K + 1, w[i], b[i], M, n, K, act);
+                for (size_t t = 0; t < 3; t++) {
+                    memset(y, 0, M * ldy * sizeof *y);
+                    const float *ws[3] = { w[0], w[1], w[2] }, *bs[3] = { b[0], b[1], b[2] };
+                    medner__linear_stacked(pars[t], y, ldy, x, K + 1, ws, bs, 3, n, M, K, act);
+                    if (memcmp(y, ref, M * ldy * sizeof *y) != 0)
+                        fail_msg("linear_stacked M=%zu n=%zu K=%zu isa %d, %zu threads, act %d "
+                                 "differs from three medner__linear calls",
+                                 M, n, K, levels[l], t + 1, a);
+                }
+            }
+            free(x);
+            for (int i = 0; i < 3; i++) {
+                free(w[i]);
+                free(b[i]);
+            }
+            free(ref);
+            free(y);
+        }
+    }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    for (size_t t = 0; t < 3; t++)
+        medner__par_free(pars[t]);
+}
+
 /* The pre-packed product (x packed from rows or from its transpose; y stored
  * as rows or transposed) computes every element exactly as medner__gemm_cols,
  * at every instruction-set level; attention relies on it. */
@@ -940,6 +997,7 @@ int main(void)
         cmocka_unit_test(test_par_dispatch),
         cmocka_unit_test(test_linear_vs_ref),
         cmocka_unit_test(test_linear_row_stable),
+        cmocka_unit_test(test_linear_stacked_same),
         cmocka_unit_test(test_gemm_packed_same),
         cmocka_unit_test(test_attention_vs_ref),
         cmocka_unit_test(test_attention_deterministic),
