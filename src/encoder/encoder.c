@@ -27,6 +27,7 @@ struct medner_context {
     medner__par *par; /* the run's threads and their scratch; made on the first run */
     size_t cap_tokens, cap_len, cap_seqs;
     float *x, *tmp, *big, *logits;
+    void *big_raw; /* big is this, 64-byte aligned (packed panels are read with aligned loads) */
     int32_t *ids, *types, *pos;
     size_t *start, *lens; /* per sequence: first packed row, length */
     size_t n_seqs;        /* of the last successful run; 0 = none */
@@ -117,12 +118,13 @@ static void release_workspace(medner_context *c)
 {
     medner__free(c->x);
     medner__free(c->tmp);
-    medner__free(c->big);
+    medner__free(c->big_raw);
     medner__free(c->logits);
     medner__free(c->ids);
     medner__free(c->types);
     medner__free(c->pos);
     c->x = c->tmp = c->big = c->logits = NULL;
+    c->big_raw = NULL;
     c->ids = c->types = c->pos = NULL;
     c->cap_tokens = c->cap_len = 0;
 }
@@ -183,7 +185,15 @@ static int reserve(medner_context *c, size_t T, size_t L, size_t n)
     size_t C = cfg->num_labels ? cfg->num_labels : 1;
     c->x = alloc_floats(T, H);
     c->tmp = alloc_floats(T, H);
-    c->big = alloc_floats(T, big_cols);
+    /* rows rounded up to whole panels: the FFN intermediate is stored packed */
+    size_t big_rows = (T + MEDNER__GEMM_MR_MAX - 1) / MEDNER__GEMM_MR_MAX * MEDNER__GEMM_MR_MAX;
+    size_t big_bytes;
+    if (medner__mul_size(big_rows, big_cols, &big_bytes) ||
+        medner__mul_size(big_bytes, sizeof(float), &big_bytes) || big_bytes > SIZE_MAX - 64)
+        c->big_raw = NULL;
+    else
+        c->big_raw = medner__malloc(big_bytes + 64);
+    c->big = c->big_raw ? (float *)(((uintptr_t)c->big_raw + 63) & ~(uintptr_t)63) : NULL;
     c->logits = alloc_floats(T, C);
     c->ids = medner__malloc(T * sizeof *c->ids);
     c->types = medner__malloc(T * sizeof *c->types);
@@ -235,6 +245,7 @@ static void forward(medner_context *c, size_t T, size_t n)
 
     medner__par *par = c->par;
     medner__epi act = kernel_act(cfg->act);
+    int ffn_panels = medner__linear_tiled(inter) && medner__linear_tiled(H);
     medner__embed(x, c->ids, w->type_emb ? c->types : NULL, c->pos, T, w->word_emb, w->pos_emb,
                   w->type_emb, H);
     medner__add_layernorm_par(par, x, NULL, w->emb_ln_g, w->emb_ln_b, T, H, eps);
@@ -247,8 +258,15 @@ static void forward(medner_context *c, size_t T, size_t n)
         medner__linear(par, tmp, H, att, ld4, L->o_w, L->o_b, T, H, H, MEDNER__EPI_NONE);
         medner__add_layernorm_par(par, tmp, x, L->ln1_g, L->ln1_b, T, H, eps);
         float *ffn = c->big; /* Q|K|V|att are dead now */
-        medner__linear(par, ffn, inter, tmp, H, L->ffn1_w, L->ffn1_b, T, inter, H, act);
-        medner__linear(par, x, H, ffn, inter, L->ffn2_w, L->ffn2_b, T, H, inter, MEDNER__EPI_NONE);
+        if (ffn_panels) { /* the intermediate stays in the packed layout of the product */
+            medner__linear_panels_out(par, ffn, tmp, H, L->ffn1_w, L->ffn1_b, T, inter, H, act);
+            medner__linear_panels_in(par, x, H, ffn, L->ffn2_w, L->ffn2_b, T, H, inter,
+                                     MEDNER__EPI_NONE);
+        } else {
+            medner__linear(par, ffn, inter, tmp, H, L->ffn1_w, L->ffn1_b, T, inter, H, act);
+            medner__linear(par, x, H, ffn, inter, L->ffn2_w, L->ffn2_b, T, H, inter,
+                           MEDNER__EPI_NONE);
+        }
         medner__add_layernorm_par(par, x, tmp, L->ln2_g, L->ln2_b, T, H, eps);
     }
     if (w->cls_w)

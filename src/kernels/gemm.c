@@ -50,7 +50,7 @@ typedef struct gemm_args {
     const float *b;
     float alpha;
     size_t M, K;
-    int yt; /* store transposed: y[n * ldy + m] */
+    int ymode; /* MEDNER__GEMM_ROWS, _TRANSPOSED (y[n * ldy + m]) or _PANELS */
     /* stacked weights (ws != NULL): row n of W is row n % wseg of ws[n / wseg],
      * its bias bs[n / wseg][n % wseg] (bs[i] may be NULL) */
     const float *const *ws, *const *bs;
@@ -87,7 +87,14 @@ static void pack_panel(float *panel, const gemm_args *g, size_t m0, size_t mr, s
 static inline void store_tile(const gemm_args *g, const float *t, size_t MR, size_t m0, size_t mr,
                               size_t n0, size_t nr)
 {
-    if (g->yt) {
+    if (g->ymode == MEDNER__GEMM_PANELS) { /* whole panel columns, padding rows included */
+        float *yp = g->y + m0 / MR * g->ldy + n0 * MR;
+        for (size_t j = 0; j < nr; j++)
+            for (size_t i = 0; i < MR; i++)
+                yp[j * MR + i] = g->alpha == 1.0f ? t[j * MR + i] : t[j * MR + i] * g->alpha;
+        return;
+    }
+    if (g->ymode == MEDNER__GEMM_TRANSPOSED) {
         for (size_t j = 0; j < nr; j++) {
             float *yc = g->y + (n0 + j) * g->ldy + m0;
             for (size_t i = 0; i < mr; i++)
@@ -184,7 +191,7 @@ __attribute__((target("avx512f"))) static inline void store16(const gemm_args *g
                                                               size_t n0, size_t nr)
 {
     __m512 al = _mm512_set1_ps(g->alpha);
-    if (g->yt) { /* acc[j] already holds 16 consecutive rows of output column j */
+    if (g->ymode == MEDNER__GEMM_TRANSPOSED) { /* acc[j]: 16 consecutive rows of column j */
         __mmask16 rmask = (__mmask16)((1u << rows) - 1u);
         for (size_t j = 0; j < nr; j++) {
             __m512 v = g->alpha == 1.0f ? acc[j] : _mm512_mul_ps(acc[j], al);
@@ -246,6 +253,19 @@ __attribute__((target("avx512f"))) static void tile_avx512(const gemm_args *g, c
             A5_STEP(0) A5_STEP(1) A5_STEP(2) A5_STEP(3) A5_STEP(4) A5_STEP(5)
             A5_STEP(6) A5_STEP(7) A5_STEP(8) A5_STEP(9) A5_STEP(10) A5_STEP(11)
         }
+    }
+    if (g->ymode == MEDNER__GEMM_PANELS) { /* column j of the panel: 32 floats, no transpose */
+        float *yp = g->y + m0 / 32 * g->ldy + n0 * 32;
+        __m512 al = _mm512_set1_ps(g->alpha);
+        int one = g->alpha == 1.0f;
+#define A5_PST(j)                                                                        \
+        if ((j) < nr) {                                                                  \
+            _mm512_storeu_ps(yp + (j) * 32, one ? c0_##j : _mm512_mul_ps(c0_##j, al));   \
+            _mm512_storeu_ps(yp + (j) * 32 + 16, one ? c1_##j : _mm512_mul_ps(c1_##j, al)); \
+        }
+        A5_PST(0) A5_PST(1) A5_PST(2) A5_PST(3) A5_PST(4) A5_PST(5)
+        A5_PST(6) A5_PST(7) A5_PST(8) A5_PST(9) A5_PST(10) A5_PST(11)
+        return;
     }
     __m512 z = _mm512_setzero_ps();
     __m512 lo[16] = { c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7, c0_8, c0_9, c0_10, c0_11,
@@ -412,6 +432,17 @@ size_t medner__gemm_scratch(size_t K)
     return MC * (K ? K : 1);
 }
 
+/* Where y[m][n] lives. */
+static size_t yindex(const gemm_args *g, size_t m, size_t n)
+{
+    size_t MR = medner__gemm_tile_m();
+    switch (g->ymode) {
+    case MEDNER__GEMM_TRANSPOSED: return n * g->ldy + m;
+    case MEDNER__GEMM_PANELS: return m / MR * g->ldy + n * MR + m % MR;
+    default: return m * g->ldy + n;
+    }
+}
+
 static void gemm_run(gemm_args *g, size_t n0, size_t n1, float *scratch)
 {
     size_t M = g->M, K = g->K;
@@ -422,7 +453,7 @@ static void gemm_run(gemm_args *g, size_t n0, size_t n1, float *scratch)
             for (size_t n = n0; n < n1; n++) {
                 const float *b = g->ws ? g->bs[n / g->wseg] : g->b;
                 size_t bn = g->ws ? n % g->wseg : n;
-                g->y[m * g->ldy + n] = b ? b[bn] * g->alpha : 0.0f;
+                g->y[yindex(g, m, n)] = b ? b[bn] * g->alpha : 0.0f;
             }
         return;
     }
@@ -454,7 +485,15 @@ void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const f
                        size_t ldw, const float *b, float alpha, size_t M, size_t n0, size_t n1,
                        size_t K, float *scratch)
 {
-    gemm_args g = { y, ldy, x, ldx, w, ldw, b, alpha, M, K, 0, NULL, NULL, 0 };
+    gemm_args g = { y, ldy, x, ldx, w, ldw, b, alpha, M, K, MEDNER__GEMM_ROWS, NULL, NULL, 0 };
+    gemm_run(&g, n0, n1, scratch);
+}
+
+void medner__gemm_cols_panels(float *yp, size_t ldp, const float *x, size_t ldx, const float *w,
+                              size_t ldw, const float *b, size_t M, size_t n0, size_t n1,
+                              size_t K, float *scratch)
+{
+    gemm_args g = { yp, ldp, x, ldx, w, ldw, b, 1.0f, M, K, MEDNER__GEMM_PANELS, NULL, NULL, 0 };
     gemm_run(&g, n0, n1, scratch);
 }
 
@@ -463,7 +502,8 @@ void medner__gemm_cols_stacked(float *y, size_t ldy, const float *x, size_t ldx,
                                size_t ldw, size_t M, size_t n0, size_t n1, size_t K,
                                float *scratch)
 {
-    gemm_args g = { y, ldy, x, ldx, NULL, ldw, NULL, 1.0f, M, K, 0, ws, bs, n_each ? n_each : 1 };
+    gemm_args g = { y, ldy, x, ldx, NULL, ldw, NULL, 1.0f, M, K, MEDNER__GEMM_ROWS, ws, bs,
+                    n_each ? n_each : 1 };
     gemm_run(&g, n0, n1, scratch);
 }
 
@@ -480,7 +520,7 @@ void medner__gemm_pack(float *panels, const float *x, size_t ldx, size_t M, size
     tile_fn fn;
     size_t MR, NR;
     pick(&fn, &MR, &NR);
-    gemm_args g = { NULL, 0, x, ldx, NULL, 0, NULL, 1.0f, M, K, 0, NULL, NULL, 0 };
+    gemm_args g = { NULL, 0, x, ldx, NULL, 0, NULL, 1.0f, M, K, MEDNER__GEMM_ROWS, NULL, NULL, 0 };
     for (size_t m0 = 0; m0 < M; m0 += MR) {
         size_t mr = M - m0 < MR ? M - m0 : MR;
 #if GX86
@@ -532,22 +572,22 @@ void medner__gemm_pack_t(float *panels, const float *xt, size_t ldxt, size_t M, 
     }
 }
 
-void medner__gemm_packed(float *y, size_t ldy, int yt, const float *panels, size_t M, size_t K,
+void medner__gemm_packed(float *y, size_t ldy, int ymode, const float *panels, size_t M, size_t K,
                          const float *w, size_t ldw, const float *b, float alpha, size_t n0,
                          size_t n1)
 {
+    gemm_args g = { y, ldy, NULL, 0, w, ldw, b, alpha, M, K, ymode, NULL, NULL, 0 };
     if (M == 0 || n1 <= n0)
         return;
     if (K == 0) {
         for (size_t m = 0; m < M; m++)
             for (size_t n = n0; n < n1; n++)
-                y[yt ? n * ldy + m : m * ldy + n] = b ? b[n] * alpha : 0.0f;
+                y[yindex(&g, m, n)] = b ? b[n] * alpha : 0.0f;
         return;
     }
     tile_fn fn;
     size_t MR, NR;
     pick(&fn, &MR, &NR);
-    gemm_args g = { y, ldy, NULL, 0, w, ldw, b, alpha, M, K, yt != 0, NULL, NULL, 0 };
     for (size_t n = n0; n < n1; n += NR) {
         size_t nr = n1 - n < NR ? n1 - n : NR;
         for (size_t m0 = 0; m0 < M; m0 += MR)

@@ -65,18 +65,37 @@ void medner__gemm_cols_stacked(float *y, size_t ldy, const float *x, size_t ldx,
                                const float *const *ws, const float *const *bs, size_t n_each,
                                size_t ldw, size_t M, size_t n0, size_t n1, size_t K,
                                float *scratch);
+/* Layouts of a product's output y[M][N]:
+ *   MEDNER__GEMM_ROWS        y[m * ldy + n]
+ *   MEDNER__GEMM_TRANSPOSED  y[n * ldy + m]
+ *   MEDNER__GEMM_PANELS      y[(m / MR) * ldy + n * MR + m % MR], MR =
+ *                            medner__gemm_tile_m(): the packed-x layout itself
+ *                            (ldy = N * MR makes y the panels of the next product
+ *                            with K = N). Whole panels are written, rows past M
+ *                            included (ceil(M / MR) * MR rows of storage). */
+enum { MEDNER__GEMM_ROWS = 0, MEDNER__GEMM_TRANSPOSED = 1, MEDNER__GEMM_PANELS = 2 };
+/* The largest MR of any instruction-set level (for sizing panel buffers). */
+#define MEDNER__GEMM_MR_MAX 32
+
+/* medner__gemm_cols (alpha 1) with y written as MEDNER__GEMM_PANELS, panel
+ * stride ldp. */
+void medner__gemm_cols_panels(float *yp, size_t ldp, const float *x, size_t ldx, const float *w,
+                              size_t ldw, const float *b, size_t M, size_t n0, size_t n1,
+                              size_t K, float *scratch);
+
 /* The same product with x packed beforehand, for an x reused against many
- * W (attention: a head's keys against every block of queries).
+ * W (attention: a head's keys against every block of queries) or produced
+ * packed (MEDNER__GEMM_PANELS with ldy = K * MR).
  * medner__gemm_pack packs x[M,K] (row stride ldx); medner__gemm_pack_t packs
  * x given transposed, xt[K,M] (x[m][k] = xt[k * ldxt + m]); both into
- * medner__gemm_packed_size(M, K) floats, 64-byte aligned.
- * medner__gemm_packed computes columns [n0, n1) of alpha * (x . W^T) + b and
- * stores y[m * ldy + n], or y[n * ldy + m] when yt != 0; every element is
+ * medner__gemm_packed_size(M, K) floats, 64-byte aligned (panel p of MR rows
+ * at panels + p * MR * K). medner__gemm_packed computes columns [n0, n1) of
+ * alpha * (x . W^T) + b into y laid out as ymode says; every element is
  * computed exactly as by medner__gemm_cols. */
 size_t medner__gemm_packed_size(size_t M, size_t K);
 void medner__gemm_pack(float *panels, const float *x, size_t ldx, size_t M, size_t K);
 void medner__gemm_pack_t(float *panels, const float *xt, size_t ldxt, size_t M, size_t K);
-void medner__gemm_packed(float *y, size_t ldy, int yt, const float *panels, size_t M, size_t K,
+void medner__gemm_packed(float *y, size_t ldy, int ymode, const float *panels, size_t M, size_t K,
                          const float *w, size_t ldw, const float *b, float alpha, size_t n0,
                          size_t n1);
 /* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (exact copy). */
@@ -113,6 +132,20 @@ void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size
 void medner__linear_stacked(medner__par *par, float *y, size_t ldy, const float *x, size_t ldx,
                             const float *const *ws, const float *const *bs, size_t count,
                             size_t n_each, size_t M, size_t K, medner__epi act);
+/* medner__linear with y written as MEDNER__GEMM_PANELS (panel stride
+ * N * MR: the panels of x for a following medner__linear_panels_in with
+ * K = N), and medner__linear with x given as those panels. For N > 64 only
+ * (medner__linear_tiled(N)); buffers hold ceil(M / MR) * MR rows. Bitwise
+ * the same values as medner__linear. */
+void medner__linear_panels_out(medner__par *par, float *yp, const float *x, size_t ldx,
+                               const float *w, const float *b, size_t M, size_t N, size_t K,
+                               medner__epi act);
+void medner__linear_panels_in(medner__par *par, float *y, size_t ldy, const float *xp,
+                              const float *w, const float *b, size_t M, size_t N, size_t K,
+                              medner__epi act);
+/* Whether medner__linear uses the tiled product for N outputs (else the
+ * narrow double-accumulating kernel). */
+int medner__linear_tiled(size_t N);
 size_t medner__linear_scratch(size_t K);
 /* Double-accumulating reference (no activation). */
 void medner__linear_ref(float *y, size_t ldy, const float *x, size_t ldx, const float *w,

@@ -195,6 +195,7 @@ typedef struct linear_job {
     _Atomic size_t next; /* dynamic split: next unit of row panels to take */
     const float *const *ws, *const *bs; /* stacked weights (medner__linear_stacked) or NULL */
     size_t n_each;
+    int x_panels, y_panels; /* medner__linear_panels_in / _out: stride K * MR / N * MR */
 } linear_job;
 
 static void apply_act(medner__epi act, float *x, size_t n)
@@ -207,21 +208,35 @@ static void apply_act(medner__epi act, float *x, size_t n)
     }
 }
 
-/* Rows [m0, m1) x columns [n0, n1) of the product, then the activation. */
+/* Rows [m0, m1) x columns [n0, n1) of the product, then the activation.
+ * m0 is a multiple of MR. */
 static void linear_block(const linear_job *j, size_t m0, size_t m1, size_t n0, size_t n1,
                          float *scratch)
 {
     if (m1 <= m0 || n1 <= n0)
         return;
-    if (j->ws)
-        medner__gemm_cols_stacked(j->y + m0 * j->ldy, j->ldy, j->x + m0 * j->ldx, j->ldx, j->ws,
-                                  j->bs, j->n_each, j->K, m1 - m0, n0, n1, j->K, scratch);
+    size_t MR = medner__gemm_tile_m(), M = m1 - m0;
+    float *y = j->y_panels ? j->y + m0 * j->N : j->y + m0 * j->ldy;
+    if (j->x_panels)
+        medner__gemm_packed(y, j->ldy, MEDNER__GEMM_ROWS, j->x + m0 * j->K, M, j->K, j->w, j->K,
+                            j->b, 1.0f, n0, n1);
+    else if (j->y_panels)
+        medner__gemm_cols_panels(y, j->N * MR, j->x + m0 * j->ldx, j->ldx, j->w, j->K, j->b, M,
+                                 n0, n1, j->K, scratch);
+    else if (j->ws)
+        medner__gemm_cols_stacked(y, j->ldy, j->x + m0 * j->ldx, j->ldx, j->ws, j->bs,
+                                  j->n_each, j->K, M, n0, n1, j->K, scratch);
     else
-        medner__gemm_cols(j->y + m0 * j->ldy, j->ldy, j->x + m0 * j->ldx, j->ldx, j->w, j->K,
-                          j->b, 1.0f, m1 - m0, n0, n1, j->K, scratch);
-    if (j->act != MEDNER__EPI_NONE)
-        for (size_t m = m0; m < m1; m++)
-            apply_act(j->act, j->y + m * j->ldy + n0, n1 - n0);
+        medner__gemm_cols(y, j->ldy, j->x + m0 * j->ldx, j->ldx, j->w, j->K, j->b, 1.0f, M, n0,
+                          n1, j->K, scratch);
+    if (j->act == MEDNER__EPI_NONE)
+        return;
+    if (j->y_panels) /* each panel's columns [n0, n1) are contiguous */
+        for (size_t p = 0; p < (M + MR - 1) / MR; p++)
+            apply_act(j->act, y + p * j->N * MR + n0 * MR, (n1 - n0) * MR);
+    else
+        for (size_t m = 0; m < M; m++)
+            apply_act(j->act, y + m * j->ldy + n0, n1 - n0);
 }
 
 /* Thread tid of nt. Many rows: units of whole row panels taken in turn from
@@ -270,7 +285,34 @@ void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size
             apply_act(act, y + m * ldy, N);
         return;
     }
-    linear_job j = { y, ldy, x, ldx, w, b, M, N, K, act, 0, NULL, NULL, 0 };
+    linear_job j = { y, ldy, x, ldx, w, b, M, N, K, act, 0, NULL, NULL, 0, 0, 0 };
+    atomic_init(&j.next, (size_t)0);
+    medner__par_run(par, linear_part, &j);
+}
+
+int medner__linear_tiled(size_t N)
+{
+    return N > LINEAR_SMALL_N;
+}
+
+void medner__linear_panels_out(medner__par *par, float *yp, const float *x, size_t ldx,
+                               const float *w, const float *b, size_t M, size_t N, size_t K,
+                               medner__epi act)
+{
+    if (M == 0 || N == 0)
+        return;
+    linear_job j = { yp, 0, x, ldx, w, b, M, N, K, act, 0, NULL, NULL, 0, 0, 1 };
+    atomic_init(&j.next, (size_t)0);
+    medner__par_run(par, linear_part, &j);
+}
+
+void medner__linear_panels_in(medner__par *par, float *y, size_t ldy, const float *xp,
+                              const float *w, const float *b, size_t M, size_t N, size_t K,
+                              medner__epi act)
+{
+    if (M == 0 || N == 0)
+        return;
+    linear_job j = { y, ldy, xp, 0, w, b, M, N, K, act, 0, NULL, NULL, 0, 1, 0 };
     atomic_init(&j.next, (size_t)0);
     medner__par_run(par, linear_part, &j);
 }
@@ -287,7 +329,7 @@ void medner__linear_stacked(medner__par *par, float *y, size_t ldy, const float 
             medner__linear(par, y + i * n_each, ldy, x, ldx, ws[i], bs[i], M, n_each, K, act);
         return;
     }
-    linear_job j = { y, ldy, x, ldx, NULL, NULL, M, N, K, act, 0, ws, bs, n_each };
+    linear_job j = { y, ldy, x, ldx, NULL, NULL, M, N, K, act, 0, ws, bs, n_each, 0, 0 };
     atomic_init(&j.next, (size_t)0);
     medner__par_run(par, linear_part, &j);
 }
@@ -337,9 +379,9 @@ static void attention_head(const attention_job *j, size_t s, size_t h, float *sc
     medner__gemm_pack_t(vp, v, j->ld, D, L);
     for (size_t i0 = 0; i0 < L; i0 += ATT_ROWS) {
         size_t n = L - i0 < ATT_ROWS ? L - i0 : ATT_ROWS;
-        medner__gemm_packed(S, L, 1, kp, L, D, q + i0 * j->ld, j->ld, NULL, j->scale, 0, n);
+        medner__gemm_packed(S, L, MEDNER__GEMM_TRANSPOSED, kp, L, D, q + i0 * j->ld, j->ld, NULL, j->scale, 0, n);
         medner__softmax(S, n, L);
-        medner__gemm_packed(out + i0 * j->ldo, j->ldo, 1, vp, D, L, S, L, NULL, 1.0f, 0, n);
+        medner__gemm_packed(out + i0 * j->ldo, j->ldo, MEDNER__GEMM_TRANSPOSED, vp, D, L, S, L, NULL, 1.0f, 0, n);
     }
 }
 

@@ -329,6 +329,71 @@ static void test_linear_stacked_same(void **state)
         medner__par_free(pars[t]);
 }
 
+/* The FFN's intermediate in the packed layout: medner__linear_panels_out
+ * writes what medner__linear writes (as panels, padding rows aside) and
+ * medner__linear_panels_in reading those panels gives what medner__linear
+ * gives from rows, at every instruction-set level and thread count. */
+static void test_linear_panels_same(void **state)
+{
+    (void)state;
+    const size_t shapes[][3] = { /* M, N (hidden), I (intermediate) */
+        { 1, 65, 70 }, { 31, 100, 77 }, { 33, 70, 130 }, { 300, 96, 200 }, { 130, 128, 512 },
+    };
+    int levels[4];
+    int nl = isa_levels(levels);
+    medner__par *pars[3];
+    for (size_t t = 0; t < 3; t++)
+        pars[t] = par_new(t + 1, medner__linear_scratch(512));
+    rng_seed(12);
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        size_t MR = medner__gemm_tile_m();
+        for (size_t s = 0; s < MEDNER_ARRAY_LEN(shapes); s++) {
+            size_t M = shapes[s][0], N = shapes[s][1], I = shapes[s][2];
+            size_t rows = (M + MEDNER__GEMM_MR_MAX - 1) / MEDNER__GEMM_MR_MAX * MEDNER__GEMM_MR_MAX;
+            float *x = frand_array(M * N, -1.0f, 1.0f);
+            float *w1 = frand_array(I * N, -0.2f, 0.2f), *b1 = frand_array(I, -1.0f, 1.0f);
+            float *w2 = frand_array(N * I, -0.2f, 0.2f), *b2 = frand_array(N, -1.0f, 1.0f);
+            float *h = malloc(M * I * sizeof *h), *ref = malloc(M * N * sizeof *ref);
+            float *y = malloc(M * N * sizeof *y);
+            float *hp = aligned_alloc(64, rows * I * sizeof *hp);
+            assert_true(h && ref && y && hp);
+            medner__linear(pars[0], h, I, x, N, w1, b1, M, I, N, MEDNER__EPI_GELU);
+            medner__linear(pars[0], ref, N, h, I, w2, b2, M, N, I, MEDNER__EPI_NONE);
+            for (size_t t = 0; t < 3; t++) {
+                memset(hp, 0xff, rows * I * sizeof *hp);
+                medner__linear_panels_out(pars[t], hp, x, N, w1, b1, M, I, N, MEDNER__EPI_GELU);
+                for (size_t m = 0; m < M; m++)
+                    for (size_t i = 0; i < I; i++) {
+                        float got = hp[m / MR * I * MR + i * MR + m % MR];
+                        if (memcmp(&got, &h[m * I + i], sizeof got) != 0)
+                            fail_msg("linear_panels_out M=%zu N=%zu I=%zu isa %d, %zu threads: "
+                                     "[%zu][%zu] = %.9g, medner__linear %.9g",
+                                     M, N, I, levels[l], t + 1, m, i, got, h[m * I + i]);
+                    }
+                memset(y, 0xff, M * N * sizeof *y);
+                medner__linear_panels_in(pars[t], y, N, hp, w2, b2, M, N, I, MEDNER__EPI_NONE);
+                if (memcmp(y, ref, M * N * sizeof *y) != 0)
+                    fail_msg("linear_panels_in M=%zu N=%zu I=%zu isa %d, %zu threads differs "
+                             "from medner__linear",
+                             M, N, I, levels[l], t + 1);
+            }
+            free(x);
+            free(w1);
+            free(b1);
+            free(w2);
+            free(b2);
+            free(h);
+            free(ref);
+            free(y);
+            free(hp);
+        }
+    }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    for (size_t t = 0; t < 3; t++)
+        medner__par_free(pars[t]);
+}
+
 /* The pre-packed product (x packed from rows or from its transpose; y stored
  * as rows or transposed) computes every element exactly as medner__gemm_cols,
  * at every instruction-set level; attention relies on it. */
@@ -365,6 +430,18 @@ static void test_gemm_packed_same(void **state)
                 medner__gemm_cols(ref, N, x, ldx, w, ldw, bb, alpha, M, 0, N, K, scratch);
                 medner__gemm_pack(pa, x, ldx, M, K);
                 medner__gemm_pack_t(pb, xt, M + 2, M, K);
+                size_t MR = medner__gemm_tile_m(), prow = (M + MR - 1) / MR * MR;
+                float *yp = aligned_alloc(64, (prow * N * sizeof *yp + 63) / 64 * 64);
+                assert_non_null(yp);
+                medner__gemm_packed(yp, N * MR, MEDNER__GEMM_PANELS, pa, M, K, w, ldw, bb, alpha, 0,
+                                    N);
+                for (size_t m = 0; m < M; m++)
+                    for (size_t n = 0; n < N; n++)
+                        if (memcmp(&yp[m / MR * N * MR + n * MR + m % MR], &ref[m * N + n],
+                                   sizeof *yp) != 0)
+                            fail_msg("gemm_packed panels M=%zu N=%zu K=%zu isa %d: y[%zu][%zu]",
+                                     M, N, K, levels[l], m, n);
+                free(yp);
                 for (int v = 0; v < 4; v++) {
                     int yt = v & 1;
                     size_t n0 = N / 3, n1 = N;
@@ -999,6 +1076,7 @@ int main(void)
         cmocka_unit_test(test_linear_row_stable),
         cmocka_unit_test(test_linear_stacked_same),
         cmocka_unit_test(test_gemm_packed_same),
+        cmocka_unit_test(test_linear_panels_same),
         cmocka_unit_test(test_attention_vs_ref),
         cmocka_unit_test(test_attention_deterministic),
         cmocka_unit_test(test_layernorm_vs_ref),
