@@ -26,8 +26,10 @@ struct medner_context {
     const medner_encoder *enc;
     medner__par *par; /* the run's threads and their scratch; made on the first run */
     size_t cap_tokens, cap_len, cap_seqs;
-    float *x, *tmp, *big, *logits;
-    void *big_raw; /* big is this, 64-byte aligned (packed panels are read with aligned loads) */
+    float *x, *tmp, *big, *xp, *logits;
+    /* tmp, big and xp are these, 64-byte aligned (packed panels are read with
+     * aligned loads) and with rows rounded up to whole panels */
+    void *tmp_raw, *big_raw, *xp_raw;
     int32_t *ids, *types, *pos;
     size_t *start, *lens; /* per sequence: first packed row, length */
     size_t n_seqs;        /* of the last successful run; 0 = none */
@@ -117,14 +119,15 @@ const char *medner_encoder_label(const medner_encoder *e, size_t index)
 static void release_workspace(medner_context *c)
 {
     medner__free(c->x);
-    medner__free(c->tmp);
+    medner__free(c->tmp_raw);
     medner__free(c->big_raw);
+    medner__free(c->xp_raw);
     medner__free(c->logits);
     medner__free(c->ids);
     medner__free(c->types);
     medner__free(c->pos);
-    c->x = c->tmp = c->big = c->logits = NULL;
-    c->big_raw = NULL;
+    c->x = c->tmp = c->big = c->xp = c->logits = NULL;
+    c->tmp_raw = c->big_raw = c->xp_raw = NULL;
     c->ids = c->types = c->pos = NULL;
     c->cap_tokens = c->cap_len = 0;
 }
@@ -160,6 +163,19 @@ static float *alloc_floats(size_t rows, size_t cols)
     return medner__malloc(n);
 }
 
+/* rows x cols floats with rows rounded up to whole panels, 64-byte aligned;
+ * *raw receives the pointer to free. */
+static float *alloc_panels(void **raw, size_t rows, size_t cols)
+{
+    size_t r = (rows + MEDNER__GEMM_MR_MAX - 1) / MEDNER__GEMM_MR_MAX * MEDNER__GEMM_MR_MAX, n;
+    *raw = NULL;
+    if (r < rows || medner__mul_size(r, cols, &n) || medner__mul_size(n, sizeof(float), &n) ||
+        n > SIZE_MAX - 64)
+        return NULL;
+    *raw = medner__malloc(n + 64);
+    return *raw ? (float *)(((uintptr_t)*raw + 63) & ~(uintptr_t)63) : NULL;
+}
+
 /* Make room for T packed tokens, sequences up to L long, n sequences. */
 static int reserve(medner_context *c, size_t T, size_t L, size_t n)
 {
@@ -184,21 +200,14 @@ static int reserve(medner_context *c, size_t T, size_t L, size_t n)
     size_t big_cols = 4 * H > inter ? 4 * H : inter;
     size_t C = cfg->num_labels ? cfg->num_labels : 1;
     c->x = alloc_floats(T, H);
-    c->tmp = alloc_floats(T, H);
-    /* rows rounded up to whole panels: the FFN intermediate is stored packed */
-    size_t big_rows = (T + MEDNER__GEMM_MR_MAX - 1) / MEDNER__GEMM_MR_MAX * MEDNER__GEMM_MR_MAX;
-    size_t big_bytes;
-    if (medner__mul_size(big_rows, big_cols, &big_bytes) ||
-        medner__mul_size(big_bytes, sizeof(float), &big_bytes) || big_bytes > SIZE_MAX - 64)
-        c->big_raw = NULL;
-    else
-        c->big_raw = medner__malloc(big_bytes + 64);
-    c->big = c->big_raw ? (float *)(((uintptr_t)c->big_raw + 63) & ~(uintptr_t)63) : NULL;
+    c->tmp = alloc_panels(&c->tmp_raw, T, H);
+    c->big = alloc_panels(&c->big_raw, T, big_cols);
+    c->xp = alloc_panels(&c->xp_raw, T, H);
     c->logits = alloc_floats(T, C);
     c->ids = medner__malloc(T * sizeof *c->ids);
     c->types = medner__malloc(T * sizeof *c->types);
     c->pos = medner__malloc(T * sizeof *c->pos);
-    if (!c->x || !c->tmp || !c->big || !c->logits || !c->ids || !c->types ||
+    if (!c->x || !c->tmp || !c->big || !c->xp || !c->logits || !c->ids || !c->types ||
         !c->pos) {
         release_workspace(c);
         return -1;
@@ -231,24 +240,18 @@ static medner__epi kernel_act(medner__act act)
     return MEDNER__EPI_GELU;
 }
 
-static void forward(medner_context *c, size_t T, size_t n)
+/* The layers with every activation in rows (models whose hidden or
+ * intermediate size is too small for the tiled product). */
+static void layers_rows(medner_context *c, size_t T, size_t n)
 {
-    const medner__model *m = c->enc->model;
-    const medner__config *cfg = &m->config;
-    const medner__weights *w = &m->weights;
+    const medner__config *cfg = &c->enc->model->config;
+    const medner__weights *w = &c->enc->model->weights;
     size_t H = cfg->hidden, inter = cfg->intermediate, heads = cfg->heads, D = H / heads;
-    float eps = cfg->ln_eps;
-    float scale = 1.0f / sqrtf((float)D);
-    float *x = c->x, *tmp = c->tmp;
-    float *qkv = c->big, *att = c->big + 3 * H; /* rows of 4H: Q K V | attention out */
+    float eps = cfg->ln_eps, scale = 1.0f / sqrtf((float)D);
+    float *x = c->x, *tmp = c->tmp, *qkv = c->big, *att = c->big + 3 * H, *ffn = c->big;
     size_t ld4 = 4 * H;
-
     medner__par *par = c->par;
     medner__epi act = kernel_act(cfg->act);
-    int ffn_panels = medner__linear_tiled(inter) && medner__linear_tiled(H);
-    medner__embed(x, c->ids, w->type_emb ? c->types : NULL, c->pos, T, w->word_emb, w->pos_emb,
-                  w->type_emb, H);
-    medner__add_layernorm_par(par, x, NULL, w->emb_ln_g, w->emb_ln_b, T, H, eps);
     for (size_t l = 0; l < cfg->layers; l++) {
         const medner__layer *L = &w->layers[l];
         const float *qkv_w[3] = { L->q_w, L->k_w, L->v_w }, *qkv_b[3] = { L->q_b, L->k_b, L->v_b };
@@ -257,20 +260,68 @@ static void forward(medner_context *c, size_t T, size_t n)
                           heads, D, scale);
         medner__linear(par, tmp, H, att, ld4, L->o_w, L->o_b, T, H, H, MEDNER__EPI_NONE);
         medner__add_layernorm_par(par, tmp, x, L->ln1_g, L->ln1_b, T, H, eps);
-        float *ffn = c->big; /* Q|K|V|att are dead now */
-        if (ffn_panels) { /* the intermediate stays in the packed layout of the product */
-            medner__linear_panels_out(par, ffn, tmp, H, L->ffn1_w, L->ffn1_b, T, inter, H, act);
-            medner__linear_panels_in(par, x, H, ffn, L->ffn2_w, L->ffn2_b, T, H, inter,
-                                     MEDNER__EPI_NONE);
-        } else {
-            medner__linear(par, ffn, inter, tmp, H, L->ffn1_w, L->ffn1_b, T, inter, H, act);
-            medner__linear(par, x, H, ffn, inter, L->ffn2_w, L->ffn2_b, T, H, inter,
-                           MEDNER__EPI_NONE);
-        }
+        medner__linear(par, ffn, inter, tmp, H, L->ffn1_w, L->ffn1_b, T, inter, H, act);
+        medner__linear(par, x, H, ffn, inter, L->ffn2_w, L->ffn2_b, T, H, inter,
+                       MEDNER__EPI_NONE);
         medner__add_layernorm_par(par, x, tmp, L->ln2_g, L->ln2_b, T, H, eps);
     }
+}
+
+/* The layers with the hidden states (xp, tmp) and the FFN intermediate kept
+ * as packed panels (docs/kernels.md): every product reads its x in place and
+ * writes whole panel columns, except around attention, which works on rows
+ * (its sequences start anywhere in a panel): Q, K, V are written as rows and
+ * the attention output is packed by the product after it. */
+static void layers_panels(medner_context *c, size_t T, size_t n)
+{
+    const medner__config *cfg = &c->enc->model->config;
+    const medner__weights *w = &c->enc->model->weights;
+    size_t H = cfg->hidden, inter = cfg->intermediate, heads = cfg->heads, D = H / heads;
+    float eps = cfg->ln_eps, scale = 1.0f / sqrtf((float)D);
+    float *xp = c->xp, *tmp = c->tmp, *qkv = c->big, *att = c->big + 3 * H, *ffn = c->big;
+    size_t ld4 = 4 * H;
+    medner__par *par = c->par;
+    medner__epi act = kernel_act(cfg->act);
+    medner__gemm_pack(xp, c->x, H, T, H);
+    for (size_t l = 0; l < cfg->layers; l++) {
+        const medner__layer *L = &w->layers[l];
+        const float *qkv_w[3] = { L->q_w, L->k_w, L->v_w }, *qkv_b[3] = { L->q_b, L->k_b, L->v_b };
+        medner__linear_args a_qkv = { .y = qkv, .ldy = ld4, .x = xp, .x_panels = 1, .ws = qkv_w,
+                                      .bs = qkv_b, .count = 3, .M = T, .N = 3 * H, .K = H };
+        medner__linear_run(par, &a_qkv);
+        medner__attention(par, att, ld4, qkv, qkv + H, qkv + 2 * H, ld4, c->start, c->lens, n,
+                          heads, D, scale);
+        medner__linear_args a_o = { .y = tmp, .y_panels = 1, .x = att, .ldx = ld4, .w = L->o_w,
+                                    .b = L->o_b, .M = T, .N = H, .K = H };
+        medner__linear_run(par, &a_o);
+        medner__add_layernorm_panels_par(par, tmp, xp, L->ln1_g, L->ln1_b, T, H, eps);
+        medner__linear_args a_f1 = { .y = ffn, .y_panels = 1, .x = tmp, .x_panels = 1,
+                                     .w = L->ffn1_w, .b = L->ffn1_b, .M = T, .N = inter, .K = H,
+                                     .act = act };
+        medner__linear_run(par, &a_f1);
+        medner__linear_args a_f2 = { .y = xp, .y_panels = 1, .x = ffn, .x_panels = 1,
+                                     .w = L->ffn2_w, .b = L->ffn2_b, .M = T, .N = H, .K = inter };
+        medner__linear_run(par, &a_f2);
+        medner__add_layernorm_panels_par(par, xp, tmp, L->ln2_g, L->ln2_b, T, H, eps);
+    }
+    medner__unpack_panels(c->x, H, xp, T, H);
+}
+
+static void forward(medner_context *c, size_t T, size_t n)
+{
+    const medner__model *m = c->enc->model;
+    const medner__config *cfg = &m->config;
+    const medner__weights *w = &m->weights;
+    size_t H = cfg->hidden;
+    medner__embed(c->x, c->ids, w->type_emb ? c->types : NULL, c->pos, T, w->word_emb,
+                  w->pos_emb, w->type_emb, H);
+    medner__add_layernorm_par(c->par, c->x, NULL, w->emb_ln_g, w->emb_ln_b, T, H, cfg->ln_eps);
+    if (medner__linear_tiled(H) && medner__linear_tiled(cfg->intermediate))
+        layers_panels(c, T, n);
+    else
+        layers_rows(c, T, n);
     if (w->cls_w)
-        medner__linear(par, c->logits, cfg->num_labels, x, H, w->cls_w, w->cls_b, T,
+        medner__linear(c->par, c->logits, cfg->num_labels, c->x, H, w->cls_w, w->cls_b, T,
                        cfg->num_labels, H, MEDNER__EPI_NONE);
 }
 

@@ -40,22 +40,7 @@
 #define MR_MAX 32
 #define A5_NR 12
 
-typedef struct gemm_args {
-    float *y;
-    size_t ldy;
-    const float *x;
-    size_t ldx;
-    const float *w;
-    size_t ldw;
-    const float *b;
-    float alpha;
-    size_t M, K;
-    int ymode; /* MEDNER__GEMM_ROWS, _TRANSPOSED (y[n * ldy + m]) or _PANELS */
-    /* stacked weights (ws != NULL): row n of W is row n % wseg of ws[n / wseg],
-     * its bias bs[n / wseg][n % wseg] (bs[i] may be NULL) */
-    const float *const *ws, *const *bs;
-    size_t wseg;
-} gemm_args;
+typedef medner__gemm_op gemm_args;
 
 /* Pack rows [m0, m0+mr) of x, transposed, into panel[K][MR] (zero padding).
  * By blocks of 16 k: the block's row pieces (one cache line each) are
@@ -121,7 +106,7 @@ static inline void tile_rows(const gemm_args *g, size_t n0, size_t nr, size_t NR
     for (size_t j = 0; j < NR; j++) {
         size_t n = n0 + (j < nr ? j : 0);
         if (g->ws) {
-            size_t s = n / g->wseg, r = n % g->wseg;
+            size_t s = n / g->n_each, r = n % g->n_each;
             rows[j] = g->ws[s] + r * g->ldw;
             bias[j] = g->bs[s] ? g->bs[s][r] : 0.0f;
         } else {
@@ -443,7 +428,7 @@ static size_t yindex(const gemm_args *g, size_t m, size_t n)
     }
 }
 
-static void gemm_run(gemm_args *g, size_t n0, size_t n1, float *scratch)
+static void gemm_run(const gemm_args *g, size_t n0, size_t n1, float *scratch)
 {
     size_t M = g->M, K = g->K;
     if (M == 0 || n1 <= n0)
@@ -451,8 +436,8 @@ static void gemm_run(gemm_args *g, size_t n0, size_t n1, float *scratch)
     if (K == 0) {
         for (size_t m = 0; m < M; m++)
             for (size_t n = n0; n < n1; n++) {
-                const float *b = g->ws ? g->bs[n / g->wseg] : g->b;
-                size_t bn = g->ws ? n % g->wseg : n;
+                const float *b = g->ws ? g->bs[n / g->n_each] : g->b;
+                size_t bn = g->ws ? n % g->n_each : n;
                 g->y[yindex(g, m, n)] = b ? b[bn] * g->alpha : 0.0f;
             }
         return;
@@ -460,6 +445,14 @@ static void gemm_run(gemm_args *g, size_t n0, size_t n1, float *scratch)
     tile_fn fn;
     size_t MR, NR;
     pick(&fn, &MR, &NR);
+    if (g->xp) { /* x already packed: every W tile over every panel */
+        for (size_t n = n0; n < n1; n += NR) {
+            size_t nr = n1 - n < NR ? n1 - n : NR;
+            for (size_t m0 = 0; m0 < M; m0 += MR)
+                fn(g, g->xp + m0 * K, m0, M - m0 < MR ? M - m0 : MR, n, nr);
+        }
+        return;
+    }
     size_t mcr = chunk_rows(K, MR);
     for (size_t mc = 0; mc < M; mc += mcr) {
         size_t me = M - mc < mcr ? M : mc + mcr;
@@ -481,29 +474,17 @@ static void gemm_run(gemm_args *g, size_t n0, size_t n1, float *scratch)
     }
 }
 
+void medner__gemm(const medner__gemm_op *op, size_t n0, size_t n1, float *scratch)
+{
+    gemm_run(op, n0, n1, scratch);
+}
+
 void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const float *w,
                        size_t ldw, const float *b, float alpha, size_t M, size_t n0, size_t n1,
                        size_t K, float *scratch)
 {
-    gemm_args g = { y, ldy, x, ldx, w, ldw, b, alpha, M, K, MEDNER__GEMM_ROWS, NULL, NULL, 0 };
-    gemm_run(&g, n0, n1, scratch);
-}
-
-void medner__gemm_cols_panels(float *yp, size_t ldp, const float *x, size_t ldx, const float *w,
-                              size_t ldw, const float *b, size_t M, size_t n0, size_t n1,
-                              size_t K, float *scratch)
-{
-    gemm_args g = { yp, ldp, x, ldx, w, ldw, b, 1.0f, M, K, MEDNER__GEMM_PANELS, NULL, NULL, 0 };
-    gemm_run(&g, n0, n1, scratch);
-}
-
-void medner__gemm_cols_stacked(float *y, size_t ldy, const float *x, size_t ldx,
-                               const float *const *ws, const float *const *bs, size_t n_each,
-                               size_t ldw, size_t M, size_t n0, size_t n1, size_t K,
-                               float *scratch)
-{
-    gemm_args g = { y, ldy, x, ldx, NULL, ldw, NULL, 1.0f, M, K, MEDNER__GEMM_ROWS, ws, bs,
-                    n_each ? n_each : 1 };
+    gemm_args g = { .y = y, .ldy = ldy, .x = x, .ldx = ldx, .w = w, .ldw = ldw, .b = b,
+                    .alpha = alpha, .M = M, .K = K };
     gemm_run(&g, n0, n1, scratch);
 }
 
@@ -520,7 +501,7 @@ void medner__gemm_pack(float *panels, const float *x, size_t ldx, size_t M, size
     tile_fn fn;
     size_t MR, NR;
     pick(&fn, &MR, &NR);
-    gemm_args g = { NULL, 0, x, ldx, NULL, 0, NULL, 1.0f, M, K, MEDNER__GEMM_ROWS, NULL, NULL, 0 };
+    gemm_args g = { .x = x, .ldx = ldx, .alpha = 1.0f, .M = M, .K = K };
     for (size_t m0 = 0; m0 < M; m0 += MR) {
         size_t mr = M - m0 < MR ? M - m0 : MR;
 #if GX86
@@ -576,21 +557,7 @@ void medner__gemm_packed(float *y, size_t ldy, int ymode, const float *panels, s
                          const float *w, size_t ldw, const float *b, float alpha, size_t n0,
                          size_t n1)
 {
-    gemm_args g = { y, ldy, NULL, 0, w, ldw, b, alpha, M, K, ymode, NULL, NULL, 0 };
-    if (M == 0 || n1 <= n0)
-        return;
-    if (K == 0) {
-        for (size_t m = 0; m < M; m++)
-            for (size_t n = n0; n < n1; n++)
-                y[yindex(&g, m, n)] = b ? b[n] * alpha : 0.0f;
-        return;
-    }
-    tile_fn fn;
-    size_t MR, NR;
-    pick(&fn, &MR, &NR);
-    for (size_t n = n0; n < n1; n += NR) {
-        size_t nr = n1 - n < NR ? n1 - n : NR;
-        for (size_t m0 = 0; m0 < M; m0 += MR)
-            fn(&g, panels + m0 * K, m0, M - m0 < MR ? M - m0 : MR, n, nr);
-    }
+    gemm_args g = { .y = y, .ldy = ldy, .ymode = ymode, .xp = panels, .w = w, .ldw = ldw, .b = b,
+                    .alpha = alpha, .M = M, .K = K };
+    gemm_run(&g, n0, n1, NULL); /* packed x needs no scratch */
 }

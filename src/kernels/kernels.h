@@ -57,14 +57,6 @@ void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const f
                        size_t ldw, const float *b, float alpha, size_t M, size_t n0, size_t n1,
                        size_t K, float *scratch);
 size_t medner__gemm_scratch(size_t K);
-/* The same with W made of stacked matrices, all [n_each, K] with row stride
- * ldw: rows [i n_each, (i+1) n_each) of W are ws[i], bias bs[i] (bs[i] may be
- * NULL), alpha 1. Computes exactly what medner__gemm_cols computes for each
- * matrix alone; x is packed once for all of them. */
-void medner__gemm_cols_stacked(float *y, size_t ldy, const float *x, size_t ldx,
-                               const float *const *ws, const float *const *bs, size_t n_each,
-                               size_t ldw, size_t M, size_t n0, size_t n1, size_t K,
-                               float *scratch);
 /* Layouts of a product's output y[M][N]:
  *   MEDNER__GEMM_ROWS        y[m * ldy + n]
  *   MEDNER__GEMM_TRANSPOSED  y[n * ldy + m]
@@ -77,11 +69,30 @@ enum { MEDNER__GEMM_ROWS = 0, MEDNER__GEMM_TRANSPOSED = 1, MEDNER__GEMM_PANELS =
 /* The largest MR of any instruction-set level (for sizing panel buffers). */
 #define MEDNER__GEMM_MR_MAX 32
 
-/* medner__gemm_cols (alpha 1) with y written as MEDNER__GEMM_PANELS, panel
- * stride ldp. */
-void medner__gemm_cols_panels(float *yp, size_t ldp, const float *x, size_t ldx, const float *w,
-                              size_t ldw, const float *b, size_t M, size_t n0, size_t n1,
-                              size_t K, float *scratch);
+/* The general product, every combination of the above: y (any layout) =
+ * alpha * (x . W^T) + b for columns [n0, n1), x as rows (x, ldx) or as
+ * packed panels (xp != NULL, panel stride K * MR), W one matrix (w, b, ldw)
+ * or up to three stacked along N (ws != NULL: rows [i n_each, (i+1) n_each)
+ * are ws[i] with bias bs[i], which may be NULL; a tile may straddle two).
+ * Zero-initialise and set what applies. scratch: medner__gemm_scratch(K)
+ * floats when x is given as rows. Every element is computed with exactly the
+ * instructions of medner__gemm_cols. */
+typedef struct medner__gemm_op {
+    float *y;
+    size_t ldy;
+    int ymode;
+    const float *x;
+    size_t ldx;
+    const float *xp;
+    const float *w;
+    size_t ldw;
+    const float *b;
+    const float *const *ws, *const *bs;
+    size_t n_each;
+    float alpha;
+    size_t M, K;
+} medner__gemm_op;
+void medner__gemm(const medner__gemm_op *op, size_t n0, size_t n1, float *scratch);
 
 /* The same product with x packed beforehand, for an x reused against many
  * W (attention: a head's keys against every block of queries) or produced
@@ -132,17 +143,29 @@ void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size
 void medner__linear_stacked(medner__par *par, float *y, size_t ldy, const float *x, size_t ldx,
                             const float *const *ws, const float *const *bs, size_t count,
                             size_t n_each, size_t M, size_t K, medner__epi act);
-/* medner__linear with y written as MEDNER__GEMM_PANELS (panel stride
- * N * MR: the panels of x for a following medner__linear_panels_in with
- * K = N), and medner__linear with x given as those panels. For N > 64 only
- * (medner__linear_tiled(N)); buffers hold ceil(M / MR) * MR rows. Bitwise
- * the same values as medner__linear. */
-void medner__linear_panels_out(medner__par *par, float *yp, const float *x, size_t ldx,
-                               const float *w, const float *b, size_t M, size_t N, size_t K,
-                               medner__epi act);
-void medner__linear_panels_in(medner__par *par, float *y, size_t ldy, const float *xp,
-                              const float *w, const float *b, size_t M, size_t N, size_t K,
-                              medner__epi act);
+/* The general form. x_panels: x given as MEDNER__GEMM_PANELS with panel
+ * stride K * MR (ldx unused); y_panels: y written so, stride N * MR (ldy
+ * unused): one layer's panel output is the next one's panel input, with no
+ * packing and no transposes in between. Panel buffers hold ceil(M / MR) * MR
+ * rows, 64-byte aligned. ws != NULL: count stacked matrices (N = count *
+ * n_each) instead of w, b. With rows in and out, N / count <= 64 uses the
+ * narrow kernel (as medner__linear); with panels the tiled product always.
+ * Every element is the same as medner__linear's for the same layout of
+ * kernel (row-stable, thread-count independent). */
+typedef struct medner__linear_args {
+    float *y;
+    size_t ldy;
+    int y_panels;
+    const float *x;
+    size_t ldx;
+    int x_panels;
+    const float *w, *b;
+    const float *const *ws, *const *bs;
+    size_t count;
+    size_t M, N, K;
+    medner__epi act;
+} medner__linear_args;
+void medner__linear_run(medner__par *par, const medner__linear_args *a);
 /* Whether medner__linear uses the tiled product for N outputs (else the
  * narrow double-accumulating kernel). */
 int medner__linear_tiled(size_t N);
@@ -202,6 +225,22 @@ size_t medner__attention_scratch(size_t L, size_t D);
 /* Reference for ONE sequence of L tokens (rows 0..L-1), double accumulation. */
 void medner__attention_ref(float *out, size_t ldo, const float *q, const float *k,
                            const float *v, size_t ld, size_t L, size_t H, size_t D, float scale);
+
+/* medner__add_layernorm on `panels` packed panels (MEDNER__GEMM_PANELS with
+ * ldy = cols * MR; residual, if any, in the same layout): every lane of
+ * every panel. Same formula and double accumulation as the row form, whose
+ * results it matches to the last bit or within one fp32 rounding (the
+ * double sums run in another order); row-stable. */
+void medner__add_layernorm_panels(float *x, const float *residual, const float *gamma,
+                                  const float *beta, size_t panels, size_t cols, float eps);
+/* medner__add_layernorm_panels for the ceil(rows / MR) panels of `rows` rows,
+ * split across par's threads by panels (same results). */
+void medner__add_layernorm_panels_par(medner__par *par, float *x, const float *residual,
+                                      const float *gamma, const float *beta, size_t rows,
+                                      size_t cols, float eps);
+/* Rows from packed panels: dst[m * ldd + c] = panel element (m, c), m < M,
+ * c < C (panel stride C * MR). */
+void medner__unpack_panels(float *dst, size_t ldd, const float *panels, size_t M, size_t C);
 
 /* medner__add_layernorm over rows split across par's threads (same results). */
 void medner__add_layernorm_par(medner__par *par, float *x, const float *residual,

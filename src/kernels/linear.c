@@ -184,18 +184,8 @@ size_t medner__linear_scratch(size_t K)
 }
 
 typedef struct linear_job {
-    float *y;
-    size_t ldy;
-    const float *x;
-    size_t ldx;
-    const float *w;
-    const float *b;
-    size_t M, N, K;
-    medner__epi act;
+    medner__linear_args a;
     _Atomic size_t next; /* dynamic split: next unit of row panels to take */
-    const float *const *ws, *const *bs; /* stacked weights (medner__linear_stacked) or NULL */
-    size_t n_each;
-    int x_panels, y_panels; /* medner__linear_panels_in / _out: stride K * MR / N * MR */
 } linear_job;
 
 static void apply_act(medner__epi act, float *x, size_t n)
@@ -210,33 +200,33 @@ static void apply_act(medner__epi act, float *x, size_t n)
 
 /* Rows [m0, m1) x columns [n0, n1) of the product, then the activation.
  * m0 is a multiple of MR. */
-static void linear_block(const linear_job *j, size_t m0, size_t m1, size_t n0, size_t n1,
+static void linear_block(const medner__linear_args *a, size_t m0, size_t m1, size_t n0, size_t n1,
                          float *scratch)
 {
     if (m1 <= m0 || n1 <= n0)
         return;
     size_t MR = medner__gemm_tile_m(), M = m1 - m0;
-    float *y = j->y_panels ? j->y + m0 * j->N : j->y + m0 * j->ldy;
-    if (j->x_panels)
-        medner__gemm_packed(y, j->ldy, MEDNER__GEMM_ROWS, j->x + m0 * j->K, M, j->K, j->w, j->K,
-                            j->b, 1.0f, n0, n1);
-    else if (j->y_panels)
-        medner__gemm_cols_panels(y, j->N * MR, j->x + m0 * j->ldx, j->ldx, j->w, j->K, j->b, M,
-                                 n0, n1, j->K, scratch);
-    else if (j->ws)
-        medner__gemm_cols_stacked(y, j->ldy, j->x + m0 * j->ldx, j->ldx, j->ws, j->bs,
-                                  j->n_each, j->K, M, n0, n1, j->K, scratch);
-    else
-        medner__gemm_cols(y, j->ldy, j->x + m0 * j->ldx, j->ldx, j->w, j->K, j->b, 1.0f, M, n0,
-                          n1, j->K, scratch);
-    if (j->act == MEDNER__EPI_NONE)
+    medner__gemm_op op = { .ymode = a->y_panels ? MEDNER__GEMM_PANELS : MEDNER__GEMM_ROWS,
+                           .w = a->w, .ldw = a->K, .b = a->b, .ws = a->ws, .bs = a->bs,
+                           .n_each = a->ws ? a->N / a->count : 0, .alpha = 1.0f, .M = M,
+                           .K = a->K };
+    op.y = a->y_panels ? a->y + m0 * a->N : a->y + m0 * a->ldy;
+    op.ldy = a->y_panels ? a->N * MR : a->ldy;
+    if (a->x_panels)
+        op.xp = a->x + m0 * a->K;
+    else {
+        op.x = a->x + m0 * a->ldx;
+        op.ldx = a->ldx;
+    }
+    medner__gemm(&op, n0, n1, scratch);
+    if (a->act == MEDNER__EPI_NONE)
         return;
-    if (j->y_panels) /* each panel's columns [n0, n1) are contiguous */
+    if (a->y_panels) /* each panel's columns [n0, n1) are contiguous */
         for (size_t p = 0; p < (M + MR - 1) / MR; p++)
-            apply_act(j->act, y + p * j->N * MR + n0 * MR, (n1 - n0) * MR);
+            apply_act(a->act, op.y + p * op.ldy + n0 * MR, (n1 - n0) * MR);
     else
         for (size_t m = 0; m < M; m++)
-            apply_act(j->act, y + m * j->ldy + n0, n1 - n0);
+            apply_act(a->act, op.y + m * op.ldy + n0, n1 - n0);
 }
 
 /* Thread tid of nt. Many rows: units of whole row panels taken in turn from
@@ -249,8 +239,9 @@ static void linear_block(const linear_job *j, size_t m0, size_t m1, size_t n0, s
 static void linear_part(void *arg, size_t tid, size_t nt, float *scratch)
 {
     linear_job *j = arg;
+    const medner__linear_args *a = &j->a;
     size_t MR = medner__gemm_tile_m(), NR = medner__gemm_tile_n();
-    size_t panels = (j->M + MR - 1) / MR;
+    size_t panels = (a->M + MR - 1) / MR;
     if (nt > 1 && panels >= LINEAR_UNITS_PER_THREAD * nt) {
         size_t per = panels / (LINEAR_UNITS_PER_THREAD * nt); /* panels per unit */
         per = per > 4 ? 4 : per;
@@ -260,78 +251,60 @@ static void linear_part(void *arg, size_t tid, size_t nt, float *scratch)
             if (u >= units)
                 return;
             size_t m0 = u * per * MR, m1 = m0 + per * MR;
-            linear_block(j, m0, m1 < j->M ? m1 : j->M, 0, j->N, scratch);
+            linear_block(a, m0, m1 < a->M ? m1 : a->M, 0, a->N, scratch);
         }
     }
     if (panels >= 2 * nt) {
         size_t m0 = panels * tid / nt * MR, m1 = panels * (tid + 1) / nt * MR;
-        linear_block(j, m0, m1 < j->M ? m1 : j->M, 0, j->N, scratch);
+        linear_block(a, m0, m1 < a->M ? m1 : a->M, 0, a->N, scratch);
     } else {
-        size_t blocks = (j->N + NR - 1) / NR;
+        size_t blocks = (a->N + NR - 1) / NR;
         size_t n0 = blocks * tid / nt * NR, n1 = blocks * (tid + 1) / nt * NR;
-        linear_block(j, 0, j->M, n0, n1 < j->N ? n1 : j->N, scratch);
+        linear_block(a, 0, a->M, n0, n1 < a->N ? n1 : a->N, scratch);
     }
+}
+
+void medner__linear_run(medner__par *par, const medner__linear_args *a)
+{
+    if (a->M == 0 || a->N == 0)
+        return;
+    size_t count = a->ws ? a->count : 1, n = a->N / count;
+    if (!a->x_panels && !a->y_panels && n <= LINEAR_SMALL_N && a->K > 0) {
+        /* the narrow kernel, one matrix at a time, on the calling thread */
+        for (size_t i = 0; i < count; i++) {
+            const float *w = a->ws ? a->ws[i] : a->w, *b = a->ws ? a->bs[i] : a->b;
+            linear_small(a->y + i * n, a->ldy, a->x, a->ldx, w, b, a->M, n, a->K);
+            for (size_t m = 0; m < a->M; m++)
+                apply_act(a->act, a->y + m * a->ldy + i * n, n);
+        }
+        return;
+    }
+    linear_job j = { *a, 0 };
+    atomic_init(&j.next, (size_t)0);
+    medner__par_run(par, linear_part, &j);
 }
 
 void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size_t ldx,
                     const float *w, const float *b, size_t M, size_t N, size_t K,
                     medner__epi act)
 {
-    if (M == 0 || N == 0)
-        return;
-    if (N <= LINEAR_SMALL_N && K > 0) {
-        linear_small(y, ldy, x, ldx, w, b, M, N, K);
-        for (size_t m = 0; m < M; m++)
-            apply_act(act, y + m * ldy, N);
-        return;
-    }
-    linear_job j = { y, ldy, x, ldx, w, b, M, N, K, act, 0, NULL, NULL, 0, 0, 0 };
-    atomic_init(&j.next, (size_t)0);
-    medner__par_run(par, linear_part, &j);
-}
-
-int medner__linear_tiled(size_t N)
-{
-    return N > LINEAR_SMALL_N;
-}
-
-void medner__linear_panels_out(medner__par *par, float *yp, const float *x, size_t ldx,
-                               const float *w, const float *b, size_t M, size_t N, size_t K,
-                               medner__epi act)
-{
-    if (M == 0 || N == 0)
-        return;
-    linear_job j = { yp, 0, x, ldx, w, b, M, N, K, act, 0, NULL, NULL, 0, 0, 1 };
-    atomic_init(&j.next, (size_t)0);
-    medner__par_run(par, linear_part, &j);
-}
-
-void medner__linear_panels_in(medner__par *par, float *y, size_t ldy, const float *xp,
-                              const float *w, const float *b, size_t M, size_t N, size_t K,
-                              medner__epi act)
-{
-    if (M == 0 || N == 0)
-        return;
-    linear_job j = { y, ldy, xp, 0, w, b, M, N, K, act, 0, NULL, NULL, 0, 1, 0 };
-    atomic_init(&j.next, (size_t)0);
-    medner__par_run(par, linear_part, &j);
+    medner__linear_args a = { .y = y, .ldy = ldy, .x = x, .ldx = ldx, .w = w, .b = b,
+                              .M = M, .N = N, .K = K, .act = act };
+    medner__linear_run(par, &a);
 }
 
 void medner__linear_stacked(medner__par *par, float *y, size_t ldy, const float *x, size_t ldx,
                             const float *const *ws, const float *const *bs, size_t count,
                             size_t n_each, size_t M, size_t K, medner__epi act)
 {
-    size_t N = count * n_each;
-    if (M == 0 || N == 0)
-        return;
-    if (n_each <= LINEAR_SMALL_N || K == 0) { /* medner__linear's narrow kernel */
-        for (size_t i = 0; i < count; i++)
-            medner__linear(par, y + i * n_each, ldy, x, ldx, ws[i], bs[i], M, n_each, K, act);
-        return;
-    }
-    linear_job j = { y, ldy, x, ldx, NULL, NULL, M, N, K, act, 0, ws, bs, n_each, 0, 0 };
-    atomic_init(&j.next, (size_t)0);
-    medner__par_run(par, linear_part, &j);
+    medner__linear_args a = { .y = y, .ldy = ldy, .x = x, .ldx = ldx, .ws = ws, .bs = bs,
+                              .count = count, .M = M, .N = count * n_each, .K = K, .act = act };
+    medner__linear_run(par, &a);
+}
+
+int medner__linear_tiled(size_t N)
+{
+    return N > LINEAR_SMALL_N;
 }
 
 /* ---- attention ------------------------------------------------------------------ */
@@ -441,4 +414,46 @@ void medner__add_layernorm_par(medner__par *par, float *x, const float *residual
     }
     ln_job j = { x, residual, gamma, beta, rows, cols, eps };
     medner__par_run(par, ln_part, &j);
+}
+
+/* ---- LayerNorm on packed panels ----------------------------------------------- */
+
+typedef struct lnp_job {
+    float *x;
+    const float *residual, *gamma, *beta;
+    size_t panels, cols;
+    float eps;
+} lnp_job;
+
+static void lnp_part(void *arg, size_t tid, size_t nt, float *scratch)
+{
+    (void)scratch;
+    const lnp_job *j = arg;
+    size_t p0 = j->panels * tid / nt, p1 = j->panels * (tid + 1) / nt;
+    size_t stride = j->cols * medner__gemm_tile_m();
+    if (p1 > p0)
+        medner__add_layernorm_panels(j->x + p0 * stride,
+                                     j->residual ? j->residual + p0 * stride : NULL, j->gamma,
+                                     j->beta, p1 - p0, j->cols, j->eps);
+}
+
+void medner__add_layernorm_panels_par(medner__par *par, float *x, const float *residual,
+                                      const float *gamma, const float *beta, size_t rows,
+                                      size_t cols, float eps)
+{
+    size_t MR = medner__gemm_tile_m(), panels = (rows + MR - 1) / MR;
+    if (panels < 2 || medner__par_threads(par) == 1) {
+        medner__add_layernorm_panels(x, residual, gamma, beta, panels, cols, eps);
+        return;
+    }
+    lnp_job j = { x, residual, gamma, beta, panels, cols, eps };
+    medner__par_run(par, lnp_part, &j);
+}
+
+void medner__unpack_panels(float *dst, size_t ldd, const float *panels, size_t M, size_t C)
+{
+    size_t MR = medner__gemm_tile_m();
+    for (size_t m0 = 0; m0 < M; m0 += MR) /* panel [C][MR] -> rows [MR][C] */
+        medner__transpose(dst + m0 * ldd, ldd, panels + m0 * C, MR, C,
+                          M - m0 < MR ? M - m0 : MR);
 }

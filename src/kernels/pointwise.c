@@ -106,6 +106,15 @@ void medner__add_layernorm(float *x, const float *residual, const float *gamma,
     DISPATCH(layernorm, (x, residual, gamma, beta, rows, cols, eps))
 }
 
+void medner__add_layernorm_panels(float *x, const float *residual, const float *gamma,
+                                  const float *beta, size_t panels, size_t cols, float eps)
+{
+    if (cols == 0)
+        return;
+    size_t MR = medner__gemm_tile_m();
+    DISPATCH(ln_panels, (x, residual, gamma, beta, panels, MR, cols, eps))
+}
+
 #else /* MEDNER_POINTWISE_LEVEL: the kernels for one level, VL floats per vector */
 
 #define vf NAME(vf)
@@ -138,6 +147,7 @@ void medner__add_layernorm(float *x, const float *residual, const float *gamma,
 #define softmax_body NAME(softmax_body)
 #define ln_row NAME(ln_row)
 #define layernorm_body NAME(layernorm_body)
+#define ln_panels_body NAME(ln_panels_body)
 
 typedef float vf __attribute__((vector_size(VL * 4)));
 typedef int32_t vi __attribute__((vector_size(VL * 4)));
@@ -479,6 +489,55 @@ VI void layernorm_body(float *x, const float *res, const float *gamma, const flo
         ln_row(x + r * cols, res ? res + r * cols : NULL, gamma, beta, cols, eps);
 }
 
+/* The same LayerNorm on rows stored as packed panels ([cols][MR] floats per
+ * panel of MR rows, MEDNER__GEMM_PANELS): each vector lane is one row, so
+ * pass 1 sums a row's (v - s) and (v - s)^2 in double column by column
+ * (in order), pass 2 writes ((v - mean) rstd gamma + beta) in double,
+ * rounded once. Every lane of every panel is normalised (rows past the
+ * matrix included; they never reach a real row). */
+VI void ln_panels_body(float *x, const float *res, const float *gamma, const float *beta,
+                       size_t panels, size_t MR, size_t n, float eps)
+{
+    double dn = (double)n;
+    for (size_t p = 0; p < panels; p++)
+        for (size_t g0 = 0; g0 + VL <= MR; g0 += VL) {
+            float *xp = x + p * n * MR + g0;
+            const float *rp = res ? res + p * n * MR + g0 : NULL;
+            vf v0 = vload(xp);
+            if (rp)
+                v0 += vload(rp);
+            vd shl = vlo(v0), shh = vhi(v0);
+            vd s0 = vsetd(0.0), s1 = vsetd(0.0), q0 = vsetd(0.0), q1 = vsetd(0.0);
+            for (size_t c = 0; c < n; c++) {
+                vf v = vload(xp + c * MR);
+                if (rp) {
+                    v += vload(rp + c * MR);
+                    vstore(xp + c * MR, v);
+                }
+                vd a = vlo(v) - shl, b = vhi(v) - shh;
+                s0 += a;
+                s1 += b;
+                q0 += a * a;
+                q1 += b * b;
+            }
+            vd ml = s0 / dn, mh = s1 / dn;
+            vd varl = q0 / dn - ml * ml, varh = q1 / dn - mh * mh;
+            vd meanl = shl + ml, meanh = shh + mh, rl, rh;
+            for (int i = 0; i < VL / 2; i++) {
+                double a = varl[i] > 0.0 ? varl[i] : 0.0, b = varh[i] > 0.0 ? varh[i] : 0.0;
+                rl[i] = 1.0 / sqrt(a + (double)eps);
+                rh[i] = 1.0 / sqrt(b + (double)eps);
+            }
+            for (size_t c = 0; c < n; c++) {
+                vf v = vload(xp + c * MR);
+                vd g = vsetd((double)gamma[c]), b = vsetd((double)beta[c]);
+                vd lo = (vlo(v) - meanl) * rl * g + b;
+                vd hi = (vhi(v) - meanh) * rh * g + b;
+                vstore(xp + c * MR, vjoin(lo, hi));
+            }
+        }
+}
+
 /* Entry points of this level. */
 TARGET static void NAME(gelu)(float *x, size_t n) { gelu_body(x, n); }
 TARGET static void NAME(gelu_tanh)(float *x, size_t n) { gelu_tanh_body(x, n); }
@@ -491,6 +550,12 @@ TARGET static void NAME(layernorm)(float *x, const float *res, const float *gamm
                                    const float *beta, size_t rows, size_t cols, float eps)
 {
     layernorm_body(x, res, gamma, beta, rows, cols, eps);
+}
+TARGET static void NAME(ln_panels)(float *x, const float *res, const float *gamma,
+                                   const float *beta, size_t panels, size_t MR, size_t cols,
+                                   float eps)
+{
+    ln_panels_body(x, res, gamma, beta, panels, MR, cols, eps);
 }
 
 #undef vf
@@ -523,6 +588,7 @@ TARGET static void NAME(layernorm)(float *x, const float *res, const float *gamm
 #undef softmax_body
 #undef ln_row
 #undef layernorm_body
+#undef ln_panels_body
 #undef MAP_BODY
 #undef GELU_XMAX
 

@@ -357,12 +357,16 @@ static void test_linear_panels_same(void **state)
             float *h = malloc(M * I * sizeof *h), *ref = malloc(M * N * sizeof *ref);
             float *y = malloc(M * N * sizeof *y);
             float *hp = aligned_alloc(64, rows * I * sizeof *hp);
-            assert_true(h && ref && y && hp);
+            float *yp = aligned_alloc(64, rows * N * sizeof *yp);
+            assert_true(h && ref && y && hp && yp);
             medner__linear(pars[0], h, I, x, N, w1, b1, M, I, N, MEDNER__EPI_GELU);
             medner__linear(pars[0], ref, N, h, I, w2, b2, M, N, I, MEDNER__EPI_NONE);
             for (size_t t = 0; t < 3; t++) {
                 memset(hp, 0xff, rows * I * sizeof *hp);
-                medner__linear_panels_out(pars[t], hp, x, N, w1, b1, M, I, N, MEDNER__EPI_GELU);
+                medner__linear_args out = { .y = hp, .y_panels = 1, .x = x, .ldx = N, .w = w1,
+                                            .b = b1, .M = M, .N = I, .K = N,
+                                            .act = MEDNER__EPI_GELU };
+                medner__linear_run(pars[t], &out);
                 for (size_t m = 0; m < M; m++)
                     for (size_t i = 0; i < I; i++) {
                         float got = hp[m / MR * I * MR + i * MR + m % MR];
@@ -372,11 +376,43 @@ static void test_linear_panels_same(void **state)
                                      M, N, I, levels[l], t + 1, m, i, got, h[m * I + i]);
                     }
                 memset(y, 0xff, M * N * sizeof *y);
-                medner__linear_panels_in(pars[t], y, N, hp, w2, b2, M, N, I, MEDNER__EPI_NONE);
+                medner__linear_args in = { .y = y, .ldy = N, .x = hp, .x_panels = 1, .w = w2,
+                                           .b = b2, .M = M, .N = N, .K = I };
+                medner__linear_run(pars[t], &in);
                 if (memcmp(y, ref, M * N * sizeof *y) != 0)
                     fail_msg("linear_panels_in M=%zu N=%zu I=%zu isa %d, %zu threads differs "
                              "from medner__linear",
                              M, N, I, levels[l], t + 1);
+                /* panels in and out (FFN2 into the packed hidden states), then rows */
+                memset(yp, 0xff, rows * N * sizeof *yp);
+                medner__linear_args both = { .y = yp, .y_panels = 1, .x = hp, .x_panels = 1,
+                                             .w = w2, .b = b2, .M = M, .N = N, .K = I };
+                medner__linear_run(pars[t], &both);
+                medner__unpack_panels(y, N, yp, M, N);
+                if (memcmp(y, ref, M * N * sizeof *y) != 0)
+                    fail_msg("linear panels in and out M=%zu N=%zu I=%zu isa %d, %zu threads "
+                             "differs from medner__linear",
+                             M, N, I, levels[l], t + 1);
+                /* stacked weights from panels (Q, K, V from the packed hidden states) */
+                const float *ws[3] = { w1, w1, w1 }, *bs[3] = { b1, NULL, b1 };
+                float *q3 = malloc(M * 3 * I * sizeof *q3), *r3 = malloc(M * 3 * I * sizeof *r3);
+                assert_true(q3 && r3);
+                float *xpk = aligned_alloc(64, rows * N * sizeof *xpk);
+                assert_non_null(xpk);
+                medner__gemm_pack(xpk, x, N, M, N);
+                medner__linear_stacked(pars[0], r3, 3 * I, x, N, ws, bs, 3, I, M, N,
+                                       MEDNER__EPI_NONE);
+                medner__linear_args st = { .y = q3, .ldy = 3 * I, .x = xpk, .x_panels = 1,
+                                           .ws = ws, .bs = bs, .count = 3, .M = M, .N = 3 * I,
+                                           .K = N };
+                medner__linear_run(pars[t], &st);
+                if (memcmp(q3, r3, M * 3 * I * sizeof *q3) != 0)
+                    fail_msg("stacked linear from panels M=%zu N=%zu I=%zu isa %d, %zu threads "
+                             "differs from rows",
+                             M, N, I, levels[l], t + 1);
+                free(q3);
+                free(r3);
+                free(xpk);
             }
             free(x);
             free(w1);
@@ -387,6 +423,72 @@ static void test_linear_panels_same(void **state)
             free(ref);
             free(y);
             free(hp);
+            free(yp);
+        }
+    }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    for (size_t t = 0; t < 3; t++)
+        medner__par_free(pars[t]);
+}
+
+/* LayerNorm on packed panels against the double reference on rows, with
+ * and without residual, at every ISA level and thread count, and against
+ * the row kernel (equal or within one fp32 rounding of the same double
+ * computation). */
+static void test_layernorm_panels(void **state)
+{
+    (void)state;
+    const size_t shapes[][2] = { { 1, 768 }, { 31, 384 }, { 33, 65 }, { 130, 768 }, { 7, 1 } };
+    int levels[4];
+    int nl = isa_levels(levels);
+    medner__par *pars[3];
+    for (size_t t = 0; t < 3; t++)
+        pars[t] = par_new(t + 1, 16);
+    rng_seed(13);
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        size_t MR = medner__gemm_tile_m();
+        for (size_t s = 0; s < MEDNER_ARRAY_LEN(shapes); s++) {
+            size_t M = shapes[s][0], C = shapes[s][1];
+            size_t prow = (M + MR - 1) / MR * MR;
+            float *x = frand_array(M * C, -3.0f, 5.0f), *res = frand_array(M * C, -1.0f, 1.0f);
+            float *g = frand_array(C, 0.5f, 1.5f), *b = frand_array(C, -0.5f, 0.5f);
+            float *ref = malloc(M * C * sizeof *ref), *rows = malloc(M * C * sizeof *rows);
+            float *out = malloc(M * C * sizeof *out);
+            float *xp = aligned_alloc(64, (prow * C * sizeof *xp + 63) / 64 * 64);
+            float *rp = aligned_alloc(64, (prow * C * sizeof *rp + 63) / 64 * 64);
+            assert_true(ref && rows && out && xp && rp);
+            for (int withres = 0; withres < 2; withres++) {
+                memcpy(ref, x, M * C * sizeof *ref);
+                medner__add_layernorm_ref(ref, withres ? res : NULL, g, b, M, C, 1e-12f);
+                memcpy(rows, x, M * C * sizeof *rows);
+                medner__add_layernorm(rows, withres ? res : NULL, g, b, M, C, 1e-12f);
+                for (size_t t = 0; t < 3; t++) {
+                    medner__gemm_pack(xp, x, C, M, C);
+                    medner__gemm_pack(rp, res, C, M, C);
+                    medner__add_layernorm_panels_par(pars[t], xp, withres ? rp : NULL, g, b, M, C,
+                                                     1e-12f);
+                    medner__unpack_panels(out, C, xp, M, C);
+                    for (size_t i = 0; i < M * C; i++) {
+                        double e = fabs((double)out[i] - ref[i]);
+                        double d = fabs((double)out[i] - rows[i]);
+                        double ulp = nextafterf(fabsf(rows[i]), INFINITY) - fabsf(rows[i]);
+                        if (e > 1e-6 * (1.0 + fabs((double)ref[i])) || d > ulp)
+                            fail_msg("layernorm_panels M=%zu C=%zu isa %d, %zu threads, residual "
+                                     "%d: [%zu] = %.9g, reference %.9g, row kernel %.9g",
+                                     M, C, levels[l], t + 1, withres, i, out[i], ref[i], rows[i]);
+                    }
+                }
+            }
+            free(x);
+            free(res);
+            free(g);
+            free(b);
+            free(ref);
+            free(rows);
+            free(out);
+            free(xp);
+            free(rp);
         }
     }
     medner__kernels_set_isa(MEDNER__ISA_AUTO);
@@ -1077,6 +1179,7 @@ int main(void)
         cmocka_unit_test(test_linear_stacked_same),
         cmocka_unit_test(test_gemm_packed_same),
         cmocka_unit_test(test_linear_panels_same),
+        cmocka_unit_test(test_layernorm_panels),
         cmocka_unit_test(test_attention_vs_ref),
         cmocka_unit_test(test_attention_deterministic),
         cmocka_unit_test(test_layernorm_vs_ref),
