@@ -282,7 +282,8 @@ def medner_activation_bytes(cfg, seq, batch):
     inter = cfg.get("intermediate_size", cfg.get("hidden_dim"))
     C = len(cfg.get("id2label", {})) if is_token_classifier(cfg) else 1
     T, L = seq * batch, seq
-    ws = 2 * T * H + T * max(4 * H, inter) + L * L + T * C
+    Tp = (T + 31) // 32 * 32  # the packed-panel buffers hold whole panels
+    ws = T * H + 2 * Tp * H + Tp * max(4 * H, inter) + T * C  # x, tmp + xp, big, logits
     F = max(inter, 4 * H)
     harness = 2 * T * F + max(inter, H) * H + L * L
     return 4 * ws + 3 * 4 * T, 4 * harness
