@@ -240,34 +240,7 @@ static medner__epi kernel_act(medner__act act)
     return MEDNER__EPI_GELU;
 }
 
-/* The layers with every activation in rows (models whose hidden or
- * intermediate size is too small for the tiled product). */
-static void layers_rows(medner_context *c, size_t T, size_t n)
-{
-    const medner__config *cfg = &c->enc->model->config;
-    const medner__weights *w = &c->enc->model->weights;
-    size_t H = cfg->hidden, inter = cfg->intermediate, heads = cfg->heads, D = H / heads;
-    float eps = cfg->ln_eps, scale = 1.0f / sqrtf((float)D);
-    float *x = c->x, *tmp = c->tmp, *qkv = c->big, *att = c->big + 3 * H, *ffn = c->big;
-    size_t ld4 = 4 * H;
-    medner__par *par = c->par;
-    medner__epi act = kernel_act(cfg->act);
-    for (size_t l = 0; l < cfg->layers; l++) {
-        const medner__layer *L = &w->layers[l];
-        const float *qkv_w[3] = { L->q_w, L->k_w, L->v_w }, *qkv_b[3] = { L->q_b, L->k_b, L->v_b };
-        medner__linear_stacked(par, qkv, ld4, x, H, qkv_w, qkv_b, 3, H, T, H, MEDNER__EPI_NONE);
-        medner__attention(par, att, ld4, qkv, qkv + H, qkv + 2 * H, ld4, c->start, c->lens, n,
-                          heads, D, scale);
-        medner__linear(par, tmp, H, att, ld4, L->o_w, L->o_b, T, H, H, MEDNER__EPI_NONE);
-        medner__add_layernorm_par(par, tmp, x, L->ln1_g, L->ln1_b, T, H, eps);
-        medner__linear(par, ffn, inter, tmp, H, L->ffn1_w, L->ffn1_b, T, inter, H, act);
-        medner__linear(par, x, H, ffn, inter, L->ffn2_w, L->ffn2_b, T, H, inter,
-                       MEDNER__EPI_NONE);
-        medner__add_layernorm_par(par, x, tmp, L->ln2_g, L->ln2_b, T, H, eps);
-    }
-}
-
-/* The layers with the hidden states (xp, tmp) and the FFN intermediate kept
+/* The layers, with the hidden states (xp, tmp) and the FFN intermediate kept
  * as packed panels (docs/kernels.md): every product reads its x in place and
  * writes whole panel columns, except around attention, which works on rows
  * (its sequences start anywhere in a panel): Q, K, V are written as rows and
@@ -316,10 +289,7 @@ static void forward(medner_context *c, size_t T, size_t n)
     medner__embed(c->x, c->ids, w->type_emb ? c->types : NULL, c->pos, T, w->word_emb,
                   w->pos_emb, w->type_emb, H);
     medner__add_layernorm_par(c->par, c->x, NULL, w->emb_ln_g, w->emb_ln_b, T, H, cfg->ln_eps);
-    if (medner__linear_tiled(H) && medner__linear_tiled(cfg->intermediate))
-        layers_panels(c, T, n);
-    else
-        layers_rows(c, T, n);
+    layers_panels(c, T, n);
     if (w->cls_w)
         medner__linear(c->par, c->logits, cfg->num_labels, c->x, H, w->cls_w, w->cls_b, T,
                        cfg->num_labels, H, MEDNER__EPI_NONE);

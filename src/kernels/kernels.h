@@ -166,9 +166,6 @@ typedef struct medner__linear_args {
     medner__epi act;
 } medner__linear_args;
 void medner__linear_run(medner__par *par, const medner__linear_args *a);
-/* Whether medner__linear uses the tiled product for N outputs (else the
- * narrow double-accumulating kernel). */
-int medner__linear_tiled(size_t N);
 size_t medner__linear_scratch(size_t K);
 /* Double-accumulating reference (no activation). */
 void medner__linear_ref(float *y, size_t ldy, const float *x, size_t ldx, const float *w,

@@ -302,11 +302,6 @@ void medner__linear_stacked(medner__par *par, float *y, size_t ldy, const float 
     medner__linear_run(par, &a);
 }
 
-int medner__linear_tiled(size_t N)
-{
-    return N > LINEAR_SMALL_N;
-}
-
 /* ---- attention ------------------------------------------------------------------ */
 
 #define ALIGN16(n) (((n) + 15) & ~(size_t)15)

@@ -374,12 +374,24 @@ VI vf softmax_exp(vf v, float mx)
 VI void softmax_row(float *x, size_t n)
 {
     const float ninf = -__builtin_inff();
-    vf m = vset(ninf);
+    /* four running maxima: the compare-and-select chains run side by side */
+    vf m0 = vset(ninf), m1 = m0, m2 = m0, m3 = m0;
     size_t j = 0;
+    for (; j + 4 * VL <= n; j += 4 * VL) {
+        vf a = vload(x + j), b = vload(x + j + VL), c = vload(x + j + 2 * VL);
+        vf d = vload(x + j + 3 * VL);
+        m0 = vsel(a > m0, a, m0);
+        m1 = vsel(b > m1, b, m1);
+        m2 = vsel(c > m2, c, m2);
+        m3 = vsel(d > m3, d, m3);
+    }
     for (; j + VL <= n; j += VL) {
         vf v = vload(x + j);
-        m = vsel(v > m, v, m);
+        m0 = vsel(v > m0, v, m0);
     }
+    m0 = vsel(m1 > m0, m1, m0);
+    m2 = vsel(m3 > m2, m3, m2);
+    vf m = vsel(m2 > m0, m2, m0);
     float tail[VL];
     size_t rest = n - j;
     for (size_t l = 0; l < VL; l++)
@@ -392,8 +404,21 @@ VI void softmax_row(float *x, size_t n)
     for (int l = 1; l < VL; l++)
         mx = m[l] > mx ? m[l] : mx;
 
+    /* the sum in double: four vectors of e are added in fp32 (each partial sum
+     * within 2 roundings of exact, all terms positive), then widened */
     vd s0 = vsetd(0.0), s1 = vsetd(0.0);
-    for (j = 0; j + VL <= n; j += VL) {
+    for (j = 0; j + 4 * VL <= n; j += 4 * VL) {
+        vf e0 = softmax_exp(vload(x + j), mx), e1 = softmax_exp(vload(x + j + VL), mx);
+        vf e2 = softmax_exp(vload(x + j + 2 * VL), mx), e3 = softmax_exp(vload(x + j + 3 * VL), mx);
+        vstore(x + j, e0);
+        vstore(x + j + VL, e1);
+        vstore(x + j + 2 * VL, e2);
+        vstore(x + j + 3 * VL, e3);
+        vf e = (e0 + e1) + (e2 + e3);
+        s0 += vlo(e);
+        s1 += vhi(e);
+    }
+    for (; j + VL <= n; j += VL) {
         vf e = softmax_exp(vload(x + j), mx);
         vstore(x + j, e);
         s0 += vlo(e);

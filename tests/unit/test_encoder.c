@@ -25,6 +25,7 @@
 
 #include "golden.h"
 #include "json/json.h"
+#include "kernels/kernels.h"
 #include "medner.h"
 
 #define TOL 1e-4
@@ -189,6 +190,22 @@ FIXTURE_TEST(test_tiny_bert_model, "tiny-bert-model")
 FIXTURE_TEST(test_tiny_distilbert_tc, "tiny-distilbert-tc")
 
 
+/* The whole forward pass at every instruction-set level the CPU has (the
+ * packed-panel layout changes with the level's tile height: 32, 16, 8 rows),
+ * against the same goldens. */
+static void test_every_isa_level(void **state)
+{
+    (void)state;
+    for (int isa = medner__kernels_set_isa(MEDNER__ISA_AUTO); isa >= MEDNER__ISA_BASE; isa--) {
+        medner__kernels_set_isa(isa);
+        print_message("ISA level %d (tile of %zu rows):\n", isa, medner__gemm_tile_m());
+        check_model("tests/data/models/tiny-bert-tc", "tests/data/encoder", "tiny-bert-tc", 0);
+        check_model("tests/data/models/tiny-distilbert-tc", "tests/data/encoder",
+                    "tiny-distilbert-tc", 0);
+    }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+}
+
 /* Several threads, each with its own context, share one encoder: every
  * thread's results equal the serial ones bitwise. */
 typedef struct worker_job {
@@ -302,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_tiny_bert_sharded),
         cmocka_unit_test(test_tiny_bert_model),
         cmocka_unit_test(test_tiny_distilbert_tc),
+        cmocka_unit_test(test_every_isa_level),
         cmocka_unit_test(test_run_errors),
         cmocka_unit_test(test_threads_share_one_encoder),
     };
