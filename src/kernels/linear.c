@@ -380,23 +380,29 @@ void medner__attention(medner__par *par, float *out, size_t ldo, const float *q,
     medner__par_run(par, attention_part, &j);
 }
 
-/* ---- row-parallel LayerNorm ---------------------------------------------------- */
+/* ---- row-parallel LayerNorm (rows or packed panels) ---------------------------- */
 
 typedef struct ln_job {
     float *x;
     const float *residual, *gamma, *beta;
-    size_t rows, cols;
+    size_t units, stride, cols; /* rows (stride cols) or panels (stride cols * MR) */
     float eps;
+    int panels;
 } ln_job;
 
 static void ln_part(void *arg, size_t tid, size_t nt, float *scratch)
 {
     (void)scratch;
     const ln_job *j = arg;
-    size_t r0 = j->rows * tid / nt, r1 = j->rows * (tid + 1) / nt;
-    if (r1 > r0)
-        medner__add_layernorm(j->x + r0 * j->cols, j->residual ? j->residual + r0 * j->cols : NULL,
-                              j->gamma, j->beta, r1 - r0, j->cols, j->eps);
+    size_t u0 = j->units * tid / nt, u1 = j->units * (tid + 1) / nt;
+    if (u1 <= u0)
+        return;
+    float *x = j->x + u0 * j->stride;
+    const float *r = j->residual ? j->residual + u0 * j->stride : NULL;
+    if (j->panels)
+        medner__add_layernorm_panels(x, r, j->gamma, j->beta, u1 - u0, j->cols, j->eps);
+    else
+        medner__add_layernorm(x, r, j->gamma, j->beta, u1 - u0, j->cols, j->eps);
 }
 
 void medner__add_layernorm_par(medner__par *par, float *x, const float *residual,
@@ -407,29 +413,8 @@ void medner__add_layernorm_par(medner__par *par, float *x, const float *residual
         medner__add_layernorm(x, residual, gamma, beta, rows, cols, eps);
         return;
     }
-    ln_job j = { x, residual, gamma, beta, rows, cols, eps };
+    ln_job j = { x, residual, gamma, beta, rows, cols, cols, eps, 0 };
     medner__par_run(par, ln_part, &j);
-}
-
-/* ---- LayerNorm on packed panels ----------------------------------------------- */
-
-typedef struct lnp_job {
-    float *x;
-    const float *residual, *gamma, *beta;
-    size_t panels, cols;
-    float eps;
-} lnp_job;
-
-static void lnp_part(void *arg, size_t tid, size_t nt, float *scratch)
-{
-    (void)scratch;
-    const lnp_job *j = arg;
-    size_t p0 = j->panels * tid / nt, p1 = j->panels * (tid + 1) / nt;
-    size_t stride = j->cols * medner__gemm_tile_m();
-    if (p1 > p0)
-        medner__add_layernorm_panels(j->x + p0 * stride,
-                                     j->residual ? j->residual + p0 * stride : NULL, j->gamma,
-                                     j->beta, p1 - p0, j->cols, j->eps);
 }
 
 void medner__add_layernorm_panels_par(medner__par *par, float *x, const float *residual,
@@ -441,8 +426,8 @@ void medner__add_layernorm_panels_par(medner__par *par, float *x, const float *r
         medner__add_layernorm_panels(x, residual, gamma, beta, panels, cols, eps);
         return;
     }
-    lnp_job j = { x, residual, gamma, beta, panels, cols, eps };
-    medner__par_run(par, lnp_part, &j);
+    ln_job j = { x, residual, gamma, beta, panels, cols * MR, cols, eps, 1 };
+    medner__par_run(par, ln_part, &j);
 }
 
 void medner__unpack_panels(float *dst, size_t ldd, const float *panels, size_t M, size_t C)
