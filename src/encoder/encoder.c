@@ -4,7 +4,9 @@
  *
  * Data layout: the n sequences of a run are packed into T = sum(lengths)
  * rows; every dense layer is one GEMM over the T rows (no padding is ever
- * computed) and attention runs per sequence on its own rows. Post-LN
+ * computed) and attention runs per sequence on its own rows. Between the
+ * products the activations stay in the GEMM's packed-panel layout (T rows
+ * rounded up to whole panels; docs/kernels.md). Post-LN
  * residual blocks as in Hugging Face:
  *   x = LN(word[id] + pos[p] + type[t])
  *   per layer: x = LN(x + Wo . Attn(Wq x, Wk x, Wv x));  x = LN(x + W2 . act(W1 x))
