@@ -329,10 +329,10 @@ static void test_linear_stacked_same(void **state)
         medner__par_free(pars[t]);
 }
 
-/* The FFN's intermediate in the packed layout: medner__linear_panels_out
- * writes what medner__linear writes (as panels, padding rows aside) and
- * medner__linear_panels_in reading those panels gives what medner__linear
- * gives from rows, at every instruction-set level and thread count. */
+/* The FFN's intermediate in the packed layout: medner__linear_run with
+ * y_panels writes what medner__linear writes (as panels, padding rows aside)
+ * and with x_panels, reading those panels, gives what medner__linear gives
+ * from rows, at every instruction-set level and thread count. */
 static void test_linear_panels_same(void **state)
 {
     (void)state;
@@ -371,7 +371,7 @@ static void test_linear_panels_same(void **state)
                     for (size_t i = 0; i < I; i++) {
                         float got = hp[m / MR * I * MR + i * MR + m % MR];
                         if (memcmp(&got, &h[m * I + i], sizeof got) != 0)
-                            fail_msg("linear_panels_out M=%zu N=%zu I=%zu isa %d, %zu threads: "
+                            fail_msg("linear y_panels M=%zu N=%zu I=%zu isa %d, %zu threads: "
                                      "[%zu][%zu] = %.9g, medner__linear %.9g",
                                      M, N, I, levels[l], t + 1, m, i, got, h[m * I + i]);
                     }
@@ -380,7 +380,7 @@ static void test_linear_panels_same(void **state)
                                            .b = b2, .M = M, .N = N, .K = I };
                 medner__linear_run(pars[t], &in);
                 if (memcmp(y, ref, M * N * sizeof *y) != 0)
-                    fail_msg("linear_panels_in M=%zu N=%zu I=%zu isa %d, %zu threads differs "
+                    fail_msg("linear x_panels M=%zu N=%zu I=%zu isa %d, %zu threads differs "
                              "from medner__linear",
                              M, N, I, levels[l], t + 1);
                 /* panels in and out (FFN2 into the packed hidden states), then rows */
