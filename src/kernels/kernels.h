@@ -149,9 +149,9 @@ void medner__linear_stacked(medner__par *par, float *y, size_t ldy, const float 
  * packing and no transposes in between. Panel buffers hold ceil(M / MR) * MR
  * rows, 64-byte aligned. ws != NULL: count stacked matrices (N = count *
  * n_each) instead of w, b. With rows in and out, N / count <= 64 uses the
- * narrow kernel (as medner__linear); with panels the tiled product always.
- * Every element is the same as medner__linear's for the same layout of
- * kernel (row-stable, thread-count independent). */
+ * narrow kernel (as medner__linear); with panels the tiled product always,
+ * whose every element equals medner__linear's tiled result bitwise
+ * (row-stable, thread-count independent). */
 typedef struct medner__linear_args {
     float *y;
     size_t ldy;
