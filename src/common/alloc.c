@@ -53,6 +53,12 @@ void *medner__malloc(size_t size)
     return p;
 }
 
+void *medner__malloc_aligned64(size_t size, void **raw)
+{
+    *raw = size <= SIZE_MAX - 64 ? medner__malloc(size + 64) : NULL;
+    return *raw ? (void *)(((uintptr_t)*raw + 63) & ~(uintptr_t)63) : NULL;
+}
+
 void *medner__calloc(size_t count, size_t size)
 {
     size_t total;

@@ -34,6 +34,9 @@ void *medner__malloc(size_t size);
 void *medner__calloc(size_t count, size_t size);
 void *medner__realloc(void *ptr, size_t size);
 void medner__free(void *ptr);
+/* size bytes at a 64-byte boundary (SIMD loads that require it): *raw
+ * receives the block to give medner__free (NULL when this returns NULL). */
+void *medner__malloc_aligned64(size_t size, void **raw);
 char *medner__strndup(const char *s, size_t n);
 /* Number of medner__malloc'd blocks not yet freed (for leak checks in tests
  * and to refuse an allocator change while objects are alive). */

@@ -171,11 +171,9 @@ static float *alloc_panels(void **raw, size_t rows, size_t cols)
 {
     size_t r = (rows + MEDNER__GEMM_MR_MAX - 1) / MEDNER__GEMM_MR_MAX * MEDNER__GEMM_MR_MAX, n;
     *raw = NULL;
-    if (r < rows || medner__mul_size(r, cols, &n) || medner__mul_size(n, sizeof(float), &n) ||
-        n > SIZE_MAX - 64)
+    if (r < rows || medner__mul_size(r, cols, &n) || medner__mul_size(n, sizeof(float), &n))
         return NULL;
-    *raw = medner__malloc(n + 64);
-    return *raw ? (float *)(((uintptr_t)*raw + 63) & ~(uintptr_t)63) : NULL;
+    return medner__malloc_aligned64(n, raw);
 }
 
 /* Make room for T packed tokens, sequences up to L long, n sequences. */

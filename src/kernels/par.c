@@ -18,7 +18,6 @@
 #include "kernels/kernels.h"
 
 #define SPIN_ITERS 20000 /* ~ tens of microseconds of polling before sleeping */
-#define SCRATCH_ALIGN 64
 
 struct medner__par {
     size_t n;                 /* threads, the caller included */
@@ -164,7 +163,7 @@ int medner__par_reserve(medner__par *p, size_t floats)
     if (floats <= p->scratch_floats)
         return 0;
     size_t bytes;
-    if (medner__mul_size(floats, sizeof(float), &bytes) || bytes > SIZE_MAX - SCRATCH_ALIGN)
+    if (medner__mul_size(floats, sizeof(float), &bytes))
         return -1;
     for (size_t i = 0; i < p->n; i++) {
         medner__free(p->raw[i]);
@@ -173,11 +172,9 @@ int medner__par_reserve(medner__par *p, size_t floats)
     }
     p->scratch_floats = 0;
     for (size_t i = 0; i < p->n; i++) {
-        p->raw[i] = medner__malloc(bytes + SCRATCH_ALIGN);
-        if (p->raw[i] == NULL)
+        p->scratch[i] = medner__malloc_aligned64(bytes, &p->raw[i]);
+        if (p->scratch[i] == NULL)
             return -1;
-        uintptr_t a = ((uintptr_t)p->raw[i] + SCRATCH_ALIGN - 1) & ~(uintptr_t)(SCRATCH_ALIGN - 1);
-        p->scratch[i] = (float *)a;
     }
     p->scratch_floats = floats;
     return 0;
