@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_files.h"
 #include "model/model.h"
 
 /* hidden 4, 1 head, intermediate 4, vocab 4, 4 positions, 1 layer, 2 labels */
@@ -37,22 +38,6 @@ static const char *const configs[4] = {
 
 static char dirs[4][64];
 
-static void check(int cond)
-{
-    if (!cond)
-        __builtin_trap();
-}
-
-static void write_file(const char *dir, const char *name, const void *data, size_t len)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%.64s/%.32s", dir, name);
-    FILE *f = fopen(path, "wb");
-    check(f != NULL);
-    check(fwrite(data, 1, len, f) == len);
-    check(fclose(f) == 0);
-}
-
 static void cleanup(void)
 {
     for (int i = 0; i < 4; i++) {
@@ -67,9 +52,9 @@ static void cleanup(void)
 
 static void touch(const medner__model *m, const float *w, size_t n)
 {
-    check(w != NULL);
+    fuzz_check(w != NULL);
     if (medner__model_is_mapped(m, w, 0))
-        check(medner__model_is_mapped(m, w, n * sizeof *w));
+        fuzz_check(medner__model_is_mapped(m, w, n * sizeof *w));
     volatile float sum = 0;
     for (size_t i = 0; i < n; i++)
         sum += w[i];
@@ -83,34 +68,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dirs[0][0] == '\0') {
         for (int i = 0; i < 4; i++) {
             snprintf(dirs[i], sizeof dirs[i], "/tmp/medner-fuzz-st-XXXXXX");
-            check(mkdtemp(dirs[i]) != NULL);
-            write_file(dirs[i], "config.json", configs[i], strlen(configs[i]));
+            fuzz_check(mkdtemp(dirs[i]) != NULL);
+            fuzz_write_file(dirs[i], "config.json", (const uint8_t *)configs[i],
+                            strlen(configs[i]));
         }
         atexit(cleanup);
     }
     if (size == 0)
         return 0;
     const char *dir = dirs[data[0] & 3];
-    write_file(dir, "model.safetensors", data + 1, size - 1);
+    fuzz_write_file(dir, "model.safetensors", data + 1, size - 1);
     medner__model *m = (medner__model *)0x1;
     int rc = medner__model_load(&m, dir);
     if (rc != MEDNER_OK) {
-        check(rc == MEDNER_E_PARSE || rc == MEDNER_E_UNSUPPORTED ||
+        fuzz_check(rc == MEDNER_E_PARSE || rc == MEDNER_E_UNSUPPORTED ||
               rc == MEDNER_E_INVALID_MODEL || rc == MEDNER_E_LIMIT);
-        check(m == (medner__model *)0x1);
-        check(medner__live_allocations() == 0);
+        fuzz_check(m == (medner__model *)0x1);
+        fuzz_check(medner__live_allocations() == 0);
         return 0;
     }
     const medner__config *c = &m->config;
     size_t h = c->hidden;
-    check(h == 4 && c->layers == 1 && c->vocab_size == 4 && c->max_positions == 4);
-    check(m->file_bytes == size - 1 && m->n_files == 1);
+    fuzz_check(h == 4 && c->layers == 1 && c->vocab_size == 4 && c->max_positions == 4);
+    fuzz_check(m->file_bytes == size - 1 && m->n_files == 1);
     touch(m, m->weights.word_emb, c->vocab_size * h);
     touch(m, m->weights.pos_emb, c->max_positions * h);
     if (c->arch == MEDNER__ARCH_BERT)
         touch(m, m->weights.type_emb, c->type_vocab_size * h);
     else
-        check(m->weights.type_emb == NULL);
+        fuzz_check(m->weights.type_emb == NULL);
     touch(m, m->weights.emb_ln_g, h);
     touch(m, m->weights.emb_ln_b, h);
     const medner__layer *l = &m->weights.layers[0];
@@ -122,14 +108,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < sizeof mat / sizeof mat[0]; i++)
         touch(m, mat[i], h * c->intermediate);
     if (c->num_labels > 0) {
-        check(c->head == MEDNER__HEAD_REQUIRED && c->num_labels == 2);
+        fuzz_check(c->head == MEDNER__HEAD_REQUIRED && c->num_labels == 2);
         touch(m, m->weights.cls_w, c->num_labels * h);
         touch(m, m->weights.cls_b, c->num_labels);
     } else {
-        check(c->head == MEDNER__HEAD_NONE && m->weights.cls_w == NULL);
+        fuzz_check(c->head == MEDNER__HEAD_NONE && m->weights.cls_w == NULL);
     }
-    check(m->n_mapped + m->n_owned <= 5 + 16 + 2);
+    fuzz_check(m->n_mapped + m->n_owned <= 5 + 16 + 2);
     medner__model_free(m);
-    check(medner__live_allocations() == 0);
+    fuzz_check(medner__live_allocations() == 0);
     return 0;
 }
