@@ -117,6 +117,19 @@ static inline void free_golden(golden *g)
     free(g->blob);
 }
 
+/* The tokenizer gives the ids the reference ran the model on (first window
+ * of the golden text). */
+static inline void golden_check_ids(const medner_tokenizer *tok, const golden_text *t)
+{
+    medner_encoding *enc = NULL;
+    assert_int_equal(medner_tokenizer_encode(&enc, tok, t->text, t->text_len, NULL), MEDNER_OK);
+    medner_window w = MEDNER_WINDOW_INIT;
+    assert_int_equal(medner_encoding_window(enc, 0, &w), MEDNER_OK);
+    assert_int_equal(w.length, t->len);
+    assert_memory_equal(w.ids, t->ids, t->len * sizeof *t->ids);
+    medner_encoding_free(enc);
+}
+
 /* Largest |a[i] - b[i]|; NaN if any difference is NaN. */
 static inline double max_abs_diff(const float *a, const float *b, size_t n)
 {
