@@ -8,6 +8,7 @@ from ctypes import POINTER, byref, c_char_p, c_size_t
 
 from . import _capi
 from ._errors import check
+from ._handle import Handle
 
 lib = _capi.lib
 
@@ -110,7 +111,7 @@ def _build_params(model, adapter, options):
     return p, keep
 
 
-class Pipeline:
+class Pipeline(Handle):
     """A loaded NER pipeline (tokenizer, encoder weights, decoder, windowing).
 
     Pipeline(model="DIR", **options)            medner_pipeline_create()
@@ -136,6 +137,8 @@ class Pipeline:
     Free it with close() or a `with` block; the garbage collector also frees
     it.  Errors raise medner.MednerError.
     """
+
+    _what = "pipeline"
 
     def __init__(self, model=None, adapter=None, config=None, **options):
         self._handle = None
@@ -175,23 +178,6 @@ class Pipeline:
         for ctx in pool:
             self._lib.medner_context_free(ctx)
         self._lib.medner_pipeline_free(handle)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def _get(self):
-        if self._handle is None:
-            raise ValueError("the pipeline is closed")
-        return self._handle
 
     def _acquire(self):
         with self._lock:

@@ -7,6 +7,7 @@ from ctypes import POINTER, byref, c_size_t
 
 from . import _capi
 from ._errors import check
+from ._handle import Handle
 
 lib = _capi.lib
 
@@ -34,7 +35,7 @@ def _switch(name, value):
     raise TypeError(f"{name}: expected True, False or None, got {value!r}")
 
 
-class Tokenizer:
+class Tokenizer(Handle):
     """A loaded WordPiece tokenizer.
 
     Tokenizer("MODEL_DIR")   tokenizer.json / vocab.txt + tokenizer_config.json ...
@@ -47,6 +48,8 @@ class Tokenizer:
     Immutable and safe to use from any number of threads at once; encode()
     releases the GIL.  Free it with close() or a `with` block.
     """
+
+    _what = "tokenizer"
 
     def __init__(self, model_dir=None, *, vocab=None, lowercase=None, strip_accents=None,
                  chinese_chars=None, clean_text=None, max_input_chars_per_word=None,
@@ -83,23 +86,6 @@ class Tokenizer:
                 raise RuntimeError("Tokenizer.close(): another thread is still encoding")
             self._handle = None
         self._lib.medner_tokenizer_free(handle)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def _get(self):
-        if self._handle is None:
-            raise ValueError("the tokenizer is closed")
-        return self._handle
 
     @property
     def vocab_size(self):
