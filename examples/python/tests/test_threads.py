@@ -16,7 +16,7 @@ import medner
 from medner import _capi
 from conftest import TEXTS
 
-LONG = " ".join(TEXTS[:6]) * 8          # ~1700 tokens: 4-5 windows, about a second of work
+LONG = " ".join(TEXTS[:6]) * 8          # ~1700 tokens: 4-5 windows, 0.6-0.9 s of work
 
 
 def _max_python_gap(call):
@@ -111,8 +111,10 @@ def test_two_threads_overlap_and_match_serial(model_dir):
               f"{sum(serial_s) / wall:.2f}x on {len(os.sched_getaffinity(0))} cores, "
               f"load average {os.getloadavg()[0]:.1f})")
         assert a0 < b0 < a1, "thread B could not enter medner while thread A was in it"
-        # serialised calls would give a ratio of at most 1
-        assert in_flight / wall > 1.5, "the two calls did not overlap in time"
+        # serialised calls give a ratio below 1 (B waits for A's whole call, and
+        # its 0.1 s start offset); perfect overlap of these two calls only about
+        # 1.5, so 1.25 separates the two on a shared 2-core machine
+        assert in_flight / wall > 1.25, "the two calls did not overlap in time"
         # each thread used its own context; both are now back in the pool
         assert len(p._pool) == 2 and p._busy == 0
 
