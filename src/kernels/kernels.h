@@ -135,23 +135,20 @@ typedef enum medner__epi {
 void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size_t ldx,
                     const float *w, const float *b, size_t M, size_t N, size_t K,
                     medner__epi act);
-/* count linear layers on the same x at once (Q, K and V): y columns
- * [i n_each, (i+1) n_each) = act(x . ws[i]^T + bs[i]), each ws[i] [n_each, K]
- * with row stride K. Each thread packs its rows of x once for all of them,
- * and there is one dispatch instead of count. Bitwise the same as count
- * medner__linear calls. */
-void medner__linear_stacked(medner__par *par, float *y, size_t ldy, const float *x, size_t ldx,
-                            const float *const *ws, const float *const *bs, size_t count,
-                            size_t n_each, size_t M, size_t K, medner__epi act);
-/* The general form. x_panels: x given as MEDNER__GEMM_PANELS with panel
- * stride K * MR (ldx unused); y_panels: y written so, stride N * MR (ldy
- * unused): one layer's panel output is the next one's panel input, with no
- * packing and no transposes in between. Panel buffers hold ceil(M / MR) * MR
- * rows, 64-byte aligned. ws != NULL: count stacked matrices (N = count *
- * n_each) instead of w, b. With rows in and out, N / count <= 64 uses the
- * narrow kernel (as medner__linear); with panels the tiled product always,
- * whose every element equals medner__linear's tiled result bitwise
- * (row-stable, thread-count independent). */
+/* The general form of medner__linear.
+ * ws != NULL: count linear layers on the same x at once (Q, K and V): y
+ *   columns [i n_each, (i+1) n_each) = act(x . ws[i]^T + bs[i]), N = count *
+ *   n_each, each ws[i] [n_each, K] with row stride K (w, b unused): x read
+ *   once, one dispatch instead of count; bitwise the same as count calls.
+ * x_panels: x given as MEDNER__GEMM_PANELS with panel stride K * MR (ldx
+ *   unused); y_panels: y written so, stride N * MR (ldy unused): one layer's
+ *   panel output is the next one's panel input, with no packing and no
+ *   transposes in between. Panel buffers hold ceil(M / MR) * MR rows,
+ *   64-byte aligned.
+ * With rows in and out, n_each (or N) <= 64 uses the narrow kernel (as
+ * medner__linear); with panels the tiled product always, whose every element
+ * equals medner__linear's tiled result bitwise (row-stable, thread-count
+ * independent). */
 typedef struct medner__linear_args {
     float *y;
     size_t ldy;

@@ -293,15 +293,6 @@ void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size
     medner__linear_run(par, &a);
 }
 
-void medner__linear_stacked(medner__par *par, float *y, size_t ldy, const float *x, size_t ldx,
-                            const float *const *ws, const float *const *bs, size_t count,
-                            size_t n_each, size_t M, size_t K, medner__epi act)
-{
-    medner__linear_args a = { .y = y, .ldy = ldy, .x = x, .ldx = ldx, .ws = ws, .bs = bs,
-                              .count = count, .M = M, .N = count * n_each, .K = K, .act = act };
-    medner__linear_run(par, &a);
-}
-
 /* ---- attention ------------------------------------------------------------------ */
 
 #define ALIGN16(n) (((n) + 15) & ~(size_t)15)

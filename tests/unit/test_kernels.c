@@ -308,9 +308,12 @@ static void test_linear_stacked_same(void **state)
                 for (size_t t = 0; t < 3; t++) {
                     memset(y, 0, M * ldy * sizeof *y);
                     const float *ws[3] = { w[0], w[1], w[2] }, *bs[3] = { b[0], b[1], b[2] };
-                    medner__linear_stacked(pars[t], y, ldy, x, K + 1, ws, bs, 3, n, M, K, act);
+                    medner__linear_args a = { .y = y, .ldy = ldy, .x = x, .ldx = K + 1, .ws = ws,
+                                              .bs = bs, .count = 3, .M = M, .N = 3 * n, .K = K,
+                                              .act = act };
+                    medner__linear_run(pars[t], &a);
                     if (memcmp(y, ref, M * ldy * sizeof *y) != 0)
-                        fail_msg("linear_stacked M=%zu n=%zu K=%zu isa %d, %zu threads, act %d "
+                        fail_msg("stacked linear M=%zu n=%zu K=%zu isa %d, %zu threads, act %d "
                                  "differs from three medner__linear calls",
                                  M, n, K, levels[l], t + 1, a);
                 }
@@ -400,8 +403,9 @@ static void test_linear_panels_same(void **state)
                 float *xpk = aligned_alloc(64, rows * N * sizeof *xpk);
                 assert_non_null(xpk);
                 medner__gemm_pack(xpk, x, N, M, N);
-                medner__linear_stacked(pars[0], r3, 3 * I, x, N, ws, bs, 3, I, M, N,
-                                       MEDNER__EPI_NONE);
+                medner__linear_args rows3 = { .y = r3, .ldy = 3 * I, .x = x, .ldx = N, .ws = ws,
+                                              .bs = bs, .count = 3, .M = M, .N = 3 * I, .K = N };
+                medner__linear_run(pars[0], &rows3);
                 medner__linear_args st = { .y = q3, .ldy = 3 * I, .x = xpk, .x_panels = 1,
                                            .ws = ws, .bs = bs, .count = 3, .M = M, .N = 3 * I,
                                            .K = N };
