@@ -417,6 +417,22 @@ size_t medner__gemm_scratch(size_t K)
     return MC * (K ? K : 1);
 }
 
+/* Rows [m_from, m_to) of x into consecutive panels at `panels`. */
+static void pack_rows(float *panels, const gemm_args *g, size_t m_from, size_t m_to, size_t MR)
+{
+    for (size_t m0 = m_from; m0 < m_to; m0 += MR) {
+        size_t mr = m_to - m0 < MR ? m_to - m0 : MR;
+        float *panel = panels + (m0 - m_from) * g->K;
+#if GX86
+        if (MR == 32) {
+            pack_avx512(panel, g, m0, mr);
+            continue;
+        }
+#endif
+        pack_panel(panel, g, m0, mr, MR);
+    }
+}
+
 /* Where y[m][n] lives. */
 static size_t yindex(const gemm_args *g, size_t m, size_t n)
 {
@@ -456,16 +472,7 @@ static void gemm_run(const gemm_args *g, size_t n0, size_t n1, float *scratch)
     size_t mcr = chunk_rows(K, MR);
     for (size_t mc = 0; mc < M; mc += mcr) {
         size_t me = M - mc < mcr ? M : mc + mcr;
-        for (size_t m0 = mc; m0 < me; m0 += MR) {
-            size_t mr = me - m0 < MR ? me - m0 : MR;
-#if GX86
-            if (MR == 32) {
-                pack_avx512(scratch + (m0 - mc) * K, g, m0, mr);
-                continue;
-            }
-#endif
-            pack_panel(scratch + (m0 - mc) * K, g, m0, mr, MR);
-        }
+        pack_rows(scratch, g, mc, me, MR);
         for (size_t n = n0; n < n1; n += NR) {
             size_t nr = n1 - n < NR ? n1 - n : NR;
             for (size_t m0 = mc; m0 < me; m0 += MR)
@@ -502,16 +509,7 @@ void medner__gemm_pack(float *panels, const float *x, size_t ldx, size_t M, size
     size_t MR, NR;
     pick(&fn, &MR, &NR);
     gemm_args g = { .x = x, .ldx = ldx, .alpha = 1.0f, .M = M, .K = K };
-    for (size_t m0 = 0; m0 < M; m0 += MR) {
-        size_t mr = M - m0 < MR ? M - m0 : MR;
-#if GX86
-        if (MR == 32) {
-            pack_avx512(panels + m0 * K, &g, m0, mr);
-            continue;
-        }
-#endif
-        pack_panel(panels + m0 * K, &g, m0, mr, MR);
-    }
+    pack_rows(panels, &g, 0, M, MR);
 }
 
 #if GX86
