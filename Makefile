@@ -240,7 +240,7 @@ build/bench/%: tests/bench/%.c $(ALIB)
 bench-tokenizer: deps build/bench/bench_tokenizer
 	@sh tests/bench/bench_tokenizer.sh
 
-bench-pipeline: deps models all
+bench-pipeline: deps models all build/bench/bench_kernels
 	@sh tests/bench/bench_pipeline.sh
 
 # One call on a 100 MB text and on 10 MB pathological texts (tiny model):
@@ -249,7 +249,7 @@ bench-limits: deps build/bench/bench_limits
 	@build/bench/bench_limits tests/data/models/tiny-bert-tc $${LIMITS_MB:-100} $${PATHO_MB:-10} \
 	    $${MAX_LENGTH:-128}
 
-bench-encoder: deps models build/bench/bench_encoder
+bench-encoder: deps models build/bench/bench_encoder build/bench/bench_kernels
 	@sh tests/bench/bench_encoder.sh
 
 # ThreadSanitizer tier: the threaded tests (8 threads sharing a pipeline, the

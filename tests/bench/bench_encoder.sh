@@ -26,6 +26,7 @@ models=${MEDNER_MODELS_DIR:-.cache/models}
 onnx_dir=.cache/onnx
 ref=tests/reference/bench_encoder_ref.py
 harness=build/bench/bench_encoder
+peak_harness=build/bench/bench_kernels
 
 # One measurement: its JSON line is printed and appended to the results (no pipe, so that a
 # failing tool stops the script under set -e).
@@ -65,6 +66,13 @@ for m in $(for s in $shapes; do echo "${s%%:*}"; done | sort -u); do
     { cat "$tmp/export.err" >&2; exit 1; }
 done
 
+# The FMA peak of each thread count (tests/bench/bench_kernels.c peak), before and after the
+# shapes: the report's FMA-peak bound (the fastest any fp32 code doing these FLOPs can be).
+peak() {
+  for t in $threads_list; do measure "$peak_harness" peak "$t"; done
+}
+peak
+
 for s in $shapes; do
   m=${s%%:*}; rest=${s#*:}; seq=${rest%%:*}; batch=${rest#*:}
   d=$(model_dir "$m"); onnx=$onnx_dir/$(basename "$d").onnx
@@ -77,6 +85,7 @@ for s in $shapes; do
   done
 done
 
+peak
 python3 "$ref" report "$results"
 echo
 echo "ratios: ORT/medner and torch/medner >= 1.00 mean medner is faster; medner/SGEMM-bound is"

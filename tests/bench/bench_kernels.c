@@ -6,9 +6,15 @@
  *   bench_kernels            accuracy against the reference twins, then timings
  *                            (best of 15 runs; ns per element, GFLOP/s)
  *   bench_kernels probe      which plain cblas_sgemm calls are row-stable
+ *   bench_kernels peak [T]   the FMA peak of T threads (default 1): a JSON line
+ *                            {"tool": "peak", "fma_peak_gflops": ..., "threads": T,
+ *                            "isa": ...}
+ *                            (best of 7 runs of independent FMA chains held in
+ *                            registers, at the widest vector the kernels use)
  * Build: make build/bench/bench_kernels
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,8 +353,115 @@ static void probe(void)
     openblas_set_num_threads(saved);
 }
 
+/* ---- FMA peak -------------------------------------------------------------
+ * Each thread runs PEAK_CHAINS independent multiply-add chains on vectors of
+ * the widest width the kernels use (enough chains to cover the FMA latency
+ * on every x86 core we know), nothing touches memory. The threads start
+ * together at a barrier; the rate is the total FLOPs over the wall time from
+ * the barrier to the last thread's end. */
+#define PEAK_CHAINS 12
+#define PEAK_ITERS 20000000L
+
+#if defined(__x86_64__) || defined(__i386__)
+#  include <immintrin.h>
+/* FMA intrinsics (under -std=c11 the compiler does not contract a * b + c);
+ * PEAK_CHAINS (12) accumulators named one by one so that they stay in
+ * registers. */
+#  define PEAK_LOOP(name, T, W, SET, FMA, FIRST)                            \
+    static __attribute__((target(W), noinline)) float name(float a, float b) \
+    {                                                                       \
+        T va = SET(a), vb = SET(b);                                         \
+        T c0 = SET(0), c1 = SET(1), c2 = SET(2), c3 = SET(3), c4 = SET(4);  \
+        T c5 = SET(5), c6 = SET(6), c7 = SET(7), c8 = SET(8), c9 = SET(9);  \
+        T c10 = SET(10), c11 = SET(11);                                     \
+        for (long i = 0; i < PEAK_ITERS; i++) {                             \
+            c0 = FMA(c0, va, vb);                                           \
+            c1 = FMA(c1, va, vb);                                           \
+            c2 = FMA(c2, va, vb);                                           \
+            c3 = FMA(c3, va, vb);                                           \
+            c4 = FMA(c4, va, vb);                                           \
+            c5 = FMA(c5, va, vb);                                           \
+            c6 = FMA(c6, va, vb);                                           \
+            c7 = FMA(c7, va, vb);                                           \
+            c8 = FMA(c8, va, vb);                                           \
+            c9 = FMA(c9, va, vb);                                           \
+            c10 = FMA(c10, va, vb);                                         \
+            c11 = FMA(c11, va, vb);                                         \
+            __asm__ volatile("" : "+v"(c0), "+v"(c1), "+v"(c2), "+v"(c3),   \
+                             "+v"(c4), "+v"(c5), "+v"(c6), "+v"(c7));        \
+            __asm__ volatile("" : "+v"(c8), "+v"(c9), "+v"(c10), "+v"(c11)); \
+        }                                                                   \
+        return FIRST(c0) + FIRST(c1) + FIRST(c2) + FIRST(c3) + FIRST(c4) +  \
+               FIRST(c5) + FIRST(c6) + FIRST(c7) + FIRST(c8) + FIRST(c9) +  \
+               FIRST(c10) + FIRST(c11);                                     \
+    }
+PEAK_LOOP(peak_v16, __m512, "avx512f", _mm512_set1_ps, _mm512_fmadd_ps,
+          _mm512_cvtss_f32)
+PEAK_LOOP(peak_v8, __m256, "avx2,fma", _mm256_set1_ps, _mm256_fmadd_ps, _mm256_cvtss_f32)
+#endif
+
+typedef struct {
+    pthread_barrier_t *start;
+    int lanes;
+    double end;
+    float sink;
+} peak_job;
+
+static void *peak_thread(void *arg)
+{
+    peak_job *j = arg;
+    pthread_barrier_wait(j->start);
+    const float a = 0.999999f, b = 1e-7f; /* stays finite and normal */
+    float s = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    if (j->lanes == 16)
+        s = peak_v16(a, b);
+    else if (j->lanes == 8)
+        s = peak_v8(a, b);
+#endif
+    j->end = now();
+    j->sink = s;
+    return NULL;
+}
+
+static int peak(int threads)
+{
+    int isa = medner__kernels_isa(), lanes = isa == MEDNER__ISA_AVX512 ? 16
+                                             : isa == MEDNER__ISA_AVX2 ? 8 : 0;
+    if (threads < 1 || threads > 64 || lanes == 0) {
+        fprintf(stderr, "bench_kernels peak: needs 1-64 threads and an AVX2 or AVX-512 CPU\n");
+        return 1;
+    }
+    double best = 0;
+    for (int r = 0; r < 7; r++) {
+        pthread_barrier_t start;
+        pthread_t tid[64];
+        peak_job jobs[64];
+        pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
+        for (int t = 0; t < threads; t++) {
+            jobs[t] = (peak_job){ .start = &start, .lanes = lanes };
+            if (pthread_create(&tid[t], NULL, peak_thread, &jobs[t]) != 0)
+                return 1;
+        }
+        pthread_barrier_wait(&start);
+        double t0 = now(), t1 = t0;
+        for (int t = 0; t < threads; t++) {
+            pthread_join(tid[t], NULL);
+            t1 = jobs[t].end > t1 ? jobs[t].end : t1;
+        }
+        pthread_barrier_destroy(&start);
+        double flop = 2.0 * lanes * PEAK_CHAINS * (double)PEAK_ITERS * threads;
+        best = flop / (t1 - t0) > best ? flop / (t1 - t0) : best;
+    }
+    printf("{\"tool\": \"peak\", \"fma_peak_gflops\": %.1f, \"threads\": %d, \"isa\": \"%s\"}\n", best * 1e-9, threads,
+           lanes == 16 ? "avx512" : "avx2");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "peak") == 0)
+        return peak(argc > 2 ? atoi(argv[2]) : 1);
     if (argc > 1 && strcmp(argv[1], "probe") == 0) {
         probe();
         return 0;

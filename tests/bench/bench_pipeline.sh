@@ -53,7 +53,7 @@ sed 's/^/  /' "$tmp/export.json"
 
 for t in $threads_list; do
   python3 "$ref" run --text "$text" --docs "$docs" --model "$model" --onnx "$onnx" --medner "$medner" \
-      --threads "$t" --repeats "$repeats" --tmp "$tmp" >> "$results"
+      --threads "$t" --repeats "$repeats" --tmp "$tmp" --peak build/bench/bench_kernels >> "$results"
 done
 
 python3 "$ref" report "$results"

@@ -349,6 +349,31 @@ def cmd_report(path):
                           tps(r["o"], T), tps(r["g"], T), f"{r['gflop']:.2f}",
                           f"{r['gflop'] / r['m']:.1f}", f"{r['gflop'] / r['g']:.1f}"))
 
+    peaks = {}
+    for r in recs:
+        if r["tool"] == "peak":
+            peaks.setdefault(r["threads"], []).append(r["fma_peak_gflops"])
+    if peaks:
+        print()
+        print("FMA-peak bound: the FMA peak of T threads (bench_kernels peak, before and after the shapes;")
+        print("the higher is used) and the time the forward pass's FLOPs take at that peak, the floor for")
+        print("any fp32 code on this machine; 'x1.5 torch needs': the share of that peak a pass must")
+        print("sustain to run in torch's time / 1.5 (over 100 % = impossible in fp32 here)")
+        fmt4 = "  {:<18} {:>8} {:>3} {:>10} {:>10} {:>9} {:>14} {:>20}"
+        print(fmt4.format("model", "shape", "thr", "peak GF/s", "bound ms", "medner ms", "medner % peak",
+                          "x1.5 torch needs"))
+        for r in rows:
+            model, seq, batch, thr = r["key"]
+            if thr not in peaks:
+                continue
+            pk = max(peaks[thr])
+            floor = r["gflop"] / pk
+            need = f"{floor / (r['t'] / 1.5) * 100:.0f} % of peak" if r["t"] else "-"
+            print(fmt4.format(name[model], f"{batch}x{seq}", thr, f"{pk:.0f}", f"{floor * 1e3:.1f}",
+                              f"{r['m'] * 1e3:.1f}", f"{floor / r['m'] * 100:.0f} %", need))
+        print("  peak runs: " + "; ".join(f"{t} thread(s) " + ", ".join(f"{p:.0f}" for p in v)
+                                          for t, v in sorted(peaks.items())))
+
     print()
     print("Model load, median over the runs: medner_encoder_load (C harness load_s; F32 weights")
     print("are memory-mapped and used in place, their pages come in during the first, untimed")

@@ -5,7 +5,7 @@ documents, interleaved in one process per thread count.
 
 Usage (tests/bench/bench_pipeline.sh calls these):
   bench_pipeline_ref.py run --text FILE --docs N --model DIR --onnx FILE --medner BIN
-                            --threads T --repeats R --tmp DIR >> RESULTS.jsonl
+                            --threads T --repeats R --tmp DIR [--peak BIN] >> RESULTS.jsonl
       FILE: one document per line; the first N lines are the documents. Prints one JSON line with
       every timing, the load times, the time breakdowns and the agreement checks; progress goes to
       stderr.
@@ -46,6 +46,15 @@ variant; the medians of its first and second runs are recorded as well, to show 
 
 Work counted: "tokens" = content WordPiece tokens of the whole documents (fast tokenizer, no
 [CLS]/[SEP], no truncation, overlaps not counted twice) -- the same number for every tool.
+
+Work in FLOPs (multiply-adds of the matrix products counted twice; the element-wise kernels are
+left out): per window of L tokens, layers x (2 L (4 d^2 + 2 d f) + 4 L^2 d) + 2 L d labels (d the
+hidden size, f the FFN width). "medner" = the windows as they are (medner computes no padding);
+"padded" = batches of 8 windows in document order, each padded to its longest (what HF and the ORT
+pipeline compute). With --peak BIN (build/bench/bench_kernels), BIN peak T measures the FMA peak
+of T threads before the first and after the last round (the higher is used): the time any fp32
+implementation needs for medner's FLOPs at that peak is the floor behind the report's "FMA-peak
+bound" line, i.e. the largest ratio to the HF pipeline that fp32 arithmetic allows on this machine.
 
 Agreement (entities compared per document as sorted (label, start, end) lists, character offsets,
 scores within 1e-4): medner (`--format jsonl`, run once per thread count with the (T, 1) variant,
@@ -355,8 +364,14 @@ def cmd_run(a):
     pipe, tok, timer, hf_load = load_hf(a.model)
     ortp = OrtPipeline(a.model, a.onnx, a.threads)
     tokens = sum(len(x) for x in tok(texts, add_special_tokens=False, truncation=False)["input_ids"])
-    windows = len(tok(texts, truncation=True, max_length=MAX_LENGTH, stride=STRIDE,
-                      return_overflowing_tokens=True)["input_ids"])
+    lengths = [len(w) for w in tok(texts, truncation=True, max_length=MAX_LENGTH, stride=STRIDE,
+                                   return_overflowing_tokens=True)["input_ids"]]
+    windows = len(lengths)
+    cfg = os.path.join(a.model, "config.json")
+    flops = window_flops(cfg, lengths)
+    flops_padded = window_flops(cfg, [max(lengths[i:i + BATCH]) for i in range(0, windows, BATCH)
+                                      for _ in lengths[i:i + BATCH]])
+    peaks = [measure_peak(a.peak, a.threads)] if a.peak else []
     med_load = statistics.median(run_process(medner_cmd(a.medner, a.model, *variants[0]), empty)[0]
                                  for _ in range(5))
 
@@ -404,10 +419,13 @@ def cmd_run(a):
         log(f"ort pipeline: {times['ort'][-1]:.2f} s (tokenize {ortp.t_tok:.2f}, ort {ortp.t_ort:.2f}, "
             f"post {ortp.t_post:.2f})")
         medner_round("second")
+    if a.peak:
+        peaks.append(measure_peak(a.peak, a.threads))
 
     hf_e = hf_entities(hf_res)
     rec = {
         "threads": a.threads, "docs": len(texts), "tokens": tokens, "windows": windows,
+        "flops": flops, "flops_padded": flops_padded, "fma_peak_gflops": peaks,
         "repeats": a.repeats, "text": a.text, "model": a.model,
         "hf_s": times["hf"], "ort_s": times["ort"],
         "hf_forward_s": hf_forward, "hf_forward_calls": timer.calls,
@@ -422,6 +440,23 @@ def cmd_run(a):
         "loadavg": open("/proc/loadavg").read().split()[:3],
     }
     print(json.dumps(rec), flush=True)
+
+
+def window_flops(config_path, lengths):
+    """FLOPs of the matrix products of a forward pass over windows of these lengths."""
+    with open(config_path, encoding="utf-8") as f:
+        c = json.load(f)
+    layers = c.get("num_hidden_layers", c.get("n_layers"))
+    d = c.get("hidden_size", c.get("dim"))
+    ff = c.get("intermediate_size", c.get("hidden_dim"))
+    labels = len(c.get("id2label", {})) or 2
+    return sum(layers * (2 * L * (4 * d * d + 2 * d * ff) + 4 * L * L * d) + 2 * L * d * labels
+               for L in lengths)
+
+
+def measure_peak(binary, threads):
+    out = subprocess.run([binary, "peak", str(threads)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)["fma_peak_gflops"]
 
 
 def versions():
@@ -474,10 +509,10 @@ def cmd_report(path):
             print(fmt.format(name, T, f"{s:.2f}", f"{docs / s:.1f}", f"{tokens / s:,.0f}", f"{s / ms:.2f}x",
                              f"{cw:.2f}" if cw is not None else "-"))
         spread = {v: mv[v][2] / mv[v][1] - 1 for v in mv}
-        summary.append((T, best, ms, hf, ort, spread))
+        summary.append((T, best, ms, hf, ort, spread, r))
         print()
     print("Ratios (medner = the best variant; > 1 means medner is faster):")
-    for T, best, ms, hf, ort, spread in summary:
+    for T, best, ms, hf, ort, spread, r in summary:
         t, b = best.split("x")
         goal = "  (targets: >= 3x HF, >= 1.3x ORT)" if T == 2 else ""
         print(f"  {T} thread(s): medner (--threads {t} --encoder-threads {b}) is {hf / ms:.2f}x the HF pipeline, "
@@ -487,6 +522,24 @@ def cmd_report(path):
             print(f"               targets {'MET' if ok else 'NOT met'} in this run")
         print("               medner drift (median of its second runs / first runs - 1): " +
               ", ".join(f"{v} {d * 100:+.1f} %" for v, d in spread.items()))
+    print()
+    print("Work and the FMA-peak bound (FLOPs of the matrix products; see the docstring):")
+    for T, best, ms, hf, ort, spread, r in summary:
+        if "flops" not in r:
+            continue
+        gf, gfp = r["flops"] * 1e-9, r["flops_padded"] * 1e-9
+        print(f"  {T} thread(s): medner computes {gf:,.0f} GFLOP (no padding), HF and ORT {gfp:,.0f} GFLOP "
+              f"(windows padded per batch, x{gfp / gf:.2f}); achieved: medner {gf / ms:.0f} GFLOP/s, "
+              f"HF {gfp / hf:.0f}, ORT {gfp / ort:.0f}")
+        if r.get("fma_peak_gflops"):
+            pk = max(r["fma_peak_gflops"])
+            floor = gf / pk
+            print(f"  {'':{len(str(T))}}             FMA peak of {T} thread(s) measured in this run {pk:.0f} GFLOP/s "
+                  f"(runs: {', '.join(f'{p:.0f}' for p in r['fma_peak_gflops'])}); medner at "
+                  f"{gf / ms / pk * 100:.0f} % of it")
+            print(f"  {'':{len(str(T))}}             FMA-peak bound: medner's FLOPs take >= {floor:.2f} s in fp32 at "
+                  f"that peak, i.e. at most {hf / floor:.2f}x the HF pipeline and {ort / floor:.2f}x the ORT "
+                  f"pipeline in this run")
     print()
     print("Where the time goes (medians):")
     for r in recs:
@@ -542,6 +595,7 @@ def main():
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--repeats", type=int, required=True)
     ap.add_argument("--tmp", required=True)
+    ap.add_argument("--peak", help="build/bench/bench_kernels, to measure the FMA peak")
     cmd_run(ap.parse_args(sys.argv[2:]))
 
 
