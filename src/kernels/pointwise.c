@@ -38,6 +38,7 @@
 
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #  define KX86 1
+#  include <immintrin.h>
 #  if defined(__clang__)
 #    define OPT_FAST
 #  else
@@ -117,6 +118,11 @@ void medner__add_layernorm_panels(float *x, const float *residual, const float *
 
 #else /* MEDNER_POINTWISE_LEVEL: the kernels for one level, VL floats per vector */
 
+/* The helpers carry the level's target too, so that they may use its
+ * intrinsics (an always-inline callee must not need more than its caller). */
+#undef VI
+#define VI static inline __attribute__((always_inline)) TARGET
+
 #define vf NAME(vf)
 #define vi NAME(vi)
 #define vu NAME(vu)
@@ -128,6 +134,8 @@ void medner__add_layernorm_panels(float *x, const float *residual, const float *
 #define vset NAME(vset)
 #define vsetd NAME(vsetd)
 #define vsel NAME(vsel)
+#define vmaxf NAME(vmaxf)
+#define vminf NAME(vminf)
 #define vseld NAME(vseld)
 #define vabs NAME(vabs)
 #define vlo NAME(vlo)
@@ -179,6 +187,22 @@ VI vd vsetd(double a)
 }
 /* m ? a : b, lane-wise; m comes from a vector comparison (all ones / zeros). */
 VI vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+/* a > b ? a : b and a < b ? a : b, lane-wise (b where unordered, so a NaN in
+ * b goes through): exactly x86's MAXPS / MINPS, one instruction there
+ * instead of a compare and a two-instruction select. */
+#if KX86 && VL == 16
+VI vf vmaxf(vf a, vf b) { return (vf)_mm512_max_ps((__m512)a, (__m512)b); }
+VI vf vminf(vf a, vf b) { return (vf)_mm512_min_ps((__m512)a, (__m512)b); }
+#elif KX86 && VL == 8
+VI vf vmaxf(vf a, vf b) { return (vf)_mm256_max_ps((__m256)a, (__m256)b); }
+VI vf vminf(vf a, vf b) { return (vf)_mm256_min_ps((__m256)a, (__m256)b); }
+#elif KX86 && VL == 4
+VI vf vmaxf(vf a, vf b) { return (vf)_mm_max_ps((__m128)a, (__m128)b); }
+VI vf vminf(vf a, vf b) { return (vf)_mm_min_ps((__m128)a, (__m128)b); }
+#else
+VI vf vmaxf(vf a, vf b) { return vsel(a > b, a, b); }
+VI vf vminf(vf a, vf b) { return vsel(a < b, a, b); }
+#endif
 VI vd vseld(vl m, vd a, vd b) { return (vd)(((vl)a & m) | ((vl)b & ~m)); }
 VI vf vabs(vf x) { return (vf)((vu)x & 0x7fffffffu); }
 /* Halves of a vector converted to double, and back. __builtin_shufflevector
@@ -246,8 +270,8 @@ VI double hsumd(vd a)
 VI vf vexp2part(vf hi, vf lo)
 {
     const float C1 = 0x1.63p-1f, C2 = -0x1.bd0106p-13f; /* 0.693359375, ln2 - C1 */
-    hi = vsel(hi < -111.0f, vset(-111.0f), hi);
-    hi = vsel(hi > 89.5f, vset(89.5f), hi);
+    hi = vmaxf(vset(-111.0f), hi); /* NaN stays NaN */
+    hi = vminf(vset(89.5f), hi);
     vf t = (hi + lo) * 0x1.715476p+0f + 0x1.8p23f; /* round(x/ln2) + 1.5*2^23 */
     vf nf = t - 0x1.8p23f;
     vi n = (vi)t - 0x4b400000; /* minus the bits of 1.5*2^23 */
@@ -258,9 +282,16 @@ VI vf vexp2part(vf hi, vf lo)
     q = q * r + 0x1.55548ep-3f;
     q = q * r + 0x1.fffffcp-2f;
     vf p = 1.0f + (r + (r * r) * q);
+#if KX86 && VL == 16
+    /* vscalefps: p 2^nf rounded once, subnormals included: the same bits as
+     * the two exact-then-rounding steps below, in one instruction */
+    (void)n;
+    return (vf)_mm512_scalef_ps((__m512)p, (__m512)nf);
+#else
     vi n1 = n >> 1, n2 = n - n1;
     vf s1 = (vf)((vu)(n1 + 127) << 23), s2 = (vf)((vu)(n2 + 127) << 23);
     return (p * s1) * s2;
+#endif
 }
 
 VI vf vexp(vf x) { return vexp2part(x, vset(0.0f)); }
@@ -287,7 +318,7 @@ VI vf vgelu(vf x)
     S = S * s + 0x1.988454p-2f;
     vf phi_small = 0.5f + x * S;
 
-    vf ac = vsel(a > GELU_XMAX, vset(GELU_XMAX), a);
+    vf ac = vminf(vset(GELU_XMAX), a);
     vf w = 0x1.6a09e6p+1f / (0x1.6a09e6p+1f + ac);
     vf g = vset(0x1.01fc20p-2f);
     g = g * w - 0x1.2fa3dep+0f;
@@ -334,7 +365,7 @@ VI vf vgelu_tanh(vf x)
     return vsel(x < -20.0f, vset(-0.0f), y); /* -inf gives -0, not NaN */
 }
 
-VI vf vrelu(vf x) { return vsel(x < 0.0f, vset(0.0f), x); }
+VI vf vrelu(vf x) { return vmaxf(vset(0.0f), x); } /* NaN stays NaN, -0 stays -0 */
 
 /* Apply F to n floats in place: full vectors (two per step, for the
  * scheduler), then the tail on a padded copy. */
@@ -380,25 +411,25 @@ VI void softmax_row(float *x, size_t n)
     for (; j + 4 * VL <= n; j += 4 * VL) {
         vf a = vload(x + j), b = vload(x + j + VL), c = vload(x + j + 2 * VL);
         vf d = vload(x + j + 3 * VL);
-        m0 = vsel(a > m0, a, m0);
-        m1 = vsel(b > m1, b, m1);
-        m2 = vsel(c > m2, c, m2);
-        m3 = vsel(d > m3, d, m3);
+        m0 = vmaxf(a, m0);
+        m1 = vmaxf(b, m1);
+        m2 = vmaxf(c, m2);
+        m3 = vmaxf(d, m3);
     }
     for (; j + VL <= n; j += VL) {
         vf v = vload(x + j);
-        m0 = vsel(v > m0, v, m0);
+        m0 = vmaxf(v, m0);
     }
-    m0 = vsel(m1 > m0, m1, m0);
-    m2 = vsel(m3 > m2, m3, m2);
-    vf m = vsel(m2 > m0, m2, m0);
+    m0 = vmaxf(m1, m0);
+    m2 = vmaxf(m3, m2);
+    vf m = vmaxf(m2, m0);
     float tail[VL];
     size_t rest = n - j;
     for (size_t l = 0; l < VL; l++)
         tail[l] = l < rest ? x[j + l] : ninf;
     if (rest) {
         vf v = vload(tail);
-        m = vsel(v > m, v, m);
+        m = vmaxf(v, m);
     }
     float mx = m[0];
     for (int l = 1; l < VL; l++)
@@ -594,6 +625,8 @@ TARGET static void NAME(ln_panels)(float *x, const float *res, const float *gamm
 #undef vset
 #undef vsetd
 #undef vsel
+#undef vmaxf
+#undef vminf
 #undef vseld
 #undef vabs
 #undef vlo
