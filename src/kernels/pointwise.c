@@ -142,6 +142,9 @@ void medner__add_layernorm_panels(float *x, const float *residual, const float *
 #define vhi NAME(vhi)
 #define vjoin NAME(vjoin)
 #define hsumd NAME(hsumd)
+#define vload_part NAME(vload_part)
+#define vstore_part NAME(vstore_part)
+#define vhmax NAME(vhmax)
 #define vexp2part NAME(vexp2part)
 #define vexp NAME(vexp)
 #define vgelu NAME(vgelu)
@@ -260,6 +263,42 @@ VI double hsumd(vd a)
             s[i] = s[i] + s[i + w];
     return s[0];
 }
+
+/* The first `rest` (< VL) floats at p, the other lanes `fill`; and the
+ * first `rest` lanes of v stored at p. Masked loads and stores on AVX-512:
+ * nothing past p + rest is touched. */
+#if KX86 && VL == 16
+VI vf vload_part(const float *p, size_t rest, float fill)
+{
+    return (vf)_mm512_mask_loadu_ps(_mm512_set1_ps(fill), (__mmask16)((1u << rest) - 1u), p);
+}
+VI void vstore_part(float *p, vf v, size_t rest)
+{
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << rest) - 1u), (__m512)v);
+}
+VI float vhmax(vf v) { return _mm512_reduce_max_ps((__m512)v); }
+#else
+VI vf vload_part(const float *p, size_t rest, float fill)
+{
+    float b[VL];
+    for (size_t l = 0; l < VL; l++)
+        b[l] = l < rest ? p[l] : fill;
+    return vload(b);
+}
+VI void vstore_part(float *p, vf v, size_t rest)
+{
+    float b[VL];
+    vstore(b, v);
+    memcpy(p, b, rest * sizeof *p);
+}
+VI float vhmax(vf v)
+{
+    float mx = v[0];
+    for (int l = 1; l < VL; l++)
+        mx = v[l] > mx ? v[l] : mx;
+    return mx;
+}
+#endif
 
 /* exp(hi + lo), where lo carries bits that hi + lo would lose in fp32 (or is
  * 0); about 1 ulp. Cody-Waite reduction r = hi + lo - n ln2 with
@@ -425,15 +464,14 @@ VI void softmax_row(float *x, size_t n)
     vf m = vmaxf(m2, m0);
     float tail[VL];
     size_t rest = n - j;
-    for (size_t l = 0; l < VL; l++)
-        tail[l] = l < rest ? x[j + l] : ninf;
+    vstore(tail, vload_part(x + j, rest, ninf));
     if (rest) {
         vf v = vload(tail);
         m = vmaxf(v, m);
     }
-    float mx = m[0];
-    for (int l = 1; l < VL; l++)
-        mx = m[l] > mx ? m[l] : mx;
+    /* no lane is NaN (vmaxf keeps the running maximum), so the order of the
+     * reduction does not matter */
+    float mx = vhmax(m);
 
     /* the sum in double: four vectors of e are added in fp32 (each partial sum
      * within 2 roundings of exact, all terms positive), then widened */
@@ -464,10 +502,8 @@ VI void softmax_row(float *x, size_t n)
     float inv = (float)(1.0 / hsumd(s0 + s1));
     for (j = 0; j + VL <= n; j += VL)
         vstore(x + j, vload(x + j) * inv);
-    if (rest) {
-        vstore(tail, vload(tail) * inv);
-        memcpy(x + j, tail, rest * sizeof *x);
-    }
+    if (rest)
+        vstore_part(x + j, vload(tail) * inv, rest);
 }
 
 VI void softmax_body(float *x, size_t rows, size_t cols)
@@ -633,6 +669,9 @@ TARGET static void NAME(ln_panels)(float *x, const float *res, const float *gamm
 #undef vhi
 #undef vjoin
 #undef hsumd
+#undef vload_part
+#undef vstore_part
+#undef vhmax
 #undef vexp2part
 #undef vexp
 #undef vgelu
