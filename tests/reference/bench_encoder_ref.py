@@ -290,7 +290,8 @@ def medner_activation_bytes(cfg, seq, batch):
 
 
 def cmd_report(path):
-    recs = [json.loads(line) for line in open(path) if line.strip()]
+    allrecs = [json.loads(line) for line in open(path) if line.strip()]
+    recs = [r for r in allrecs if r["tool"] != "peak"]
     keys = []
     for r in recs:
         k = (r["model"], r["seq"], r["batch"], r["threads"])
@@ -350,7 +351,7 @@ def cmd_report(path):
                           f"{r['gflop'] / r['m']:.1f}", f"{r['gflop'] / r['g']:.1f}"))
 
     peaks = {}
-    for r in recs:
+    for r in allrecs:
         if r["tool"] == "peak":
             peaks.setdefault(r["threads"], []).append(r["fma_peak_gflops"])
     if peaks:
