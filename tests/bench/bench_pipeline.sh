@@ -3,13 +3,16 @@
 # Hugging Face token-classification pipeline (PyTorch) vs a tokenizers + ONNX Runtime pipeline,
 # in one run, on the same PubMed abstracts and the same model (.cache/models/minilm-ner-random:
 # all-MiniLM-L6-v2 + a 5-label BIO head, from `make models`), aggregation "first", windows of 512
-# tokens overlapping by 128, 8 windows per forward call.
+# tokens overlapping by 128; medner at 8 windows per forward call, HF and ORT at 1 and at 8 (each
+# run every round, the faster compared: padding to the longest of 8 costs them more than the
+# larger batch saves).
 #
 # Documents: the first DOCS (default 300) lines of ../shared/data/raw/pubmed_abstracts.txt when
 # present, else of the byte-identical tests/data/corpus/pubmed_abstracts.txt.xz (BENCH_TEXT=FILE
 # to use another one-document-per-line file). Thread counts BENCH_THREADS (default "1 2"); for
 # each, one Python process (tests/reference/bench_pipeline_ref.py run) loads both Python tools
-# and runs REPEATS (default 3) rounds of: medner, HF pipeline, ORT pipeline, medner again (medner
+# and runs REPEATS (default 3) rounds of: medner, HF pipeline (batch 1, 8), ORT pipeline (batch
+# 1, 8), medner again (medner
 # is spawned as a process; at 2 threads both --threads 1 --encoder-threads 2 and --threads 2
 # --encoder-threads 1 are run each time, and the faster is reported). Medians. The details of each
 # tool, the token count and the agreement checks are in bench_pipeline_ref.py's docstring.
