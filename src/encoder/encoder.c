@@ -264,18 +264,21 @@ static void layers_panels(medner_context *c, size_t T, size_t n)
         medner__linear_run(par, &a_qkv);
         medner__attention(par, att, ld4, qkv, qkv + H, qkv + 2 * H, ld4, c->start, c->lens, n,
                           heads, D, scale);
+        /* each product's LayerNorm runs in the same job, on each thread's rows
+         * while they are in its cache */
         medner__linear_args a_o = { .y = tmp, .y_panels = 1, .x = att, .ldx = ld4, .w = L->o_w,
-                                    .b = L->o_b, .M = T, .N = H, .K = H };
+                                    .b = L->o_b, .M = T, .N = H, .K = H, .ln_residual = xp,
+                                    .ln_gamma = L->ln1_g, .ln_beta = L->ln1_b, .ln_eps = eps };
         medner__linear_run(par, &a_o);
-        medner__add_layernorm_panels_par(par, tmp, xp, L->ln1_g, L->ln1_b, T, H, eps);
         medner__linear_args a_f1 = { .y = ffn, .y_panels = 1, .x = tmp, .x_panels = 1,
                                      .w = L->ffn1_w, .b = L->ffn1_b, .M = T, .N = inter, .K = H,
                                      .act = act };
         medner__linear_run(par, &a_f1);
         medner__linear_args a_f2 = { .y = xp, .y_panels = 1, .x = ffn, .x_panels = 1,
-                                     .w = L->ffn2_w, .b = L->ffn2_b, .M = T, .N = H, .K = inter };
+                                     .w = L->ffn2_w, .b = L->ffn2_b, .M = T, .N = H, .K = inter,
+                                     .ln_residual = tmp, .ln_gamma = L->ln2_g,
+                                     .ln_beta = L->ln2_b, .ln_eps = eps };
         medner__linear_run(par, &a_f2);
-        medner__add_layernorm_panels_par(par, xp, tmp, L->ln2_g, L->ln2_b, T, H, eps);
     }
     medner__unpack_panels(c->x, H, xp, T, H);
 }

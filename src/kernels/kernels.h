@@ -148,7 +148,13 @@ void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size
  * With rows in and out, n_each (or N) <= 64 uses the narrow kernel (as
  * medner__linear); with panels the tiled product always, whose every element
  * equals medner__linear's tiled result bitwise (row-stable, thread-count
- * independent). */
+ * independent).
+ * ln_gamma != NULL: then y = LayerNorm(y + ln_residual) * ln_gamma + ln_beta
+ *   (medner__add_layernorm(_panels) with ln_eps; ln_residual in y's layout
+ *   and stride, may be NULL; ln_beta required), bitwise the same as calling
+ *   it after the product. With y_panels and a split by rows (every split but
+ *   the column split of very few rows), each thread normalises its rows as
+ *   soon as they are complete, while they are still in its cache. */
 typedef struct medner__linear_args {
     float *y;
     size_t ldy;
@@ -161,6 +167,8 @@ typedef struct medner__linear_args {
     size_t count;
     size_t M, N, K;
     medner__epi act;
+    const float *ln_residual, *ln_gamma, *ln_beta;
+    float ln_eps;
 } medner__linear_args;
 void medner__linear_run(medner__par *par, const medner__linear_args *a);
 size_t medner__linear_scratch(size_t K);

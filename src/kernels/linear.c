@@ -200,6 +200,10 @@ static void apply_act(medner__epi act, float *x, size_t n)
 
 /* Rows [m0, m1) x columns [n0, n1) of the product, then the activation.
  * m0 is a multiple of MR. */
+/* Whether the LayerNorm after the product runs inside the blocks (panel
+ * output; linear_block checks that a block holds whole rows). */
+static int ln_in_blocks(const medner__linear_args *a) { return a->ln_gamma && a->y_panels; }
+
 static void linear_block(const medner__linear_args *a, size_t m0, size_t m1, size_t n0, size_t n1,
                          float *scratch)
 {
@@ -219,14 +223,18 @@ static void linear_block(const medner__linear_args *a, size_t m0, size_t m1, siz
         op.ldx = a->ldx;
     }
     medner__gemm(&op, n0, n1, scratch);
-    if (a->act == MEDNER__EPI_NONE)
-        return;
-    if (a->y_panels) /* each panel's columns [n0, n1) are contiguous */
-        for (size_t p = 0; p < (M + MR - 1) / MR; p++)
-            apply_act(a->act, op.y + p * op.ldy + n0 * MR, (n1 - n0) * MR);
-    else
-        for (size_t m = 0; m < M; m++)
-            apply_act(a->act, op.y + m * op.ldy + n0, n1 - n0);
+    if (a->act != MEDNER__EPI_NONE) {
+        if (a->y_panels) /* each panel's columns [n0, n1) are contiguous */
+            for (size_t p = 0; p < (M + MR - 1) / MR; p++)
+                apply_act(a->act, op.y + p * op.ldy + n0 * MR, (n1 - n0) * MR);
+        else
+            for (size_t m = 0; m < M; m++)
+                apply_act(a->act, op.y + m * op.ldy + n0, n1 - n0);
+    }
+    if (ln_in_blocks(a) && n0 == 0 && n1 == a->N) /* whole rows (m0 is a panel start) */
+        medner__add_layernorm_panels(op.y, a->ln_residual ? a->ln_residual + m0 * a->N : NULL,
+                                     a->ln_gamma, a->ln_beta, (M + MR - 1) / MR, a->N,
+                                     a->ln_eps);
 }
 
 /* Thread tid of nt. Many rows: units of whole row panels taken in turn from
@@ -264,6 +272,23 @@ static void linear_part(void *arg, size_t tid, size_t nt, float *scratch)
     }
 }
 
+/* The LayerNorm of ln_gamma after the whole product (rows out, or a column
+ * split). */
+static void post_layernorm(medner__par *par, const medner__linear_args *a)
+{
+    if (a->y_panels)
+        medner__add_layernorm_panels_par(par, a->y, a->ln_residual, a->ln_gamma, a->ln_beta,
+                                         a->M, a->N, a->ln_eps);
+    else if (a->ldy == a->N)
+        medner__add_layernorm_par(par, a->y, a->ln_residual, a->ln_gamma, a->ln_beta, a->M,
+                                  a->N, a->ln_eps);
+    else
+        for (size_t m = 0; m < a->M; m++)
+            medner__add_layernorm(a->y + m * a->ldy, a->ln_residual ? a->ln_residual + m * a->ldy
+                                                                   : NULL,
+                                  a->ln_gamma, a->ln_beta, 1, a->N, a->ln_eps);
+}
+
 void medner__linear_run(medner__par *par, const medner__linear_args *a)
 {
     if (a->M == 0 || a->N == 0)
@@ -277,11 +302,20 @@ void medner__linear_run(medner__par *par, const medner__linear_args *a)
             for (size_t m = 0; m < a->M; m++)
                 apply_act(a->act, a->y + m * a->ldy + i * n, n);
         }
+        if (a->ln_gamma)
+            post_layernorm(par, a);
         return;
     }
     linear_job j = { *a, 0 };
     atomic_init(&j.next, (size_t)0);
+    size_t MR = medner__gemm_tile_m(), nt = medner__par_threads(par);
+    size_t panels = (a->M + MR - 1) / MR;
+    int col_split = nt > 1 && panels < 2 * nt; /* linear_part splits columns: no whole rows */
+    if (col_split)
+        j.a.ln_gamma = NULL;
     medner__par_run(par, linear_part, &j);
+    if (a->ln_gamma && (col_split || !a->y_panels))
+        post_layernorm(par, a);
 }
 
 void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size_t ldx,

@@ -336,6 +336,74 @@ static void test_linear_stacked_same(void **state)
  * y_panels writes what medner__linear writes (as panels, padding rows aside)
  * and with x_panels, reading those panels, gives what medner__linear gives
  * from rows, at every instruction-set level and thread count. */
+/* A LayerNorm fused into the product (ln_gamma) gives the same bits as the
+ * product and then the LayerNorm, with panels (each thread normalises its
+ * rows in the job; the column split of very few rows normalises after) and
+ * with rows, at every level and 1-3 threads. */
+static void test_linear_ln_fused_same(void **state)
+{
+    (void)state;
+    const size_t shapes[][2] = { { 1, 40 }, { 31, 100 }, { 65, 70 }, { 300, 96 }, { 700, 64 } };
+    const size_t K = 90;
+    int levels[4];
+    int nl = isa_levels(levels);
+    medner__par *pars[3];
+    for (size_t t = 0; t < 3; t++)
+        pars[t] = par_new(t + 1, medner__linear_scratch(K));
+    rng_seed(14);
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        for (size_t s = 0; s < MEDNER_ARRAY_LEN(shapes); s++) {
+            size_t M = shapes[s][0], N = shapes[s][1];
+            size_t rows = (M + MEDNER__GEMM_MR_MAX - 1) / MEDNER__GEMM_MR_MAX * MEDNER__GEMM_MR_MAX;
+            float *x = frand_array(M * K, -1.0f, 1.0f), *w = frand_array(N * K, -0.3f, 0.3f);
+            float *b = frand_array(N, -1.0f, 1.0f), *g = frand_array(N, 0.5f, 1.5f);
+            float *be = frand_array(N, -1.0f, 1.0f);
+            float *res = aligned_alloc(64, rows * N * sizeof *res);
+            float *ref = aligned_alloc(64, rows * N * sizeof *ref);
+            float *got = aligned_alloc(64, rows * N * sizeof *got);
+            assert_true(res && ref && got);
+            for (size_t i = 0; i < rows * N; i++)
+                res[i] = (float)(i % 97) * 0.03f - 1.4f;
+            for (size_t t = 0; t < 3; t++)
+                for (int panels = 0; panels < 2; panels++) {
+                    size_t bytes = (panels ? rows : M) * N * sizeof *ref;
+                    memset(ref, 0, bytes);
+                    memset(got, 0, bytes);
+                    medner__linear_args a = { .y = ref, .ldy = N, .y_panels = panels, .x = x,
+                                              .ldx = K, .w = w, .b = b, .M = M, .N = N, .K = K,
+                                              .act = MEDNER__EPI_GELU };
+                    medner__linear_run(pars[t], &a);
+                    if (panels)
+                        medner__add_layernorm_panels_par(pars[t], ref, res, g, be, M, N, 1e-5f);
+                    else
+                        medner__add_layernorm_par(pars[t], ref, res, g, be, M, N, 1e-5f);
+                    a.y = got;
+                    a.ln_residual = res;
+                    a.ln_gamma = g;
+                    a.ln_beta = be;
+                    a.ln_eps = 1e-5f;
+                    medner__linear_run(pars[t], &a);
+                    if (memcmp(got, ref, bytes) != 0)
+                        fail_msg("linear + LayerNorm M=%zu N=%zu %s isa %d, %zu threads: fused "
+                                 "differs from product then LayerNorm",
+                                 M, N, panels ? "panels" : "rows", levels[l], t + 1);
+                }
+            free(x);
+            free(w);
+            free(b);
+            free(g);
+            free(be);
+            free(res);
+            free(ref);
+            free(got);
+        }
+    }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    for (size_t t = 0; t < 3; t++)
+        medner__par_free(pars[t]);
+}
+
 static void test_linear_panels_same(void **state)
 {
     (void)state;
@@ -1183,6 +1251,7 @@ int main(void)
         cmocka_unit_test(test_linear_stacked_same),
         cmocka_unit_test(test_gemm_packed_same),
         cmocka_unit_test(test_linear_panels_same),
+        cmocka_unit_test(test_linear_ln_fused_same),
         cmocka_unit_test(test_layernorm_panels),
         cmocka_unit_test(test_attention_vs_ref),
         cmocka_unit_test(test_attention_deterministic),
