@@ -195,8 +195,9 @@ static int reserve(medner_context *c, size_t T, size_t L, size_t n)
         return 0;
     release_workspace(c);
     size_t H = cfg->hidden, inter = cfg->intermediate;
-    /* `big` holds Q|K|V|attention output (4H per token) during attention and
-     * the FFN's intermediate activations (I per token) afterwards. */
+    /* `big` holds the Q|K|V panels and the attention output panels (4H per
+     * token) during attention and the FFN's intermediate panels (I per token)
+     * afterwards. */
     size_t big_cols = 4 * H > inter ? 4 * H : inter;
     size_t C = cfg->num_labels ? cfg->num_labels : 1;
     c->x = alloc_floats(T, H);
@@ -240,33 +241,33 @@ static medner__epi kernel_act(medner__act act)
     return MEDNER__EPI_GELU;
 }
 
-/* The layers, with the hidden states (xp, tmp) and the FFN intermediate kept
- * as packed panels (docs/kernels.md): every product reads its x in place and
- * writes whole panel columns, except around attention, which works on rows
- * (its sequences start anywhere in a panel): Q, K, V are written as rows and
- * the attention output is packed by the product after it. */
+/* The layers, with every activation kept as packed panels (docs/kernels.md):
+ * the hidden states (xp, tmp), Q|K|V, the attention output and the FFN
+ * intermediate. Every product reads its x in place and writes whole panel
+ * columns; attention gathers each sequence's rows from the Q|K|V panels (a
+ * sequence starts anywhere in a panel) and scatters its output rows back. */
 static void layers_panels(medner_context *c, size_t T, size_t n)
 {
     const medner__config *cfg = &c->enc->model->config;
     const medner__weights *w = &c->enc->model->weights;
     size_t H = cfg->hidden, inter = cfg->intermediate, heads = cfg->heads, D = H / heads;
     float eps = cfg->ln_eps, scale = 1.0f / sqrtf((float)D);
-    float *xp = c->xp, *tmp = c->tmp, *qkv = c->big, *att = c->big + 3 * H, *ffn = c->big;
-    size_t ld4 = 4 * H;
+    size_t MR = medner__gemm_tile_m(), rows = (T + MR - 1) / MR * MR;
+    float *xp = c->xp, *tmp = c->tmp, *qkv = c->big, *att = c->big + rows * 3 * H, *ffn = c->big;
     medner__par *par = c->par;
     medner__epi act = kernel_act(cfg->act);
     medner__gemm_pack(xp, c->x, H, T, H);
     for (size_t l = 0; l < cfg->layers; l++) {
         const medner__layer *L = &w->layers[l];
         const float *qkv_w[3] = { L->q_w, L->k_w, L->v_w }, *qkv_b[3] = { L->q_b, L->k_b, L->v_b };
-        medner__linear_args a_qkv = { .y = qkv, .ldy = ld4, .x = xp, .x_panels = 1, .ws = qkv_w,
-                                      .bs = qkv_b, .count = 3, .M = T, .N = 3 * H, .K = H };
+        medner__linear_args a_qkv = { .y = qkv, .y_panels = 1, .x = xp, .x_panels = 1,
+                                      .ws = qkv_w, .bs = qkv_b, .count = 3, .M = T, .N = 3 * H,
+                                      .K = H };
         medner__linear_run(par, &a_qkv);
-        medner__attention(par, att, ld4, qkv, qkv + H, qkv + 2 * H, ld4, c->start, c->lens, n,
-                          heads, D, scale);
+        medner__attention(par, att, qkv, c->start, c->lens, n, heads, D, scale);
         /* each product's LayerNorm runs in the same job, on each thread's rows
          * while they are in its cache */
-        medner__linear_args a_o = { .y = tmp, .y_panels = 1, .x = att, .ldx = ld4, .w = L->o_w,
+        medner__linear_args a_o = { .y = tmp, .y_panels = 1, .x = att, .x_panels = 1, .w = L->o_w,
                                     .b = L->o_b, .M = T, .N = H, .K = H, .ln_residual = xp,
                                     .ln_gamma = L->ln1_g, .ln_beta = L->ln1_b, .ln_eps = eps };
         medner__linear_run(par, &a_o);

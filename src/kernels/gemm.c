@@ -551,6 +551,111 @@ void medner__gemm_pack_t(float *panels, const float *xt, size_t ldxt, size_t M, 
     }
 }
 
+/* ---- rows of one sequence between shared panels and its own panels ----------
+ * Shared panels: row t, column c at shared[(t / MR) * ld + c * MR + t % MR];
+ * the sequence's own panels: its row i (= shared row row0 + i) at
+ * own[(i / MR) * C * MR + c * MR + i % MR]. Both are lane-shifted copies of
+ * whole columns (the shift is row0 % MR). */
+#if GX86
+/* Lanes [i0, i0 + 16) of own column c: shared lanes o + i0 .. of panel column
+ * `a` and, past the panel's end, lanes .. of the next panel's column `b`;
+ * masked loads touch no lane outside the sequence (`valid` rows). */
+__attribute__((target("avx512f"))) static void gather_avx512(float *own, const float *shared,
+                                                             size_t ld, size_t C, size_t row0,
+                                                             size_t n)
+{
+    size_t o = row0 % 32, P = (n + 31) / 32;
+    const float *base = shared + row0 / 32 * ld;
+    for (size_t p = 0; p < P; p++) {
+        size_t valid = n - p * 32 < 32 ? n - p * 32 : 32;
+        const float *a = base + p * ld, *b = a + ld;
+        float *dst = own + p * C * 32;
+        for (size_t h = 0; h < 2; h++) {
+            size_t i0 = 16 * h;
+            uint32_t in = valid > i0 ? (valid - i0 >= 16 ? 0xffffu : (1u << (valid - i0)) - 1u) : 0;
+            /* lane j comes from panel a while o + i0 + j < 32 */
+            uint32_t from_a = o + i0 >= 32 ? 0 : 32 - o - i0 >= 16 ? 0xffffu
+                                                                   : (1u << (32 - o - i0)) - 1u;
+            __mmask16 ma = (__mmask16)(in & from_a), mb = (__mmask16)(in & ~from_a);
+            for (size_t c = 0; c < C; c++) {
+                __m512 v = _mm512_maskz_loadu_ps(ma, a + c * 32 + o + i0);
+                if (mb)
+                    v = _mm512_mask_loadu_ps(v, mb, b + c * 32 + o + i0 - 32);
+                _mm512_store_ps(dst + c * 32 + i0, v);
+            }
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) static void scatter_avx512(float *shared, size_t ld,
+                                                              const float *own, size_t C,
+                                                              size_t row0, size_t n)
+{
+    size_t o = row0 % 32, P = (n + 31) / 32;
+    float *base = shared + row0 / 32 * ld;
+    for (size_t p = 0; p < P; p++) {
+        size_t valid = n - p * 32 < 32 ? n - p * 32 : 32;
+        float *a = base + p * ld, *b = a + ld;
+        const float *src = own + p * C * 32;
+        for (size_t h = 0; h < 2; h++) {
+            size_t i0 = 16 * h;
+            uint32_t in = valid > i0 ? (valid - i0 >= 16 ? 0xffffu : (1u << (valid - i0)) - 1u) : 0;
+            uint32_t from_a = o + i0 >= 32 ? 0 : 32 - o - i0 >= 16 ? 0xffffu
+                                                                   : (1u << (32 - o - i0)) - 1u;
+            __mmask16 ma = (__mmask16)(in & from_a), mb = (__mmask16)(in & ~from_a);
+            if (!ma && !mb)
+                continue;
+            for (size_t c = 0; c < C; c++) {
+                __m512 v = _mm512_load_ps(src + c * 32 + i0);
+                if (ma)
+                    _mm512_mask_storeu_ps(a + c * 32 + o + i0, ma, v);
+                if (mb)
+                    _mm512_mask_storeu_ps(b + c * 32 + o + i0 - 32, mb, v);
+            }
+        }
+    }
+}
+#endif
+
+void medner__panels_gather(float *own, const float *shared, size_t ld, size_t C, size_t row0,
+                           size_t n)
+{
+    size_t MR = medner__gemm_tile_m();
+#if GX86
+    if (MR == 32) {
+        gather_avx512(own, shared, ld, C, row0, n);
+        return;
+    }
+#endif
+    size_t P = (n + MR - 1) / MR;
+    for (size_t i = 0; i < P * MR; i++) {
+        size_t t = row0 + i;
+        float *dst = own + i / MR * C * MR + i % MR;
+        const float *src = shared + t / MR * ld + t % MR;
+        for (size_t c = 0; c < C; c++)
+            dst[c * MR] = i < n ? src[c * MR] : 0.0f;
+    }
+}
+
+void medner__panels_scatter(float *shared, size_t ld, const float *own, size_t C, size_t row0,
+                            size_t n)
+{
+    size_t MR = medner__gemm_tile_m();
+#if GX86
+    if (MR == 32) {
+        scatter_avx512(shared, ld, own, C, row0, n);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++) {
+        size_t t = row0 + i;
+        float *dst = shared + t / MR * ld + t % MR;
+        const float *src = own + i / MR * C * MR + i % MR;
+        for (size_t c = 0; c < C; c++)
+            dst[c * MR] = src[c * MR];
+    }
+}
+
 void medner__gemm_packed(float *y, size_t ldy, int ymode, const float *panels, size_t M, size_t K,
                          const float *w, size_t ldw, const float *b, float alpha, size_t n0,
                          size_t n1)

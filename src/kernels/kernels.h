@@ -109,6 +109,17 @@ void medner__gemm_pack_t(float *panels, const float *xt, size_t ldxt, size_t M, 
 void medner__gemm_packed(float *y, size_t ldy, int ymode, const float *panels, size_t M, size_t K,
                          const float *w, size_t ldw, const float *b, float alpha, size_t n0,
                          size_t n1);
+/* Rows [row0, row0 + n) of C columns between shared panels (row t, column c
+ * at shared[(t / MR) * ld + c * MR + t % MR], ld >= C * MR) and a sequence's
+ * own panels (its row i at own[(i / MR) * C * MR + c * MR + i % MR], 64-byte
+ * aligned, ceil(n / MR) panels). gather fills own's lanes past n with 0;
+ * scatter writes only the n rows' lanes of shared (other rows' lanes in the
+ * same panels are not touched, so threads may scatter disjoint rows of one
+ * panel at once). Exact copies. */
+void medner__panels_gather(float *own, const float *shared, size_t ld, size_t C, size_t row0,
+                           size_t n);
+void medner__panels_scatter(float *shared, size_t ld, const float *own, size_t C, size_t row0,
+                            size_t n);
 /* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (exact copy). */
 void medner__transpose(float *dst, size_t ldd, const float *src, size_t lds, size_t rows,
                        size_t cols);
@@ -209,20 +220,30 @@ void medner__relu_ref(float *x, size_t n);
  * (as PyTorch). */
 void medner__softmax(float *x, size_t rows, size_t cols);
 void medner__softmax_ref(float *x, size_t rows, size_t cols);
+/* medner__softmax of every lane of `panels` packed panels of n columns
+ * (s[p * n * MR + j * MR + lane], MR = medner__gemm_tile_m()): lane-wise the
+ * same formula and bounds; the sum over a lane's n values runs in another
+ * order than the row form's, so results may differ from it in the last bit.
+ * Lanes are independent (a lane's result depends on its own n values). */
+void medner__softmax_panels(float *s, size_t panels, size_t n);
 
 /* Multi-head scaled dot-product attention for n_seqs packed sequences
- * (no padding: every key of a sequence is visible to its queries).
- *   q, k, v: rows [starts[s], starts[s] + lens[s]) of [*, ld] buffers hold
- *            sequence s; head h in columns [h*D, (h+1)*D)   (ld >= H*D)
- *   out:     [*, ldo], the same rows, head h written to columns [h*D, (h+1)*D)
+ * (no padding: every key of a sequence is visible to its queries), on packed
+ * panels (MEDNER__GEMM_PANELS at the current level's MR):
+ *   qkv: ceil(T / MR) panels of 3 H D columns, Q | K | V (head h at columns
+ *        h D .. of each), panel stride 3 H D MR: the stacked Q/K/V product's
+ *        y_panels output;
+ *   out: the same rows, H D columns (head h at h D ..), panel stride H D MR:
+ *        the next product's x_panels input;
+ *   sequence s = rows [starts[s], starts[s] + lens[s]); sequences may start
+ *   anywhere in a panel. Only the sequences' rows of out are written.
  * out_h = softmax(q_h k_h^T * scale) v_h, scale = 1/sqrt(D) usually.
  * (sequence, head) pairs are spread over par's threads; each needs
  * medner__attention_scratch(L, D) floats of scratch for the longest L. The
  * result depends on the sequence only (not on the other sequences, where its
  * rows sit, or the thread count). */
-void medner__attention(medner__par *par, float *out, size_t ldo, const float *q, const float *k,
-                       const float *v, size_t ld, const size_t *starts, const size_t *lens,
-                       size_t n_seqs, size_t H, size_t D, float scale);
+void medner__attention(medner__par *par, float *out, const float *qkv, const size_t *starts,
+                       const size_t *lens, size_t n_seqs, size_t H, size_t D, float scale);
 size_t medner__attention_scratch(size_t L, size_t D);
 /* Reference for ONE sequence of L tokens (rows 0..L-1), double accumulation. */
 void medner__attention_ref(float *out, size_t ldo, const float *q, const float *k,

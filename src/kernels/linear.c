@@ -331,23 +331,47 @@ void medner__linear(medner__par *par, float *y, size_t ldy, const float *x, size
 
 #define ALIGN16(n) (((n) + 15) & ~(size_t)15)
 
-/* Queries per block: the block's scores (ATT_ROWS x L floats, 96 KiB at
+/* Queries per block: a block's scores (ATT_ROWS x L floats, 128 KiB at
  * L = 512) stay in L2 between the product that writes them, the softmax and
  * the product that reads them; a whole L x L score matrix (1 MiB at 512)
- * would not. A multiple of every ISA's tile width (12, 6). */
-#define ATT_ROWS 48
+ * would not. A multiple of every level's panel height (32, 16, 8). */
+#define ATT_ROWS 64
+#define MR_MAX MEDNER__GEMM_MR_MAX
+
+/* One (sequence, head)'s buffers, each 64-byte aligned: the keys as rows
+ * (W of the scores), v transposed (W of the output; a row per dimension),
+ * the queries as the sequence's own panels (x of the scores), a block's
+ * scores and its output, both as panels. Keys and v^T keep the lanes of the
+ * shared panels they come from: key i is row o + i (o = the sequence's
+ * first row % MR), so they are copied by whole panel columns. */
+typedef struct att_bufs {
+    float *kr, *vt, *qp, *s, *op;
+    size_t ldv;
+} att_bufs;
+
+static size_t att_span(size_t L) { return ALIGN16(L + 2 * MR_MAX); } /* >= the panels' rows */
+
+static att_bufs att_layout(float *scratch, size_t L, size_t D)
+{
+    att_bufs b;
+    size_t span = att_span(L);
+    b.kr = scratch;
+    b.vt = b.kr + span * D;
+    b.ldv = span;
+    b.qp = b.vt + D * span;
+    b.s = b.qp + span * D;
+    b.op = b.s + ALIGN16(ATT_ROWS * L);
+    return b;
+}
 
 size_t medner__attention_scratch(size_t L, size_t D)
 {
-    return ALIGN16(medner__gemm_packed_size(L, D)) + ALIGN16(medner__gemm_packed_size(D, L)) +
-           ALIGN16(ATT_ROWS * L);
+    return 3 * att_span(L) * D + ALIGN16(ATT_ROWS * L) + ALIGN16(ATT_ROWS * D);
 }
 
 typedef struct attention_job {
     float *out;
-    size_t ldo;
-    const float *q, *k, *v;
-    size_t ld;
+    const float *qkv;
     const size_t *starts, *lens;
     size_t n_seqs, H, D;
     float scale;
@@ -355,26 +379,39 @@ typedef struct attention_job {
 } attention_job;
 
 /* One head of one sequence: out_h = softmax(scale q_h k_h^T) v_h, by blocks
- * of ATT_ROWS queries. The keys are packed once as the product's x (so the
- * scores come out transposed, S^T = k q^T, and are stored as rows of S) and
- * v once as x of out^T = v^T S^T (v's rows are already v^T's packed layout).
- * Each score is scale * (one FMA per d in order), each output one FMA per key
- * in order: a row's result does not depend on the block it falls in. */
+ * of ATT_ROWS queries, every operand in the layout the product reads in
+ * place: scores S = q k^T with the queries as packed x and the keys as W
+ * rows, written as panels (a query per lane); the softmax runs down the
+ * panels' lanes; out = S v with S as packed x and v^T as W rows, written as
+ * panels and scattered into the shared output panels. Each score is
+ * scale * (one FMA per d in order), each output one FMA per key in order:
+ * a query's result does not depend on the block, the panel lane or the
+ * thread it falls in. */
 static void attention_head(const attention_job *j, size_t s, size_t h, float *scratch)
 {
-    size_t L = j->lens[s], D = j->D, r = j->starts[s];
-    float *kp = scratch, *vp = kp + ALIGN16(medner__gemm_packed_size(L, D));
-    float *S = vp + ALIGN16(medner__gemm_packed_size(D, L));
-    const float *q = j->q + r * j->ld + h * D, *k = j->k + r * j->ld + h * D;
-    const float *v = j->v + r * j->ld + h * D;
-    float *out = j->out + r * j->ldo + h * D;
-    medner__gemm_pack(kp, k, j->ld, L, D);
-    medner__gemm_pack_t(vp, v, j->ld, D, L);
+    size_t L = j->lens[s], D = j->D, r = j->starts[s], HD = j->H * D;
+    if (L == 0)
+        return;
+    size_t MR = medner__gemm_tile_m(), o = r % MR, g0 = r / MR, g1 = (r + L - 1) / MR;
+    size_t ldq = 3 * HD * MR, ldo = HD * MR;
+    att_bufs b = att_layout(scratch, L, D);
+    const float *q = j->qkv + h * D * MR, *k = q + HD * MR, *v = k + HD * MR;
+    for (size_t g = g0; g <= g1; g++) {
+        /* keys: panel columns [D][MR] -> rows [MR][D]; v: columns copied as they are */
+        medner__transpose(b.kr + (g - g0) * MR * D, D, k + g * ldq, MR, D, MR);
+        for (size_t d = 0; d < D; d++)
+            memcpy(b.vt + d * b.ldv + (g - g0) * MR, v + g * ldq + d * MR, MR * sizeof(float));
+    }
+    medner__panels_gather(b.qp, q, ldq, D, r, L);
+    const float *kr = b.kr + o * D, *vt = b.vt + o;
     for (size_t i0 = 0; i0 < L; i0 += ATT_ROWS) {
         size_t n = L - i0 < ATT_ROWS ? L - i0 : ATT_ROWS;
-        medner__gemm_packed(S, L, MEDNER__GEMM_TRANSPOSED, kp, L, D, q + i0 * j->ld, j->ld, NULL, j->scale, 0, n);
-        medner__softmax(S, n, L);
-        medner__gemm_packed(out + i0 * j->ldo, j->ldo, MEDNER__GEMM_TRANSPOSED, vp, D, L, S, L, NULL, 1.0f, 0, n);
+        medner__gemm_packed(b.s, L * MR, MEDNER__GEMM_PANELS, b.qp + i0 * D, n, D, kr, D, NULL,
+                            j->scale, 0, L);
+        medner__softmax_panels(b.s, (n + MR - 1) / MR, L);
+        medner__gemm_packed(b.op, D * MR, MEDNER__GEMM_PANELS, b.s, n, L, vt, b.ldv, NULL, 1.0f,
+                            0, D);
+        medner__panels_scatter(j->out + h * D * MR, ldo, b.op, D, r + i0, n);
     }
 }
 
@@ -394,13 +431,12 @@ static void attention_part(void *arg, size_t tid, size_t nt, float *scratch)
     }
 }
 
-void medner__attention(medner__par *par, float *out, size_t ldo, const float *q, const float *k,
-                       const float *v, size_t ld, const size_t *starts, const size_t *lens,
-                       size_t n_seqs, size_t H, size_t D, float scale)
+void medner__attention(medner__par *par, float *out, const float *qkv, const size_t *starts,
+                       const size_t *lens, size_t n_seqs, size_t H, size_t D, float scale)
 {
     if (n_seqs == 0 || H == 0 || D == 0)
         return;
-    attention_job j = { out, ldo, q, k, v, ld, starts, lens, n_seqs, H, D, scale, 0 };
+    attention_job j = { out, qkv, starts, lens, n_seqs, H, D, scale, 0 };
     atomic_init(&j.next, (size_t)0);
     medner__par_run(par, attention_part, &j);
 }

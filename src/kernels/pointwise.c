@@ -99,6 +99,14 @@ void medner__softmax(float *x, size_t rows, size_t cols)
     DISPATCH(softmax, (x, rows, cols))
 }
 
+void medner__softmax_panels(float *s, size_t panels, size_t n)
+{
+    if (n == 0)
+        return;
+    size_t MR = medner__gemm_tile_m();
+    DISPATCH(softmax_panels, (s, panels, n, MR))
+}
+
 void medner__add_layernorm(float *x, const float *residual, const float *gamma,
                            const float *beta, size_t rows, size_t cols, float eps)
 {
@@ -154,6 +162,8 @@ void medner__add_layernorm_panels(float *x, const float *residual, const float *
 #define gelu_tanh_body NAME(gelu_tanh_body)
 #define relu_body NAME(relu_body)
 #define softmax_exp NAME(softmax_exp)
+#define softmax_expv NAME(softmax_expv)
+#define softmax_panels_body NAME(softmax_panels_body)
 #define softmax_row NAME(softmax_row)
 #define softmax_body NAME(softmax_body)
 #define ln_row NAME(ln_row)
@@ -432,7 +442,7 @@ VI void relu_body(float *x, size_t n) { MAP_BODY(vrelu) }
  * e = exp(x - max), with x - max carried exactly as d + err (TwoSum) so that
  * small probabilities keep their relative accuracy; sum of e in double;
  * x = e * (1/sum). */
-VI vf softmax_exp(vf v, float mx)
+VI vf softmax_expv(vf v, vf mx)
 {
     vf d = v - mx;
     vf bp = d - v, ap = d - bp;
@@ -440,6 +450,8 @@ VI vf softmax_exp(vf v, float mx)
     err = vsel(d > -111.0f, err, vset(0.0f)); /* exp underflows anyway; no inf - inf */
     return vexp2part(d, err);
 }
+
+VI vf softmax_exp(vf v, float mx) { return softmax_expv(v, vset(mx)); }
 
 VI void softmax_row(float *x, size_t n)
 {
@@ -510,6 +522,72 @@ VI void softmax_body(float *x, size_t rows, size_t cols)
 {
     for (size_t r = 0; r < rows; r++)
         softmax_row(x + r * cols, cols);
+}
+
+/* Softmax over n keys for every lane of each panel [n][MR] (MR = 2 VL):
+ * lane-wise, the row form's formula; the keys' e are added four at a time
+ * in fp32 and then in double, per lane. */
+VI void softmax_panels_body(float *s, size_t panels, size_t n, size_t MR)
+{
+    const float ninf = -__builtin_inff();
+    for (size_t p = 0; p < panels; p++)
+        for (size_t g = 0; g < MR; g += 2 * VL) {
+            float *x = s + p * n * MR + g;
+            vf ma = vset(ninf), mb = ma, mc = ma, md = ma;
+            size_t k = 0;
+            for (; k + 2 <= n; k += 2) {
+                ma = vmaxf(vload(x + k * MR), ma);
+                mb = vmaxf(vload(x + k * MR + VL), mb);
+                mc = vmaxf(vload(x + (k + 1) * MR), mc);
+                md = vmaxf(vload(x + (k + 1) * MR + VL), md);
+            }
+            if (k < n) {
+                ma = vmaxf(vload(x + k * MR), ma);
+                mb = vmaxf(vload(x + k * MR + VL), mb);
+            }
+            ma = vmaxf(mc, ma); /* exact: the order does not matter */
+            mb = vmaxf(md, mb);
+            vd sa0 = vsetd(0.0), sa1 = sa0, sb0 = sa0, sb1 = sa0;
+            for (k = 0; k + 4 <= n; k += 4) {
+                vf a0 = softmax_expv(vload(x + k * MR), ma);
+                vf a1 = softmax_expv(vload(x + (k + 1) * MR), ma);
+                vf a2 = softmax_expv(vload(x + (k + 2) * MR), ma);
+                vf a3 = softmax_expv(vload(x + (k + 3) * MR), ma);
+                vf b0 = softmax_expv(vload(x + k * MR + VL), mb);
+                vf b1 = softmax_expv(vload(x + (k + 1) * MR + VL), mb);
+                vf b2 = softmax_expv(vload(x + (k + 2) * MR + VL), mb);
+                vf b3 = softmax_expv(vload(x + (k + 3) * MR + VL), mb);
+                vstore(x + k * MR, a0);
+                vstore(x + (k + 1) * MR, a1);
+                vstore(x + (k + 2) * MR, a2);
+                vstore(x + (k + 3) * MR, a3);
+                vstore(x + k * MR + VL, b0);
+                vstore(x + (k + 1) * MR + VL, b1);
+                vstore(x + (k + 2) * MR + VL, b2);
+                vstore(x + (k + 3) * MR + VL, b3);
+                vf ea = (a0 + a1) + (a2 + a3), eb = (b0 + b1) + (b2 + b3);
+                sa0 += vlo(ea);
+                sa1 += vhi(ea);
+                sb0 += vlo(eb);
+                sb1 += vhi(eb);
+            }
+            for (; k < n; k++) {
+                vf a = softmax_expv(vload(x + k * MR), ma);
+                vf b = softmax_expv(vload(x + k * MR + VL), mb);
+                vstore(x + k * MR, a);
+                vstore(x + k * MR + VL, b);
+                sa0 += vlo(a);
+                sa1 += vhi(a);
+                sb0 += vlo(b);
+                sb1 += vhi(b);
+            }
+            /* 1/sum rounded to fp32, as the row form */
+            vf ia = vjoin(1.0 / sa0, 1.0 / sa1), ib = vjoin(1.0 / sb0, 1.0 / sb1);
+            for (k = 0; k < n; k++) {
+                vstore(x + k * MR, vload(x + k * MR) * ia);
+                vstore(x + k * MR + VL, vload(x + k * MR + VL) * ib);
+            }
+        }
 }
 
 /* ---- residual add + LayerNorm ----------------------------------------------
@@ -638,6 +716,10 @@ TARGET static void NAME(softmax)(float *x, size_t rows, size_t cols)
 {
     softmax_body(x, rows, cols);
 }
+TARGET static void NAME(softmax_panels)(float *s, size_t panels, size_t n, size_t MR)
+{
+    softmax_panels_body(s, panels, n, MR);
+}
 TARGET static void NAME(layernorm)(float *x, const float *res, const float *gamma,
                                    const float *beta, size_t rows, size_t cols, float eps)
 {
@@ -681,6 +763,8 @@ TARGET static void NAME(ln_panels)(float *x, const float *res, const float *gamm
 #undef gelu_tanh_body
 #undef relu_body
 #undef softmax_exp
+#undef softmax_expv
+#undef softmax_panels_body
 #undef softmax_row
 #undef softmax_body
 #undef ln_row

@@ -190,25 +190,36 @@ static void bench_linear(int threads)
     medner__par_free(par);
 }
 
+/* [rows, C] rows as packed panels (medner__attention's layout). */
+static float *panels_of(const float *x, size_t rows, size_t C)
+{
+    float *p = aligned_alloc(64, medner__gemm_packed_size(rows, C) * sizeof *p + 64);
+    if (!p)
+        exit(1);
+    medner__gemm_pack(p, x, C, rows, C);
+    return p;
+}
+
 static void bench_attention(int threads)
 {
-    const size_t Ls[] = { 64, 256, 512 }, H = 12, D = 64, ld = 3 * H * D;
-    medner__par *par = make_par(threads, medner__attention_scratch(512, D));
-    for (size_t c = 0; c < sizeof Ls / sizeof *Ls; c++) {
-        size_t L = Ls[c], start = 0;
-        float *qkv = farray(L * ld, -1, 1), *out = malloc(L * H * D * sizeof *out);
-        if (!out)
-            exit(1);
-        double t, flop = 4.0 * (double)(L * L * H * D);
-        int inner = (int)(1e9 / flop) + 1;
-        TIME_BEST(t, inner,
-                  medner__attention(par, out, H * D, qkv, qkv + H * D, qkv + 2 * H * D, ld,
-                                    &start, &L, 1, H, D, 0.125f));
-        printf("attention  L=%zu H=%zu D=%zu, %d thread%s: %8.3f ms (%5.1f GFLOP/s)\n", L, H, D,
-               threads, threads > 1 ? "s" : " ", t * 1e3, flop / t * 1e-9);
-        free(qkv);
-        free(out);
-    }
+    const size_t Ls[] = { 64, 256, 512 }, H = 12, Ds[] = { 64, 32 };
+    medner__par *par = make_par(threads, medner__attention_scratch(512, 64));
+    for (size_t di = 0; di < sizeof Ds / sizeof *Ds; di++)
+        for (size_t c = 0; c < sizeof Ls / sizeof *Ls; c++) {
+            size_t L = Ls[c], D = Ds[di], ld = 3 * H * D, start = 0;
+            float *qkv = farray(L * ld, -1, 1), *qkv_p = panels_of(qkv, L, ld);
+            float *out = aligned_alloc(64, medner__gemm_packed_size(L, H * D) * sizeof *out + 64);
+            if (!out)
+                exit(1);
+            double t, flop = 4.0 * (double)(L * L * H * D);
+            int inner = (int)(1e9 / flop) + 1;
+            TIME_BEST(t, inner, medner__attention(par, out, qkv_p, &start, &L, 1, H, D, 0.125f));
+            printf("attention  L=%zu H=%zu D=%zu, %d thread%s: %8.3f ms (%5.1f GFLOP/s)\n", L, H,
+                   D, threads, threads > 1 ? "s" : " ", t * 1e3, flop / t * 1e-9);
+            free(qkv);
+            free(qkv_p);
+            free(out);
+        }
     medner__par_free(par);
 }
 
@@ -290,8 +301,14 @@ static void rows_accuracy(void)
         exit(1);
     medner__par *par = make_par(1, medner__attention_scratch(L, D));
     size_t start = 0, len = L;
-    medner__attention(par, o, H * D, qkv, qkv + H * D, qkv + 2 * H * D, ld, &start, &len, 1, H,
-                      D, 0.125f);
+    float *qkv_p = panels_of(qkv, L, ld);
+    float *o_p = aligned_alloc(64, medner__gemm_packed_size(L, H * D) * sizeof *o_p + 64);
+    if (!o_p)
+        exit(1);
+    medner__attention(par, o_p, qkv_p, &start, &len, 1, H, D, 0.125f);
+    medner__unpack_panels(o, H * D, o_p, L, H * D);
+    free(qkv_p);
+    free(o_p);
     medner__par_free(par);
     medner__attention_ref(orf, H * D, qkv, qkv + H * D, qkv + 2 * H * D, ld, L, H, D, 0.125f);
     ea = 0;

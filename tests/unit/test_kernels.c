@@ -652,82 +652,131 @@ static void test_gemm_packed_same(void **state)
 
 /* Several sequences of different lengths packed in one buffer, against the
  * reference run on each sequence alone. */
+/* Rows [0, rows) of a [rows, C] buffer as packed panels (64-byte aligned). */
+static float *to_panels(const float *x, size_t rows, size_t C)
+{
+    float *p = aligned_alloc(64, medner__gemm_packed_size(rows, C) * sizeof *p + 64);
+    assert_non_null(p);
+    medner__gemm_pack(p, x, C, rows, C);
+    return p;
+}
+
+static float panel_at(const float *p, size_t C, size_t row, size_t col)
+{
+    size_t MR = medner__gemm_tile_m();
+    return p[row / MR * C * MR + col * MR + row % MR];
+}
+
 static void test_attention_vs_ref(void **state)
 {
     (void)state;
     const size_t cases[][3] = { /* L, H, D */
         { 1, 2, 64 }, { 7, 2, 64 }, { 33, 3, 5 }, { 64, 12, 64 }, { 130, 2, 64 }, { 300, 2, 64 },
+        { 45, 12, 32 },
     };
     const size_t n = MEDNER_ARRAY_LEN(cases);
+    int levels[4];
+    int nl = isa_levels(levels);
     rng_seed(3);
     medner__par *par = par_new(2, medner__attention_scratch(300, 64));
-    size_t starts[MEDNER_ARRAY_LEN(cases)], lens[MEDNER_ARRAY_LEN(cases)];
-    for (size_t c = 0; c < n; c++) {
-        size_t L = cases[c][0], H = cases[c][1], D = cases[c][2];
-        size_t ld = 3 * H * D, ldo = H * D + 1; /* q, k, v slices of a fused QKV buffer */
-        /* the sequence at rows [4, 4 + L) of the buffer, after another one */
-        size_t rows = L + 9;
-        float *qkv = frand_array(rows * ld, -2.0f, 2.0f);
-        float *out = frand_array(rows * ldo, 5.0f, 5.0f), *ref = fcopy(out, rows * ldo);
-        float scale = 1.0f / sqrtf((float)D);
-        starts[0] = 0, lens[0] = 3, starts[1] = 4, lens[1] = L, starts[2] = L + 5, lens[2] = 4;
-        medner__attention(par, out, ldo, qkv, qkv + H * D, qkv + 2 * H * D, ld, starts, lens, 3,
-                          H, D, scale);
-        for (size_t s = 0; s < 3; s++) {
-            size_t r = starts[s];
-            medner__attention_ref(ref + r * ldo, ldo, qkv + r * ld, qkv + r * ld + H * D,
-                                  qkv + r * ld + 2 * H * D, ld, lens[s], H, D, scale);
-        }
-        for (size_t i = 0; i < rows; i++) {
-            for (size_t j = 0; j < H * D; j++) {
-                double err = fabs((double)out[i * ldo + j] - ref[i * ldo + j]);
-                if (err > 1e-5)
-                    fail_msg("attention L=%zu H=%zu D=%zu: out[%zu,%zu]=%.9g ref %.9g", L, H, D,
-                             i, j, (double)out[i * ldo + j], (double)ref[i * ldo + j]);
+    size_t starts[3], lens[3];
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        for (size_t c = 0; c < n; c++) {
+            size_t L = cases[c][0], H = cases[c][1], D = cases[c][2];
+            size_t ld = 3 * H * D, HD = H * D;
+            /* the sequence at rows [4, 4 + L), after another one, before a third;
+             * rows 3 and L + 4 belong to none */
+            size_t rows = L + 9;
+            float *qkv = frand_array(rows * ld, -2.0f, 2.0f), *qkv_p = to_panels(qkv, rows, ld);
+            size_t out_n = medner__gemm_packed_size(rows, HD);
+            float *out = aligned_alloc(64, out_n * sizeof *out + 64);
+            float *ref = malloc(rows * HD * sizeof *ref);
+            assert_true(out && ref);
+            for (size_t i = 0; i < out_n; i++)
+                out[i] = 5.0f;
+            float scale = 1.0f / sqrtf((float)D);
+            starts[0] = 0, lens[0] = 3, starts[1] = 4, lens[1] = L, starts[2] = L + 5, lens[2] = 4;
+            medner__attention(par, out, qkv_p, starts, lens, 3, H, D, scale);
+            for (size_t s = 0; s < 3; s++) {
+                size_t r = starts[s];
+                medner__attention_ref(ref + r * HD, HD, qkv + r * ld, qkv + r * ld + HD,
+                                      qkv + r * ld + 2 * HD, ld, lens[s], H, D, scale);
             }
-            assert_true(out[i * ldo + H * D] == 5.0f); /* stride gap untouched */
+            size_t MR = medner__gemm_tile_m();
+            for (size_t i = 0; i < (rows + MR - 1) / MR * MR; i++) {
+                int in_seq = i < rows && i != 3 && i != L + 4;
+                for (size_t j = 0; j < HD; j++) {
+                    double got = panel_at(out, HD, i, j);
+                    if (!in_seq) {
+                        if (got != 5.0)
+                            fail_msg("attention L=%zu isa %d: row %zu (no sequence) written",
+                                     L, levels[l], i);
+                        continue;
+                    }
+                    double err = fabs(got - ref[i * HD + j]);
+                    if (err > 1e-5)
+                        fail_msg("attention L=%zu H=%zu D=%zu isa %d: out[%zu,%zu]=%.9g ref %.9g",
+                                 L, H, D, levels[l], i, j, got, (double)ref[i * HD + j]);
+                }
+            }
+            free(qkv);
+            free(qkv_p);
+            free(out);
+            free(ref);
         }
-        free(qkv);
-        free(out);
-        free(ref);
     }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
     medner__par_free(par);
 }
 
 /* A sequence gives the same bits alone and at another row offset of a batch
- * buffer beside other sequences, with 1, 2 and 3 threads. */
+ * buffer beside other sequences, with 1, 2 and 3 threads, at every level. */
 static void test_attention_deterministic(void **state)
 {
     (void)state;
     const size_t Ls[] = { 2, 7, 61, 130, 300, 400 };
-    const size_t H = 2, D = 64, ld = 3 * H * D, ldo = H * D, off = 37;
+    const size_t H = 2, D = 64, ld = 3 * H * D, HD = H * D, off = 37;
+    int levels[4];
+    int nl = isa_levels(levels);
     medner__par *pars[3];
     for (size_t t = 0; t < 3; t++)
         pars[t] = par_new(t + 1, medner__attention_scratch(400, D));
     rng_seed(4);
-    for (size_t c = 0; c < MEDNER_ARRAY_LEN(Ls); c++) {
-        size_t L = Ls[c];
-        float *alone = frand_array(L * ld, -2.0f, 2.0f);
-        float *batch = frand_array((L + off + 3) * ld, -2.0f, 2.0f);
-        memcpy(batch + off * ld, alone, L * ld * sizeof *alone);
-        float *o1 = malloc(L * ldo * sizeof *o1), *o2 = malloc((L + off + 3) * ldo * sizeof *o2);
-        assert_non_null(o1);
-        assert_non_null(o2);
-        size_t s1 = 0, l1 = L;
-        medner__attention(pars[0], o1, ldo, alone, alone + H * D, alone + 2 * H * D, ld, &s1, &l1,
-                          1, H, D, 0.125f);
-        size_t starts[3] = { 0, off, off + L }, lens[3] = { off, L, 3 };
-        for (size_t t = 0; t < 3; t++) {
-            medner__attention(pars[t], o2, ldo, batch, batch + H * D, batch + 2 * H * D, ld,
-                              starts, lens, 3, H, D, 0.125f);
-            if (memcmp(o1, o2 + off * ldo, L * ldo * sizeof *o1) != 0)
-                fail_msg("attention L=%zu differs in a batch buffer with %zu threads", L, t + 1);
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        for (size_t c = 0; c < MEDNER_ARRAY_LEN(Ls); c++) {
+            size_t L = Ls[c], rows = L + off + 3;
+            float *alone = frand_array(L * ld, -2.0f, 2.0f);
+            float *batch = frand_array(rows * ld, -2.0f, 2.0f);
+            memcpy(batch + off * ld, alone, L * ld * sizeof *alone);
+            float *alone_p = to_panels(alone, L, ld), *batch_p = to_panels(batch, rows, ld);
+            float *o1 = aligned_alloc(64, medner__gemm_packed_size(L, HD) * sizeof *o1 + 64);
+            float *o2 = aligned_alloc(64, medner__gemm_packed_size(rows, HD) * sizeof *o2 + 64);
+            float *r1 = malloc(L * HD * sizeof *r1), *r2 = malloc(rows * HD * sizeof *r2);
+            assert_true(o1 && o2 && r1 && r2);
+            size_t s1 = 0, l1 = L;
+            medner__attention(pars[0], o1, alone_p, &s1, &l1, 1, H, D, 0.125f);
+            medner__unpack_panels(r1, HD, o1, L, HD);
+            size_t starts[3] = { 0, off, off + L }, lens[3] = { off, L, 3 };
+            for (size_t t = 0; t < 3; t++) {
+                medner__attention(pars[t], o2, batch_p, starts, lens, 3, H, D, 0.125f);
+                medner__unpack_panels(r2, HD, o2, rows, HD);
+                if (memcmp(r1, r2 + off * HD, L * HD * sizeof *r1) != 0)
+                    fail_msg("attention L=%zu isa %d differs in a batch buffer with %zu threads",
+                             L, levels[l], t + 1);
+            }
+            free(alone);
+            free(batch);
+            free(alone_p);
+            free(batch_p);
+            free(o1);
+            free(o2);
+            free(r1);
+            free(r2);
         }
-        free(alone);
-        free(batch);
-        free(o1);
-        free(o2);
     }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
     for (size_t t = 0; t < 3; t++)
         medner__par_free(pars[t]);
 }
@@ -1074,6 +1123,62 @@ static void test_softmax_vs_ref(void **state)
     medner__kernels_set_isa(MEDNER__ISA_AUTO);
 }
 
+/* The panel form: every lane of every panel equals the row form on that
+ * lane's values within the same bounds, lanes are independent, at every
+ * level. */
+static void test_softmax_panels(void **state)
+{
+    (void)state;
+    const size_t Ns[] = { 1, 3, 5, 64, 129, 300 };
+    int levels[4];
+    int nl = isa_levels(levels);
+    rng_seed(8);
+    for (int l = 0; l < nl; l++) {
+        medner__kernels_set_isa(levels[l]);
+        size_t MR = medner__gemm_tile_m(), P = 3;
+        for (size_t c = 0; c < MEDNER_ARRAY_LEN(Ns); c++) {
+            size_t n = Ns[c];
+            float *x = frand_array(P * n * MR, -12.0f, 12.0f), *ref = malloc(n * sizeof *ref);
+            assert_non_null(ref);
+            if (n > 1)
+                for (size_t k = 0; k < n; k++) /* lane 1 of panel 0: -inf and a huge value */
+                    x[k * MR + 1] = k == 0 ? -INFINITY : k == 1 ? 3e38f : x[k * MR + 1];
+            float *y = fcopy(x, P * n * MR);
+            medner__softmax_panels(y, P, n);
+            double worst = 0.0;
+            for (size_t p = 0; p < P; p++)
+                for (size_t lane = 0; lane < MR; lane++) {
+                    for (size_t k = 0; k < n; k++)
+                        ref[k] = x[p * n * MR + k * MR + lane];
+                    medner__softmax_ref(ref, 1, n);
+                    for (size_t k = 0; k < n; k++) {
+                        double got = y[p * n * MR + k * MR + lane], e = fabs(got - ref[k]);
+                        if (ref[k] > 0.0f)
+                            e = e > e / ref[k] ? e : e / ref[k];
+                        worst = e > worst ? e : worst;
+                    }
+                }
+            if (!(worst < 1e-6))
+                fail_msg("softmax_panels n=%zu isa %d: worst error %.3g", n, levels[l], worst);
+            /* lanes are independent: change every other lane, lane 0 keeps its bits */
+            float *z = fcopy(x, P * n * MR);
+            for (size_t i = 0; i < P * n * MR; i++)
+                if (i % MR != 0)
+                    z[i] = -z[i] * 0.5f;
+            medner__softmax_panels(z, P, n);
+            for (size_t i = 0; i < P * n * MR; i += MR)
+                if (memcmp(&z[i], &y[i], sizeof *z) != 0)
+                    fail_msg("softmax_panels n=%zu isa %d: lane 0 depends on other lanes", n,
+                             levels[l]);
+            free(x);
+            free(y);
+            free(z);
+            free(ref);
+        }
+    }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+}
+
 static void test_softmax_special(void **state)
 {
     (void)state;
@@ -1263,6 +1368,7 @@ int main(void)
         cmocka_unit_test(test_pointwise_position_independent),
         cmocka_unit_test(test_softmax_vs_ref),
         cmocka_unit_test(test_softmax_special),
+        cmocka_unit_test(test_softmax_panels),
         cmocka_unit_test(test_isa_levels),
         cmocka_unit_test(test_embed),
         cmocka_unit_test(test_f16_all_patterns),
