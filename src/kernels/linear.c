@@ -185,7 +185,7 @@ size_t medner__linear_scratch(size_t K)
 
 typedef struct linear_job {
     medner__linear_args a;
-    _Atomic size_t next; /* dynamic split: next unit of row panels to take */
+    _Atomic size_t next; /* dynamic split: the first row panel not yet taken */
 } linear_job;
 
 static void apply_act(medner__epi act, float *x, size_t n)
@@ -239,7 +239,9 @@ static void linear_block(const medner__linear_args *a, size_t m0, size_t m1, siz
 
 /* Thread tid of nt. Many rows: units of whole row panels taken in turn from
  * a shared counter, so a thread whose core is slowed down (shared machines)
- * takes fewer; each thread packs only the rows it takes and reads all of W.
+ * takes fewer; each thread packs only the rows it takes and reads all of W;
+ * units shrink towards the end (guided scheduling), so that no thread waits
+ * for another's last large unit.
  * A few panels: a fixed range of row panels each; fewer still: a range of
  * whole column tiles each. Every element is computed by the same
  * instructions whichever thread takes it. */
@@ -251,15 +253,24 @@ static void linear_part(void *arg, size_t tid, size_t nt, float *scratch)
     size_t MR = medner__gemm_tile_m(), NR = medner__gemm_tile_n();
     size_t panels = (a->M + MR - 1) / MR;
     if (nt > 1 && panels >= LINEAR_UNITS_PER_THREAD * nt) {
-        size_t per = panels / (LINEAR_UNITS_PER_THREAD * nt); /* panels per unit */
-        per = per > 4 ? 4 : per;
-        size_t units = (panels + per - 1) / per;
+        /* guided: a unit is a share of the panels left, at most `most` (W is
+         * read once per unit) and at least one, so the last units are small
+         * and the threads finish together */
+        size_t most = panels / (LINEAR_UNITS_PER_THREAD * nt);
+        most = most > 4 ? 4 : most;
+        size_t cur = atomic_load_explicit(&j->next, memory_order_relaxed), take;
         for (;;) {
-            size_t u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-            if (u >= units)
-                return;
-            size_t m0 = u * per * MR, m1 = m0 + per * MR;
+            do {
+                if (cur >= panels)
+                    return;
+                take = (panels - cur) / (2 * nt);
+                take = take > most ? most : take < 1 ? 1 : take;
+            } while (!atomic_compare_exchange_weak_explicit(&j->next, &cur, cur + take,
+                                                            memory_order_relaxed,
+                                                            memory_order_relaxed));
+            size_t m0 = cur * MR, m1 = (cur + take) * MR;
             linear_block(a, m0, m1 < a->M ? m1 : a->M, 0, a->N, scratch);
+            cur = atomic_load_explicit(&j->next, memory_order_relaxed);
         }
     }
     if (panels >= 2 * nt) {
@@ -369,6 +380,7 @@ size_t medner__attention_scratch(size_t L, size_t D)
     return 3 * att_span(L) * D + ALIGN16(ATT_ROWS * L) + ALIGN16(ATT_ROWS * D);
 }
 
+#define ATT_ORDER_MAX 256
 typedef struct attention_job {
     float *out;
     const float *qkv;
@@ -376,6 +388,7 @@ typedef struct attention_job {
     size_t n_seqs, H, D;
     float scale;
     _Atomic size_t next; /* next (sequence, head) pair to take */
+    size_t order[ATT_ORDER_MAX]; /* the sequences longest first (n_seqs <= ATT_ORDER_MAX) */
 } attention_job;
 
 /* One head of one sequence: out_h = softmax(scale q_h k_h^T) v_h, by blocks
@@ -427,7 +440,8 @@ static void attention_part(void *arg, size_t tid, size_t nt, float *scratch)
         size_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
         if (i >= items)
             return;
-        attention_head(j, i / j->H, i % j->H, scratch);
+        size_t q = i / j->H;
+        attention_head(j, j->n_seqs <= ATT_ORDER_MAX ? j->order[q] : q, i % j->H, scratch);
     }
 }
 
@@ -436,8 +450,16 @@ void medner__attention(medner__par *par, float *out, const float *qkv, const siz
 {
     if (n_seqs == 0 || H == 0 || D == 0)
         return;
-    attention_job j = { out, qkv, starts, lens, n_seqs, H, D, scale, 0 };
+    attention_job j = { out, qkv, starts, lens, n_seqs, H, D, scale, 0, { 0 } };
     atomic_init(&j.next, (size_t)0);
+    /* longest sequences first (a stable insertion sort): the pairs taken last
+     * are the short ones, so the threads finish close together */
+    for (size_t s = 0; s < n_seqs && n_seqs <= ATT_ORDER_MAX; s++) {
+        size_t p = s;
+        for (; p > 0 && lens[j.order[p - 1]] < lens[s]; p--)
+            j.order[p] = j.order[p - 1];
+        j.order[p] = s;
+    }
     medner__par_run(par, attention_part, &j);
 }
 
