@@ -557,9 +557,19 @@ void medner__gemm_pack_t(float *panels, const float *xt, size_t ldxt, size_t M, 
  * own[(i / MR) * C * MR + c * MR + i % MR]. Both are lane-shifted copies of
  * whole columns (the shift is row0 % MR). */
 #if GX86
-/* Lanes [i0, i0 + 16) of own column c: shared lanes o + i0 .. of panel column
- * `a` and, past the panel's end, lanes .. of the next panel's column `b`;
- * masked loads touch no lane outside the sequence (`valid` rows). */
+/* Lanes [i0, i0 + 16) of an own panel column are shared lanes o + i0 .. of
+ * a panel column `a` and, past that panel's end, of the next panel's column
+ * `b`: ma selects the lanes from a, mb those from b, both only among the
+ * first `valid` (rows of the sequence), so the masked loads and stores touch
+ * no other lane. */
+static inline void shift_masks(size_t valid, size_t o, size_t i0, __mmask16 *ma, __mmask16 *mb)
+{
+    uint32_t in = valid > i0 ? (valid - i0 >= 16 ? 0xffffu : (1u << (valid - i0)) - 1u) : 0;
+    uint32_t from_a = o + i0 >= 32 ? 0 : 32 - o - i0 >= 16 ? 0xffffu : (1u << (32 - o - i0)) - 1u;
+    *ma = (__mmask16)(in & from_a);
+    *mb = (__mmask16)(in & ~from_a);
+}
+
 __attribute__((target("avx512f"))) static void gather_avx512(float *own, const float *shared,
                                                              size_t ld, size_t C, size_t row0,
                                                              size_t n)
@@ -572,11 +582,8 @@ __attribute__((target("avx512f"))) static void gather_avx512(float *own, const f
         float *dst = own + p * C * 32;
         for (size_t h = 0; h < 2; h++) {
             size_t i0 = 16 * h;
-            uint32_t in = valid > i0 ? (valid - i0 >= 16 ? 0xffffu : (1u << (valid - i0)) - 1u) : 0;
-            /* lane j comes from panel a while o + i0 + j < 32 */
-            uint32_t from_a = o + i0 >= 32 ? 0 : 32 - o - i0 >= 16 ? 0xffffu
-                                                                   : (1u << (32 - o - i0)) - 1u;
-            __mmask16 ma = (__mmask16)(in & from_a), mb = (__mmask16)(in & ~from_a);
+            __mmask16 ma, mb;
+            shift_masks(valid, o, i0, &ma, &mb);
             for (size_t c = 0; c < C; c++) {
                 __m512 v = _mm512_maskz_loadu_ps(ma, a + c * 32 + o + i0);
                 if (mb)
@@ -599,10 +606,8 @@ __attribute__((target("avx512f"))) static void scatter_avx512(float *shared, siz
         const float *src = own + p * C * 32;
         for (size_t h = 0; h < 2; h++) {
             size_t i0 = 16 * h;
-            uint32_t in = valid > i0 ? (valid - i0 >= 16 ? 0xffffu : (1u << (valid - i0)) - 1u) : 0;
-            uint32_t from_a = o + i0 >= 32 ? 0 : 32 - o - i0 >= 16 ? 0xffffu
-                                                                   : (1u << (32 - o - i0)) - 1u;
-            __mmask16 ma = (__mmask16)(in & from_a), mb = (__mmask16)(in & ~from_a);
+            __mmask16 ma, mb;
+            shift_masks(valid, o, i0, &ma, &mb);
             if (!ma && !mb)
                 continue;
             for (size_t c = 0; c < C; c++) {

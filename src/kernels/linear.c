@@ -198,12 +198,12 @@ static void apply_act(medner__epi act, float *x, size_t n)
     }
 }
 
-/* Rows [m0, m1) x columns [n0, n1) of the product, then the activation.
- * m0 is a multiple of MR. */
 /* Whether the LayerNorm after the product runs inside the blocks (panel
  * output; linear_block checks that a block holds whole rows). */
 static int ln_in_blocks(const medner__linear_args *a) { return a->ln_gamma && a->y_panels; }
 
+/* Rows [m0, m1) x columns [n0, n1) of the product, then the activation, then
+ * (whole rows only) the LayerNorm. m0 is a multiple of MR. */
 static void linear_block(const medner__linear_args *a, size_t m0, size_t m1, size_t n0, size_t n1,
                          float *scratch)
 {
