@@ -209,7 +209,7 @@ VI vf vminf(vf a, vf b) { return (vf)_mm512_min_ps((__m512)a, (__m512)b); }
 #elif KX86 && VL == 8
 VI vf vmaxf(vf a, vf b) { return (vf)_mm256_max_ps((__m256)a, (__m256)b); }
 VI vf vminf(vf a, vf b) { return (vf)_mm256_min_ps((__m256)a, (__m256)b); }
-#elif KX86 && VL == 4
+#elif KX86 && VL == 4 && defined(__SSE__)
 VI vf vmaxf(vf a, vf b) { return (vf)_mm_max_ps((__m128)a, (__m128)b); }
 VI vf vminf(vf a, vf b) { return (vf)_mm_min_ps((__m128)a, (__m128)b); }
 #else
