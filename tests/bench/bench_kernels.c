@@ -14,7 +14,6 @@
  * Build: make build/bench/bench_kernels
  */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,9 +372,7 @@ static void probe(void)
 /* ---- FMA peak -------------------------------------------------------------
  * Each thread runs PEAK_CHAINS independent multiply-add chains on vectors of
  * the widest width the kernels use (enough chains to cover the FMA latency
- * on every x86 core we know), nothing touches memory. The threads start
- * together at a barrier; the rate is the total FLOPs over the wall time from
- * the barrier to the last thread's end. */
+ * on every x86 core we know), nothing touches memory. */
 #define PEAK_CHAINS 12
 #define PEAK_ITERS 20000000L
 
@@ -417,30 +414,22 @@ PEAK_LOOP(peak_v16, __m512, "avx512f", _mm512_set1_ps, _mm512_fmadd_ps,
 PEAK_LOOP(peak_v8, __m256, "avx2,fma", _mm256_set1_ps, _mm256_fmadd_ps, _mm256_cvtss_f32)
 #endif
 
-typedef struct {
-    pthread_barrier_t *start;
-    int lanes;
-    double end;
-    float sink;
-} peak_job;
-
-static void *peak_thread(void *arg)
+/* One thread's chains (medner__par_fn); arg: the vector width in floats. */
+static void peak_part(void *arg, size_t tid, size_t nt, float *scratch)
 {
-    peak_job *j = arg;
-    pthread_barrier_wait(j->start);
+    (void)tid;
+    (void)nt;
+    (void)scratch;
     const float a = 0.999999f, b = 1e-7f; /* stays finite and normal */
-    float s = 0;
+    volatile float sink = 0;
 #if defined(__x86_64__) || defined(__i386__)
-    if (j->lanes == 16)
-        s = peak_v16(a, b);
-    else if (j->lanes == 8)
-        s = peak_v8(a, b);
+    sink = *(const int *)arg == 16 ? peak_v16(a, b) : peak_v8(a, b);
 #endif
-    j->end = now();
-    j->sink = s;
-    return NULL;
+    (void)sink;
 }
 
+/* The threads are medner's own team (medner__par_run starts them together);
+ * the rate is the total FLOPs over the wall time of the run. */
 static int peak(int threads)
 {
     int isa = medner__kernels_isa(), lanes = isa == MEDNER__ISA_AVX512 ? 16
@@ -449,29 +438,17 @@ static int peak(int threads)
         fprintf(stderr, "bench_kernels peak: needs 1-64 threads and an AVX2 or AVX-512 CPU\n");
         return 1;
     }
-    double best = 0;
+    medner__par *par = make_par(threads, 0);
+    double best = 0, flop = 2.0 * lanes * PEAK_CHAINS * (double)PEAK_ITERS * threads;
     for (int r = 0; r < 7; r++) {
-        pthread_barrier_t start;
-        pthread_t tid[64];
-        peak_job jobs[64];
-        pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
-        for (int t = 0; t < threads; t++) {
-            jobs[t] = (peak_job){ .start = &start, .lanes = lanes };
-            if (pthread_create(&tid[t], NULL, peak_thread, &jobs[t]) != 0)
-                return 1;
-        }
-        pthread_barrier_wait(&start);
-        double t0 = now(), t1 = t0;
-        for (int t = 0; t < threads; t++) {
-            pthread_join(tid[t], NULL);
-            t1 = jobs[t].end > t1 ? jobs[t].end : t1;
-        }
-        pthread_barrier_destroy(&start);
-        double flop = 2.0 * lanes * PEAK_CHAINS * (double)PEAK_ITERS * threads;
-        best = flop / (t1 - t0) > best ? flop / (t1 - t0) : best;
+        double t0 = now();
+        medner__par_run(par, peak_part, &lanes);
+        double rate = flop / (now() - t0);
+        best = rate > best ? rate : best;
     }
-    printf("{\"tool\": \"peak\", \"fma_peak_gflops\": %.1f, \"threads\": %d, \"isa\": \"%s\"}\n", best * 1e-9, threads,
-           lanes == 16 ? "avx512" : "avx2");
+    medner__par_free(par);
+    printf("{\"tool\": \"peak\", \"fma_peak_gflops\": %.1f, \"threads\": %d, \"isa\": \"%s\"}\n",
+           best * 1e-9, threads, lanes == 16 ? "avx512" : "avx2");
     return 0;
 }
 
