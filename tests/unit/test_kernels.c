@@ -339,7 +339,7 @@ static void test_linear_stacked_same(void **state)
 /* A LayerNorm fused into the product (ln_gamma) gives the same bits as the
  * product and then the LayerNorm, with panels (each thread normalises its
  * rows in the job; the column split of very few rows normalises after) and
- * with rows, at every level and 1-3 threads. */
+ * with rows (contiguous or strided), at every level and 1-3 threads. */
 static void test_linear_ln_fused_same(void **state)
 {
     (void)state;
@@ -359,25 +359,30 @@ static void test_linear_ln_fused_same(void **state)
             float *x = frand_array(M * K, -1.0f, 1.0f), *w = frand_array(N * K, -0.3f, 0.3f);
             float *b = frand_array(N, -1.0f, 1.0f), *g = frand_array(N, 0.5f, 1.5f);
             float *be = frand_array(N, -1.0f, 1.0f);
-            float *res = aligned_alloc(64, rows * N * sizeof *res);
-            float *ref = aligned_alloc(64, rows * N * sizeof *ref);
-            float *got = aligned_alloc(64, rows * N * sizeof *got);
+            size_t cap = rows * (N + 5);
+            float *res = aligned_alloc(64, cap * sizeof *res);
+            float *ref = aligned_alloc(64, cap * sizeof *ref);
+            float *got = aligned_alloc(64, cap * sizeof *got);
             assert_true(res && ref && got);
-            for (size_t i = 0; i < rows * N; i++)
+            for (size_t i = 0; i < cap; i++)
                 res[i] = (float)(i % 97) * 0.03f - 1.4f;
             for (size_t t = 0; t < 3; t++)
-                for (int panels = 0; panels < 2; panels++) {
-                    size_t bytes = (panels ? rows : M) * N * sizeof *ref;
+                for (int v = 0; v < 3; v++) { /* rows (ldy N, N + 5), panels */
+                    int panels = v == 2;
+                    size_t ldy = v == 1 ? N + 5 : N;
+                    size_t bytes = (panels ? rows * N : M * ldy) * sizeof *ref;
                     memset(ref, 0, bytes);
                     memset(got, 0, bytes);
-                    medner__linear_args a = { .y = ref, .ldy = N, .y_panels = panels, .x = x,
+                    medner__linear_args a = { .y = ref, .ldy = ldy, .y_panels = panels, .x = x,
                                               .ldx = K, .w = w, .b = b, .M = M, .N = N, .K = K,
                                               .act = MEDNER__EPI_GELU };
                     medner__linear_run(pars[t], &a);
                     if (panels)
                         medner__add_layernorm_panels_par(pars[t], ref, res, g, be, M, N, 1e-5f);
                     else
-                        medner__add_layernorm_par(pars[t], ref, res, g, be, M, N, 1e-5f);
+                        for (size_t m = 0; m < M; m++)
+                            medner__add_layernorm(ref + m * ldy, res + m * ldy, g, be, 1, N,
+                                                  1e-5f);
                     a.y = got;
                     a.ln_residual = res;
                     a.ln_gamma = g;
@@ -385,9 +390,9 @@ static void test_linear_ln_fused_same(void **state)
                     a.ln_eps = 1e-5f;
                     medner__linear_run(pars[t], &a);
                     if (memcmp(got, ref, bytes) != 0)
-                        fail_msg("linear + LayerNorm M=%zu N=%zu %s isa %d, %zu threads: fused "
-                                 "differs from product then LayerNorm",
-                                 M, N, panels ? "panels" : "rows", levels[l], t + 1);
+                        fail_msg("linear + LayerNorm M=%zu N=%zu %s ldy %zu isa %d, %zu threads: "
+                                 "fused differs from product then LayerNorm",
+                                 M, N, panels ? "panels" : "rows", ldy, levels[l], t + 1);
                 }
             free(x);
             free(w);
