@@ -8,7 +8,7 @@ from ctypes import POINTER, byref, c_char_p, c_size_t
 
 from . import _capi
 from ._errors import check
-from ._handle import Handle
+from ._handle import Handle, c_path
 
 lib = _capi.lib
 
@@ -56,9 +56,15 @@ def _uint(name, value):
     return value
 
 
-def _strings(values):
+def _strings(name, values):
+    # a lone string is a sequence of characters: keep_labels="Disease" would
+    # silently keep the types "D", "i", "s", ...
+    if isinstance(values, (str, bytes, bytearray)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name}: expected a list of strings, got {type(values).__name__}")
     encoded = [os.fsencode(v) if isinstance(v, os.PathLike) else str(v).encode("utf-8")
                for v in values]
+    if any(b"\0" in b for b in encoded):
+        raise ValueError(f"{name}: embedded null byte in a label")
     return (c_char_p * max(len(encoded), 1))(*encoded), len(encoded)
 
 
@@ -79,9 +85,9 @@ def _build_params(model, adapter, options):
     p = _capi.PipelineParams()
     keep = []
     if model is not None:
-        p.model_dir = os.fsencode(model)
+        p.model_dir = c_path("model", model)
     if adapter is not None:
-        p.adapter_dir = os.fsencode(adapter)
+        p.adapter_dir = c_path("adapter", adapter)
     for name in ("max_length", "overlap", "batch_size", "threads", "encoder_threads"):
         setattr(p, name, _uint(name, options.get(name)))
     p.merge = _enum("merge", options.get("merge"), _capi.MERGE)
@@ -93,17 +99,20 @@ def _build_params(model, adapter, options):
         d.scheme = _enum("scheme", options.get("scheme"), _capi.SCHEME)
         d.min_score = float(options.get("min_score") or 0.0)
         if options.get("ignore_labels") is not None:
-            arr, n = _strings(options["ignore_labels"])
+            arr, n = _strings("ignore_labels", options["ignore_labels"])
             d.ignore_labels, d.n_ignore_labels = arr, n
             keep.append(arr)
         if options.get("keep_labels") is not None:
-            arr, n = _strings(options["keep_labels"])
+            arr, n = _strings("keep_labels", options["keep_labels"])
             d.keep_labels, d.n_keep_labels = arr, n
             keep.append(arr)
         if options.get("renames") is not None:
+            if isinstance(options["renames"], (str, bytes, bytearray)):
+                raise TypeError("renames: expected a dict {from: to}, got "
+                                f"{type(options['renames']).__name__}")
             renames = dict(options["renames"])
-            src, n = _strings(renames.keys())
-            dst, _ = _strings(renames.values())
+            src, n = _strings("renames", list(renames.keys()))
+            dst, _ = _strings("renames", list(renames.values()))
             d.rename_from, d.rename_to, d.n_renames = src, dst, n
             keep += [src, dst]
         p.decoder = POINTER(_capi.DecoderParams)(d)
@@ -151,7 +160,7 @@ class Pipeline(Handle):
         if config is None:
             rc = lib.medner_pipeline_create(byref(handle), byref(params))
         else:
-            rc = lib.medner_pipeline_load_config(byref(handle), os.fsencode(config),
+            rc = lib.medner_pipeline_load_config(byref(handle), c_path("config", config),
                                                  byref(params))
         check(rc)
         del keep

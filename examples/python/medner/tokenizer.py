@@ -1,13 +1,13 @@
 """medner.Tokenizer: Hugging Face-identical WordPiece with code-point offsets."""
 
 import dataclasses
-import os
+import operator
 import threading
 from ctypes import POINTER, byref, c_size_t
 
 from . import _capi
-from ._errors import check
-from ._handle import Handle
+from ._errors import MednerError, Status, check
+from ._handle import Handle, c_path
 
 lib = _capi.lib
 
@@ -67,9 +67,9 @@ class Tokenizer(Handle):
         p.model_max_length = int(model_max_length or 0)
         handle = POINTER(_capi.Tokenizer)()
         if model_dir is not None:
-            rc = lib.medner_tokenizer_load(byref(handle), os.fsencode(model_dir), byref(p))
+            rc = lib.medner_tokenizer_load(byref(handle), c_path("model_dir", model_dir), byref(p))
         else:
-            rc = lib.medner_tokenizer_load_vocab(byref(handle), os.fsencode(vocab), byref(p))
+            rc = lib.medner_tokenizer_load_vocab(byref(handle), c_path("vocab", vocab), byref(p))
         check(rc)
         self._handle = handle
         self._lock = threading.Lock()
@@ -92,8 +92,17 @@ class Tokenizer(Handle):
         return lib.medner_tokenizer_vocab_size(self._get())
 
     def id_to_token(self, token_id):
-        s = lib.medner_tokenizer_id_to_token(self._get(), token_id)
-        return None if s is None else s.decode("utf-8")
+        """The string of a vocabulary id.  Raises MednerError (INVALID_ARGUMENT)
+        for an id outside [0, vocab_size), TypeError for a non-integer."""
+        token_id = operator.index(token_id)
+        handle = self._get()
+        n = lib.medner_tokenizer_vocab_size(handle)
+        # checked here: ctypes would wrap an id above 2**31 into range
+        s = lib.medner_tokenizer_id_to_token(handle, token_id) if 0 <= token_id < n else None
+        if s is None:
+            raise MednerError(Status.INVALID_ARGUMENT,
+                              f"id_to_token: id {token_id} is outside the vocabulary [0, {n})")
+        return s.decode("utf-8")
 
     def token_to_id(self, token):
         b = token.encode("utf-8")

@@ -180,6 +180,34 @@ def test_python_side_argument_errors(model_dir):
             p("lone surrogate \ud800")
 
 
+def test_nul_in_a_path_is_refused(model_dir, tmp_path):
+    # issue 14.13: ctypes would cut "DIR\0junk" at the NUL and load DIR
+    with pytest.raises(ValueError, match="null"):
+        medner.Pipeline(model=str(model_dir) + "\0junk")
+    with pytest.raises(ValueError, match="null"):
+        medner.Pipeline(model=str(model_dir), adapter=str(tmp_path) + "\0x")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"model: {model_dir}\n")
+    with pytest.raises(ValueError, match="null"):
+        medner.Pipeline(config=str(cfg) + "\0junk")
+    with pytest.raises(ValueError, match="null"):
+        medner.Pipeline(model=str(model_dir), keep_labels=["Dis\0ease"])
+
+
+def test_a_string_where_a_list_of_labels_is_expected(model_dir):
+    # issue 14.13: keep_labels="Disease" would keep the types "D", "i", "s", ...
+    for opt in ("keep_labels", "ignore_labels"):
+        for bad in ("Disease", b"Disease", 5):
+            with pytest.raises(TypeError, match=opt):
+                medner.Pipeline(model=str(model_dir), **{opt: bad})
+    with pytest.raises(TypeError, match="renames"):
+        medner.Pipeline(model=str(model_dir), renames="Disease")
+    # lists, tuples and sets still work
+    with medner.Pipeline(model=str(model_dir), keep_labels=("Disease",),
+                         ignore_labels={"O"}) as p:
+        p("fever")
+
+
 def test_error_is_per_thread_and_keeps_status_text():
     e = medner.MednerError(-1, "detail")
     assert e.status is medner.Status.INVALID_ARGUMENT and str(e) == "invalid argument: detail"

@@ -63,7 +63,25 @@ def test_vocabulary_lookups(model_dir):
         assert tok.vocab_size == 30522
         assert tok.token_to_id("[CLS]") == 101 and tok.id_to_token(101) == "[CLS]"
         assert tok.token_to_id("no-such-token-xyz") is None
-        assert tok.id_to_token(10 ** 6) is None
+        # out of range: MednerError, not None (issue 14.13); ctypes would wrap
+        # 2**32 + 101 into [CLS] if the range were not checked before the call
+        for bad in (10 ** 6, 30522, -1, 2 ** 32 + 101):
+            with pytest.raises(medner.MednerError) as ei:
+                tok.id_to_token(bad)
+            assert ei.value.status == medner.Status.INVALID_ARGUMENT
+            assert str(bad) in ei.value.message
+        assert tok.id_to_token(30521) is not None
+        with pytest.raises(TypeError):
+            tok.id_to_token("101")
+
+
+def test_path_with_nul_is_refused(model_dir, tmp_path):
+    # ctypes would cut b"DIR\0junk" at the NUL and load DIR: a path naming
+    # another file than the one given must raise ValueError (issue 14.13)
+    with pytest.raises(ValueError, match="null"):
+        medner.Tokenizer(str(model_dir) + "\0junk")
+    with pytest.raises(ValueError, match="null"):
+        medner.Tokenizer(vocab=str(VOCAB) + "\0junk")
 
 
 def test_tokenizer_errors(tmp_path):
