@@ -67,7 +67,8 @@ static char *dup_str(const char *s)
 static int copy_decoder_params(medner_pipeline *p, const medner_decoder_params *src)
 {
     medner_decoder_params d = MEDNER_DECODER_PARAMS_INIT;
-    int rc = medner__params_copy(&d, sizeof d, src, sizeof d, "medner_decoder_params");
+    int rc = medner__params_copy(&d, sizeof d, src, MEDNER__SIZE_V0_1_DECODER_PARAMS,
+                                 "medner_decoder_params");
     if (rc != MEDNER_OK)
         return rc;
     size_t total = d.n_ignore_labels + d.n_keep_labels + 2 * d.n_renames;
@@ -137,7 +138,8 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_pipeline_create: out and params are required");
     medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
-    int rc = medner__params_copy(&pp, sizeof pp, params, sizeof pp, "medner_pipeline_params");
+    int rc = medner__params_copy(&pp, sizeof pp, params, MEDNER__SIZE_V0_1_PIPELINE_PARAMS,
+                                 "medner_pipeline_params");
     if (rc != MEDNER_OK)
         return rc;
     if (pp.model_dir == NULL)
@@ -248,11 +250,10 @@ fail:
 
 int medner_pipeline_get_params(const medner_pipeline *p, medner_pipeline_params *out)
 {
-    if (p == NULL || out == NULL || out->struct_size < sizeof *out)
-        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
-                            "medner_pipeline_get_params: NULL argument or struct_size too small");
-    *out = p->params;
-    return MEDNER_OK;
+    if (p == NULL || out == NULL)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_pipeline_get_params: NULL argument");
+    return medner__struct_out(out, &p->params, sizeof p->params,
+                              MEDNER__SIZE_V0_1_PIPELINE_PARAMS, "medner_pipeline_get_params");
 }
 
 const medner_encoder *medner_pipeline_encoder(const medner_pipeline *p)
