@@ -244,10 +244,11 @@ bench-pipeline: deps models all build/bench/bench_kernels
 	@sh tests/bench/bench_pipeline.sh
 
 # One call on a 100 MB text and on 10 MB pathological texts (tiny model):
-# time, rate, allocator high-water mark, peak RSS (docs/security.md).
+# time, rate, allocator high-water mark, peak RSS; then one call with 100 and
+# one with 1000 texts of 10 KiB: working memory (docs/security.md).
 bench-limits: deps build/bench/bench_limits
 	@build/bench/bench_limits tests/data/models/tiny-bert-tc $${LIMITS_MB:-100} $${PATHO_MB:-10} \
-	    $${MAX_LENGTH:-128}
+	    $${MAX_LENGTH:-128} $${MANY_TEXTS:-1000} $${TEXT_KIB:-10}
 
 bench-encoder: deps models build/bench/bench_encoder build/bench/bench_kernels
 	@sh tests/bench/bench_encoder.sh
