@@ -4,7 +4,8 @@
 #   make demo            install missing Debian packages, build, tokenize a note with the CLI (README command 1)
 #   make test            install missing packages, unit tests, header + ABI checks, install test (README command 2)
 #   make test-sanitize   unit tests under ASan + UBSan
-#   make check-abi       header compiles as C99/C++, exported symbols, abidiff against tests/abi/
+#   make check-abi       header compiles as C99/C++, exported symbols, abidiff against tests/abi/,
+#                        a caller built with the v0.1.0 header runs against the new library
 #   make abi-baseline    regenerate tests/abi/ after an intentional, compatible API addition
 #   make test-python     Python package (examples/python) in a fresh venv, pytest
 #   make test-java       Java FFM example (examples/java) against the CLI

@@ -4,7 +4,7 @@
  * shared library (tests/abi/check-old-caller.sh, part of `make check-abi`).
  * It passes every versioned struct through the public API with the
  * struct_size its header gives (MEDNER_*_INIT): allocator, tokenizer params
- * and their getter, encode params, windows, encoder params and info, decoder
+ * (load, load_vocab) and their getter, encode params, windows, encoder params and info, decoder
  * params, pipeline params (create, load_config overrides) and their getter,
  * entities. Every struct a getter fills is followed by guard bytes that the
  * library must leave alone (it may only fill up to the caller's struct_size).
@@ -77,6 +77,14 @@ static void tokenizer_and_encoder(const char *model_dir)
     CHECK(medner_tokenizer_load(&tok, model_dir, &tp) == MEDNER_OK);
     if (tok == NULL)
         return;
+
+    /* the same options through medner_tokenizer_load_vocab */
+    char vocab[4096];
+    snprintf(vocab, sizeof vocab, "%s/vocab.txt", model_dir);
+    medner_tokenizer *tok2 = NULL;
+    CHECK(medner_tokenizer_load_vocab(&tok2, vocab, &tp) == MEDNER_OK);
+    CHECK(medner_tokenizer_vocab_size(tok2) == medner_tokenizer_vocab_size(tok));
+    medner_tokenizer_free(tok2);
 
     struct { medner_tokenizer_params s; unsigned char guard[GUARD_LEN]; } gtp;
     memset(&gtp, GUARD_BYTE, sizeof gtp);
