@@ -4,7 +4,8 @@
 #   make demo            install missing Debian packages, build, tokenize a note with the CLI (README command 1)
 #   make test            install missing packages, unit tests, header + ABI checks, install test (README command 2)
 #   make test-sanitize   unit tests under ASan + UBSan
-#   make check-abi       header compiles as C99/C++, exported symbols, abidiff against tests/abi/
+#   make check-abi       header compiles as C99/C++, exported symbols, abidiff against tests/abi/,
+#                        a caller built with the v0.1.0 header runs against the new library
 #   make abi-baseline    regenerate tests/abi/ after an intentional, compatible API addition
 #   make test-python     Python package (examples/python) in a fresh venv, pytest
 #   make test-java       Java FFM example (examples/java) against the CLI
@@ -244,10 +245,11 @@ bench-pipeline: deps models all build/bench/bench_kernels
 	@sh tests/bench/bench_pipeline.sh
 
 # One call on a 100 MB text and on 10 MB pathological texts (tiny model):
-# time, rate, allocator high-water mark, peak RSS (docs/security.md).
+# time, rate, allocator high-water mark, peak RSS; then one call with 100 and
+# one with 1000 texts of 10 KiB: working memory (docs/security.md).
 bench-limits: deps build/bench/bench_limits
 	@build/bench/bench_limits tests/data/models/tiny-bert-tc $${LIMITS_MB:-100} $${PATHO_MB:-10} \
-	    $${MAX_LENGTH:-128}
+	    $${MAX_LENGTH:-128} $${MANY_TEXTS:-1000} $${TEXT_KIB:-10}
 
 bench-encoder: deps models build/bench/bench_encoder build/bench/bench_kernels
 	@sh tests/bench/bench_encoder.sh

@@ -27,7 +27,7 @@ int medner_allocator_set(const medner_allocator *allocator)
     if (allocator != NULL) {
         medner_allocator tmp = { 0 };
         int rc = medner__params_copy(&tmp, sizeof tmp, allocator,
-                                     sizeof(medner_allocator), "medner_allocator");
+                                     MEDNER__SIZE_V0_1_ALLOCATOR, "medner_allocator");
         if (rc != MEDNER_OK)
             return rc;
         if (!tmp.alloc_fn || !tmp.realloc_fn || !tmp.free_fn)
@@ -94,9 +94,3 @@ char *medner__strndup(const char *s, size_t n)
     }
     return d;
 }
-
-/* The allocator struct grows only by appending; no tail padding exists in
- * which a newer field could overlap bytes an older caller left unset. */
-_Static_assert(sizeof(medner_allocator) ==
-                   offsetof(medner_allocator, user_data) + sizeof(void *),
-               "medner_allocator must not end in padding");

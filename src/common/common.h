@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "medner.h"
+#include "common/struct_sizes.h"
 
 #if defined(__GNUC__)
 #  define MEDNER_PRINTF(a, b) __attribute__((format(printf, a, b)))

@@ -73,3 +73,19 @@ int medner__params_copy(void *dst, size_t dst_size, const void *src, size_t min_
     memcpy(dst, &dst_size, sizeof dst_size); /* normalise struct_size */
     return MEDNER_OK;
 }
+
+int medner__struct_out(void *out, const void *full, size_t full_size, size_t min_size,
+                       const char *what)
+{
+    size_t out_size;
+    memcpy(&out_size, out, sizeof out_size);
+    if (out_size < min_size || out_size % sizeof(size_t) != 0)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "%s: struct_size %zu is not a valid size (at least %zu; "
+                            "initialise the struct with its _INIT macro)",
+                            what, out_size, min_size);
+    size_t n = out_size < full_size ? out_size : full_size;
+    memcpy((unsigned char *)out + sizeof(size_t), (const unsigned char *)full + sizeof(size_t),
+           n - sizeof(size_t));
+    return MEDNER_OK;
+}

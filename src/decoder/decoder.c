@@ -183,7 +183,8 @@ int medner_decoder_create(medner_decoder **out, const char *const *labels, size_
     if (n_labels > 65536)
         return medner__fail(MEDNER_E_LIMIT, "medner_decoder_create: %zu labels", n_labels);
     medner_decoder_params p = MEDNER_DECODER_PARAMS_INIT;
-    int rc = medner__params_copy(&p, sizeof p, params, sizeof p, "medner_decoder_params");
+    int rc = medner__params_copy(&p, sizeof p, params, MEDNER__SIZE_V0_1_DECODER_PARAMS,
+                                 "medner_decoder_params");
     if (rc != MEDNER_OK)
         return rc;
     if (p.reserved != 0 || (unsigned)p.aggregation > MEDNER_AGGREGATION_MAX ||

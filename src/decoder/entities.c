@@ -42,10 +42,8 @@ int medner_entities_get(const medner_entities *e, size_t index, medner_entity *o
     if (e == NULL || out == NULL || index >= e->n)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_entities_get: NULL argument or index out of range");
-    if (out->struct_size < offsetof(medner_entity, n_tokens) + sizeof(size_t))
-        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
-                            "medner_entities_get: struct_size %zu too small (use "
-                            "MEDNER_ENTITY_INIT)", out->struct_size);
+    medner_entity ent = MEDNER_ENTITY_INIT, *out_ = out;
+    out = &ent; /* filled whole, then copied up to the caller's struct_size */
     const medner__ent *x = &e->items[index];
     out->begin = x->begin;
     out->end = x->end;
@@ -53,7 +51,8 @@ int medner_entities_get(const medner_entities *e, size_t index, medner_entity *o
     out->score = x->score;
     out->first_token = x->first_token;
     out->n_tokens = x->n_tokens;
-    return MEDNER_OK;
+    return medner__struct_out(out_, &ent, sizeof ent, MEDNER__SIZE_V0_1_ENTITY,
+                              "medner_entities_get");
 }
 
 static int span(const medner_entities *e, size_t index, const size_t *table, size_t *begin,

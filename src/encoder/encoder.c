@@ -48,8 +48,8 @@ int medner_encoder_load(medner_encoder **out, const char *dir, const medner_enco
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_encoder_load: out and model_dir are required");
     medner_encoder_params p = MEDNER_ENCODER_PARAMS_INIT;
-    /* callers built against the first version pass the struct without adapter_dir */
-    int rc = medner__params_copy(&p, sizeof p, params, offsetof(medner_encoder_params, adapter_dir),
+    /* callers built before adapters pass the struct without adapter_dir */
+    int rc = medner__params_copy(&p, sizeof p, params, MEDNER__SIZE_PRE_0_1_ENCODER_PARAMS,
                                  "medner_encoder_params");
     if (rc != MEDNER_OK)
         return rc;
@@ -84,10 +84,8 @@ int medner_encoder_get_info(const medner_encoder *e, medner_encoder_info *out)
 {
     if (e == NULL || out == NULL)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_encoder_get_info: NULL argument");
-    if (out->struct_size < sizeof(medner_encoder_info))
-        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
-                            "medner_encoder_get_info: struct_size %zu too small (use "
-                            "MEDNER_ENCODER_INFO_INIT)", out->struct_size);
+    medner_encoder_info info = MEDNER_ENCODER_INFO_INIT, *out_ = out;
+    out = &info; /* filled whole, then copied up to the caller's struct_size */
     const medner__model *m = e->model;
     const medner__config *c = &m->config;
     out->model_type = c->model_type;
@@ -106,7 +104,8 @@ int medner_encoder_get_info(const medner_encoder *e, medner_encoder_info *out)
     out->file_bytes = m->file_bytes;
     out->n_files = m->n_files;
     out->layer_norm_eps = (double)c->ln_eps;
-    return MEDNER_OK;
+    return medner__struct_out(out_, &info, sizeof info, MEDNER__SIZE_V0_1_ENCODER_INFO,
+                              "medner_encoder_get_info");
 }
 
 const char *medner_encoder_label(const medner_encoder *e, size_t index)
@@ -364,14 +363,7 @@ const float *medner_context_hidden(const medner_context *c, size_t seq)
     return c->x + c->start[seq] * c->enc->model->config.hidden;
 }
 
-_Static_assert(sizeof(medner_encoder_params) ==
-                   offsetof(medner_encoder_params, adapter_dir) + sizeof(const char *),
-               "medner_encoder_params must not end in padding");
 /* adapter_dir starts where the first version (threads, reserved) ended, so it
  * never lies in bytes an old caller left unset */
-_Static_assert(offsetof(medner_encoder_params, adapter_dir) ==
-                   offsetof(medner_encoder_params, reserved) + sizeof(uint32_t),
+_Static_assert(offsetof(medner_encoder_params, adapter_dir) == MEDNER__SIZE_PRE_0_1_ENCODER_PARAMS,
                "medner_encoder_params must not end in padding");
-_Static_assert(sizeof(medner_encoder_info) ==
-                   offsetof(medner_encoder_info, layer_norm_eps) + sizeof(double),
-               "medner_encoder_info must not end in padding");

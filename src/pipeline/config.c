@@ -1101,11 +1101,12 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
     memset(&od, 0, sizeof od);
     o.struct_size = sizeof o;
     od.struct_size = sizeof od;
-    int rc = medner__params_copy(&o, sizeof o, overrides, sizeof o, "medner_pipeline_params");
+    int rc = medner__params_copy(&o, sizeof o, overrides, MEDNER__SIZE_V0_1_PIPELINE_PARAMS,
+                                 "medner_pipeline_params");
     if (rc != MEDNER_OK)
         return rc;
     if (o.decoder != NULL &&
-        (rc = medner__params_copy(&od, sizeof od, o.decoder, sizeof od,
+        (rc = medner__params_copy(&od, sizeof od, o.decoder, MEDNER__SIZE_V0_1_DECODER_PARAMS,
                                   "medner_decoder_params")) != MEDNER_OK)
         return rc;
     if (o.reserved != 0 || od.reserved != 0)

@@ -9,7 +9,9 @@
  *   MERGE_CENTER: every token keeps the logits of the window in which it is
  *                 farthest from an edge, and the whole text is decoded once,
  *                 so no entity is cut or doubled at a window seam.
- * Memory: per text O(tokens x labels); per batch the encoder's workspace.
+ * Memory: per text O(tokens x labels), for the texts with a window in the
+ * batch being run only (a text is tokenized when its first window is queued
+ * and released when its last has run); per batch the encoder's workspace.
  * A text longer than MEDNER__SEGMENT_BYTES is cut into segments (at a blank
  * line, else a line break, else a space, else a character boundary) that
  * are annotated one after the other, so the working memory of one call is
@@ -67,7 +69,8 @@ static char *dup_str(const char *s)
 static int copy_decoder_params(medner_pipeline *p, const medner_decoder_params *src)
 {
     medner_decoder_params d = MEDNER_DECODER_PARAMS_INIT;
-    int rc = medner__params_copy(&d, sizeof d, src, sizeof d, "medner_decoder_params");
+    int rc = medner__params_copy(&d, sizeof d, src, MEDNER__SIZE_V0_1_DECODER_PARAMS,
+                                 "medner_decoder_params");
     if (rc != MEDNER_OK)
         return rc;
     size_t total = d.n_ignore_labels + d.n_keep_labels + 2 * d.n_renames;
@@ -137,7 +140,8 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_pipeline_create: out and params are required");
     medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
-    int rc = medner__params_copy(&pp, sizeof pp, params, sizeof pp, "medner_pipeline_params");
+    int rc = medner__params_copy(&pp, sizeof pp, params, MEDNER__SIZE_V0_1_PIPELINE_PARAMS,
+                                 "medner_pipeline_params");
     if (rc != MEDNER_OK)
         return rc;
     if (pp.model_dir == NULL)
@@ -248,11 +252,10 @@ fail:
 
 int medner_pipeline_get_params(const medner_pipeline *p, medner_pipeline_params *out)
 {
-    if (p == NULL || out == NULL || out->struct_size < sizeof *out)
-        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
-                            "medner_pipeline_get_params: NULL argument or struct_size too small");
-    *out = p->params;
-    return MEDNER_OK;
+    if (p == NULL || out == NULL)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_pipeline_get_params: NULL argument");
+    return medner__struct_out(out, &p->params, sizeof p->params,
+                              MEDNER__SIZE_V0_1_PIPELINE_PARAMS, "medner_pipeline_get_params");
 }
 
 const medner_encoder *medner_pipeline_encoder(const medner_pipeline *p)
@@ -400,54 +403,135 @@ static int finish_ents(const medner_pipeline *p, doc_state *d)
     return rc == MEDNER_OK ? rc : medner__fail(rc, "pipeline: out of memory");
 }
 
+/* A prepared document during a call: its state, its text, the next of its
+ * windows to queue and the number of its windows already run. */
+typedef struct slot {
+    doc_state d;
+    const char *text;
+    size_t index; /* in the call's texts */
+    size_t next, done;
+} slot;
+
 /* Buffers for one batch of windows. */
 typedef struct batch_bufs {
-    job *jobs;
+    job *jobs;            /* job.doc: index into the slots */
     const int32_t **ids;
     size_t *wl;
 } batch_bufs;
 
-/* Run the windows of docs[0, n) (prepared, texts[i] their texts) through the
- * encoder batch_size at a time, in text order, and complete each document's
- * entity list. */
-static int run_docs(const medner_pipeline *p, medner_context *ctx, doc_state *docs,
-                    const char *const *texts, size_t n, const batch_bufs *bb)
+/* Queue the next window of slot `k` as job `nb` of the batch. */
+static void queue_window(slot *slots, size_t k, const batch_bufs *bb, size_t nb)
 {
-    size_t B = p->params.batch_size, doc = 0, win = 0;
+    medner_window w = MEDNER_WINDOW_INIT;
+    medner_encoding_window(slots[k].d.enc, slots[k].next, &w);
+    bb->jobs[nb] = (job){ k, slots[k].next };
+    bb->ids[nb] = w.ids;
+    bb->wl[nb] = w.length;
+    slots[k].next++;
+}
+
+/* Run the nb queued windows through the encoder and hand each window's
+ * logits to its document. */
+static int run_batch(const medner_pipeline *p, medner_context *ctx, slot *slots,
+                     const batch_bufs *bb, size_t nb)
+{
+    int rc = medner_encoder_run(ctx, bb->ids, NULL, bb->wl, nb);
+    for (size_t b = 0; b < nb && rc == MEDNER_OK; b++) {
+        slot *x = &slots[bb->jobs[b].doc];
+        medner_window w = MEDNER_WINDOW_INIT;
+        medner_encoding_window(x->d.enc, bb->jobs[b].window, &w);
+        const float *lg = medner_context_logits(ctx, b);
+        if (x->d.logits)
+            keep_centered(p, &x->d, &w, lg, x->text);
+        else if ((rc = decode_window(p, &x->d, &w, lg, x->text)) != MEDNER_OK)
+            rc = medner__fail(rc, "pipeline: out of memory");
+        x->done++;
+    }
+    return rc;
+}
+
+/* Run every window of the prepared slots[0, n) batch_size at a time, in
+ * order, and complete each document's entity list. */
+static int run_docs(const medner_pipeline *p, medner_context *ctx, slot *slots, size_t n,
+                    const batch_bufs *bb)
+{
+    size_t B = p->params.batch_size, k = 0;
     int rc = MEDNER_OK;
     while (rc == MEDNER_OK) {
         size_t nb = 0;
-        while (nb < B && doc < n) {
-            if (win >= docs[doc].n_windows) {
-                doc++;
-                win = 0;
-                continue;
-            }
-            medner_window w = MEDNER_WINDOW_INIT;
-            medner_encoding_window(docs[doc].enc, win, &w);
-            bb->jobs[nb] = (job){ doc, win };
-            bb->ids[nb] = w.ids;
-            bb->wl[nb] = w.length;
-            nb++;
-            win++;
+        while (nb < B && k < n) {
+            if (slots[k].next >= slots[k].d.n_windows)
+                k++;
+            else
+                queue_window(slots, k, bb, nb++);
         }
         if (nb == 0)
             break;
-        if ((rc = medner_encoder_run(ctx, bb->ids, NULL, bb->wl, nb)) != MEDNER_OK)
-            break;
-        for (size_t b = 0; b < nb && rc == MEDNER_OK; b++) {
-            doc_state *d = &docs[bb->jobs[b].doc];
-            medner_window w = MEDNER_WINDOW_INIT;
-            medner_encoding_window(d->enc, bb->jobs[b].window, &w);
-            const float *lg = medner_context_logits(ctx, b);
-            if (d->logits)
-                keep_centered(p, d, &w, lg, texts[bb->jobs[b].doc]);
-            else if ((rc = decode_window(p, d, &w, lg, texts[bb->jobs[b].doc])) != MEDNER_OK)
-                rc = medner__fail(rc, "pipeline: out of memory");
-        }
+        rc = run_batch(p, ctx, slots, bb, nb);
     }
     for (size_t i = 0; i < n && rc == MEDNER_OK; i++)
-        rc = finish_ents(p, &docs[i]);
+        rc = finish_ents(p, &slots[i].d);
+    return rc;
+}
+
+/* Annotate the texts of the call up to MEDNER__SEGMENT_BYTES, their windows
+ * batched across texts in text order (batch_size at a time, as if all were
+ * queued at once), into res[]. A text is tokenized when its first window is
+ * queued and released as soon as its last window has run and its result is
+ * made, so at most batch_size + 1 texts are prepared at a time (each
+ * contributes at least one window to the batch being filled, plus the one
+ * carried over from the previous batch): the working memory is bounded by
+ * a batch, not by the number of texts (docs/security.md). `slots` has room
+ * for batch_size + 1. */
+static int annotate_short(medner_entities **res, const medner_pipeline *p, medner_context *ctx,
+                          const char *const *texts, const size_t *lens, size_t n, slot *slots,
+                          const batch_bufs *bb)
+{
+    size_t B = p->params.batch_size, cap = B + 1, n_slots = 0, next_text = 0;
+    bool none = medner__decoder_aggregation(p->dec) == MEDNER_AGGREGATION_NONE;
+    int rc = MEDNER_OK;
+    for (;;) {
+        /* fill a batch, preparing texts as their windows are needed */
+        size_t nb = 0, k = 0;
+        while (nb < B) {
+            if (k == n_slots) {
+                while (next_text < n && lens[next_text] > MEDNER__SEGMENT_BYTES)
+                    next_text++;
+                if (next_text == n || n_slots == cap)
+                    break;
+                slot *x = &slots[n_slots++];
+                memset(x, 0, sizeof *x);
+                x->text = texts[next_text] ? texts[next_text] : "";
+                x->index = next_text++;
+                if ((rc = prepare_doc(p, &x->d, x->text, lens[x->index], x->index)) != MEDNER_OK)
+                    goto done;
+            }
+            if (slots[k].next >= slots[k].d.n_windows)
+                k++;
+            else
+                queue_window(slots, k, bb, nb++);
+        }
+        if (nb > 0 && (rc = run_batch(p, ctx, slots, bb, nb)) != MEDNER_OK)
+            goto done;
+        /* windows are queued in text order, so the finished texts are a prefix */
+        size_t f = 0;
+        for (; f < n_slots && slots[f].done == slots[f].d.n_windows; f++) {
+            slot *x = &slots[f];
+            if ((rc = finish_ents(p, &x->d)) != MEDNER_OK ||
+                (rc = medner__entities_create(&res[x->index], p->dec, &x->d.ents, x->text,
+                                              lens[x->index], x->d.n_tokens, none)) != MEDNER_OK)
+                goto done;
+            doc_release(&x->d);
+            memset(&x->d, 0, sizeof x->d);
+        }
+        memmove(slots, slots + f, (n_slots - f) * sizeof *slots);
+        n_slots -= f;
+        if (nb == 0 && f == 0)
+            break; /* nothing queued, nothing finished: every text is done */
+    }
+done:
+    for (size_t k = 0; k < n_slots; k++)
+        doc_release(&slots[k].d);
     return rc;
 }
 
@@ -487,27 +571,29 @@ static int annotate_segmented(medner_entities **out, const medner_pipeline *p,
     int rc = MEDNER_OK;
     while (pos < len && rc == MEDNER_OK) {
         size_t end = segment_end(text, pos, len);
-        doc_state d;
-        memset(&d, 0, sizeof d);
-        const char *seg = text + pos;
-        rc = prepare_doc(p, &d, seg, end - pos, index);
+        slot sl;
+        memset(&sl, 0, sizeof sl);
+        doc_state *dp = &sl.d;
+        sl.text = text + pos;
+        sl.index = index;
+        rc = prepare_doc(p, dp, sl.text, end - pos, index);
         if (rc == MEDNER_E_INVALID_UTF8) /* its byte offset is relative to the segment */
             rc = medner__fail(rc, "%s (in the segment that starts at byte %zu)",
                               medner_last_error(), pos);
         /* first_window_only: only the first segment is run; the others are
          * only tokenized, so that the result counts the text's tokens */
         if (rc == MEDNER_OK && (pos == 0 || p->params.first_window_only != MEDNER_ON))
-            rc = run_docs(p, ctx, &d, &seg, 1, bb);
-        for (size_t k = 0; k < d.ents.n && rc == MEDNER_OK; k++) {
-            medner__ent e = d.ents.items[k];
+            rc = run_docs(p, ctx, &sl, 1, bb);
+        for (size_t k = 0; k < dp->ents.n && rc == MEDNER_OK; k++) {
+            medner__ent e = dp->ents.items[k];
             e.begin += pos;
             e.end += pos;
             e.first_token += tokens;
             if (medner__entlist_push(&all, &e) != MEDNER_OK)
                 rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
         }
-        tokens += d.n_tokens;
-        doc_release(&d);
+        tokens += dp->n_tokens;
+        doc_release(dp);
         pos = end;
     }
     if (rc == MEDNER_OK)
@@ -528,38 +614,18 @@ int medner_pipeline_annotate(medner_entities **out, const medner_pipeline *p, me
     for (size_t i = 0; i < n; i++)
         if (texts[i] == NULL && lens[i] > 0)
             return medner__fail(MEDNER_E_INVALID_ARGUMENT, "text %zu is NULL", i);
-    doc_state *docs = medner__calloc(n, sizeof *docs);
     medner_entities **res = medner__calloc(n, sizeof *res);
-    const char **short_texts = medner__calloc(n, sizeof *short_texts);
-    size_t *short_index = medner__calloc(n, sizeof *short_index);
     size_t B = p->params.batch_size;
+    slot *slots = medner__malloc((B + 1) * sizeof *slots);
     batch_bufs bb = { medner__malloc(B * sizeof *bb.jobs), medner__malloc(B * sizeof *bb.ids),
                       medner__malloc(B * sizeof *bb.wl) };
     int rc = MEDNER_OK;
-    if (!docs || !res || !short_texts || !short_index || !bb.jobs || !bb.ids || !bb.wl) {
+    if (!res || !slots || !bb.jobs || !bb.ids || !bb.wl) {
         rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
         goto done;
     }
     /* texts up to MEDNER__SEGMENT_BYTES: windows batched across texts */
-    size_t ns = 0;
-    for (size_t i = 0; i < n && rc == MEDNER_OK; i++) {
-        if (lens[i] > MEDNER__SEGMENT_BYTES)
-            continue;
-        short_texts[ns] = texts[i] ? texts[i] : "";
-        short_index[ns] = i;
-        rc = prepare_doc(p, &docs[ns], short_texts[ns], lens[i], i);
-        ns++;
-    }
-    if (rc == MEDNER_OK)
-        rc = run_docs(p, ctx, docs, short_texts, ns, &bb);
-    for (size_t k = 0; k < ns && rc == MEDNER_OK; k++) {
-        size_t i = short_index[k];
-        rc = medner__entities_create(&res[i], p->dec, &docs[k].ents, short_texts[k], lens[i],
-                                     docs[k].n_tokens,
-                                     medner__decoder_aggregation(p->dec) == MEDNER_AGGREGATION_NONE);
-    }
-    for (size_t k = 0; k < ns; k++)
-        doc_release(&docs[k]);
+    rc = annotate_short(res, p, ctx, texts, lens, n, slots, &bb);
     /* longer texts: one at a time, segment by segment */
     for (size_t i = 0; i < n && rc == MEDNER_OK; i++)
         if (lens[i] > MEDNER__SEGMENT_BYTES)
@@ -570,10 +636,8 @@ int medner_pipeline_annotate(medner_entities **out, const medner_pipeline *p, me
         for (size_t i = 0; i < n; i++)
             medner_entities_free(res[i]);
 done:
-    medner__free(docs);
     medner__free(res);
-    medner__free(short_texts);
-    medner__free(short_index);
+    medner__free(slots);
     medner__free(bb.jobs);
     medner__free(bb.ids);
     medner__free(bb.wl);

@@ -298,10 +298,8 @@ int medner_encoding_window(const medner_encoding *e, size_t index, medner_window
     if (index >= e->n_windows)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_encoding_window: window %zu of %zu", index, e->n_windows);
-    if (out->struct_size < offsetof(medner_window, first_token) + sizeof(size_t))
-        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
-                            "medner_encoding_window: struct_size %zu too small (use "
-                            "MEDNER_WINDOW_INIT)", out->struct_size);
+    medner_window win = MEDNER_WINDOW_INIT, *out_ = out;
+    out = &win; /* filled whole, then copied up to the caller's struct_size */
     const window_desc *w = &e->windows[index];
     out->length = w->length;
     out->ids = e->ids + w->start;
@@ -311,7 +309,8 @@ int medner_encoding_window(const medner_encoding *e, size_t index, medner_window
     out->word_ids = e->word_ids + w->start;
     out->offsets = e->offsets + 2 * w->start;
     out->first_token = w->first_token;
-    return MEDNER_OK;
+    return medner__struct_out(out_, &win, sizeof win, MEDNER__SIZE_V0_1_WINDOW,
+                              "medner_encoding_window");
 }
 
 static int build_encoding(medner_encoding **out, const medner_tokenizer *t, const stream *s,
@@ -396,7 +395,8 @@ static int check_encode_args(const medner_tokenizer *t, medner_encode_params *p,
         return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_tokenizer_encode: tokenizer is NULL");
     medner_encode_params defaults = MEDNER_ENCODE_PARAMS_INIT;
     *p = defaults;
-    int rc = medner__params_copy(p, sizeof *p, params, sizeof *p, "medner_encode_params");
+    int rc = medner__params_copy(p, sizeof *p, params, MEDNER__SIZE_V0_1_ENCODE_PARAMS,
+                                 "medner_encode_params");
     if (rc != MEDNER_OK)
         return rc;
     if (p->reserved != 0)
@@ -485,10 +485,5 @@ int medner_tokenizer_encode_batch(medner_encoding **out, const medner_tokenizer 
     return rc;
 }
 
-/* Public structs grow only by appending; none may end in padding (see
- * docs/abi-policy.md). */
-_Static_assert(sizeof(medner_encode_params) ==
-                   offsetof(medner_encode_params, reserved) + sizeof(uint32_t),
-               "medner_encode_params must not end in padding");
-_Static_assert(sizeof(medner_window) == offsetof(medner_window, first_token) + sizeof(size_t),
-               "medner_window must not end in padding");
+/* Public structs grow only by appending; none may end in padding:
+ * src/common/struct_sizes.h, docs/abi-policy.md. */

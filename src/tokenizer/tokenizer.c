@@ -99,7 +99,8 @@ int medner__tokenizer_finish(medner_tokenizer *t, const medner__tok_options *o,
                              const medner_tokenizer_params *params, const char *what)
 {
     medner_tokenizer_params p = MEDNER_TOKENIZER_PARAMS_INIT;
-    int rc = medner__params_copy(&p, sizeof p, params, sizeof p, "medner_tokenizer_params");
+    int rc = medner__params_copy(&p, sizeof p, params, MEDNER__SIZE_V0_1_TOKENIZER_PARAMS,
+                                 "medner_tokenizer_params");
     if (rc != MEDNER_OK)
         return rc;
     int lower = 1, strip = 1, cjk = 1, clean = 1;
@@ -216,10 +217,8 @@ int medner_tokenizer_get_params(const medner_tokenizer *t, medner_tokenizer_para
 {
     if (t == NULL || out == NULL)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_tokenizer_get_params: NULL argument");
-    if (out->struct_size < sizeof(medner_tokenizer_params))
-        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
-                            "medner_tokenizer_get_params: struct_size %zu too small",
-                            out->struct_size);
+    medner_tokenizer_params params = MEDNER_TOKENIZER_PARAMS_INIT, *out_ = out;
+    out = &params; /* filled whole, then copied up to the caller's struct_size */
     out->lowercase = t->lowercase ? MEDNER_ON : MEDNER_OFF;
     out->strip_accents = t->strip_accents ? MEDNER_ON : MEDNER_OFF;
     out->chinese_chars = t->chinese_chars ? MEDNER_ON : MEDNER_OFF;
@@ -231,9 +230,6 @@ int medner_tokenizer_get_params(const medner_tokenizer *t, medner_tokenizer_para
     out->cls_token = t->special[2];
     out->sep_token = t->special[3];
     out->mask_token = t->special[4];
-    return MEDNER_OK;
+    return medner__struct_out(out_, &params, sizeof params, MEDNER__SIZE_V0_1_TOKENIZER_PARAMS,
+                              "medner_tokenizer_get_params");
 }
-
-_Static_assert(sizeof(medner_tokenizer_params) ==
-                   offsetof(medner_tokenizer_params, mask_token) + sizeof(const char *),
-               "medner_tokenizer_params must not end in padding");

@@ -77,5 +77,11 @@ if [ $rc -ne 0 ]; then
   sed 's/^/  /' "$out/abidiff.txt" >&2
   status=1
 fi
-[ $status -eq 0 ] && echo "check-abi: OK: SONAME libmedner.so.0, $(wc -l < "$out/symbols.txt") medner_ symbols, no ABI change against $dir"
+# 6. a caller compiled against the last release's header runs against SOLIB
+if ! sh "$dir/check-old-caller.sh" "$solib" >"$out/old-caller.txt" 2>&1; then
+  echo "check-abi: FAIL: a caller built against tests/abi/v0.1.0/medner.h fails with this library:" >&2
+  sed 's/^/  /' "$out/old-caller.txt" >&2
+  status=1
+fi
+[ $status -eq 0 ] && echo "check-abi: OK: SONAME libmedner.so.0, $(wc -l < "$out/symbols.txt") medner_ symbols, no ABI change against $dir, v0.1.0 caller runs"
 exit $status

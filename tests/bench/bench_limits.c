@@ -5,9 +5,14 @@
  * with a model directory (default: the tiny fixture model). Prints, per
  * text: bytes, tokens, entities, seconds, MB/s, the allocator high-water
  * mark of the call (medner's own allocations, through a counting
- * allocator hook) and the process's peak RSS.
- *   bench_limits [MODEL_DIR [MEGABYTES [PATHOLOGICAL_MEGABYTES [MAX_LENGTH]]]]
- * Build and run: make bench-limits (LIMITS_MB=100 PATHO_MB=10 MAX_LENGTH=128).
+ * allocator hook) and the process's peak RSS. Then one call with many
+ * texts (default 1000 of 10 KiB, and a tenth as many) and its working memory:
+ * the high-water mark minus what the call leaves allocated (the results).
+ *   bench_limits [MODEL_DIR [MEGABYTES [PATHOLOGICAL_MEGABYTES [MAX_LENGTH
+ *                [N_TEXTS [TEXT_KIB]]]]]]
+ * (0 megabytes or 0 texts skips that part.)
+ * Build and run: make bench-limits (LIMITS_MB=100 PATHO_MB=10 MAX_LENGTH=128
+ * MANY_TEXTS=1000 TEXT_KIB=10).
  * The tiny model's speed is not the point (its 512-token windows are
  * attention-bound); MAX_LENGTH shortens the windows to keep a 100 MB run to
  * minutes.
@@ -105,12 +110,64 @@ static int run(const medner_pipeline *p, medner_context *c, const char *name, ch
     return 0;
 }
 
+/* One call on n texts of `kib` KiB each (clinical sentences, cut at
+ * character boundaries): working memory = high-water mark - results. */
+static int run_many(const medner_pipeline *p, medner_context *c, size_t n, size_t kib)
+{
+    size_t size = kib * 1024, len = 0;
+    char *all = clinical(n * size, &len);
+    const char **texts = malloc(n * sizeof *texts);
+    size_t *lens = malloc(n * sizeof *lens);
+    medner_entities **out = malloc(n * sizeof *out);
+    if (all == NULL || texts == NULL || lens == NULL || out == NULL) {
+        fprintf(stderr, "bench_limits: out of memory for %zu texts\n", n);
+        return 1;
+    }
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t end = pos + size;
+        while (((unsigned char)all[end] & 0xC0) == 0x80)
+            end--;
+        texts[i] = all + pos;
+        lens[i] = end - pos;
+        pos = end;
+    }
+    size_t before = countalloc_in_use;
+    countalloc_high = countalloc_in_use;
+    double t0 = now();
+    int rc = medner_pipeline_annotate(out, p, c, texts, lens, n);
+    double dt = now() - t0;
+    if (rc != MEDNER_OK) {
+        fprintf(stderr, "bench_limits: %zu texts: %s\n", n, medner_last_error());
+        return 1;
+    }
+    size_t results = countalloc_in_use - before, entities = 0, tokens = 0;
+    for (size_t i = 0; i < n; i++) {
+        entities += medner_entities_count(out[i]);
+        tokens += medner_entities_num_tokens(out[i]);
+        medner_entities_free(out[i]);
+    }
+    printf("%5zu texts of %2zu KiB %10zu tokens %9zu entities %8.1f s %7.2f MB/s  "
+           "high-water %7.1f MiB (results %6.1f MiB, working %6.2f MiB)  peak RSS %5ld MiB\n",
+           n, kib, tokens, entities, dt, (double)pos / dt / 1e6,
+           (double)(countalloc_high - before) / 1048576.0, (double)results / 1048576.0,
+           (double)(countalloc_high - before - results) / 1048576.0, peak_rss_mib());
+    fflush(stdout);
+    free(out);
+    free(lens);
+    free(texts);
+    free(all);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "tests/data/models/tiny-bert-tc";
     size_t mb = argc > 2 ? strtoul(argv[2], NULL, 10) : 100;
     size_t pmb = argc > 3 ? strtoul(argv[3], NULL, 10) : 10;
     uint32_t max_length = argc > 4 ? (uint32_t)strtoul(argv[4], NULL, 10) : 0;
+    size_t many = argc > 5 ? strtoul(argv[5], NULL, 10) : 1000;
+    size_t kib = argc > 6 ? strtoul(argv[6], NULL, 10) : 10;
     countalloc_install();
     medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
     pp.model_dir = dir;
@@ -127,8 +184,11 @@ int main(int argc, char **argv)
            max_length);
     size_t len = 0;
     int bad = 0;
-    char *t = clinical(mb * 1000 * 1000, &len);
-    bad |= run(p, c, "clinical", t, len);
+    char *t;
+    if (mb > 0) {
+        t = clinical(mb * 1000 * 1000, &len);
+        bad |= run(p, c, "clinical", t, len);
+    }
     static const struct {
         const char *name, *unit;
     } kinds[] = {
@@ -138,9 +198,14 @@ int main(int argc, char **argv)
         { "emoji", "\xF0\x9F\x98\xB7\xF0\x9F\xA4\x92" },
         { "newlines", "\n" },
     };
-    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds && pmb > 0; k++) {
         t = repeat(kinds[k].unit, pmb * 1000 * 1000, &len);
         bad |= run(p, c, kinds[k].name, t, len);
+    }
+    if (many > 0 && kib > 0) {
+        /* a tenth as many texts first (it also grows the context's workspace) */
+        bad |= run_many(p, c, many / 10 ? many / 10 : 1, kib);
+        bad |= run_many(p, c, many, kib);
     }
     medner_context_free(c);
     medner_pipeline_free(p);

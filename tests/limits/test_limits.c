@@ -168,6 +168,76 @@ static void test_memory_bounded(void **state)
     assert_true(peaks[1] < lens[1] * 20); /* far below the unsegmented ~150 bytes per byte */
 }
 
+/* The working memory of one call with many texts is that of a batch: a text
+ * is tokenized when its first window is queued and released once its last
+ * window has run and its result is made, so at most batch_size + 1 texts are
+ * held at a time. Measured as the allocator's high-water mark of the call
+ * minus what stays allocated after it (the results), for 48 and 384 texts of
+ * ~3.5 KiB (below the 4 KiB segments of this build: every text takes the
+ * batched path), both merges. The only allocation that may grow with the
+ * number of texts is the call's array of result pointers (8 bytes a text);
+ * the rest must stay within 1/8 of the small call's (allocation sizes of
+ * the same texts do not change, so equal is expected). Before the texts were
+ * streamed, every text of the call was tokenized and given its whole-text
+ * logits before any window ran: ~8x the working memory for 8x the texts. */
+static void test_memory_many_texts(void **state)
+{
+    (void)state;
+    enum { SMALL = 48, BIG = 384 };
+    size_t len;
+    char *all = paragraphs(BIG, 3500, &len);
+    const char **texts = malloc(BIG * sizeof *texts);
+    size_t *lens = malloc(BIG * sizeof *lens);
+    medner_entities **out = malloc(BIG * sizeof *out);
+    assert_true(texts && lens && out);
+    for (size_t i = 0; i < BIG; i++) {
+        texts[i] = all + i * 3502;
+        lens[i] = 3502;
+    }
+    for (int merge = MEDNER_MERGE_HF; merge <= MEDNER_MERGE_CENTER; merge++) {
+        medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+        pp.model_dir = TINY;
+        pp.max_length = 32;
+        pp.overlap = 8;
+        pp.merge = (medner_merge)merge;
+        medner_pipeline *p = NULL;
+        medner_context *c = NULL;
+        assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_OK);
+        assert_int_equal(medner_pipeline_context_create(&c, p), MEDNER_OK);
+        size_t work[2], kept[2], entities[2] = { 0, 0 };
+        const size_t counts[3] = { SMALL, SMALL, BIG }; /* the first grows the workspace */
+        for (int r = 0; r < 3; r++) {
+            size_t before = countalloc_in_use;
+            countalloc_high = countalloc_in_use;
+            if (medner_pipeline_annotate(out, p, c, texts, lens, counts[r]) != MEDNER_OK)
+                fail_msg("annotate: %s", medner_last_error());
+            if (r > 0) {
+                kept[r - 1] = countalloc_in_use - before;
+                work[r - 1] = countalloc_high - countalloc_in_use;
+            }
+            for (size_t i = 0; i < counts[r]; i++) {
+                if (r > 0)
+                    entities[r - 1] += medner_entities_count(out[i]);
+                medner_entities_free(out[i]);
+            }
+        }
+        print_message("merge %s: working memory %zu bytes for %d texts (results %zu), %zu for %d "
+                      "(results %zu)\n", merge == MEDNER_MERGE_HF ? "HF" : "centre", work[0],
+                      SMALL, kept[0], work[1], BIG, kept[1]);
+        assert_true(entities[1] > entities[0] && kept[1] > kept[0]);
+        size_t bound = work[0] + work[0] / 8 + (BIG - SMALL) * sizeof(void *);
+        if (work[1] > bound)
+            fail_msg("merge %d: working memory grew from %zu to %zu bytes with 8x the texts "
+                     "(bound %zu)", merge, work[0], work[1], bound);
+        medner_context_free(c);
+        medner_pipeline_free(p);
+    }
+    free(out);
+    free(lens);
+    free(texts);
+    free(all);
+}
+
 /* CPU time of this thread (the pipeline runs on the calling thread here):
  * unlike wall time, hardly affected by other jobs on a shared machine. */
 static double seconds(void)
@@ -313,6 +383,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_segments_equal_separate_runs),
         cmocka_unit_test(test_memory_bounded),
+        cmocka_unit_test(test_memory_many_texts),
         cmocka_unit_test(test_pathological_linear),
         cmocka_unit_test(test_ten_megabyte_word),
         cmocka_unit_test(test_invalid_utf8_in_a_segment),

@@ -1,0 +1,985 @@
+/*
+ * medner.h -- the one public header of medner, an embeddable C library that
+ * finds medical entities in clinical and biomedical text with BERT-family
+ * encoders.
+ *
+ * Copyright 2026 the medner authors. Licensed under the Apache License 2.0.
+ *
+ * Conventions used throughout this header
+ * ---------------------------------------
+ * Naming      Everything public is prefixed `medner_` / `MEDNER_`. Functions
+ *             are `medner_<noun>_<verb>`.
+ * Status      Fallible functions return `int`: MEDNER_OK (0) on success or a
+ *             negative `medner_status` value. On failure, out-parameters are
+ *             left untouched, nothing is leaked, and medner_last_error()
+ *             holds a detail message for the calling thread.
+ * Ownership   An object returned through a `**out` parameter belongs to the
+ *             caller and is released with the matching `medner_*_free`
+ *             (which accepts NULL). A pointer returned directly by a function
+ *             is borrowed: it stays valid as long as its parent object (or,
+ *             for static strings, forever) and must not be freed.
+ * Threads     Loaded objects (tokenizer, encoder, decoder) are immutable after
+ *             loading and may be used from any number of threads at once.
+ *             Mutable per-call state (medner_context and result objects) is
+ *             owned by one thread at a time. Global settings (allocator, log
+ *             callback) are process-wide; see each setter.
+ * Params      Options that will grow are passed as a pointer to a params
+ *             struct whose first field is `size_t struct_size`. Initialise it
+ *             with the matching `MEDNER_*_INIT` macro; zero in any field means
+ *             "default"; NULL means "all defaults". Fields are only appended,
+ *             so a program compiled against an older header keeps working.
+ * Text        Input text is UTF-8 with an explicit byte length (no NUL
+ *             terminator needed). Offsets are half-open byte ranges
+ *             [begin, end) into the caller's original text.
+ * Logging     medner never prints. Diagnostics go to an optional callback
+ *             (silent by default) and never contain input text.
+ *
+ * This header is C99 and C++ compatible.
+ */
+/**
+ * @file medner.h
+ * @brief The public C API of medner: tokenizer, encoder, entity decoder and
+ *        pipeline, with status codes, params structs and offset converters.
+ *
+ * One header, C99 and C++ compatible; link with `-lmedner` (pkg-config
+ * module `medner`). The conventions every declaration follows (naming,
+ * status codes and medner_last_error(), ownership, threads, params structs,
+ * text and offsets, logging) are summarised at the top of this file and
+ * explained with examples in the embedding guide, docs/embedding.md.
+ */
+#ifndef MEDNER_H
+#define MEDNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Export macro                                                             */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * @def MEDNER_API
+ * Marks the functions the library exports: default visibility with GCC and
+ * Clang (the library is built with -fvisibility=hidden), dllexport/dllimport
+ * on Windows (define MEDNER_BUILDING_DLL when building, MEDNER_SHARED when
+ * using the DLL).
+ */
+#if defined(_WIN32) && defined(MEDNER_BUILDING_DLL)
+#  define MEDNER_API __declspec(dllexport)
+#elif defined(_WIN32) && defined(MEDNER_SHARED)
+#  define MEDNER_API __declspec(dllimport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define MEDNER_API __attribute__((visibility("default")))
+#else
+#  define MEDNER_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** Release version of this header. The ABI version is the SONAME
+ *  (libmedner.so.0), which changes only on incompatible ABI changes. */
+#define MEDNER_VERSION_MAJOR 0
+/** Minor release number of this header (see MEDNER_VERSION_MAJOR). */
+#define MEDNER_VERSION_MINOR 1
+/** Patch release number of this header (see MEDNER_VERSION_MAJOR). */
+#define MEDNER_VERSION_PATCH 0
+/** "MAJOR.MINOR.PATCH" */
+#define MEDNER_VERSION_STRING "0.1.0"
+/** MAJOR*10000 + MINOR*100 + PATCH, comparable with medner_version_number(). */
+#define MEDNER_VERSION_NUMBER \
+    (MEDNER_VERSION_MAJOR * 10000 + MEDNER_VERSION_MINOR * 100 + MEDNER_VERSION_PATCH)
+
+/**
+ * Version of the library actually loaded at run time, as "MAJOR.MINOR.PATCH".
+ *
+ * @return a static NUL-terminated string; never NULL; must not be freed.
+ * Thread-safety: safe from any thread. Errors: none.
+ */
+MEDNER_API const char *medner_version(void);
+
+/**
+ * Version of the library loaded at run time as MEDNER_VERSION_NUMBER would
+ * spell it. Compare with MEDNER_VERSION_NUMBER to detect a header/library
+ * mismatch.
+ *
+ * Thread-safety: safe from any thread. Errors: none.
+ */
+MEDNER_API int medner_version_number(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes and error details                                           */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Status codes. The numeric values are part of the ABI and never change;
+ * new codes are only appended (with new, more negative values). Callers
+ * should treat any unknown negative value as a failure.
+ * docs/errors.md says when each one happens.
+ */
+typedef enum medner_status {
+    MEDNER_OK = 0,                  /**< success */
+    MEDNER_E_INVALID_ARGUMENT = -1, /**< NULL where an object is required, bad struct_size, out-of-range option */
+    MEDNER_E_OUT_OF_MEMORY = -2,    /**< an allocation failed */
+    MEDNER_E_IO = -3,               /**< a file could not be opened, read, or mapped */
+    MEDNER_E_PARSE = -4,            /**< malformed JSON, YAML, vocabulary, safetensors or CoNLL input */
+    MEDNER_E_INVALID_UTF8 = -5,     /**< input text is not valid UTF-8 (byte offset in medner_last_error()) */
+    MEDNER_E_UNSUPPORTED = -6,      /**< well-formed but not supported (architecture, tokenizer model, dtype, file format) */
+    MEDNER_E_INVALID_MODEL = -7,    /**< model files inconsistent: shapes, missing or unexpected tensors, bad offsets */
+    MEDNER_E_INVALID_CONFIG = -8,   /**< configuration has an unknown key, a wrong type, or an invalid value */
+    MEDNER_E_LIMIT = -9,            /**< input exceeds a documented size limit */
+    MEDNER_E_BUSY = -10,            /**< operation not allowed now (e.g. changing the allocator while objects are alive) */
+    MEDNER_E_INTERNAL = -11         /**< a bug in medner; please report it with medner_last_error() */
+} medner_status;
+
+/**
+ * Short, static English description of a status code, e.g.
+ * "invalid argument". Unknown values give "unknown status".
+ *
+ * @param status  a value returned by a medner function.
+ * @return a static NUL-terminated string; never NULL; must not be freed.
+ * Thread-safety: safe from any thread. Errors: none.
+ */
+MEDNER_API const char *medner_status_str(int status);
+
+/**
+ * Detail message of the most recent failure of a medner function on the
+ * calling thread: what failed, where (file, line:column or byte offset) and
+ * what was expected. Never contains input text. Successful calls do not clear
+ * it; "" when no call on this thread has failed yet.
+ *
+ * @return a NUL-terminated string owned by medner, valid until the next
+ *         medner call on the same thread; never NULL; must not be freed.
+ * Thread-safety: thread-local; each thread sees its own failures.
+ * Errors: none.
+ */
+MEDNER_API const char *medner_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Logging                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** Severity of a log message. Values are part of the ABI. */
+typedef enum medner_log_level {
+    MEDNER_LOG_ERROR = 0,
+    MEDNER_LOG_WARN = 1,
+    MEDNER_LOG_INFO = 2,
+    MEDNER_LOG_DEBUG = 3
+} medner_log_level;
+
+/**
+ * Log callback. `message` is a NUL-terminated string valid only during the
+ * call; it never contains input text (patient data). The callback may be
+ * invoked from any thread that calls into medner, possibly concurrently, so it
+ * must be thread-safe. It must not call medner_log_set_callback().
+ */
+typedef void (*medner_log_fn)(medner_log_level level, const char *message,
+                              void *user_data);
+
+/**
+ * Install a process-wide log callback. medner is silent by default.
+ *
+ * @param fn         callback, or NULL to silence logging again.
+ * @param max_level  messages with a level above this (less severe) are not
+ *                   delivered; e.g. MEDNER_LOG_WARN delivers ERROR and WARN.
+ * @param user_data  passed unchanged to every call of `fn`; not owned.
+ * @return MEDNER_OK, or MEDNER_E_INVALID_ARGUMENT if max_level is not a
+ *         medner_log_level value.
+ * Thread-safety: may be called from any thread; a message being delivered
+ * concurrently goes either to the old or to the new callback, never to a mix
+ * of the old callback with the new user_data.
+ */
+MEDNER_API int medner_log_set_callback(medner_log_fn fn, medner_log_level max_level,
+                                       void *user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Allocator hooks                                                          */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Custom allocator for every allocation medner itself makes (objects,
+ * workspaces, per-thread scratch, results). Third-party libraries used
+ * internally (libyaml, utf8proc) and the C library's thread stacks keep their
+ * own allocators; memory they allocate never outlives the medner call that
+ * caused it, except the stacks of a context's worker threads (freed with the
+ * context).
+ *
+ * All three functions are required. `alloc_fn` and `realloc_fn` return NULL
+ * on failure (medner then fails cleanly with MEDNER_E_OUT_OF_MEMORY), which
+ * makes the hook suitable for fault-injection tests. `free_fn` receives only
+ * pointers returned by `alloc_fn`/`realloc_fn`, never NULL. Sizes are never 0.
+ * The functions may be called from several threads at once.
+ */
+typedef struct medner_allocator {
+    size_t struct_size; /**< sizeof(medner_allocator); set by MEDNER_ALLOCATOR_INIT */
+    void *(*alloc_fn)(void *user_data, size_t size); /**< allocate `size` bytes; NULL on failure */
+    void *(*realloc_fn)(void *user_data, void *ptr, size_t size); /**< resize a block; NULL on failure (the block stays valid) */
+    void (*free_fn)(void *user_data, void *ptr); /**< free a block from alloc_fn/realloc_fn */
+    void *user_data;    /**< passed to each function; not owned */
+} medner_allocator;
+
+/** Initialiser of a medner_allocator: struct_size set, every hook NULL (fill in all three before use). */
+#define MEDNER_ALLOCATOR_INIT { sizeof(medner_allocator), NULL, NULL, NULL, NULL }
+
+/**
+ * Replace medner's allocator process-wide.
+ *
+ * @param allocator  the hooks to use (copied; the struct need not outlive the
+ *                   call), or NULL to restore the C library's malloc/free.
+ * @return MEDNER_OK;
+ *         MEDNER_E_INVALID_ARGUMENT if struct_size is too small or not
+ *         compatible, or a function pointer is NULL;
+ *         MEDNER_E_BUSY if memory allocated by medner is still alive (every
+ *         medner object must be freed before the allocator changes, so that
+ *         each block is freed by the allocator that made it).
+ * Thread-safety: call it before any other thread uses medner (typically at
+ * start-up); it must not race with other medner calls.
+ */
+MEDNER_API int medner_allocator_set(const medner_allocator *allocator);
+
+/* ------------------------------------------------------------------------ */
+/* Options shared by several params structs                                 */
+/* ------------------------------------------------------------------------ */
+
+/** Tri-state switch for params structs: zero keeps the default (usually what
+ *  the model files say), so "off" needs its own non-zero value. */
+typedef enum medner_switch {
+    MEDNER_DEFAULT = 0, /**< use the model files' setting, else the documented default */
+    MEDNER_ON = 1,      /**< force on */
+    MEDNER_OFF = 2      /**< force off */
+} medner_switch;
+
+/* ------------------------------------------------------------------------ */
+/* Opaque handles                                                           */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * WordPiece tokenizer (vocabulary, normalisation options, special tokens).
+ * Ownership: created by a load function, freed by medner_tokenizer_free().
+ * Thread-safety: immutable after loading; any number of threads may use one
+ * tokenizer at the same time.
+ */
+typedef struct medner_tokenizer medner_tokenizer;
+
+/**
+ * Transformer encoder: a loaded BERT-family checkpoint (configuration and
+ * weights, F32 weights memory-mapped read-only so processes share them).
+ * Ownership: created by a load function, freed by its free function, which
+ * must run after every medner_context created from it has been freed.
+ * Thread-safety: immutable after loading; any number of threads may run it at
+ * once, each through its own medner_context.
+ */
+typedef struct medner_encoder medner_encoder;
+
+/**
+ * Per-thread execution context of an encoder: activation workspace (allocated
+ * once, grown to the longest input seen, then reused) and scratch buffers.
+ * Ownership: created for one encoder, freed by its free function.
+ * Thread-safety: NOT thread-safe; use one context per thread (a context may
+ * move between threads if calls never overlap).
+ */
+typedef struct medner_context medner_context;
+
+/**
+ * Entity decoder: label set, tagging scheme (IO/BIO/BIOES), aggregation and
+ * decoding options; turns per-token logits into character spans.
+ * Ownership: created by a create function, freed by its free function.
+ * Thread-safety: immutable after creation; safe from any number of threads.
+ */
+typedef struct medner_decoder medner_decoder;
+
+/* ------------------------------------------------------------------------ */
+/* Tokenizer                                                                */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Tokenizer options. Every field left zero takes the value found in the model
+ * files (tokenizer.json, tokenizer_config.json, special_tokens_map.json) or,
+ * failing that, the default of Hugging Face's BertTokenizerFast given here.
+ * A non-zero field overrides the files.
+ */
+typedef struct medner_tokenizer_params {
+    size_t struct_size;              /**< sizeof(medner_tokenizer_params) */
+    medner_switch lowercase;         /**< do_lower_case / lowercase; default ON */
+    medner_switch strip_accents;     /**< default: same as lowercase */
+    medner_switch chinese_chars;     /**< tokenize_chinese_chars / handle_chinese_chars; default ON */
+    medner_switch clean_text;        /**< default ON */
+    uint32_t max_input_chars_per_word; /**< default 100 */
+    uint32_t model_max_length;       /**< default 512 (capped by the files' value when given there) */
+    const char *unk_token;           /**< default "[UNK]" (string copied at load) */
+    const char *cls_token;           /**< default "[CLS]" */
+    const char *sep_token;           /**< default "[SEP]" */
+    const char *pad_token;           /**< default "[PAD]" */
+    const char *mask_token;          /**< default "[MASK]" */
+} medner_tokenizer_params;
+
+/** Initialiser of a medner_tokenizer_params: struct_size set, every option at its default. */
+#define MEDNER_TOKENIZER_PARAMS_INIT \
+    { sizeof(medner_tokenizer_params), MEDNER_DEFAULT, MEDNER_DEFAULT, MEDNER_DEFAULT, \
+      MEDNER_DEFAULT, 0, 0, NULL, NULL, NULL, NULL, NULL }
+
+/**
+ * Load a WordPiece tokenizer from a Hugging Face model directory.
+ *
+ * Reads whichever exist of `tokenizer.json` (vocabulary and options; preferred),
+ * `vocab.txt`, `tokenizer_config.json` and `special_tokens_map.json`. A
+ * `tokenizer.json` whose model is not WordPiece is refused. When no file says
+ * whether to lower-case, a warning goes to the log callback (Hugging Face
+ * silently lower-cases such cased checkpoints) and the default applies.
+ *
+ * @param[out] out        receives the tokenizer; owned by the caller, free it
+ *                        with medner_tokenizer_free(). Untouched on failure.
+ * @param      model_dir  path of the directory (NUL-terminated).
+ * @param      params     overrides, or NULL for "as the files say".
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULL out/model_dir, bad params);
+ *         MEDNER_E_IO (no vocabulary file, unreadable file); MEDNER_E_PARSE
+ *         (malformed JSON or vocab, with file:line:column);
+ *         MEDNER_E_UNSUPPORTED (BPE/Unigram/other tokenizer model, other
+ *         normalizer/pre-tokenizer types, with what was found);
+ *         MEDNER_E_INVALID_MODEL (special token missing from the vocabulary,
+ *         duplicate vocabulary entries with different ids);
+ *         MEDNER_E_OUT_OF_MEMORY.
+ * Thread-safety: safe to call from several threads at once.
+ */
+MEDNER_API int medner_tokenizer_load(medner_tokenizer **out, const char *model_dir,
+                                     const medner_tokenizer_params *params);
+
+/**
+ * Load a WordPiece tokenizer from a `vocab.txt` file (one token per line, the
+ * line number is the id) with explicit options; nothing else is read, so the
+ * defaults of medner_tokenizer_params apply to every zero field.
+ *
+ * @param[out] out         receives the tokenizer (free with medner_tokenizer_free()).
+ * @param      vocab_path  path of the vocabulary file.
+ * @param      params      options, or NULL for the defaults (lower-casing on).
+ * @return as medner_tokenizer_load().
+ * Thread-safety: safe to call from several threads at once.
+ */
+MEDNER_API int medner_tokenizer_load_vocab(medner_tokenizer **out, const char *vocab_path,
+                                           const medner_tokenizer_params *params);
+
+/**
+ * Free a tokenizer. NULL is a no-op. Every encoding made with it stays valid
+ * (encodings own their data).
+ * Thread-safety: no other thread may be using the tokenizer.
+ */
+MEDNER_API void medner_tokenizer_free(medner_tokenizer *tokenizer);
+
+/** Number of entries in the vocabulary (largest id + 1).
+ *  Thread-safety: safe from any thread. Errors: none (0 for NULL). */
+MEDNER_API size_t medner_tokenizer_vocab_size(const medner_tokenizer *tokenizer);
+
+/**
+ * The string of a vocabulary id, e.g. "##itis".
+ * @return a NUL-terminated string borrowed from the tokenizer (valid until it
+ *         is freed), or NULL if id is out of range or tokenizer is NULL.
+ * Thread-safety: safe from any thread.
+ */
+MEDNER_API const char *medner_tokenizer_id_to_token(const medner_tokenizer *tokenizer,
+                                                    int32_t id);
+
+/**
+ * The id of a vocabulary string (exact bytes, no normalisation).
+ * @param tokenizer  a loaded tokenizer.
+ * @param token      bytes of the token; `len` bytes are read (no NUL needed).
+ * @param len        number of bytes of `token`.
+ * @return the id, or -1 if absent or an argument is NULL.
+ * Thread-safety: safe from any thread.
+ */
+MEDNER_API int32_t medner_tokenizer_token_to_id(const medner_tokenizer *tokenizer,
+                                                const char *token, size_t len);
+
+/** Special tokens, for medner_tokenizer_special_id(). */
+typedef enum medner_special_token {
+    MEDNER_TOKEN_PAD = 0,
+    MEDNER_TOKEN_UNK = 1,
+    MEDNER_TOKEN_CLS = 2,
+    MEDNER_TOKEN_SEP = 3,
+    MEDNER_TOKEN_MASK = 4
+} medner_special_token;
+
+/** Id of a special token, or -1 for an unknown `which` or a NULL tokenizer.
+ *  Thread-safety: safe from any thread. */
+MEDNER_API int32_t medner_tokenizer_special_id(const medner_tokenizer *tokenizer,
+                                               medner_special_token which);
+
+/**
+ * Effective options of a loaded tokenizer (after the files and the overrides):
+ * fills `out` up to out->struct_size (set it with
+ * MEDNER_TOKENIZER_PARAMS_INIT first); switches come back as MEDNER_ON or
+ * MEDNER_OFF; token strings are borrowed from the tokenizer.
+ * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT.
+ * Thread-safety: safe from any thread.
+ */
+MEDNER_API int medner_tokenizer_get_params(const medner_tokenizer *tokenizer,
+                                           medner_tokenizer_params *out);
+
+/** Options of one encode call. */
+typedef struct medner_encode_params {
+    size_t struct_size;      /**< sizeof(medner_encode_params) */
+    /** Longest window in tokens, [CLS] and [SEP] included. 0: one window
+     *  holding the whole text, however long (no truncation). Must be at least
+     *  3 (with special tokens) when set. */
+    uint32_t max_length;
+    /** Tokens shared by consecutive windows (Hugging Face `stride`); must be
+     *  less than max_length minus the special tokens. Default 0. */
+    uint32_t overlap;
+    /** Add [CLS] ... [SEP] (default ON). */
+    medner_switch special_tokens;
+    /** Must be zero (keeps the struct free of tail padding, so a field added
+     *  later never lands in bytes an older caller left uninitialised). */
+    uint32_t reserved;
+} medner_encode_params;
+
+/** Initialiser of a medner_encode_params: struct_size set, every option at its default. */
+#define MEDNER_ENCODE_PARAMS_INIT { sizeof(medner_encode_params), 0, 0, MEDNER_DEFAULT, 0 }
+
+/**
+ * Result of tokenizing one text: one or more windows of tokens. Owned by the
+ * caller (free with medner_encoding_free()); independent of the tokenizer.
+ * Thread-safety: read-only after creation; safe to read from any thread.
+ */
+typedef struct medner_encoding medner_encoding;
+
+/**
+ * One window of an encoding. Arrays have `length` elements and are borrowed
+ * from the encoding (valid until medner_encoding_free()).
+ */
+typedef struct medner_window {
+    size_t struct_size;            /**< set by the caller: sizeof(medner_window) */
+    size_t length;                 /**< tokens, special tokens included */
+    const int32_t *ids;            /**< vocabulary ids */
+    const int32_t *type_ids;       /**< token-type (segment) ids: 0 */
+    const uint8_t *attention_mask; /**< 1 for every token (windows are not padded) */
+    const uint8_t *special_mask;   /**< 1 for [CLS]/[SEP] added here, else 0 */
+    const int32_t *word_ids;       /**< index of the pre-tokenised word in the
+                                        whole text, -1 for added special tokens */
+    const size_t *offsets;         /**< 2*length values: [begin, end) UTF-8 byte
+                                        offsets into the original text; added
+                                        special tokens have (0, 0) */
+    size_t first_token;            /**< index of this window's first non-special
+                                        token in the whole-text token sequence */
+} medner_window;
+
+/** Initialiser of a medner_window: struct_size set, ready for medner_encoding_window(). */
+#define MEDNER_WINDOW_INIT { sizeof(medner_window), 0, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+
+/**
+ * Tokenize one UTF-8 text exactly as Hugging Face's fast BERT tokenizer does
+ * (BertNormalizer, BertPreTokenizer, WordPiece, BertProcessing), with offsets
+ * into `text` as given (before any normalisation).
+ *
+ * Invalid UTF-8 is an error (no replacement): the message gives the byte
+ * offset of the first bad sequence. NUL bytes are valid U+0000 characters
+ * (removed by clean_text like Hugging Face). Special tokens written literally
+ * in the text ("[CLS]", "[MASK]", ...) become those tokens.
+ *
+ * @param[out] out       receives the encoding (free with medner_encoding_free()).
+ * @param      tokenizer a loaded tokenizer.
+ * @param      text      UTF-8 bytes; may be NULL only when len is 0.
+ * @param      len       length in bytes.
+ * @param      params    window options, or NULL for one window, specials on.
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT; MEDNER_E_INVALID_UTF8;
+ *         MEDNER_E_LIMIT (len above 2^40 bytes); MEDNER_E_OUT_OF_MEMORY.
+ * Thread-safety: any number of threads may encode with one tokenizer at once.
+ */
+MEDNER_API int medner_tokenizer_encode(medner_encoding **out, const medner_tokenizer *tokenizer,
+                                       const char *text, size_t len,
+                                       const medner_encode_params *params);
+
+/**
+ * Tokenize `n` texts. On success `out[i]` receives the encoding of texts[i]
+ * (free each with medner_encoding_free()). All or nothing: on failure no
+ * encoding is returned and the message names the failing text's index.
+ * @param out        array of n pointers, filled by the call.
+ * @param tokenizer  a loaded tokenizer.
+ * @param texts      n UTF-8 texts; an entry may be NULL only when its length is 0.
+ * @param lens       byte lengths of the texts.
+ * @param n          number of texts.
+ * @param params     window options for every text, or NULL (as medner_tokenizer_encode()).
+ * @return as medner_tokenizer_encode().
+ * Thread-safety: as medner_tokenizer_encode().
+ */
+MEDNER_API int medner_tokenizer_encode_batch(medner_encoding **out,
+                                             const medner_tokenizer *tokenizer,
+                                             const char *const *texts, const size_t *lens,
+                                             size_t n, const medner_encode_params *params);
+
+/** Free an encoding. NULL is a no-op. Thread-safety: no other thread may be reading the encoding. */
+MEDNER_API void medner_encoding_free(medner_encoding *encoding);
+
+/** Number of windows (at least 1, even for empty text). 0 for NULL. Thread-safety: safe from any thread. */
+MEDNER_API size_t medner_encoding_num_windows(const medner_encoding *encoding);
+
+/** Number of tokens of the whole text without special tokens and without
+ *  repeating the overlaps. 0 for NULL. Thread-safety: safe from any thread. */
+MEDNER_API size_t medner_encoding_num_tokens(const medner_encoding *encoding);
+
+/**
+ * Describe window `index`: fills `out` up to out->struct_size (initialise it
+ * with MEDNER_WINDOW_INIT). Pointers are borrowed from the encoding.
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULL, index out of range,
+ *         struct_size too small).
+ * Thread-safety: safe from any thread.
+ */
+MEDNER_API int medner_encoding_window(const medner_encoding *encoding, size_t index,
+                                      medner_window *out);
+
+/* ------------------------------------------------------------------------ */
+/* Transformer encoder                                                      */
+/* ------------------------------------------------------------------------ */
+
+/** Options of medner_encoder_load(). */
+typedef struct medner_encoder_params {
+    size_t struct_size;     /**< sizeof(medner_encoder_params) */
+    /** Threads of one forward pass: the calling thread plus threads - 1
+     *  workers that each medner_context starts on its first run and stops
+     *  when freed (idle workers sleep). 0 (default) means 1: no threads are
+     *  started. At most 1024. Results are bitwise the same for any value.
+     *  Nothing process-wide is changed. See docs/threading.md. */
+    uint32_t threads;
+    uint32_t reserved;      /**< must be zero */
+    /** PEFT LoRA adapter directory to merge into the model at load time, or
+     *  NULL (default) for none. Read: `adapter_config.json` (peft_type
+     *  "LORA", r, lora_alpha, use_rslora, target_modules as a list of module
+     *  names, modules_to_save, ...) and `adapter_model.safetensors` (F32,
+     *  F16 or BF16). Each base weight with a lora_A/lora_B pair becomes a
+     *  private fp32 copy W + scale * B.A (scale = lora_alpha / r, or
+     *  lora_alpha / sqrt(r) with use_rslora); modules_to_save tensors (e.g.
+     *  the classifier) replace the base tensor and may give a base without a
+     *  head one, labelled by the adapter directory's config.json id2label,
+     *  else the base's, else LABEL_i. Every other weight stays memory-mapped
+     *  and shared. Adds to the errors of medner_encoder_load():
+     *  MEDNER_E_IO (no adapter_config.json / adapter_model.safetensors),
+     *  MEDNER_E_PARSE, MEDNER_E_UNSUPPORTED (another PEFT method, a regular
+     *  expression in target_modules, DoRA, trained biases, rank/alpha
+     *  patterns, ...), MEDNER_E_INVALID_MODEL (a missing, unexpected or
+     *  misshaped tensor: the message names file and tensor). The tokenizer
+     *  is not part of the adapter. See docs/model-formats.md. */
+    const char *adapter_dir;
+} medner_encoder_params;
+
+/** Initialiser of a medner_encoder_params: struct_size set, every option at its default. */
+#define MEDNER_ENCODER_PARAMS_INIT { sizeof(medner_encoder_params), 0, 0, NULL }
+
+/**
+ * Load a BERT-family checkpoint from a Hugging Face model directory:
+ * `config.json` plus `model.safetensors` (or `model.safetensors.index.json`
+ * and its shards). Architectures: BertModel, BertForTokenClassification (and
+ * the encoder of other Bert* checkpoints, their heads ignored), DistilBertModel,
+ * DistilBertForTokenClassification; weight names with or without the
+ * `bert.`/`distilbert.` prefix; tensors in F32 (memory-mapped read-only and
+ * used in place, so processes share one copy), F16 or BF16 (converted to fp32
+ * once). Nothing is downloaded; no Python is involved. With
+ * params->adapter_dir, a PEFT LoRA adapter is merged in at load time.
+ *
+ * @param[out] out        receives the encoder; free with medner_encoder_free().
+ * @param      model_dir  the directory (the base model, with an adapter).
+ * @param      params     options, or NULL for the defaults.
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT; MEDNER_E_IO (missing or
+ *         unreadable files); MEDNER_E_PARSE (malformed JSON or safetensors
+ *         header: file and position); MEDNER_E_UNSUPPORTED (only
+ *         pytorch_model.bin -- the message names the conversion script
+ *         examples/tools/convert_to_safetensors.py --, RoBERTa, DeBERTa and
+ *         other model types, unknown activations or dtypes);
+ *         MEDNER_E_INVALID_MODEL (shapes against the config, missing or
+ *         unexpected tensors, offsets outside the file or overlapping: the
+ *         message names file and tensor); MEDNER_E_OUT_OF_MEMORY.
+ * Thread-safety: safe to call from several threads at once.
+ */
+MEDNER_API int medner_encoder_load(medner_encoder **out, const char *model_dir,
+                                   const medner_encoder_params *params);
+
+/**
+ * Free an encoder and unmap its weights. NULL is a no-op. Every context made
+ * for it must have been freed first.
+ * Thread-safety: no other thread may be using the encoder.
+ */
+MEDNER_API void medner_encoder_free(medner_encoder *encoder);
+
+/** Description of a loaded encoder (see medner_encoder_get_info()). Strings
+ *  are borrowed from the encoder. */
+typedef struct medner_encoder_info {
+    size_t struct_size;        /**< set by the caller: sizeof(medner_encoder_info) */
+    const char *model_type;    /**< "bert" or "distilbert" */
+    const char *architecture;  /**< config.json architectures[0], or "" */
+    const char *activation;    /**< hidden_act as written in config.json */
+    const char *dtype;         /**< stored weights: "F32", "F16", "BF16" or "mixed" */
+    size_t layers;             /**< transformer layers */
+    size_t hidden_size;        /**< width of the hidden states */
+    size_t heads;              /**< attention heads per layer */
+    size_t intermediate_size;  /**< width of the feed-forward layer */
+    size_t vocab_size;         /**< rows of the word-embedding table */
+    size_t max_positions;      /**< longest sequence, special tokens included */
+    size_t type_vocab_size;    /**< 0 for DistilBERT */
+    size_t num_labels;         /**< 0 without a token-classification head */
+    size_t n_params;           /**< parameters used by the encoder and its head */
+    size_t file_bytes;         /**< size of the weight files */
+    size_t n_files;            /**< weight files (shards) */
+    double layer_norm_eps;     /**< LayerNorm epsilon from config.json */
+} medner_encoder_info;
+
+/** Initialiser of a medner_encoder_info: struct_size set, ready for medner_encoder_get_info(). */
+#define MEDNER_ENCODER_INFO_INIT \
+    { sizeof(medner_encoder_info), NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0 }
+
+/**
+ * Describe an encoder: fills `out` up to out->struct_size (initialise it with
+ * MEDNER_ENCODER_INFO_INIT).
+ * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT.
+ * Thread-safety: safe from any thread.
+ */
+MEDNER_API int medner_encoder_get_info(const medner_encoder *encoder, medner_encoder_info *out);
+
+/**
+ * Name of label `index` (config.json id2label), e.g. "B-Disease".
+ * @return a string borrowed from the encoder, or NULL when index >= num_labels.
+ * Thread-safety: safe from any thread.
+ */
+MEDNER_API const char *medner_encoder_label(const medner_encoder *encoder, size_t index);
+
+/**
+ * Create an execution context for `encoder`: the workspace of one thread.
+ * Memory is allocated lazily by the first run, grown to the largest batch
+ * seen, and reused.
+ * @param[out] out      receives the context; free with medner_context_free().
+ * @param      encoder  the encoder the context runs; it must outlive the context.
+ * @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT or MEDNER_E_OUT_OF_MEMORY.
+ * Thread-safety: safe to call from any thread; the context then belongs to
+ * one thread at a time.
+ */
+MEDNER_API int medner_context_create(medner_context **out, const medner_encoder *encoder);
+
+/** Free a context. NULL is a no-op. Thread-safety: the context must not be in use. */
+MEDNER_API void medner_context_free(medner_context *context);
+
+/**
+ * Run the encoder (and the token-classification head, when the checkpoint
+ * has one) on `n` sequences of token ids at once. Sequences may have any
+ * lengths: no padding is computed (their tokens are packed together for the
+ * dense layers; attention runs per sequence). A sequence's results are bitwise
+ * identical whatever else is in the batch and whatever the thread count.
+ *
+ * @param context   the calling thread's context.
+ * @param ids       n arrays of token ids (usually [CLS] ... [SEP] from the tokenizer).
+ * @param type_ids  n arrays of token-type ids, or NULL (all 0); an entry may be NULL.
+ * @param lengths   n lengths, each in [1, max_positions].
+ * @param n         number of sequences (n > 0).
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULL arrays, an id outside
+ *         the vocabulary or a type id outside type_vocab_size: the message
+ *         gives the sequence and position); MEDNER_E_LIMIT (a sequence longer
+ *         than max_positions); MEDNER_E_OUT_OF_MEMORY (the previous results
+ *         are then gone, the context stays usable).
+ * Thread-safety: one call per context at a time; any number of contexts of one
+ * encoder may run concurrently.
+ */
+MEDNER_API int medner_encoder_run(medner_context *context, const int32_t *const *ids,
+                                  const int32_t *const *type_ids, const size_t *lengths,
+                                  size_t n);
+
+/**
+ * Logits of sequence `seq` of the last successful run: lengths[seq] rows of
+ * num_labels floats (row-major). Borrowed from the context until its next run
+ * or free. NULL when the encoder has no head, seq is out of range, or there
+ * was no successful run. Thread-safety: read by the context's thread (or after it). */
+MEDNER_API const float *medner_context_logits(const medner_context *context, size_t seq);
+
+/**
+ * Final hidden states (output of the last layer) of sequence `seq` of the
+ * last successful run: lengths[seq] rows of hidden_size floats. Borrowed as
+ * medner_context_logits(). NULL when seq is out of range or there was no run. Thread-safety: as medner_context_logits(). */
+MEDNER_API const float *medner_context_hidden(const medner_context *context, size_t seq);
+
+/* ------------------------------------------------------------------------ */
+/* Entity decoder                                                           */
+/* ------------------------------------------------------------------------ */
+
+/** How token predictions become word and entity predictions. The values of
+ *  NONE..MAX follow Hugging Face's TokenClassificationPipeline exactly. */
+typedef enum medner_aggregation {
+    MEDNER_AGGREGATION_DEFAULT = 0, /**< FIRST */
+    MEDNER_AGGREGATION_NONE = 1,    /**< one entity per token (label = argmax), no grouping */
+    MEDNER_AGGREGATION_SIMPLE = 2,  /**< group tokens, no word logic */
+    MEDNER_AGGREGATION_FIRST = 3,   /**< a word takes its first token's label */
+    MEDNER_AGGREGATION_AVERAGE = 4, /**< a word takes the argmax of its tokens' mean probabilities */
+    MEDNER_AGGREGATION_MAX = 5      /**< a word takes the label of its most confident token */
+} medner_aggregation;
+
+/** How labels are chosen from the (aggregated) probabilities. */
+typedef enum medner_decoding {
+    MEDNER_DECODING_DEFAULT = 0,    /**< ARGMAX */
+    MEDNER_DECODING_ARGMAX = 1,     /**< per position, like Hugging Face */
+    MEDNER_DECODING_CONSTRAINED = 2 /**< Viterbi over log-probabilities allowing only valid tag
+                                         transitions of the scheme (no I-X after O or B-Y) */
+} medner_decoding;
+
+/** Tagging scheme of the label set. */
+typedef enum medner_scheme {
+    MEDNER_SCHEME_AUTO = 0,  /**< detected from the label names */
+    MEDNER_SCHEME_IO = 1,    /**< X (or I-X) and O */
+    MEDNER_SCHEME_BIO = 2,   /**< B-X, I-X, O (IOB2) */
+    MEDNER_SCHEME_BIOES = 3  /**< B-X, I-X, E-X, S-X, O (also BILOU: L- = E-, U- = S-) */
+} medner_scheme;
+
+/** Options of medner_decoder_create(). Arrays are copied. */
+typedef struct medner_decoder_params {
+    size_t struct_size;              /**< sizeof(medner_decoder_params) */
+    medner_aggregation aggregation;  /**< default MEDNER_AGGREGATION_FIRST */
+    medner_decoding decoding;        /**< default MEDNER_DECODING_ARGMAX */
+    medner_scheme scheme;            /**< default MEDNER_SCHEME_AUTO */
+    uint32_t reserved;               /**< must be zero */
+    double min_score;                /**< entities scoring below are dropped (default 0) */
+    /** Entity types (or, for NONE, labels) left out; default {"O"}. */
+    const char *const *ignore_labels;
+    size_t n_ignore_labels;          /**< entries in ignore_labels (0: the default) */
+    /** When not empty: keep only entities of these types (after renaming). */
+    const char *const *keep_labels;
+    size_t n_keep_labels;            /**< entries in keep_labels (0: keep all) */
+    /** Renames of entity types, e.g. {"Disease_disorder"} -> {"Problem"}. */
+    const char *const *rename_from;
+    const char *const *rename_to;    /**< new names, one per rename_from entry */
+    size_t n_renames;                /**< entries in rename_from and rename_to */
+} medner_decoder_params;
+
+/** Initialiser of a medner_decoder_params: struct_size set, every option at its default. */
+#define MEDNER_DECODER_PARAMS_INIT \
+    { sizeof(medner_decoder_params), MEDNER_AGGREGATION_DEFAULT, MEDNER_DECODING_DEFAULT, \
+      MEDNER_SCHEME_AUTO, 0, 0.0, NULL, 0, NULL, 0, NULL, NULL, 0 }
+
+/**
+ * Create an entity decoder for a label set (index = class id, e.g. the
+ * encoder's id2label via medner_encoder_label()).
+ * @param[out] out    receives the decoder; free with medner_decoder_free().
+ * @param labels      n_labels NUL-terminated label names (copied).
+ * @param n_labels    number of labels.
+ * @param params      options or NULL.
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULLs, no labels, bad params,
+ *         an explicit scheme the labels do not follow, duplicate labels);
+ *         MEDNER_E_OUT_OF_MEMORY.
+ * Thread-safety: the decoder is immutable; use it from any number of threads.
+ */
+MEDNER_API int medner_decoder_create(medner_decoder **out, const char *const *labels,
+                                     size_t n_labels, const medner_decoder_params *params);
+
+/** Free a decoder. NULL is a no-op. Thread-safety: no other thread may be using the decoder. */
+MEDNER_API void medner_decoder_free(medner_decoder *decoder);
+
+/** The scheme in use (detected or given). MEDNER_SCHEME_AUTO for NULL. Thread-safety: safe from any thread. */
+MEDNER_API medner_scheme medner_decoder_scheme(const medner_decoder *decoder);
+
+/* ------------------------------------------------------------------------ */
+/* Entities                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** The entities found in one text. Owned by the caller; free with
+ *  medner_entities_free(). Read-only: safe to read from any thread. */
+typedef struct medner_entities medner_entities;
+
+/** One entity. Filled by medner_entities_get() up to struct_size. */
+typedef struct medner_entity {
+    size_t struct_size;   /**< set by the caller: sizeof(medner_entity) */
+    size_t begin;         /**< UTF-8 byte offset of the first character, in the original text */
+    size_t end;           /**< byte offset one past the last character */
+    const char *label;    /**< entity type (renamed), or the token label for NONE; borrowed */
+    double score;         /**< mean probability of its tokens/words, as Hugging Face computes it */
+    size_t first_token;   /**< index of its first token in the whole-text token sequence */
+    size_t n_tokens;      /**< number of tokens it spans */
+} medner_entity;
+
+/** Initialiser of a medner_entity: struct_size set, ready for medner_entities_get(). */
+#define MEDNER_ENTITY_INIT { sizeof(medner_entity), 0, 0, NULL, 0.0, 0, 0 }
+
+/** Number of entities (0 for NULL). Thread-safety: safe from any thread. */
+MEDNER_API size_t medner_entities_count(const medner_entities *entities);
+
+/**
+ * Entity `index`, in text order (by begin, then end).
+ * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT (NULL, index out of range,
+ *         struct_size too small). Thread-safety: safe from any thread. */
+MEDNER_API int medner_entities_get(const medner_entities *entities, size_t index,
+                                   medner_entity *out);
+
+/**
+ * Span of entity `index` in code points (Python str indices) and in UTF-16
+ * code units (Java/C#/JavaScript string indices) of the original text.
+ * Any out pointer may be NULL.
+ * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
+MEDNER_API int medner_entities_span_codepoints(const medner_entities *entities, size_t index,
+                                               size_t *begin, size_t *end);
+/** As medner_entities_span_codepoints(), in UTF-16 code units of the original
+ *  text (Java, C#, JavaScript string indices: characters above U+FFFF count 2).
+ *  @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
+MEDNER_API int medner_entities_span_utf16(const medner_entities *entities, size_t index,
+                                          size_t *begin, size_t *end);
+
+/** Number of WordPiece tokens of the text the entities were found in
+ *  (special tokens and window overlaps not counted); 0 for NULL. Thread-safety: safe from any thread. */
+MEDNER_API size_t medner_entities_num_tokens(const medner_entities *entities);
+
+/** Free entities. NULL is a no-op. Thread-safety: no other thread may be reading the entities. */
+MEDNER_API void medner_entities_free(medner_entities *entities);
+
+/* ------------------------------------------------------------------------ */
+/* Pipeline: text in, entities out                                          */
+/* ------------------------------------------------------------------------ */
+
+/** How entities found in overlapping windows are reconciled. */
+typedef enum medner_merge {
+    MEDNER_MERGE_DEFAULT = 0, /**< CENTER */
+    MEDNER_MERGE_HF = 1,      /**< Hugging Face: decode each window, then keep the longer of
+                                   overlapping entities (ties: higher score) */
+    MEDNER_MERGE_CENTER = 2   /**< each token takes the prediction of the window in which it is
+                                   farthest from an edge; the whole text is decoded once */
+} medner_merge;
+
+/**
+ * A ready-to-run NER pipeline: tokenizer, encoder, decoder and windowing.
+ * Immutable after creation; any number of threads may annotate with it, each
+ * through its own medner_context (medner_pipeline_context_create()).
+ */
+typedef struct medner_pipeline medner_pipeline;
+
+/** Options of medner_pipeline_create(). Zero fields take the defaults. */
+typedef struct medner_pipeline_params {
+    size_t struct_size;                    /**< sizeof(medner_pipeline_params) */
+    const char *model_dir;                 /**< Hugging Face model directory (required) */
+    const char *adapter_dir;               /**< PEFT LoRA adapter directory merged into the
+                                                model at load (medner_encoder_params.adapter_dir),
+                                                or NULL; the tokenizer comes from model_dir */
+    uint32_t max_length;                   /**< tokens per window incl. [CLS]/[SEP]; default: the
+                                                model's positions and the tokenizer's model_max_length */
+    uint32_t overlap;                      /**< tokens shared by consecutive windows; default 128
+                                                (capped below max_length - 2) */
+    uint32_t batch_size;                   /**< windows per encoder call; default 8 */
+    uint32_t threads;                      /**< worker threads the CLI and examples use; default 1 */
+    medner_merge merge;                    /**< reconciliation of overlapping windows; default CENTER */
+    medner_switch first_window_only;       /**< ON: only the first window, like Hugging Face's
+                                                pipeline without `stride` (the rest of a long
+                                                text is ignored); default OFF */
+    uint32_t encoder_threads;              /**< threads of each forward pass, as
+                                                medner_encoder_params.threads; default 1 */
+    uint32_t reserved;                     /**< must be zero */
+    const medner_decoder_params *decoder;  /**< decoder options, or NULL */
+} medner_pipeline_params;
+
+/** Initialiser of a medner_pipeline_params: struct_size set, every option at its default. */
+#define MEDNER_PIPELINE_PARAMS_INIT \
+    { sizeof(medner_pipeline_params), NULL, NULL, 0, 0, 0, 0, MEDNER_MERGE_DEFAULT, \
+      MEDNER_DEFAULT, 0, 0, NULL }
+
+/**
+ * Create a pipeline from a model directory with a token-classification head.
+ * @param[out] out     receives the pipeline; free with medner_pipeline_free().
+ * @param      params  options; model_dir is required (the strings are copied).
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (missing model_dir, bad
+ *         options, a model without a classification head); the errors of
+ *         medner_tokenizer_load(), medner_encoder_load() and
+ *         medner_decoder_create().
+ * Thread-safety: safe to call from any thread.
+ */
+MEDNER_API int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *params);
+
+/**
+ * Create a pipeline from a YAML configuration file (docs/config.md). Fields
+ * of `overrides` that are non-zero win over the file (the CLI passes its
+ * flags this way).
+ * @return as medner_pipeline_create(), plus MEDNER_E_IO (unreadable file),
+ *         MEDNER_E_PARSE (YAML syntax: file:line:column) and
+ *         MEDNER_E_INVALID_CONFIG (unknown key, wrong type or bad value:
+ *         file:line:column). Thread-safety: safe to call from any thread. */
+MEDNER_API int medner_pipeline_load_config(medner_pipeline **out, const char *config_path,
+                                           const medner_pipeline_params *overrides);
+
+/** Free a pipeline. NULL is a no-op; its contexts must be freed first. Thread-safety: no other thread may be using the pipeline. */
+MEDNER_API void medner_pipeline_free(medner_pipeline *pipeline);
+
+/** Effective options (after the file, overrides and defaults): fills `out`
+ *  up to out->struct_size; strings and the decoder pointer are borrowed. Returns MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
+MEDNER_API int medner_pipeline_get_params(const medner_pipeline *pipeline,
+                                          medner_pipeline_params *out);
+
+/** The encoder inside a pipeline (borrowed), e.g. for medner_encoder_get_info(). NULL for a NULL pipeline. Thread-safety: safe from any thread. */
+MEDNER_API const medner_encoder *medner_pipeline_encoder(const medner_pipeline *pipeline);
+
+/** Create a per-thread context for a pipeline (free with medner_context_free()
+ *  before the pipeline), as medner_context_create() does for its encoder.
+ *  @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT or MEDNER_E_OUT_OF_MEMORY.
+ *  Thread-safety: safe to call from any thread; the context then belongs to
+ *  one thread at a time. */
+MEDNER_API int medner_pipeline_context_create(medner_context **out,
+                                              const medner_pipeline *pipeline);
+
+/**
+ * Find the entities of `n` texts. Windows of all texts are batched together
+ * (batch_size windows per encoder call); texts of any length are handled
+ * window by window.
+ * @param[out] out   n result pointers (free each with medner_entities_free()).
+ * @param pipeline   the pipeline, shared by any number of threads.
+ * @param context    the calling thread's context (from medner_pipeline_context_create()).
+ * @param texts      n UTF-8 texts (not modified; offsets in the results refer
+ *                   to them); an entry may be NULL only when its length is 0.
+ * @param lens       n byte lengths.
+ * @param n          number of texts.
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT; MEDNER_E_INVALID_UTF8 (the
+ *         message gives the text index and byte offset); MEDNER_E_LIMIT;
+ *         MEDNER_E_OUT_OF_MEMORY. All or nothing: on failure no result is
+ *         returned.
+ * Thread-safety: any number of threads at once, one context each.
+ */
+MEDNER_API int medner_pipeline_annotate(medner_entities **out, const medner_pipeline *pipeline,
+                                        medner_context *context, const char *const *texts,
+                                        const size_t *lens, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Offset conversion                                                        */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Convert UTF-8 byte offsets into `text` to code-point offsets (Python string
+ * indices) or UTF-16 code-unit offsets (Java, C#, JavaScript string indices).
+ *
+ * @param text          UTF-8 text the offsets refer to (validated).
+ * @param len           its length in bytes.
+ * @param byte_offsets  n offsets, each in [0, len] and on a character boundary,
+ *                      in any order.
+ * @param n             number of offsets.
+ * @param[out] out      n converted offsets (caller-allocated); may alias
+ *                      byte_offsets. Untouched on failure.
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULL pointers with n > 0, an
+ *         offset beyond len or inside a character); MEDNER_E_INVALID_UTF8;
+ *         MEDNER_E_OUT_OF_MEMORY.
+ * Complexity: O(len + n log n). Thread-safety: safe from any thread.
+ */
+MEDNER_API int medner_utf8_to_codepoint_offsets(const char *text, size_t len,
+                                                const size_t *byte_offsets, size_t n,
+                                                size_t *out);
+
+/** As medner_utf8_to_codepoint_offsets(), counting UTF-16 code units
+ *  (characters above U+FFFF count 2). Thread-safety: safe from any thread. */
+MEDNER_API int medner_utf8_to_utf16_offsets(const char *text, size_t len,
+                                            const size_t *byte_offsets, size_t n,
+                                            size_t *out);
+
+/**
+ * Check that `text` is valid UTF-8 (RFC 3629: no overlong forms, surrogates or
+ * values above U+10FFFF).
+ * @param      text        the bytes to check; may be NULL only when len is 0.
+ * @param      len         number of bytes.
+ * @param[out] bad_offset  if not NULL and the text is invalid, receives the
+ *                         byte offset of the first invalid sequence.
+ * @return MEDNER_OK or MEDNER_E_INVALID_UTF8 (also MEDNER_E_INVALID_ARGUMENT
+ *         for text NULL with len > 0).
+ * Thread-safety: safe from any thread.
+ */
+MEDNER_API int medner_utf8_validate(const char *text, size_t len, size_t *bad_offset);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* MEDNER_H */
