@@ -1134,6 +1134,44 @@ static void test_header_errors(void **state)
     tmpdir_remove();
 }
 
+/* Tensor names at the 255-byte limit whose TF-era LayerNorm suffix is
+ * renamed ("gamma" -> "weight" grows the name by a byte): once a stack
+ * buffer overflow (seen under ASan). They are unexpected tensors. */
+static void test_long_tensor_names(void **state)
+{
+    (void)state;
+    tmpdir_make("model");
+    const char *f = "model.safetensors";
+    static const struct { int distil; const char *prefix, *tail; size_t len; } cases[] = {
+        { 0, "bert.", "embeddings.LayerNorm.gamma", 255 },
+        { 0, "", ".LayerNorm.gamma", 255 },
+        { 0, "", ".LayerNorm.beta", 255 },
+        { 0, "bert.", "encoder.layer.0.output.LayerNorm.gamma", 254 },
+        { 0, "bert.", "embeddings.LayerNorm.gamma", 256 },
+        { 1, "distilbert.", "transformer.layer.0.output_layer_norm.gamma", 255 },
+        { 1, "", "embeddings.LayerNorm.gamma", 255 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].distil)
+            DISTIL_CONFIG(NULL, NULL, NULL, NULL);
+        else
+            BERT_CONFIG(NULL, NULL, NULL, NULL);
+        char name[300];
+        size_t p = strlen(cases[i].prefix), t = strlen(cases[i].tail);
+        memcpy(name, cases[i].prefix, p);
+        memset(name + p, 'x', cases[i].len - t);
+        memcpy(name + p + cases[i].len - t, cases[i].tail, t + 1);
+        assert_int_equal(strlen(name), p + cases[i].len);
+        char header[400];
+        snprintf(header, sizeof header,
+                 "{\"%s\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}",
+                 name);
+        HDR(header, 4);
+        load_fails(MEDNER_E_INVALID_MODEL, f, "unexpected tensor", NULL);
+    }
+    tmpdir_remove();
+}
+
 /* ---- robustness ---------------------------------------------------------- */
 
 static const int allowed[] = { MEDNER_OK, MEDNER_E_PARSE, MEDNER_E_UNSUPPORTED,
@@ -1367,6 +1405,7 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_weight_errors),
         cmocka_unit_test(test_header_errors),
+        cmocka_unit_test(test_long_tensor_names),
         cmocka_unit_test(test_every_truncation),
         cmocka_unit_test(test_random_byte_flips),
         cmocka_unit_test(test_random_header_edits),
