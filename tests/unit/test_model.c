@@ -879,6 +879,18 @@ static void test_config_errors(void **state)
     load_fails(MEDNER_E_INVALID_MODEL, "config.json:9:", "layer_norm_eps", NULL);
     BERT_CONFIG("is_decoder", "true", NULL, NULL);
     load_fails(MEDNER_E_UNSUPPORTED, "config.json", "is_decoder", NULL);
+    /* a wrong type is refused at load, not read as false */
+    BERT_CONFIG("is_decoder", "1", NULL, NULL);
+    load_fails(MEDNER_E_INVALID_MODEL, "config.json:", "\"is_decoder\" must be true, false or null",
+               "found number");
+    BERT_CONFIG("is_decoder", "\"true\"", NULL, NULL);
+    load_fails(MEDNER_E_INVALID_MODEL, "config.json:", "is_decoder", "found string");
+    BERT_CONFIG("is_decoder", "[]", NULL, NULL);
+    load_fails(MEDNER_E_INVALID_MODEL, "config.json:", "is_decoder", "found array");
+    BERT_CONFIG("is_decoder", "false", NULL, NULL);
+    medner__model_free(load_ok());
+    BERT_CONFIG("is_decoder", "null", NULL, NULL);
+    medner__model_free(load_ok());
     /* id2label must cover 0..n-1 exactly, and agree with num_labels / label2id */
     BERT_CONFIG("id2label", "{\"0\": \"O\", \"2\": \"B-DRUG\", \"3\": \"I-DRUG\"}", NULL, NULL);
     load_fails(MEDNER_E_INVALID_MODEL, "config.json:15:", "id2label", NULL);
