@@ -618,6 +618,100 @@ static void test_wordpiece_long_words(void **state)
     remove_dir();
 }
 
+/* Values that would fail at the first call (or give ids the model may not
+ * have) are refused when the files are loaded. */
+static void write_tokenizer_json(const char *added)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"version\": \"1.0\",\n"
+             " \"added_tokens\": [%s],\n"
+             " \"normalizer\": {\"type\": \"BertNormalizer\", \"lowercase\": true},\n"
+             " \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},\n"
+             " \"post_processor\": null,\n"
+             " \"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\",\n"
+             "  \"vocab\": {\"[PAD]\": 0, \"[UNK]\": 1, \"[CLS]\": 2, \"[SEP]\": 3,"
+             " \"[MASK]\": 4, \"fever\": 5, \"[ENT]\": 6}}}\n", added);
+    write_file("tokenizer.json", text);
+}
+
+#define ADDED(content, id)                                                              \
+    "{\"id\": " #id ", \"content\": \"" content "\", \"single_word\": false, "          \
+    "\"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}"
+
+static void load_refused(int status, const char *s1, const char *s2)
+{
+    medner_tokenizer *t = (medner_tokenizer *)0x1;
+    long live = medner__live_allocations();
+    int rc = medner_tokenizer_load(&t, tmpdir, NULL);
+    if (rc != status)
+        fail_msg("expected %d, got %d: %s", status, rc, medner_last_error());
+    assert_ptr_equal(t, (medner_tokenizer *)0x1);
+    if (strstr(medner_last_error(), s1) == NULL || (s2 && strstr(medner_last_error(), s2) == NULL))
+        fail_msg("message lacks \"%s\" / \"%s\": %s", s1, s2 ? s2 : "", medner_last_error());
+    assert_int_equal(medner__live_allocations(), live);
+}
+
+static void test_load_validates(void **state)
+{
+    (void)state;
+    make_dir();
+    medner_tokenizer *t = NULL;
+    /* added tokens: the id must be the vocabulary's id for the content */
+    write_tokenizer_json(ADDED("[PAD]", 0) ", " ADDED("[ENT]", 6));
+    assert_int_equal(medner_tokenizer_load(&t, tmpdir, NULL), MEDNER_OK);
+    medner_encoding *e = enc(t, "fever[ENT]fever", 15, NULL);
+    medner_window w = MEDNER_WINDOW_INIT;
+    medner_encoding_window(e, 0, &w);
+    int32_t want[] = { 2, 5, 6, 5, 3 };
+    assert_int_equal(w.length, 5);
+    assert_memory_equal(w.ids, want, sizeof want);
+    medner_encoding_free(e);
+    medner_tokenizer_free(t);
+    write_tokenizer_json(ADDED("[PAD]", 0) ", " ADDED("[NEW]", 99));
+    load_refused(MEDNER_E_INVALID_MODEL, "tokenizer.json:2:", "added token 99: the id is outside");
+    write_tokenizer_json(ADDED("[NEW]", 7));
+    load_refused(MEDNER_E_INVALID_MODEL, "tokenizer.json:2:", "added token 7: the id is outside");
+    write_tokenizer_json(ADDED("[NEW]", 5));
+    load_refused(MEDNER_E_INVALID_MODEL, "added token 5", "content is not in the vocabulary");
+    write_tokenizer_json(ADDED("[ENT]", 5));
+    load_refused(MEDNER_E_INVALID_MODEL, "added token 5", "another id");
+    remove_dir();
+
+    /* model_max_length must leave room for [CLS], [SEP] and a token */
+    make_dir();
+    write_file("vocab.txt", small_vocab);
+    static const char *const bad[] = { "0", "1", "2", "2.5" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char cfg[128];
+        snprintf(cfg, sizeof cfg, "{\"do_lower_case\": true,\n \"model_max_length\": %s}", bad[i]);
+        write_file("tokenizer_config.json", cfg);
+        load_refused(MEDNER_E_INVALID_MODEL, "tokenizer_config.json:2:", "model_max_length");
+    }
+    write_file("tokenizer_config.json", "{\"do_lower_case\": true, \"model_max_length\": 3}");
+    assert_int_equal(medner_tokenizer_load(&t, tmpdir, NULL), MEDNER_OK);
+    medner_tokenizer_params tp = MEDNER_TOKENIZER_PARAMS_INIT;
+    assert_int_equal(medner_tokenizer_get_params(t, &tp), MEDNER_OK);
+    assert_int_equal(tp.model_max_length, 3);
+    medner_encode_params ep = MEDNER_ENCODE_PARAMS_INIT;
+    ep.max_length = tp.model_max_length;
+    e = enc(t, "fever fever", 11, &ep);
+    assert_int_equal(medner_encoding_num_windows(e), 2);
+    medner_encoding_free(e);
+    medner_tokenizer_free(t);
+    /* the same through the params */
+    remove_dir();
+    medner_tokenizer_params p = MEDNER_TOKENIZER_PARAMS_INIT;
+    p.model_max_length = 2;
+    t = (medner_tokenizer *)0x1;
+    assert_int_equal(medner_tokenizer_load_vocab(&t, UNCASED, &p), MEDNER_E_INVALID_ARGUMENT);
+    assert_ptr_equal(t, (medner_tokenizer *)0x1);
+    assert_non_null(strstr(medner_last_error(), "model_max_length 2"));
+    p.model_max_length = 3;
+    assert_int_equal(medner_tokenizer_load_vocab(&t, UNCASED, &p), MEDNER_OK);
+    medner_tokenizer_free(t);
+}
+
 /* ---- allocation failures ------------------------------------------------ */
 
 static void test_out_of_memory(void **state)
@@ -760,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_wordpiece_long_words),
         cmocka_unit_test(test_load_dir_vocab_and_config),
         cmocka_unit_test(test_load_dir_errors),
+        cmocka_unit_test(test_load_validates),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_threads_share_one_tokenizer),
     };
