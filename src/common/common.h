@@ -81,4 +81,12 @@ char *medner__path_join(const char *dir, const char *name);
 
 #define MEDNER_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Plausibility limits of thread and batch counts in params structs and
+ * pipeline configs (docs/errors.md): above them a value is a mistake, not a
+ * request. 4096 windows per encoder call is far past where batching stops
+ * paying on a CPU, and keeps windows x positions x width (2^12 x 2^20 x
+ * 2^20 floats) far from overflowing a size_t. */
+#define MEDNER__MAX_THREADS 256u
+#define MEDNER__MAX_BATCH_SIZE 4096u
+
 #endif /* MEDNER_COMMON_H */
