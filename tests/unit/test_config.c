@@ -730,6 +730,22 @@ static void test_limits_and_io(void **state)
     assert_int_equal(medner__config_file_load(&cfg, missing), MEDNER_E_IO);
     assert_non_null(strstr(medner_last_error(), "cannot open"));
     assert_int_equal(medner__config_file_load(&cfg, tmpdir), MEDNER_E_IO);
+    assert_non_null(strstr(medner_last_error(), "is a directory; expected a regular file"));
+    /* a FIFO (or device) as the config: refused by name, not waited on (the
+     * alarm turns the old endless open() into a failure) */
+    char fifo[160];
+    snprintf(fifo, sizeof fifo, "%s/fifo.yaml", tmpdir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20);
+    assert_int_equal(medner__config_file_load(&cfg, fifo), MEDNER_E_IO);
+    assert_non_null(strstr(medner_last_error(), "fifo.yaml: is a FIFO; expected a regular file"));
+    medner_pipeline *pl = (medner_pipeline *)0x1;
+    assert_int_equal(medner_pipeline_load_config(&pl, fifo, NULL), MEDNER_E_IO);
+    assert_ptr_equal(pl, (medner_pipeline *)0x1);
+    assert_int_equal(medner__config_file_load(&cfg, "/dev/zero"), MEDNER_E_IO);
+    assert_non_null(strstr(medner_last_error(), "is a character device"));
+    alarm(0);
+    assert_int_equal(unlink(fifo), 0);
     assert_int_equal(medner__config_file_load(NULL, cfgpath), MEDNER_E_INVALID_ARGUMENT);
     assert_int_equal(medner__config_file_load(&cfg, NULL), MEDNER_E_INVALID_ARGUMENT);
     assert_int_equal(medner__live_allocations(), 0);

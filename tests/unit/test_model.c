@@ -1136,6 +1136,18 @@ static void test_header_errors(void **state)
     assert_int_equal(mkdir(p, 0700), 0);
     load_fails(MEDNER_E_IO, f, NULL, NULL);
     assert_int_equal(rmdir(p), 0);
+    /* FIFOs where the files should be: refused by name, without waiting for
+     * a writer (the alarm turns the old endless open() into a failure) */
+    alarm(20);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    load_fails(MEDNER_E_IO, f, "is a FIFO; expected a regular file", NULL);
+    assert_int_equal(unlink(p), 0);
+    snprintf(p, sizeof p, "%s/config.json", tmpdir);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    load_fails(MEDNER_E_IO, "config.json", "is a FIFO; expected a regular file", NULL);
+    assert_int_equal(unlink(p), 0);
+    alarm(0);
     /* arguments */
     medner__model *m = NULL;
     assert_int_equal(medner__model_load(NULL, tmpdir), MEDNER_E_INVALID_ARGUMENT);

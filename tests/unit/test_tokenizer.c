@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -485,6 +486,20 @@ static void test_load_dir_errors(void **state)
     write_file("tokenizer.json", "[1, 2");
     assert_int_equal(medner_tokenizer_load(&t, tmpdir, NULL), MEDNER_E_PARSE);
     assert_null(t);
+    /* a FIFO is refused by name, not waited on, and not skipped as absent
+     * (here vocab.txt would have been used instead) */
+    char fifo[128];
+    snprintf(fifo, sizeof fifo, "%s/tokenizer.json", tmpdir);
+    assert_int_equal(unlink(fifo), 0);
+    write_file("vocab.txt", small_vocab);
+    alarm(20);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(medner_tokenizer_load(&t, tmpdir, NULL), MEDNER_E_IO);
+    assert_non_null(strstr(medner_last_error(), "tokenizer.json: is a FIFO; expected a regular file"));
+    assert_int_equal(medner_tokenizer_load_vocab(&t, fifo, NULL), MEDNER_E_IO);
+    assert_non_null(strstr(medner_last_error(), "is a FIFO"));
+    assert_null(t);
+    alarm(0);
     remove_dir();
 }
 
