@@ -74,23 +74,19 @@ int medner__read_file(const char *path, size_t max_len, char **data, size_t *len
         close(fd);
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory reading %zu bytes", path, n);
     }
-    size_t got = 0;
-    int err = 0;
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            err = r < 0 ? errno : 0;
-            break;
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    if (got != n) {
+    FILE *f = fdopen(fd, "rb");
+    if (f == NULL) {
+        int err = errno;
+        close(fd);
         medner__free(buf);
-        return medner__fail(MEDNER_E_IO, "%s: read %zu of %zu bytes%s%s", path, got, n,
-                            err ? ": " : "", err ? strerror(err) : "");
+        return medner__fail(MEDNER_E_IO, "%s: cannot open: %s", path, strerror(err));
+    }
+    size_t got = fread(buf, 1, n, f);
+    int err = ferror(f);
+    fclose(f);
+    if (got != n || err) {
+        medner__free(buf);
+        return medner__fail(MEDNER_E_IO, "%s: read %zu of %zu bytes", path, got, n);
     }
     buf[n] = '\0';
     *data = buf;
