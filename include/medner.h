@@ -540,7 +540,7 @@ typedef struct medner_encoder_params {
     /** Threads of one forward pass: the calling thread plus threads - 1
      *  workers that each medner_context starts on its first run and stops
      *  when freed (idle workers sleep). 0 (default) means 1: no threads are
-     *  started. At most 1024. Results are bitwise the same for any value.
+     *  started. At most 256. Results are bitwise the same for any value.
      *  Nothing process-wide is changed. See docs/threading.md. */
     uint32_t threads;
     uint32_t reserved;      /**< must be zero */
@@ -855,14 +855,16 @@ typedef struct medner_pipeline_params {
                                                 model's positions and the tokenizer's model_max_length */
     uint32_t overlap;                      /**< tokens shared by consecutive windows; default 128
                                                 (capped below max_length - 2) */
-    uint32_t batch_size;                   /**< windows per encoder call; default 8 */
-    uint32_t threads;                      /**< worker threads the CLI and examples use; default 1 */
+    uint32_t batch_size;                   /**< windows per encoder call; default 8, at most 4096 */
+    uint32_t threads;                      /**< worker threads the CLI and examples use; default 1,
+                                                at most 256 */
     medner_merge merge;                    /**< reconciliation of overlapping windows; default CENTER */
     medner_switch first_window_only;       /**< ON: only the first window, like Hugging Face's
                                                 pipeline without `stride` (the rest of a long
                                                 text is ignored); default OFF */
     uint32_t encoder_threads;              /**< threads of each forward pass, as
-                                                medner_encoder_params.threads; default 1 */
+                                                medner_encoder_params.threads; default 1,
+                                                at most 256 */
     uint32_t reserved;                     /**< must be zero */
     const medner_decoder_params *decoder;  /**< decoder options, or NULL */
 } medner_pipeline_params;

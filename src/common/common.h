@@ -75,11 +75,26 @@ int medner__params_copy(void *dst, size_t dst_size, const void *src, size_t min_
  * is not counted in *len). MEDNER_E_IO names the path and the OS error;
  * files above `max_len` bytes fail with MEDNER_E_LIMIT. */
 int medner__read_file(const char *path, size_t max_len, char **data, size_t *len);
-/* 1 if `path` names an existing regular file, else 0. */
+/* Open `path` for reading if it is a regular file (stat first, open with
+ * O_NONBLOCK, fstat again): a FIFO, device, socket or directory is
+ * MEDNER_E_IO naming what it is. On success *fd and *st describe the file. */
+struct stat;
+int medner__open_regular(const char *path, int *fd, struct stat *st);
+/* 1 if something other than a directory exists at `path` (a FIFO or device
+ * counts, so that the reader refuses it by name rather than treating the
+ * file as absent), else 0. */
 int medner__file_exists(const char *path);
 /* dir + "/" + name in a medner__malloc'd string, or NULL when out of memory. */
 char *medner__path_join(const char *dir, const char *name);
 
 #define MEDNER_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Plausibility limits of thread and batch counts in params structs and
+ * pipeline configs (docs/errors.md): above them a value is a mistake, not a
+ * request. 4096 windows per encoder call is far past where batching stops
+ * paying on a CPU, and keeps windows x positions x width (2^12 x 2^20 x
+ * 2^20 floats) far from overflowing a size_t. */
+#define MEDNER__MAX_THREADS 256u
+#define MEDNER__MAX_BATCH_SIZE 4096u
 
 #endif /* MEDNER_COMMON_H */

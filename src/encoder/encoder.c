@@ -55,10 +55,10 @@ int medner_encoder_load(medner_encoder **out, const char *dir, const medner_enco
         return rc;
     if (p.reserved != 0)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_encoder_params: reserved must be 0");
-    if (p.threads > 1024)
+    if (p.threads > MEDNER__MAX_THREADS)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
-                            "medner_encoder_params: threads %u is not plausible (at most 1024)",
-                            p.threads);
+                            "medner_encoder_params: threads %u is not plausible (at most %u)",
+                            p.threads, MEDNER__MAX_THREADS);
     medner_encoder *e = medner__calloc(1, sizeof *e);
     if (e == NULL)
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", dir);

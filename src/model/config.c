@@ -317,6 +317,8 @@ static int read_bert(const char *path, const medner__json *root, medner__config 
                             "%s:%zu:%zu: position_embedding_type \"%.40s\" is not supported "
                             "(medner supports \"absolute\")", path, v->line, v->column, v->str);
     v = member(root, "is_decoder");
+    if (v != NULL && v->type != MEDNER__JSON_BOOL)
+        return bad_type(path, v, "is_decoder", "true, false or null");
     if (v != NULL && v->boolean)
         return medner__fail(MEDNER_E_UNSUPPORTED,
                             "%s:%zu:%zu: \"is_decoder\": true (causal attention) is not "

@@ -89,12 +89,42 @@ static int has_prefix(const char *s, size_t len, const char *prefix)
 _Static_assert(G_CLS_W == MEDNER__SLOT_CLS_W && G_CLS_B == MEDNER__SLOT_CLS_B,
                "classifier slots as in model.h");
 
+/* TF-era checkpoints call LayerNorm parameters gamma and beta: rename the
+ * NUL-terminated name buf[0, *len) in place, with explicit lengths ("weight"
+ * is one byte longer than "gamma"; a 255-byte name ending in
+ * "LayerNorm.gamma" once overflowed a buffer sized for the name alone).
+ * Returns -1 when the renamed name would not fit in `size` bytes. */
+static int tf_layer_norm_rename(char *buf, size_t *len, size_t size)
+{
+    static const char *const marks[] = { "LayerNorm.", "layer_norm." };
+    static const struct { const char *from, *to; } renames[] = {
+        { "gamma", "weight" }, { "beta", "bias" },
+    };
+    size_t l = *len;
+    for (size_t i = 0; i < MEDNER_ARRAY_LEN(marks); i++) {
+        size_t m = strlen(marks[i]);
+        for (size_t r = 0; r < MEDNER_ARRAY_LEN(renames); r++) {
+            size_t f = strlen(renames[r].from), n = strlen(renames[r].to);
+            if (l < m + f || memcmp(buf + l - m - f, marks[i], m) != 0 ||
+                memcmp(buf + l - f, renames[r].from, f) != 0)
+                continue;
+            if (l - f + n >= size)
+                return -1;
+            memcpy(buf + l - f, renames[r].to, n + 1);
+            *len = l - f + n;
+            return 0;
+        }
+    }
+    return 0;
+}
+
 /* Slot of a tensor name: >= 0, or -1 for a known but unused tensor, or -2
  * for an unexpected one. With any_head, `classifier.*` always has its slot
  * (an adapter may bring a head the base lacks). */
 static long slot_of(const medner__config *c, const char *name, size_t len, int any_head)
 {
-    char buf[NAME_MAX_LEN + 1];
+    /* room for the name, one byte of growth ("gamma" -> "weight") and the NUL */
+    char buf[NAME_MAX_LEN + 2];
     const char *model_prefix = c->arch == MEDNER__ARCH_BERT ? "bert." : "distilbert.";
     if (has_prefix(name, len, model_prefix)) {
         name += strlen(model_prefix);
@@ -104,18 +134,8 @@ static long slot_of(const medner__config *c, const char *name, size_t len, int a
         return -2;
     memcpy(buf, name, len);
     buf[len] = '\0';
-    /* TF-era checkpoints call LayerNorm parameters gamma and beta */
-    static const char *const ln_marks[] = { "LayerNorm.", "layer_norm." };
-    for (size_t i = 0; i < MEDNER_ARRAY_LEN(ln_marks); i++) {
-        size_t m = strlen(ln_marks[i]);
-        if (len >= m + 5 && memcmp(buf + len - m - 5, ln_marks[i], m) == 0 &&
-            strcmp(buf + len - 5, "gamma") == 0)
-            strcpy(buf + len - 5, "weight");
-        else if (len >= m + 4 && memcmp(buf + len - m - 4, ln_marks[i], m) == 0 &&
-                 strcmp(buf + len - 4, "beta") == 0)
-            strcpy(buf + len - 4, "bias");
-    }
-    len = strlen(buf);
+    if (tf_layer_norm_rename(buf, &len, sizeof buf) != 0)
+        return -2;
     const char *layer_prefix =
         c->arch == MEDNER__ARCH_BERT ? "encoder.layer." : "transformer.layer.";
     if (has_prefix(buf, len, layer_prefix)) {

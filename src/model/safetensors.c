@@ -285,17 +285,14 @@ int medner__st_open(medner__st_file *out, const char *path)
     f.path = medner__strndup(path, strlen(path));
     if (f.path == NULL)
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int err = errno;
-        medner__st_close(&f, 0);
-        return medner__fail(MEDNER_E_IO, "%s: cannot open: %s", path, strerror(err));
-    }
+    int fd;
     struct stat st;
-    int rc = MEDNER_OK;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        rc = medner__fail(MEDNER_E_IO, "%s: not a regular file", path);
-    else if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX)
+    int rc = medner__open_regular(path, &fd, &st);
+    if (rc != MEDNER_OK) {
+        medner__st_close(&f, 0);
+        return rc;
+    }
+    if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX)
         rc = medner__fail(MEDNER_E_LIMIT, "%s: too large to map", path);
     else if (st.st_size < 8)
         rc = medner__fail(MEDNER_E_PARSE, "%s: %lld bytes, too short for a safetensors file "

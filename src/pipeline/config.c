@@ -512,10 +512,10 @@ static int read_string(reader *r, const char *subject, const char *expected, int
     return MEDNER_OK;
 }
 
-static int read_uint(reader *r, const char *subject, uint32_t min, uint32_t *out)
+static int read_uint(reader *r, const char *subject, uint32_t min, uint32_t max, uint32_t *out)
 {
     char expected[64];
-    snprintf(expected, sizeof expected, "an integer in [%u, 4294967295]", min);
+    snprintf(expected, sizeof expected, "an integer in [%u, %u]", min, max);
     yaml_event_t ev;
     int rc = expect_scalar(r, &ev, subject, expected);
     if (rc != MEDNER_OK)
@@ -524,7 +524,7 @@ static int read_uint(reader *r, const char *subject, uint32_t min, uint32_t *out
         return type_error(r, &ev, subject, expected);
     int neg, big;
     uint64_t v = int_value((const char *)ev.data.scalar.value, ev.data.scalar.length, &neg, &big);
-    if (neg || big || v < min || v > UINT32_MAX)
+    if (neg || big || v < min || v > max)
         return type_error(r, &ev, subject, expected);
     yaml_event_delete(&ev);
     *out = (uint32_t)v;
@@ -885,19 +885,19 @@ static int read_value(reader *r, int k)
         return rc;
     case T_MAX_LENGTH:
         c->set |= MEDNER__CONFIG_HAS_MAX_LENGTH;
-        return read_uint(r, subject, 3, &p->max_length);
+        return read_uint(r, subject, 3, UINT32_MAX, &p->max_length);
     case T_OVERLAP:
         c->set |= MEDNER__CONFIG_HAS_OVERLAP;
-        return read_uint(r, subject, 0, &p->overlap);
+        return read_uint(r, subject, 0, UINT32_MAX, &p->overlap);
     case T_BATCH_SIZE:
         c->set |= MEDNER__CONFIG_HAS_BATCH_SIZE;
-        return read_uint(r, subject, 1, &p->batch_size);
+        return read_uint(r, subject, 1, MEDNER__MAX_BATCH_SIZE, &p->batch_size);
     case T_THREADS:
         c->set |= MEDNER__CONFIG_HAS_THREADS;
-        return read_uint(r, subject, 1, &p->threads);
+        return read_uint(r, subject, 1, MEDNER__MAX_THREADS, &p->threads);
     case T_BLAS_THREADS:
         c->set |= MEDNER__CONFIG_HAS_BLAS_THREADS;
-        return read_uint(r, subject, 0, &p->encoder_threads);
+        return read_uint(r, subject, 0, MEDNER__MAX_THREADS, &p->encoder_threads);
     case T_FIRST_WINDOW_ONLY:
         c->set |= MEDNER__CONFIG_HAS_FIRST_WINDOW_ONLY;
         return read_bool(r, subject, &p->first_window_only);

@@ -151,6 +151,13 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_pipeline_params: merge and first_window_only must be enum "
                             "values, max_length >= 3 when set, reserved 0");
+    if (pp.batch_size > MEDNER__MAX_BATCH_SIZE || pp.threads > MEDNER__MAX_THREADS ||
+        pp.encoder_threads > MEDNER__MAX_THREADS)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_pipeline_params: batch_size %u, threads %u, encoder_threads "
+                            "%u: expected at most %u, %u and %u (0: the default)", pp.batch_size,
+                            pp.threads, pp.encoder_threads, MEDNER__MAX_BATCH_SIZE,
+                            MEDNER__MAX_THREADS, MEDNER__MAX_THREADS);
     medner_pipeline *p = medner__calloc(1, sizeof *p);
     if (p == NULL)
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");

@@ -143,10 +143,17 @@ static void word_flush(stream *s, const medner_tokenizer *t)
     while (start < n) {
         if (start > 0 && t->prefix_len > v->max_len)
             break;
+        /* A candidate longer (in bytes, with the prefix) than the longest
+         * vocabulary entry cannot match, so the longest one tried ends at
+         * the last character within that budget: Hugging Face's greedy
+         * result, at a cost bounded by the vocabulary, not the word. The
+         * end is found scanning forward from start (a scan back from the
+         * word's end made a long word with a large
+         * max_input_chars_per_word quadratic). */
         size_t budget = v->max_len - (start > 0 ? t->prefix_len : 0);
-        size_t end = n;
-        while (end > start && s->wpos[end] - s->wpos[start] > budget)
-            end--;
+        size_t end = start;
+        while (end < n && s->wpos[end + 1] - s->wpos[start] <= budget)
+            end++;
         int32_t id = -1;
         for (; end > start; end--) {
             const char *sub = s->wbytes + s->wpos[start];

@@ -87,6 +87,14 @@ static int read_tokenizer_config(const char *path, const medner__json *root,
         (rc = opt_bool(path, root, "tokenize_chinese_chars", &o->chinese_chars)) ||
         (rc = opt_uint(path, root, "model_max_length", &o->model_max_length)))
         return rc;
+    /* [CLS] and [SEP] take two positions; a smaller value would fail every
+     * encode, so it is refused here (0 is not "unknown" when written) */
+    const medner__json *v = medner__json_get(root, "model_max_length");
+    if (v != NULL && v->type == MEDNER__JSON_NUMBER && v->number < MEDNER__MIN_MAX_LENGTH)
+        return medner__fail(MEDNER_E_INVALID_MODEL,
+                            "%s:%zu:%zu: \"model_max_length\" is %g; it must leave room for "
+                            "[CLS], [SEP] and a token (%u or more)", path, v->line, v->column,
+                            v->number, MEDNER__MIN_MAX_LENGTH);
     return read_special_tokens(path, root, o);
 }
 
@@ -229,6 +237,22 @@ static int read_tokenizer_json(medner_tokenizer *t, const char *path, const medn
                                 "%s:%zu:%zu: added token %lld uses normalized/lstrip/rstrip/"
                                 "single_word, which medner does not support", path, a->line,
                                 a->column, (long long)id->integer);
+        /* Hugging Face gives an added token the id of its content in the
+         * vocabulary (whatever the file says) or a new one past it: an id
+         * that is not the vocabulary's own id for the content would be an
+         * id the model may have no embedding for, or a different one from
+         * Hugging Face's. */
+        int32_t vid = medner__vocab_find(&t->vocab, content->str, content->len);
+        if (vid < 0 || vid != id->integer)
+            return medner__fail(MEDNER_E_INVALID_MODEL,
+                                "%s:%zu:%zu: added token %lld: %s (vocabulary ids 0 to %zu; "
+                                "added tokens that extend the vocabulary are not supported)",
+                                path, id->line, id->column, (long long)id->integer,
+                                (size_t)id->integer >= t->vocab.size
+                                    ? "the id is outside the vocabulary"
+                                    : vid < 0 ? "its content is not in the vocabulary"
+                                              : "the vocabulary gives its content another id",
+                                t->vocab.size - 1);
         if ((rc = medner__tokenizer_add_literal(t, content->str, content->len,
                                                 (int32_t)id->integer)) != MEDNER_OK)
             return rc;

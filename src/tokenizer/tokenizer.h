@@ -13,6 +13,8 @@
 #include "common/common.h"
 
 #define MEDNER__N_SPECIAL 5
+/* Smallest model_max_length: [CLS], one token, [SEP]. */
+#define MEDNER__MIN_MAX_LENGTH 3u
 
 /* Vocabulary: token strings in one arena, an open-addressing hash table from
  * string to id. */

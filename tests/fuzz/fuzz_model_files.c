@@ -91,6 +91,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             medner_encoding *enc = NULL;
             fuzz_check(medner_tokenizer_encode(&enc, t, text, strlen(text), NULL) == MEDNER_OK);
             fuzz_check(medner_encoding_num_windows(enc) >= 1);
+            /* every id names a vocabulary entry (an added token's id too) */
+            medner_window w = MEDNER_WINDOW_INIT;
+            fuzz_check(medner_encoding_window(enc, 0, &w) == MEDNER_OK);
+            for (size_t k = 0; k < w.length; k++)
+                fuzz_check(medner_tokenizer_id_to_token(t, w.ids[k]) != NULL);
+            medner_encoding_free(enc);
+            /* the tokenizer's own model_max_length is a usable window */
+            medner_tokenizer_params tp = MEDNER_TOKENIZER_PARAMS_INIT;
+            fuzz_check(medner_tokenizer_get_params(t, &tp) == MEDNER_OK);
+            medner_encode_params ep = MEDNER_ENCODE_PARAMS_INIT;
+            ep.max_length = tp.model_max_length;
+            fuzz_check(medner_tokenizer_encode(&enc, t, text, strlen(text), &ep) == MEDNER_OK);
             medner_encoding_free(enc);
         }
         medner_tokenizer_free(t);

@@ -8,10 +8,72 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "common/common.h"
+
+/* ---- files: only regular files are read ---------------------------------- */
+
+/* A FIFO with no writer: the old reader blocked in open() forever. The alarm
+ * turns such a hang into a failed test (SIGALRM ends the process). */
+static void test_read_file_refuses_non_regular(void **state)
+{
+    (void)state;
+    char dir[64] = "/tmp/medner-common-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[128], reg[128];
+    snprintf(fifo, sizeof fifo, "%s/config.json", dir);
+    snprintf(reg, sizeof reg, "%s/plain.txt", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    FILE *f = fopen(reg, "wb");
+    assert_non_null(f);
+    fputs("abc", f);
+    fclose(f);
+    alarm(20);
+    char *data = (char *)0x1;
+    size_t len = 7;
+    static const struct { const char *path, *kind; } cases[] = {
+        { NULL, "is a FIFO; expected a regular file" },
+        { "/tmp", "is a directory; expected a regular file" },
+        { "/dev/null", "is a character device; expected a regular file" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *path = cases[i].path ? cases[i].path : fifo;
+        assert_int_equal(medner__read_file(path, 100, &data, &len), MEDNER_E_IO);
+        assert_ptr_equal(data, (char *)0x1);
+        assert_int_equal(len, 7);
+        assert_non_null(strstr(medner_last_error(), path));
+        if (strstr(medner_last_error(), cases[i].kind) == NULL)
+            fail_msg("%s: %s", path, medner_last_error());
+        int fd = -1;
+        struct stat st;
+        assert_int_equal(medner__open_regular(path, &fd, &st), MEDNER_E_IO);
+        assert_int_equal(fd, -1);
+    }
+    alarm(0);
+    /* a FIFO is "there" (so a loader names it rather than skipping it); a
+     * directory is not */
+    assert_int_equal(medner__file_exists(fifo), 1);
+    assert_int_equal(medner__file_exists(dir), 0);
+    assert_int_equal(medner__file_exists(reg), 1);
+    /* regular files still read, with the size limit and missing files as before */
+    assert_int_equal(medner__read_file(reg, 100, &data, &len), MEDNER_OK);
+    assert_int_equal(len, 3);
+    assert_string_equal(data, "abc");
+    medner__free(data);
+    assert_int_equal(medner__read_file(reg, 2, &data, &len), MEDNER_E_LIMIT);
+    snprintf(reg + strlen(dir), sizeof reg - strlen(dir), "/missing");
+    assert_int_equal(medner__read_file(reg, 100, &data, &len), MEDNER_E_IO);
+    assert_non_null(strstr(medner_last_error(), "cannot open"));
+    assert_int_equal(unlink(fifo), 0);
+    snprintf(reg, sizeof reg, "%s/plain.txt", dir);
+    assert_int_equal(unlink(reg), 0);
+    assert_int_equal(rmdir(dir), 0);
+    assert_int_equal(medner__live_allocations(), 0);
+}
 
 static void test_version(void **state)
 {
@@ -259,6 +321,7 @@ static void test_params_copy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read_file_refuses_non_regular),
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_status_values_are_fixed),
         cmocka_unit_test(test_status_str),

@@ -288,7 +288,7 @@ static void test_scalar_forms(void **state)
             "\xEF\xBB\xBF%YAML 1.2\n"
             "---\n"
             "{model: 'it''s here', max_length: 0x200, overlap: 0o200,\n"
-            " batch_size: 0012, threads: 4294967295, encoder_threads: -0,\n"
+            " batch_size: 0012, threads: 256, encoder_threads: -0,\n"
             " first_window_only: TRUE, min_score: .5e0,\n"
             " labels: {ignore: [\"O\", 'B-X', \"\\u00e9t\\u00e9\"], rename: {\"a b\": \"c: d\"}}}\n"
             "...\n");
@@ -296,7 +296,7 @@ static void test_scalar_forms(void **state)
     assert_int_equal(cfg.params.max_length, 512);
     assert_int_equal(cfg.params.overlap, 128);
     assert_int_equal(cfg.params.batch_size, 12);
-    assert_int_equal(cfg.params.threads, 4294967295u);
+    assert_int_equal(cfg.params.threads, 256);
     assert_int_equal(cfg.params.encoder_threads, 0);
     assert_int_equal(cfg.params.first_window_only, MEDNER_ON);
     assert_true(cfg.decoder.min_score == 0.5);
@@ -457,12 +457,20 @@ static const bad config_errors[] = {
     { "model: m\noverlap: -1\n", MEDNER_E_INVALID_CONFIG, "2:10",
       "\"overlap\" must be an integer in [0, 4294967295]; found -1" },
     { "model: m\nbatch_size: 0\n", MEDNER_E_INVALID_CONFIG, "2:13",
-      "\"batch_size\" must be an integer in [1, 4294967295]; found 0" },
+      "\"batch_size\" must be an integer in [1, 4096]; found 0" },
+    /* counts past the plausibility limits (docs/errors.md) */
+    { "model: m\nbatch_size: 4097\n", MEDNER_E_INVALID_CONFIG, "2:13",
+      "\"batch_size\" must be an integer in [1, 4096]; found 4097" },
+    { "model: m\nthreads: 257\n", MEDNER_E_INVALID_CONFIG, "2:10",
+      "\"threads\" must be an integer in [1, 256]; found 257" },
+    { "model: m\nthreads: 4294967295\n", MEDNER_E_INVALID_CONFIG, "2:10", "found 4294967295" },
+    { "model: m\nencoder_threads: 257\n", MEDNER_E_INVALID_CONFIG, "2:18",
+      "\"encoder_threads\" must be an integer in [0, 256]; found 257" },
     { "model: m\nthreads: 0\n", MEDNER_E_INVALID_CONFIG, "2:10",
-      "\"threads\" must be an integer in [1, 4294967295]; found 0" },
+      "\"threads\" must be an integer in [1, 256]; found 0" },
     { "model: m\nthreads: 1e3\n", MEDNER_E_INVALID_CONFIG, "2:10", "found 1e3" },
     { "model: m\nencoder_threads: true\n", MEDNER_E_INVALID_CONFIG, "2:18",
-      "\"encoder_threads\" must be an integer in [0, 4294967295]; found true" },
+      "\"encoder_threads\" must be an integer in [0, 256]; found true" },
     { "model: m\nmax_length: +0x200\n", MEDNER_E_INVALID_CONFIG, "2:13", "found \"+0x200\"" },
     { "model: m\nencoder_threads: 0x\n", MEDNER_E_INVALID_CONFIG, "2:18", "found \"0x\"" },
     /* enumerations */
@@ -611,6 +619,62 @@ static void test_syntax_errors(void **state)
 }
 
 /* NUL bytes in the file are a syntax error, not a truncation. */
+/* The same limits on the params structs that carry the counts: refused
+ * when the pipeline or encoder is made, not at the first call. */
+static void test_count_limits_in_params(void **state)
+{
+    (void)state;
+    const char *tiny = "tests/data/models/tiny-bert-tc";
+    static const struct { uint32_t batch, threads, enc; int ok; } cases[] = {
+        { 4096, 256, 256, 1 }, { 4097, 0, 0, 0 }, { 0, 257, 0, 0 }, { 0, 0, 257, 0 },
+        { UINT32_MAX, 0, 0, 0 }, { 0, UINT32_MAX, 0, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+        pp.model_dir = tiny;
+        pp.batch_size = cases[i].batch;
+        pp.threads = cases[i].threads;
+        pp.encoder_threads = cases[i].enc;
+        medner_pipeline *p = (medner_pipeline *)0x1;
+        int rc = medner_pipeline_create(&p, &pp);
+        if (cases[i].ok) {
+            assert_int_equal(rc, MEDNER_OK);
+            medner_pipeline_params got = MEDNER_PIPELINE_PARAMS_INIT;
+            assert_int_equal(medner_pipeline_get_params(p, &got), MEDNER_OK);
+            assert_int_equal(got.batch_size, 4096);
+            assert_int_equal(got.threads, 256);
+            medner_pipeline_free(p);
+        } else {
+            assert_int_equal(rc, MEDNER_E_INVALID_ARGUMENT);
+            assert_ptr_equal(p, (medner_pipeline *)0x1);
+            assert_non_null(strstr(medner_last_error(), "expected at most 4096, 256 and 256"));
+        }
+    }
+    /* the pipeline config's overrides (the CLI's flags) go through the same check */
+    char model[512];
+    assert_non_null(getcwd(model, sizeof model));
+    snprintf(model + strlen(model), sizeof model - strlen(model), "/%s", tiny);
+    char yaml[700];
+    snprintf(yaml, sizeof yaml, "model: %s\nbatch_size: 16\n", model);
+    write_cfg(yaml);
+    medner_pipeline_params over = MEDNER_PIPELINE_PARAMS_INIT;
+    over.threads = 1000;
+    medner_pipeline *p = (medner_pipeline *)0x1;
+    assert_int_equal(medner_pipeline_load_config(&p, cfgpath, &over), MEDNER_E_INVALID_ARGUMENT);
+    assert_ptr_equal(p, (medner_pipeline *)0x1);
+    assert_non_null(strstr(medner_last_error(), "threads 1000"));
+    /* encoder params */
+    medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
+    ep.threads = 257;
+    medner_encoder *e = (medner_encoder *)0x1;
+    assert_int_equal(medner_encoder_load(&e, tiny, &ep), MEDNER_E_INVALID_ARGUMENT);
+    assert_ptr_equal(e, (medner_encoder *)0x1);
+    assert_non_null(strstr(medner_last_error(), "at most 256"));
+    ep.threads = 256;
+    assert_int_equal(medner_encoder_load(&e, tiny, &ep), MEDNER_OK);
+    medner_encoder_free(e);
+}
+
 static void test_nul_in_file(void **state)
 {
     (void)state;
@@ -666,6 +730,22 @@ static void test_limits_and_io(void **state)
     assert_int_equal(medner__config_file_load(&cfg, missing), MEDNER_E_IO);
     assert_non_null(strstr(medner_last_error(), "cannot open"));
     assert_int_equal(medner__config_file_load(&cfg, tmpdir), MEDNER_E_IO);
+    assert_non_null(strstr(medner_last_error(), "is a directory; expected a regular file"));
+    /* a FIFO (or device) as the config: refused by name, not waited on (the
+     * alarm turns the old endless open() into a failure) */
+    char fifo[160];
+    snprintf(fifo, sizeof fifo, "%s/fifo.yaml", tmpdir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20);
+    assert_int_equal(medner__config_file_load(&cfg, fifo), MEDNER_E_IO);
+    assert_non_null(strstr(medner_last_error(), "fifo.yaml: is a FIFO; expected a regular file"));
+    medner_pipeline *pl = (medner_pipeline *)0x1;
+    assert_int_equal(medner_pipeline_load_config(&pl, fifo, NULL), MEDNER_E_IO);
+    assert_ptr_equal(pl, (medner_pipeline *)0x1);
+    assert_int_equal(medner__config_file_load(&cfg, "/dev/zero"), MEDNER_E_IO);
+    assert_non_null(strstr(medner_last_error(), "is a character device"));
+    alarm(0);
+    assert_int_equal(unlink(fifo), 0);
     assert_int_equal(medner__config_file_load(NULL, cfgpath), MEDNER_E_INVALID_ARGUMENT);
     assert_int_equal(medner__config_file_load(&cfg, NULL), MEDNER_E_INVALID_ARGUMENT);
     assert_int_equal(medner__live_allocations(), 0);
@@ -942,6 +1022,7 @@ int main(void)
         cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_enum_words),
         cmocka_unit_test(test_scalar_forms),
+        cmocka_unit_test(test_count_limits_in_params),
         cmocka_unit_test(test_numbers_ignore_locale),
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_config_errors),

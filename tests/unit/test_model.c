@@ -879,6 +879,18 @@ static void test_config_errors(void **state)
     load_fails(MEDNER_E_INVALID_MODEL, "config.json:9:", "layer_norm_eps", NULL);
     BERT_CONFIG("is_decoder", "true", NULL, NULL);
     load_fails(MEDNER_E_UNSUPPORTED, "config.json", "is_decoder", NULL);
+    /* a wrong type is refused at load, not read as false */
+    BERT_CONFIG("is_decoder", "1", NULL, NULL);
+    load_fails(MEDNER_E_INVALID_MODEL, "config.json:", "\"is_decoder\" must be true, false or null",
+               "found number");
+    BERT_CONFIG("is_decoder", "\"true\"", NULL, NULL);
+    load_fails(MEDNER_E_INVALID_MODEL, "config.json:", "is_decoder", "found string");
+    BERT_CONFIG("is_decoder", "[]", NULL, NULL);
+    load_fails(MEDNER_E_INVALID_MODEL, "config.json:", "is_decoder", "found array");
+    BERT_CONFIG("is_decoder", "false", NULL, NULL);
+    medner__model_free(load_ok());
+    BERT_CONFIG("is_decoder", "null", NULL, NULL);
+    medner__model_free(load_ok());
     /* id2label must cover 0..n-1 exactly, and agree with num_labels / label2id */
     BERT_CONFIG("id2label", "{\"0\": \"O\", \"2\": \"B-DRUG\", \"3\": \"I-DRUG\"}", NULL, NULL);
     load_fails(MEDNER_E_INVALID_MODEL, "config.json:15:", "id2label", NULL);
@@ -1124,6 +1136,18 @@ static void test_header_errors(void **state)
     assert_int_equal(mkdir(p, 0700), 0);
     load_fails(MEDNER_E_IO, f, NULL, NULL);
     assert_int_equal(rmdir(p), 0);
+    /* FIFOs where the files should be: refused by name, without waiting for
+     * a writer (the alarm turns the old endless open() into a failure) */
+    alarm(20);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    load_fails(MEDNER_E_IO, f, "is a FIFO; expected a regular file", NULL);
+    assert_int_equal(unlink(p), 0);
+    snprintf(p, sizeof p, "%s/config.json", tmpdir);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    load_fails(MEDNER_E_IO, "config.json", "is a FIFO; expected a regular file", NULL);
+    assert_int_equal(unlink(p), 0);
+    alarm(0);
     /* arguments */
     medner__model *m = NULL;
     assert_int_equal(medner__model_load(NULL, tmpdir), MEDNER_E_INVALID_ARGUMENT);
@@ -1131,6 +1155,44 @@ static void test_header_errors(void **state)
     assert_int_equal(medner__model_load(&m, "/nonexistent/medner"), MEDNER_E_IO);
     assert_null(m);
     assert_int_equal(medner__model_is_mapped(NULL, tmpdir, 1), 0);
+    tmpdir_remove();
+}
+
+/* Tensor names at the 255-byte limit whose TF-era LayerNorm suffix is
+ * renamed ("gamma" -> "weight" grows the name by a byte): once a stack
+ * buffer overflow (seen under ASan). They are unexpected tensors. */
+static void test_long_tensor_names(void **state)
+{
+    (void)state;
+    tmpdir_make("model");
+    const char *f = "model.safetensors";
+    static const struct { int distil; const char *prefix, *tail; size_t len; } cases[] = {
+        { 0, "bert.", "embeddings.LayerNorm.gamma", 255 },
+        { 0, "", ".LayerNorm.gamma", 255 },
+        { 0, "", ".LayerNorm.beta", 255 },
+        { 0, "bert.", "encoder.layer.0.output.LayerNorm.gamma", 254 },
+        { 0, "bert.", "embeddings.LayerNorm.gamma", 256 },
+        { 1, "distilbert.", "transformer.layer.0.output_layer_norm.gamma", 255 },
+        { 1, "", "embeddings.LayerNorm.gamma", 255 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].distil)
+            DISTIL_CONFIG(NULL, NULL, NULL, NULL);
+        else
+            BERT_CONFIG(NULL, NULL, NULL, NULL);
+        char name[300];
+        size_t p = strlen(cases[i].prefix), t = strlen(cases[i].tail);
+        memcpy(name, cases[i].prefix, p);
+        memset(name + p, 'x', cases[i].len - t);
+        memcpy(name + p + cases[i].len - t, cases[i].tail, t + 1);
+        assert_int_equal(strlen(name), p + cases[i].len);
+        char header[400];
+        snprintf(header, sizeof header,
+                 "{\"%s\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}",
+                 name);
+        HDR(header, 4);
+        load_fails(MEDNER_E_INVALID_MODEL, f, "unexpected tensor", NULL);
+    }
     tmpdir_remove();
 }
 
@@ -1367,6 +1429,7 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_weight_errors),
         cmocka_unit_test(test_header_errors),
+        cmocka_unit_test(test_long_tensor_names),
         cmocka_unit_test(test_every_truncation),
         cmocka_unit_test(test_random_byte_flips),
         cmocka_unit_test(test_random_header_edits),

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -484,7 +486,245 @@ static void test_load_dir_errors(void **state)
     write_file("tokenizer.json", "[1, 2");
     assert_int_equal(medner_tokenizer_load(&t, tmpdir, NULL), MEDNER_E_PARSE);
     assert_null(t);
+    /* a FIFO is refused by name, not waited on, and not skipped as absent
+     * (here vocab.txt would have been used instead) */
+    char fifo[128];
+    snprintf(fifo, sizeof fifo, "%s/tokenizer.json", tmpdir);
+    assert_int_equal(unlink(fifo), 0);
+    write_file("vocab.txt", small_vocab);
+    alarm(20);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(medner_tokenizer_load(&t, tmpdir, NULL), MEDNER_E_IO);
+    assert_non_null(strstr(medner_last_error(), "tokenizer.json: is a FIFO; expected a regular file"));
+    assert_int_equal(medner_tokenizer_load_vocab(&t, fifo, NULL), MEDNER_E_IO);
+    assert_non_null(strstr(medner_last_error(), "is a FIFO"));
+    assert_null(t);
+    alarm(0);
     remove_dir();
+}
+
+/* ---- WordPiece cost and the greedy reference ----------------------------- */
+
+/* Hugging Face's WordPiece on one ASCII word, written out plainly: every
+ * candidate from the longest down, however long, looked up by a scan of the
+ * vocabulary (the last line of a repeated entry wins, as in vocab.txt). */
+static void reference_wordpiece(const char *const *vocab, size_t n_vocab, int32_t unk,
+                                const char *word, size_t n, int32_t *out, size_t *n_out)
+{
+    size_t start = 0, k = 0;
+    char cand[300];
+    while (start < n) {
+        int32_t id = -1;
+        size_t end;
+        for (end = n; end > start && id < 0; end--) {
+            size_t p = start > 0 ? 2 : 0;
+            memcpy(cand, "##", p);
+            memcpy(cand + p, word + start, end - start);
+            cand[p + end - start] = '\0';
+            for (size_t v = 0; v < n_vocab; v++)
+                if (strcmp(vocab[v], cand) == 0)
+                    id = (int32_t)v;
+        }
+        if (id < 0) {
+            out[0] = unk;
+            *n_out = 1;
+            return;
+        }
+        out[k++] = id;
+        start = end + 1;
+    }
+    *n_out = k;
+}
+
+static double thread_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void test_wordpiece_long_words(void **state)
+{
+    (void)state;
+    make_dir();
+    /* specials, then random pieces over "abc" (1-6 letters, half of them
+     * continuations); the single letters make every word tokenizable */
+    enum { N_VOCAB = 64 };
+    char entries[N_VOCAB][16];
+    const char *vocab[N_VOCAB];
+    static const char *const fixed[] = { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+                                         "a", "b", "c", "##a", "##b", "##c" };
+    size_t nf = sizeof fixed / sizeof fixed[0];
+    srand(14);
+    char text[N_VOCAB * 16 + 1] = "";
+    for (size_t v = 0; v < N_VOCAB; v++) {
+        if (v < nf) {
+            snprintf(entries[v], sizeof entries[v], "%s", fixed[v]);
+        } else {
+            int cont = rand() % 2, len = 1 + rand() % 6;
+            size_t k = 0;
+            if (cont) {
+                entries[v][k++] = '#';
+                entries[v][k++] = '#';
+            }
+            for (int i = 0; i < len; i++)
+                entries[v][k++] = (char)('a' + rand() % 3);
+            entries[v][k] = '\0';
+        }
+        vocab[v] = entries[v];
+        strcat(text, entries[v]);
+        strcat(text, "\n");
+    }
+    write_file("vocab.txt", text);
+    char path[128];
+    snprintf(path, sizeof path, "%s/vocab.txt", tmpdir);
+    medner_tokenizer_params tp = MEDNER_TOKENIZER_PARAMS_INIT;
+    tp.max_input_chars_per_word = 1u << 30;
+    medner_tokenizer *t = NULL;
+    assert_int_equal(medner_tokenizer_load_vocab(&t, path, &tp), MEDNER_OK);
+    medner_encode_params ep = MEDNER_ENCODE_PARAMS_INIT;
+    ep.special_tokens = MEDNER_OFF;
+
+    /* the same ids as the plain algorithm on random words, some with a
+     * letter ("d") that nothing matches: the whole word is [UNK] */
+    char word[200];
+    int32_t want[200];
+    for (int trial = 0; trial < 3000; trial++) {
+        size_t n = 1 + (size_t)(rand() % 120);
+        for (size_t i = 0; i < n; i++)
+            word[i] = (char)('a' + rand() % (trial % 10 == 0 ? 4 : 3));
+        size_t nw = 0;
+        reference_wordpiece(vocab, N_VOCAB, 1, word, n, want, &nw);
+        medner_encoding *e = enc(t, word, n, &ep);
+        medner_window w = MEDNER_WINDOW_INIT;
+        medner_encoding_window(e, 0, &w);
+        if (w.length != nw || memcmp(w.ids, want, nw * sizeof *want) != 0)
+            fail_msg("word \"%.*s\": %zu tokens, the reference %zu", (int)n, word, w.length, nw);
+        medner_encoding_free(e);
+    }
+
+    /* words of 32K to 512K characters, every one within the limit: the
+     * cost is linear (the old scan back from the word's end took 26 s for
+     * 512K). The bound is generous on purpose: 1 s of this thread's CPU
+     * time, against milliseconds measured. The last word ends in a letter
+     * nothing matches, so it is scanned to the end and then one [UNK]. */
+    size_t big = (size_t)512 << 10;
+    char *huge = malloc(big);
+    assert_non_null(huge);
+    for (size_t i = 0; i < big; i++)
+        huge[i] = (char)('a' + rand() % 3);
+    for (size_t n = (size_t)32 << 10; n <= big; n *= 2) {
+        if (n == big)
+            huge[n - 1] = 'd';
+        double t0 = thread_seconds();
+        medner_encoding *e = enc(t, huge, n, &ep);
+        double dt = thread_seconds() - t0;
+        size_t nt = medner_encoding_num_tokens(e);
+        if (n == big)
+            assert_int_equal(nt, 1);
+        else
+            assert_true(nt >= n / 6 && nt <= n);
+        medner_encoding_free(e);
+        if (dt > 1.0)
+            fail_msg("a word of %zu characters took %.2f s of CPU time", n, dt);
+    }
+    free(huge);
+    medner_tokenizer_free(t);
+    remove_dir();
+}
+
+/* Values that would fail at the first call (or give ids the model may not
+ * have) are refused when the files are loaded. */
+static void write_tokenizer_json(const char *added)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"version\": \"1.0\",\n"
+             " \"added_tokens\": [%s],\n"
+             " \"normalizer\": {\"type\": \"BertNormalizer\", \"lowercase\": true},\n"
+             " \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},\n"
+             " \"post_processor\": null,\n"
+             " \"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\",\n"
+             "  \"vocab\": {\"[PAD]\": 0, \"[UNK]\": 1, \"[CLS]\": 2, \"[SEP]\": 3,"
+             " \"[MASK]\": 4, \"fever\": 5, \"[ENT]\": 6}}}\n", added);
+    write_file("tokenizer.json", text);
+}
+
+#define ADDED(content, id)                                                              \
+    "{\"id\": " #id ", \"content\": \"" content "\", \"single_word\": false, "          \
+    "\"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}"
+
+static void load_refused(int status, const char *s1, const char *s2)
+{
+    medner_tokenizer *t = (medner_tokenizer *)0x1;
+    long live = medner__live_allocations();
+    int rc = medner_tokenizer_load(&t, tmpdir, NULL);
+    if (rc != status)
+        fail_msg("expected %d, got %d: %s", status, rc, medner_last_error());
+    assert_ptr_equal(t, (medner_tokenizer *)0x1);
+    if (strstr(medner_last_error(), s1) == NULL || (s2 && strstr(medner_last_error(), s2) == NULL))
+        fail_msg("message lacks \"%s\" / \"%s\": %s", s1, s2 ? s2 : "", medner_last_error());
+    assert_int_equal(medner__live_allocations(), live);
+}
+
+static void test_load_validates(void **state)
+{
+    (void)state;
+    make_dir();
+    medner_tokenizer *t = NULL;
+    /* added tokens: the id must be the vocabulary's id for the content */
+    write_tokenizer_json(ADDED("[PAD]", 0) ", " ADDED("[ENT]", 6));
+    assert_int_equal(medner_tokenizer_load(&t, tmpdir, NULL), MEDNER_OK);
+    medner_encoding *e = enc(t, "fever[ENT]fever", 15, NULL);
+    medner_window w = MEDNER_WINDOW_INIT;
+    medner_encoding_window(e, 0, &w);
+    int32_t want[] = { 2, 5, 6, 5, 3 };
+    assert_int_equal(w.length, 5);
+    assert_memory_equal(w.ids, want, sizeof want);
+    medner_encoding_free(e);
+    medner_tokenizer_free(t);
+    write_tokenizer_json(ADDED("[PAD]", 0) ", " ADDED("[NEW]", 99));
+    load_refused(MEDNER_E_INVALID_MODEL, "tokenizer.json:2:", "added token 99: the id is outside");
+    write_tokenizer_json(ADDED("[NEW]", 7));
+    load_refused(MEDNER_E_INVALID_MODEL, "tokenizer.json:2:", "added token 7: the id is outside");
+    write_tokenizer_json(ADDED("[NEW]", 5));
+    load_refused(MEDNER_E_INVALID_MODEL, "added token 5", "content is not in the vocabulary");
+    write_tokenizer_json(ADDED("[ENT]", 5));
+    load_refused(MEDNER_E_INVALID_MODEL, "added token 5", "another id");
+    remove_dir();
+
+    /* model_max_length must leave room for [CLS], [SEP] and a token */
+    make_dir();
+    write_file("vocab.txt", small_vocab);
+    static const char *const bad[] = { "0", "1", "2", "2.5" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char cfg[128];
+        snprintf(cfg, sizeof cfg, "{\"do_lower_case\": true,\n \"model_max_length\": %s}", bad[i]);
+        write_file("tokenizer_config.json", cfg);
+        load_refused(MEDNER_E_INVALID_MODEL, "tokenizer_config.json:2:", "model_max_length");
+    }
+    write_file("tokenizer_config.json", "{\"do_lower_case\": true, \"model_max_length\": 3}");
+    assert_int_equal(medner_tokenizer_load(&t, tmpdir, NULL), MEDNER_OK);
+    medner_tokenizer_params tp = MEDNER_TOKENIZER_PARAMS_INIT;
+    assert_int_equal(medner_tokenizer_get_params(t, &tp), MEDNER_OK);
+    assert_int_equal(tp.model_max_length, 3);
+    medner_encode_params ep = MEDNER_ENCODE_PARAMS_INIT;
+    ep.max_length = tp.model_max_length;
+    e = enc(t, "fever fever", 11, &ep);
+    assert_int_equal(medner_encoding_num_windows(e), 2);
+    medner_encoding_free(e);
+    medner_tokenizer_free(t);
+    /* the same through the params */
+    remove_dir();
+    medner_tokenizer_params p = MEDNER_TOKENIZER_PARAMS_INIT;
+    p.model_max_length = 2;
+    t = (medner_tokenizer *)0x1;
+    assert_int_equal(medner_tokenizer_load_vocab(&t, UNCASED, &p), MEDNER_E_INVALID_ARGUMENT);
+    assert_ptr_equal(t, (medner_tokenizer *)0x1);
+    assert_non_null(strstr(medner_last_error(), "model_max_length 2"));
+    p.model_max_length = 3;
+    assert_int_equal(medner_tokenizer_load_vocab(&t, UNCASED, &p), MEDNER_OK);
+    medner_tokenizer_free(t);
 }
 
 /* ---- allocation failures ------------------------------------------------ */
@@ -626,8 +866,10 @@ int main(void)
         cmocka_unit_test(test_offset_converters),
         cmocka_unit_test(test_cased_vs_uncased),
         cmocka_unit_test(test_max_chars_per_word),
+        cmocka_unit_test(test_wordpiece_long_words),
         cmocka_unit_test(test_load_dir_vocab_and_config),
         cmocka_unit_test(test_load_dir_errors),
+        cmocka_unit_test(test_load_validates),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_threads_share_one_tokenizer),
     };
