@@ -14,6 +14,7 @@ for t in "$@"; do
 done
 if [ "$mode" = all ]; then
   run cli sh tests/cli/test-cli.sh
+  run cli-trust sh tests/cli/test-cli-trust.sh
   run check-abi make --no-print-directory check-abi
   run abi-gate sh tests/abi/test-abi-gate.sh
   run install sh tests/install/test-install.sh
