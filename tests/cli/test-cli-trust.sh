@@ -40,13 +40,6 @@ printf 'model: %s\nthreads: 300\nbatch_size: 1\n' "$PWD/$tiny" > "$tmp/t300.yaml
 $m annotate --config "$tmp/t300.yaml" < "$tmp/many" > "$tmp/out" 2> "$tmp/err"; rc=$?
 [ $rc -ne 0 ] || fail "YAML threads: 300 accepted (exit 0)"
 grep -q "256" "$tmp/err" || fail "YAML threads: 300: the message names no limit"
-# threads that cannot be started (no address space for their stacks): their
-# documents still run; under memory pressure a document may fail, but every
-# output line is its reference result or an error record
-(ulimit -v 600000; $m annotate --model $tiny --threads 256 --batch-size 1 < "$tmp/many" > "$tmp/out" 2>/dev/null)
-[ "$(wc -l < "$tmp/out")" -eq 600 ] || fail "ulimit -v, 256 threads: $(wc -l < "$tmp/out") results of 600"
-paste -d '\n' "$tmp/ref" "$tmp/out" | awk 'NR % 2 { r = $0; next } $0 != r && $0 !~ /"error":/ { bad++ } END { exit bad > 0 }' ||
-  fail "ulimit -v, 256 threads: a result that is neither right nor an error"
 
 # --- 2. plain-text FILEs: unreadable inputs are errors, never empty or cut texts ---
 printf 'Fever and cough in a BRCA1 carrier.\n' > "$tmp/good.txt"
@@ -85,11 +78,19 @@ done
 
 # Smallest address-space limit (KiB) under which the tiny model annotates a line.
 vmin=""
-for v in 100000 150000 200000 300000 400000 600000 800000; do
+for v in 100000 150000 200000 300000 400000 600000 800000 1600000 3200000; do
   if (ulimit -v $v; $m annotate --model $tiny < "$tmp/one" > /dev/null 2>&1); then vmin=$v; break; fi
 done
 [ -n "$vmin" ] || fail "no ulimit -v found under which annotate runs"
+vmin=${vmin:-800000}
 vlim=$((vmin + 65536))
+# --- 1. threads that cannot be started (no address space for 256 stacks of
+# 8 MiB): their documents still run; under memory pressure a document may
+# fail, but every output line is its reference result or an error record
+(ulimit -v $((vmin + 300000)); $m annotate --model $tiny --threads 256 --batch-size 1 < "$tmp/many" > "$tmp/out" 2>/dev/null)
+[ "$(wc -l < "$tmp/out")" -eq 600 ] || fail "ulimit -v, 256 threads: $(wc -l < "$tmp/out") results of 600"
+paste -d '\n' "$tmp/ref" "$tmp/out" | awk 'NR % 2 { r = $0; next } $0 != r && $0 !~ /"error":/ { bad++ } END { exit bad > 0 }' ||
+  fail "ulimit -v, 256 threads: a result that is neither right nor an error"
 # --- 2 and 5. a 200 MiB file that does not fit in memory: an error, not a cut text ---
 truncate -s 200M "$tmp/sparse200"
 (ulimit -v $vlim; $m annotate --model $tiny --threads 1 "$tmp/good.txt" "$tmp/sparse200" "$tmp/good.txt" > "$tmp/out" 2> "$tmp/err"); rc=$?
