@@ -194,6 +194,8 @@ sys.exit(b"\x1b" in b)' "$tmp/$f" || fail "control labels: an escape character i
 done
 grep -q 'X\\x09\\x1B\[31m\\x0A' "$tmp/brat" || fail "control labels: brat label not escaped: $(head -n 3 "$tmp/brat")"
 awk -F '\t' '/^T[0-9]/ && NF != 3 { bad = 1 } END { exit bad }' "$tmp/brat" || fail "control labels: brat lines broken"
+$m info "$tmp/ctl" > "$tmp/info" || fail "control labels: info"
+grep -q 'labels: *9: O B-X\\x09\\x1B\[31m\\x0ADisease I-X' "$tmp/info" || fail "control labels: info: $(grep labels "$tmp/info")"
 # --keep-label / --ignore-label naming no label of the model
 for opt in --keep-label --ignore-label; do
   $m annotate --model $tiny $opt Diseas < "$tmp/one" > "$tmp/out" 2> "$tmp/err"; rc=$?
