@@ -1,4 +1,7 @@
 /* medner annotate: documents in, entities out (JSON lines, brat or CoNLL). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,21 +27,47 @@ static const char annotate_usage[] =
     "\n"
     "options:\n"
     "  --format jsonl|brat|conll|pretty  output format\n"
-    "  --on-error skip|fail       a bad input line: report it (stderr and an {\"line\": N,\n"
-    "                             \"error\": ...} result) and go on (default), or stop\n"
+    "  --on-error skip|fail       a bad input line or file: report it (stderr and an\n"
+    "                             {\"line\": N, \"error\": ...} result) and go on with\n"
+    "                             every other document (default), or stop there\n"
+    "  --max-document-size N[K|M|G]  largest FILE, or line of stdin, read (default 256M);\n"
+    "                             a larger one is a bad input (reported, not read)\n"
     "  --progress                 documents/s, tokens/s and ETA on stderr (default: when\n"
     "                             stderr is a terminal)\n"
-    "A skipped line makes the exit status 1.\n\n";
+    "A bad input makes the exit status 1; with skip, the run ends with\n"
+    "'N documents, M skipped' on stderr.\n\n";
 
 typedef struct doc {
-    char *id_json;      /* the id, already as JSON */
+    char *id_json;      /* the id, already as JSON (NULL: no memory for it, written as null) */
     char *text;         /* NULL for an input error */
     size_t len;
-    char *error;        /* input error message */
+    char *error;        /* input or annotation error message */
     size_t line;
     medner_entities *ents;
     int rc;
 } doc;
+
+/* The error of a document when there is no memory for its message. */
+static char no_memory[] = "out of memory";
+
+static void set_error(doc *d, const char *msg)
+{
+    if (d->error != NULL && d->error != no_memory)
+        free(d->error);
+    d->error = strdup(msg);
+    if (d->error == NULL)
+        d->error = no_memory;
+}
+
+static void doc_free(doc *d)
+{
+    medner_entities_free(d->ents);
+    free(d->text);
+    free(d->id_json);
+    if (d->error != no_memory)
+        free(d->error);
+    memset(d, 0, sizeof *d);
+}
 
 typedef struct worker {
     const medner_pipeline *p;
@@ -76,10 +105,8 @@ static void *run_worker(void *arg)
         for (size_t j = 0; j < k; j++) {
             doc *d = &w->docs[idx[j]];
             d->rc = medner_pipeline_annotate(&d->ents, w->p, w->ctx, &texts[j], &lens[j], 1);
-            if (d->rc != MEDNER_OK) {
-                const char *msg = medner_last_error();
-                d->error = strdup(msg);
-            }
+            if (d->rc != MEDNER_OK)
+                set_error(d, medner_last_error());
         }
     }
     return NULL;
@@ -88,7 +115,7 @@ static void *run_worker(void *arg)
 static int write_jsonl(medner__buf *b, const doc *d)
 {
     int rc = medner__buf_append_str(b, "{\"id\":");
-    rc = rc ? rc : medner__buf_append_str(b, d->id_json);
+    rc = rc ? rc : medner__buf_append_str(b, d->id_json ? d->id_json : "null");
     if (d->error) {
         rc = rc ? rc : medner__buf_printf(b, ",\"line\":%zu,\"error\":", d->line);
         rc = rc ? rc : medner__buf_json_string(b, d->error, strlen(d->error));
@@ -114,15 +141,23 @@ static int write_jsonl(medner__buf *b, const doc *d)
 
 static int write_brat(medner__buf *b, const doc *d, const char *id_plain)
 {
-    int rc = medner__buf_printf(b, "# doc %s\n", id_plain);
-    if (d->error)
-        return rc ? rc : medner__buf_printf(b, "# error (line %zu): %s\n", d->line, d->error);
+    int rc = medner__buf_append_str(b, "# doc ");
+    rc = rc ? rc : medner_cli_plain_name(b, id_plain);
+    rc = rc ? rc : medner__buf_putc(b, '\n');
+    if (d->error) {
+        rc = rc ? rc : medner__buf_printf(b, "# error (line %zu): ", d->line);
+        rc = rc ? rc : medner_cli_plain_name(b, d->error);
+        return rc ? rc : medner__buf_putc(b, '\n');
+    }
     for (size_t i = 0; i < medner_entities_count(d->ents) && !rc; i++) {
         medner_entity e = MEDNER_ENTITY_INIT;
         size_t cb = 0, ce = 0;
         medner_entities_get(d->ents, i, &e);
         medner_entities_span_codepoints(d->ents, i, &cb, &ce);
-        rc = medner__buf_printf(b, "T%zu\t%s %zu %zu\t", i + 1, e.label, cb, ce);
+        /* a label is the model's (config.json), any string: escaped */
+        rc = medner__buf_printf(b, "T%zu\t", i + 1);
+        rc = rc ? rc : medner_cli_plain_name(b, e.label);
+        rc = rc ? rc : medner__buf_printf(b, " %zu %zu\t", cb, ce);
         /* brat keeps one annotation per line: newlines in the span become spaces */
         for (size_t k = e.begin; k < e.end && !rc; k++)
             rc = medner__buf_putc(b, d->text[k] == '\n' || d->text[k] == '\r' ? ' ' : d->text[k]);
@@ -137,10 +172,14 @@ static int write_brat(medner__buf *b, const doc *d, const char *id_plain)
 static int write_pretty(medner__buf *b, const doc *d, const char *id_plain, int colour)
 {
     static const int palette[] = { 31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96 };
-    int rc = colour ? medner__buf_printf(b, "\033[1m== %s\033[0m\n", id_plain)
-                    : medner__buf_printf(b, "== %s\n", id_plain);
-    if (d->error)
-        return rc ? rc : medner__buf_printf(b, "(error, line %zu: %s)\n\n", d->line, d->error);
+    int rc = medner__buf_append_str(b, colour ? "\033[1m== " : "== ");
+    rc = rc ? rc : medner_cli_plain_name(b, id_plain);
+    rc = rc ? rc : medner__buf_append_str(b, colour ? "\033[0m\n" : "\n");
+    if (d->error) {
+        rc = rc ? rc : medner__buf_printf(b, "(error, line %zu: ", d->line);
+        rc = rc ? rc : medner_cli_plain_name(b, d->error);
+        return rc ? rc : medner__buf_append_str(b, ")\n\n");
+    }
     size_t pos = 0;
     for (size_t i = 0; i < medner_entities_count(d->ents) && !rc; i++) {
         medner_entity e = MEDNER_ENTITY_INIT;
@@ -157,10 +196,11 @@ static int write_pretty(medner__buf *b, const doc *d, const char *id_plain, int 
             rc = rc ? rc : medner__buf_putc(b, '[');
         rc = rc ? rc : medner__buf_append(b, d->text + e.begin, e.end - e.begin);
         if (colour)
-            rc = rc ? rc : medner__buf_printf(b, "\033[0;%dm\xE2\x80\xB9%s\xE2\x80\xBA\033[0m",
-                                              palette[h % 12], e.label);
+            rc = rc ? rc : medner__buf_printf(b, "\033[0;%dm\xE2\x80\xB9", palette[h % 12]);
         else
-            rc = rc ? rc : medner__buf_printf(b, "|%s]", e.label);
+            rc = rc ? rc : medner__buf_putc(b, '|');
+        rc = rc ? rc : medner_cli_plain_name(b, e.label);
+        rc = rc ? rc : medner__buf_append_str(b, colour ? "\xE2\x80\xBA\033[0m" : "]");
         pos = e.end;
     }
     rc = rc ? rc : medner__buf_append(b, d->text + pos, d->len - pos);
@@ -175,8 +215,11 @@ static int is_space(char c)
 static int write_conll(medner__buf *b, const doc *d)
 {
     int rc = MEDNER_OK;
-    if (d->error)
-        return medner__buf_printf(b, "# error (line %zu): %s\n\n", d->line, d->error);
+    if (d->error) {
+        rc = medner__buf_printf(b, "# error (line %zu): ", d->line);
+        rc = rc ? rc : medner_cli_plain_name(b, d->error);
+        return rc ? rc : medner__buf_append_str(b, "\n\n");
+    }
     size_t n = medner_entities_count(d->ents), k = 0, i = 0;
     size_t last_entity = (size_t)-1;
     while (i < d->len && !rc) {
@@ -197,7 +240,9 @@ static int write_conll(medner__buf *b, const doc *d)
             last_entity = k;
         }
         rc = medner__buf_append(b, d->text + s, i - s);
-        rc = rc ? rc : medner__buf_printf(b, "\t%s%s\n", tag, label);
+        rc = rc ? rc : medner__buf_printf(b, "\t%s", tag);
+        rc = rc ? rc : medner_cli_plain_name(b, label);
+        rc = rc ? rc : medner__buf_putc(b, '\n');
     }
     return rc ? rc : medner__buf_putc(b, '\n');
 }
@@ -209,81 +254,205 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Read the next document: a JSON line from stdin, or the next file. 1 = got
- * one, 0 = end of input. */
-static int next_doc(doc *d, FILE *in, char **files, int n_files, int *file_i, size_t *lineno,
-                    size_t *consumed)
+/* Read a plain-text FILE argument whole, at most `max` bytes: 0 with *text
+ * (NUL-terminated) and *len, or 1 with the reason in msg. A FIFO or a
+ * process substitution is read to its end like a file. */
+static int read_file(const char *path, size_t max, char **text, size_t *len, char *msg,
+                     size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(msg, size, "cannot open: %s", strerror(errno));
+        return 1;
+    }
+    struct stat st;
+    char *buf = NULL;
+    size_t n = 0, cap;
+    if (fstat(fd, &st) != 0) {
+        snprintf(msg, size, "cannot stat: %s", strerror(errno));
+        goto fail;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(msg, size, "cannot read: %s", strerror(EISDIR));
+        goto fail;
+    }
+    if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max) {
+        snprintf(msg, size, "%jd bytes, above the limit of %zu bytes (--max-document-size)",
+                 (intmax_t)st.st_size, max);
+        goto fail;
+    }
+    /* room for max + 1 bytes, to see that a file is too large, and the NUL */
+    cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : 65536;
+    if (cap > max + 2)
+        cap = max + 2;
+    if ((buf = malloc(cap)) == NULL) {
+        snprintf(msg, size, "out of memory reading it (%zu bytes)", cap);
+        goto fail;
+    }
+    for (;;) {
+        if (cap - n < 2) {
+            size_t ncap = cap > (max + 2) / 2 ? max + 2 : 2 * cap;
+            char *nb = realloc(buf, ncap);
+            if (nb == NULL) {
+                snprintf(msg, size, "out of memory reading it (%zu bytes)", ncap);
+                goto fail;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t got = read(fd, buf + n, cap - 1 - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            snprintf(msg, size, "cannot read: %s (after %zu bytes)", strerror(errno), n);
+            goto fail;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+        if (n > max) {
+            snprintf(msg, size, "larger than the limit of %zu bytes (--max-document-size)", max);
+            goto fail;
+        }
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        snprintf(msg, size, "cannot read: %s", strerror(errno));
+        goto fail;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return 1;
+}
+
+typedef struct input {
+    FILE *in;
+    char **files;
+    int n_files, file_i;
+    size_t max;          /* --max-document-size */
+    medner_cli_reader r; /* stdin */
+    size_t consumed;     /* bytes read so far (progress) */
+} input;
+
+enum { DOC_NONE = 0, DOC_READ = 1, DOC_READ_FLUSH = 2 };
+
+/* Read the next document: a JSON line from stdin, or the next file.
+ * DOC_READ: got one (maybe with its error); DOC_READ_FLUSH: got one, and the
+ * documents read so far should be written before reading on (an over-long
+ * line, whose rest may take long to skip, or a read error); DOC_NONE: end of
+ * input. */
+static int next_doc(doc *d, input *in)
 {
     memset(d, 0, sizeof *d);
-    if (files) {
-        if (*file_i >= n_files)
-            return 0;
-        const char *path = files[(*file_i)++];
+    if (in->files) {
+        if (in->file_i >= in->n_files)
+            return DOC_NONE;
+        const char *path = in->files[in->file_i++];
+        d->line = (size_t)in->file_i;
         medner__buf id = MEDNER__BUF_INIT;
-        medner__buf_json_string(&id, path, strlen(path));
+        /* a file name may hold any byte: the id stays valid JSON */
+        if (medner_cli_json_string_lossy(&id, path, strlen(path)) != MEDNER_OK) {
+            medner__buf_free(&id);
+            set_error(d, "out of memory");
+            return DOC_READ;
+        }
         d->id_json = id.data;
-        FILE *f = fopen(path, "rb");
-        d->line = (size_t)*file_i;
-        if (f == NULL) {
-            d->error = strdup("cannot open the file");
-            return 1;
+        char msg[300];
+        if (read_file(path, in->max, &d->text, &d->len, msg, sizeof msg) != 0) {
+            set_error(d, msg);
+            return DOC_READ;
         }
-        medner__buf t = MEDNER__BUF_INIT;
-        char chunk[65536];
-        size_t got;
-        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-            medner__buf_append(&t, chunk, got);
-        fclose(f);
-        d->text = t.data ? t.data : strdup("");
-        d->len = t.len;
-        *consumed += t.len;
-        return 1;
+        in->consumed += d->len;
+        return DOC_READ;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while ((n = getline(&line, &cap, in)) >= 0) {
-        (*lineno)++;
-        *consumed += (size_t)n;
-        size_t len = (size_t)n;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            len--;
-        if (len == 0)
-            continue;
-        d->line = *lineno;
-        char where[48];
-        snprintf(where, sizeof where, "stdin line %zu", *lineno);
-        medner__json_doc *j = NULL;
-        const medner__json *text = NULL, *id = NULL;
-        if (medner__json_parse(&j, line, len, where) == MEDNER_OK) {
-            text = medner__json_get(medner__json_root(j), "text");
-            id = medner__json_get(medner__json_root(j), "id");
-        }
-        medner__buf idb = MEDNER__BUF_INIT;
-        if (id && id->type == MEDNER__JSON_STRING)
-            medner__buf_json_string(&idb, id->str, id->len);
-        else if (id && id->type == MEDNER__JSON_NUMBER && id->is_integer)
-            medner__buf_printf(&idb, "%lld", (long long)id->integer);
+    int got;
+    while ((got = medner_cli_read_line(&in->r, in->in)) == MEDNER_CLI_LINE && in->r.len == 0)
+        in->consumed++; /* blank lines separate nothing */
+    if (got == MEDNER_CLI_EOF)
+        return DOC_NONE;
+    size_t lineno = in->r.lineno;
+    d->line = lineno;
+    medner__buf idb = MEDNER__BUF_INIT;
+    if (got != MEDNER_CLI_LINE) {
+        char msg[200];
+        if (got == MEDNER_CLI_READ_ERROR && in->r.err == -1)
+            return DOC_NONE; /* reported already */
+        set_error(d, medner_cli_read_error(&in->r, got, msg, sizeof msg));
+        if (medner__buf_printf(&idb, "%zu", lineno) == MEDNER_OK)
+            d->id_json = idb.data;
         else
-            medner__buf_printf(&idb, "%zu", *lineno);
-        d->id_json = idb.data;
-        if (j == NULL)
-            d->error = strdup(medner_last_error());
-        else if (text == NULL || text->type != MEDNER__JSON_STRING)
-            d->error = strdup("expected an object with a \"text\" string");
-        else if (id && !(id->type == MEDNER__JSON_STRING ||
-                         (id->type == MEDNER__JSON_NUMBER && id->is_integer)))
-            d->error = strdup("\"id\" must be a string or an integer");
-        if (d->error == NULL) {
-            d->text = malloc(text->len + 1);
-            memcpy(d->text, text->str, text->len + 1);
-            d->len = text->len;
-        }
-        medner__json_free(j);
-        free(line);
-        return 1;
+            medner__buf_free(&idb);
+        if (got == MEDNER_CLI_READ_ERROR)
+            in->r.err = -1; /* the next call ends the input */
+        return DOC_READ_FLUSH;
     }
-    free(line);
+    in->consumed += in->r.len + 1;
+    const char *line = in->r.line;
+    size_t len = in->r.len;
+    char where[48];
+    snprintf(where, sizeof where, "stdin line %zu", lineno);
+    medner__json_doc *j = NULL;
+    const medner__json *text = NULL, *id = NULL;
+    int prc = medner__json_parse(&j, line, len, where);
+    if (prc == MEDNER_OK) {
+        text = medner__json_get(medner__json_root(j), "text");
+        id = medner__json_get(medner__json_root(j), "id");
+    }
+    int irc;
+    if (id && id->type == MEDNER__JSON_STRING)
+        irc = medner__buf_json_string(&idb, id->str, id->len);
+    else if (id && id->type == MEDNER__JSON_NUMBER && id->is_integer)
+        irc = medner__buf_printf(&idb, "%lld", (long long)id->integer);
+    else
+        irc = medner__buf_printf(&idb, "%zu", lineno);
+    if (irc == MEDNER_OK)
+        d->id_json = idb.data;
+    else
+        medner__buf_free(&idb);
+    if (prc != MEDNER_OK)
+        set_error(d, medner_last_error());
+    else if (irc != MEDNER_OK)
+        set_error(d, "out of memory");
+    else if (text == NULL || text->type != MEDNER__JSON_STRING)
+        set_error(d, "expected an object with a \"text\" string");
+    else if (id && !(id->type == MEDNER__JSON_STRING ||
+                     (id->type == MEDNER__JSON_NUMBER && id->is_integer)))
+        set_error(d, "\"id\" must be a string or an integer");
+    else if ((d->text = malloc(text->len + 1)) == NULL)
+        set_error(d, "out of memory copying the text");
+    else {
+        memcpy(d->text, text->str, text->len + 1);
+        d->len = text->len;
+    }
+    medner__json_free(j);
+    return DOC_READ;
+}
+
+/* Parse --max-document-size: N, NK, NM or NG (binary units), at least 1. */
+static int parse_size(const char *v, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift)
+        end++;
+    if (errno || end == v || *end || v[0] == '-' || n == 0 ||
+        n > ((unsigned long long)SIZE_MAX / 4) >> shift)
+        return 1;
+    *out = (size_t)(n << shift);
     return 0;
 }
 
@@ -292,10 +461,9 @@ int medner_cli_annotate(int argc, char **argv)
     medner_cli_options o;
     medner_cli_options_init(&o);
     const char *format = "jsonl";
-    int fail_fast = 0, progress = isatty(STDERR_FILENO), status = 0;
+    int fail_fast = 0, progress = isatty(STDERR_FILENO), status = 0, fatal = 0;
     int colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
-    char **files = NULL;
-    int n_files = 0;
+    input in = { stdin, NULL, 0, 0, MEDNER_CLI_MAX_DOCUMENT, MEDNER_CLI_READER_INIT, 0 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = medner_cli_pipeline_option("annotate", &o, argc, argv, &i);
@@ -325,6 +493,13 @@ int medner_cli_annotate(int argc, char **argv)
                 return 2;
             }
             fail_fast = !strcmp(v, "fail");
+        } else if (!strcmp(a, "--max-document-size") && i + 1 < argc) {
+            if (parse_size(argv[++i], &in.max)) {
+                fprintf(stderr, "medner annotate: --max-document-size expects N, NK, NM or NG "
+                                "(N >= 1)\n");
+                medner_cli_options_free(&o);
+                return 2;
+            }
         } else if (!strcmp(a, "--progress")) {
             progress = 1;
         } else if (a[0] == '-' && a[1] != '\0') {
@@ -333,11 +508,12 @@ int medner_cli_annotate(int argc, char **argv)
             return 2;
         } else {
             /* a file: argv is ours to reorder, so collect files at the front */
-            if (files == NULL)
-                files = argv + 1;
-            files[n_files++] = argv[i];
+            if (in.files == NULL)
+                in.files = argv + 1;
+            in.files[in.n_files++] = argv[i];
         }
     }
+    in.r.max = in.max;
     medner_pipeline *p = NULL;
     int rc = medner_cli_pipeline_create("annotate", &o, &p);
     medner_cli_options_free(&o);
@@ -346,93 +522,121 @@ int medner_cli_annotate(int argc, char **argv)
     medner_pipeline_params eff = MEDNER_PIPELINE_PARAMS_INIT;
     medner_pipeline_get_params(p, &eff);
     size_t threads = eff.threads ? eff.threads : 1;
+    if (threads > MEDNER_CLI_MAX_THREADS) { /* e.g. threads: in a YAML config */
+        fprintf(stderr, "medner annotate: threads: %zu is above the limit of %u worker threads\n",
+                threads, MEDNER_CLI_MAX_THREADS);
+        medner_pipeline_free(p);
+        return 1;
+    }
     size_t batch = eff.batch_size < 64 ? eff.batch_size : 64;
+    if (batch == 0)
+        batch = 1;
     size_t chunk = threads * batch * 4;
     worker *ws = calloc(threads, sizeof *ws);
+    pthread_t *th = calloc(threads, sizeof *th);
     doc *docs = calloc(chunk, sizeof *docs);
-    for (size_t t = 0; t < threads && ws && docs; t++) {
+    if (ws == NULL || th == NULL || docs == NULL) {
+        fprintf(stderr, "medner annotate: out of memory (%zu workers, %zu documents at a time)\n",
+                threads, chunk);
+        fatal = 1;
+    }
+    for (size_t t = 0; t < threads && !fatal; t++) {
         ws[t].p = p;
         ws[t].batch = batch;
-        if (medner_pipeline_context_create(&ws[t].ctx, p) != MEDNER_OK) {
-            medner_cli_error("annotate", MEDNER_E_OUT_OF_MEMORY, NULL);
-            status = 1;
+        if ((rc = medner_pipeline_context_create(&ws[t].ctx, p)) != MEDNER_OK) {
+            medner_cli_error("annotate", rc, NULL);
+            fatal = 1;
         }
     }
-    size_t total_bytes = 0, consumed = 0, done_docs = 0, done_tokens = 0, lineno = 0;
+    size_t total_bytes = 0, done_docs = 0, done_tokens = 0, skipped = 0;
     struct stat st;
-    if (files) {
-        for (int f = 0; f < n_files; f++)
-            if (stat(files[f], &st) == 0)
+    if (in.files) {
+        for (int f = 0; f < in.n_files; f++)
+            if (stat(in.files[f], &st) == 0 && S_ISREG(st.st_mode))
                 total_bytes += (size_t)st.st_size;
     } else if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
         total_bytes = (size_t)st.st_size;
     }
-    int file_i = 0, eof = 0;
+    int eof = 0, stop = 0;
     double t0 = now();
     medner__buf out = MEDNER__BUF_INIT;
-    while (!eof && status == 0 && ws && docs) {
+    while (!eof && !stop && !fatal) {
         size_t n = 0;
-        while (n < chunk && next_doc(&docs[n], stdin, files, n_files, &file_i, &lineno, &consumed))
+        int got = DOC_READ;
+        while (n < chunk && got == DOC_READ && (got = next_doc(&docs[n], &in)) != DOC_NONE)
             n++;
-        if (n < chunk)
+        if (got == DOC_NONE)
             eof = 1;
         if (n == 0)
             break;
-        pthread_t th[256];
-        size_t per = (n + threads - 1) / threads, started = 0;
-        for (size_t t = 0; t < threads && t < 256; t++) {
+        size_t per = (n + threads - 1) / threads;
+        for (size_t t = 0; t < threads; t++) {
             size_t a = t * per;
-            ws[t].docs = docs + a;
+            ws[t].docs = docs + (a < n ? a : n);
             ws[t].n = a < n ? (n - a < per ? n - a : per) : 0;
-            if (threads == 1)
-                run_worker(&ws[t]);
-            else if (pthread_create(&th[t], NULL, run_worker, &ws[t]) == 0)
-                started = t + 1;
-            else
-                run_worker(&ws[t]);
         }
-        for (size_t t = 0; t < started; t++)
-            pthread_join(th[t], NULL);
+        /* a thread that cannot be started: its share runs on this thread,
+         * after the others are started, so no document is left out */
+        int *ran = calloc(threads, sizeof *ran);
+        for (size_t t = 1; t < threads && ran; t++) {
+            if (ws[t].n == 0)
+                continue;
+            ran[t] = pthread_create(&th[t], NULL, run_worker, &ws[t]) == 0;
+        }
+        for (size_t t = 0; t < threads; t++)
+            if (t == 0 || !ran || !ran[t])
+                run_worker(&ws[t]);
+        for (size_t t = 1; t < threads && ran; t++)
+            if (ran[t])
+                pthread_join(th[t], NULL);
+        free(ran);
         for (size_t i = 0; i < n; i++) {
             doc *d = &docs[i];
             medner__buf_reset(&out);
             if (d->error) {
-                fprintf(stderr, "medner annotate: %s %zu: %s\n", files ? "file" : "line", d->line,
-                        d->error);
+                if (in.files)
+                    fprintf(stderr, "medner annotate: %s: %s\n", in.files[d->line - 1], d->error);
+                else
+                    fprintf(stderr, "medner annotate: line %zu: %s\n", d->line, d->error);
                 status = 1;
+                skipped++;
             }
+            const char *id_plain = in.files ? in.files[d->line - 1]
+                                            : d->id_json ? d->id_json : "null";
+            int wrc;
             if (!strcmp(format, "jsonl"))
-                write_jsonl(&out, d);
+                wrc = write_jsonl(&out, d);
             else if (!strcmp(format, "brat"))
-                write_brat(&out, d, files && d->line ? files[d->line - 1] : d->id_json);
+                wrc = write_brat(&out, d, id_plain);
             else if (!strcmp(format, "pretty"))
-                write_pretty(&out, d, files && d->line ? files[d->line - 1] : d->id_json,
-                             colour);
+                wrc = write_pretty(&out, d, id_plain, colour);
             else
-                write_conll(&out, d);
-            fwrite(out.data, 1, out.len, stdout);
+                wrc = write_conll(&out, d);
+            if (wrc != MEDNER_OK) {
+                fprintf(stderr, "medner annotate: %s %zu: out of memory writing its result\n",
+                        in.files ? "file" : "line", d->line);
+                fatal = 1;
+            } else if (medner_cli_write("annotate", out.data, out.len) != 0) {
+                fatal = 1;
+            }
             done_docs++;
             done_tokens += medner_entities_num_tokens(d->ents);
-            medner_entities_free(d->ents);
-            free(d->text);
-            free(d->id_json);
             int had_error = d->error != NULL;
-            free(d->error);
-            memset(d, 0, sizeof *d);
-            if (had_error && fail_fast) {
-                eof = 1;
-                for (size_t j = i + 1; j < n; j++) {
-                    medner_entities_free(docs[j].ents);
-                    free(docs[j].text);
-                    free(docs[j].id_json);
-                    free(docs[j].error);
-                }
+            doc_free(d);
+            if (fatal || (had_error && fail_fast)) {
+                stop = 1;
+                for (size_t j = i + 1; j < n; j++)
+                    doc_free(&docs[j]);
                 break;
             }
         }
+        /* results leave as each chunk is done (a stream stays a stream) */
+        if (!fatal && medner_cli_flush("annotate") != 0)
+            fatal = 1;
         if (progress) {
             double dt = now() - t0;
-            double eta = total_bytes && consumed ? dt * ((double)total_bytes / (double)consumed - 1) : -1;
+            double eta = total_bytes && in.consumed
+                             ? dt * ((double)total_bytes / (double)in.consumed - 1) : -1;
             fprintf(stderr, "\r[medner] %zu documents, %.1f docs/s, %.0f tokens/s", done_docs,
                     (double)done_docs / dt, (double)done_tokens / dt);
             if (eta >= 0)
@@ -442,13 +646,15 @@ int medner_cli_annotate(int argc, char **argv)
     }
     if (progress)
         fprintf(stderr, "\n");
+    if (skipped && !fail_fast && !fatal)
+        fprintf(stderr, "%zu documents, %zu skipped\n", done_docs, skipped);
     medner__buf_free(&out);
+    medner_cli_reader_free(&in.r);
     for (size_t t = 0; ws && t < threads; t++)
         medner_context_free(ws[t].ctx);
     free(ws);
+    free(th);
     free(docs);
     medner_pipeline_free(p);
-    if (fflush(stdout) != 0)
-        return 1;
-    return status;
+    return fatal ? 1 : status; /* main() flushes stdout and reports a write error */
 }

@@ -35,21 +35,68 @@ int medner_cli_pipeline_option(const char *cmd, medner_cli_options *o, int argc,
 int medner_cli_pipeline_create(const char *cmd, medner_cli_options *o, medner_pipeline **out);
 extern const char medner_cli_pipeline_help[];
 
-/* JSON-lines input {"text": ...} (jsonl.c). */
+/* Limits of the CLI (docs/security.md, "No lost document"). */
+#define MEDNER_CLI_MAX_THREADS 256u
+/* Largest document read: a FILE argument of annotate, or one input line of
+ * stdin (annotate --max-document-size changes it for annotate). */
+#define MEDNER_CLI_MAX_DOCUMENT ((size_t)256 << 20)
+
+/* Input lines of stdin, each at most `max` bytes (jsonl.c). */
 typedef struct medner_cli_reader {
-    char *line;
+    char *line;    /* the last line read, NUL-terminated, without its line break */
+    size_t len;
     size_t cap;
     size_t lineno; /* 1-based number of the last line read */
+    size_t max;    /* longest line accepted (0: MEDNER_CLI_MAX_DOCUMENT) */
+    int skip;      /* the rest of an over-long line is still to be skipped */
+    int err;       /* errno of a read error: the input cannot be read further */
 } medner_cli_reader;
 
-/* Next non-blank line of `in`: 1 and *rc = MEDNER_OK with *doc parsed and
- * *text its "text" string, or *rc a status (message in medner_last_error(),
- * *doc possibly set: free it); 0 at the end of input. */
+#define MEDNER_CLI_READER_INIT { NULL, 0, 0, 0, 0, 0, 0 }
+
+enum {
+    MEDNER_CLI_LINE = 1,       /* a line in r->line, r->len */
+    MEDNER_CLI_EOF = 0,        /* end of input */
+    MEDNER_CLI_TOO_LONG = -1,  /* line r->lineno is longer than r->max: an error for that
+                                * line; the next call skips the rest of it first */
+    MEDNER_CLI_NO_MEMORY = -2, /* line r->lineno could not be stored: likewise */
+    MEDNER_CLI_READ_ERROR = -3 /* reading failed (r->err): no further line can be read */
+};
+
+/* Read the next line of `in`; blank lines are counted and returned too.
+ * Memory stays bounded by r->max whatever the input (an endless line is
+ * reported once, then discarded as it streams by). */
+int medner_cli_read_line(medner_cli_reader *r, FILE *in);
+/* The message of a medner_cli_read_line() failure (static or in buf, at
+ * most 199 bytes). */
+const char *medner_cli_read_error(const medner_cli_reader *r, int got, char *buf, size_t size);
+
+/* Next non-blank line of `in` as JSON {"text": ...}: 1 and *rc = MEDNER_OK
+ * with *doc parsed and *text its "text" string, or *rc a status (message in
+ * medner_last_error(), *doc possibly set: free it), also for a line that
+ * cannot be read (then r->lineno is its number); 0 at the end of input or
+ * after a read error was returned. */
 int medner_cli_next_text(medner_cli_reader *r, FILE *in, medner__json_doc **doc,
                          const medner__json **text, int *rc);
 void medner_cli_reader_free(medner_cli_reader *r);
 /* Report a failed input line on stderr and as {"line": N, "error": msg} in out. */
 void medner_cli_error_line(medner__buf *out, const char *cmd, size_t lineno, const char *msg);
+
+/* Append `len` bytes as a JSON string; bytes that are not valid UTF-8 (a
+ * file name may hold any byte) become U+FFFD. */
+int medner_cli_json_string_lossy(medner__buf *b, const char *s, size_t len);
+/* Append a NUL-terminated name for a line-oriented text format (brat,
+ * pretty): control characters (below 0x20, and 0x7F) as \xHH, a backslash
+ * as \\, so a name cannot break a line or emit a terminal escape. */
+int medner_cli_plain_name(medner__buf *b, const char *s);
+
+/* Write to stdout; on failure report it once ("medner CMD: error writing the
+ * output: ...") and return 1; afterwards every call returns 1. */
+int medner_cli_write(const char *cmd, const void *data, size_t len);
+/* Flush stdout; 0, or 1 after reporting a write error (once). */
+int medner_cli_flush(const char *cmd);
+/* Flush and close stdout; 0, or 1 after reporting a write error (once). */
+int medner_cli_close_stdout(const char *cmd);
 
 /* Print "medner CMD: " + medner_last_error() (or msg) to stderr. */
 void medner_cli_error(const char *cmd, int status, const char *what);

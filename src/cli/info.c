@@ -66,10 +66,21 @@ int medner_cli_info(int argc, char **argv)
     if (in.num_labels == 0) {
         printf("labels:         none (no token-classification head)\n");
     } else {
-        printf("labels:         %zu:", in.num_labels);
-        for (size_t k = 0; k < in.num_labels; k++)
-            printf(" %s", medner_encoder_label(e, k));
-        printf("\n");
+        /* a label is any string of config.json: control characters escaped */
+        medner__buf b = MEDNER__BUF_INIT;
+        int brc = MEDNER_OK;
+        for (size_t k = 0; k < in.num_labels && brc == MEDNER_OK; k++) {
+            brc = medner__buf_putc(&b, ' ');
+            brc = brc ? brc : medner_cli_plain_name(&b, medner_encoder_label(e, k));
+        }
+        if (brc != MEDNER_OK) {
+            medner__buf_free(&b);
+            medner_encoder_free(e);
+            medner_cli_error("info", brc, NULL);
+            return 1;
+        }
+        printf("labels:         %zu:%s\n", in.num_labels, b.data ? b.data : "");
+        medner__buf_free(&b);
     }
     const medner__adapter *a = medner__encoder_model(e)->adapter;
     if (a != NULL) {

@@ -72,7 +72,7 @@ int medner_cli_logits(int argc, char **argv)
     }
     medner_encoder_info info = MEDNER_ENCODER_INFO_INIT;
     medner_encoder_get_info(e, &info);
-    medner_cli_reader r = { NULL, 0, 0 };
+    medner_cli_reader r = MEDNER_CLI_READER_INIT;
     medner__json_doc *doc;
     const medner__json *text;
     int status = 0;
@@ -117,9 +117,13 @@ int medner_cli_logits(int argc, char **argv)
             medner_cli_error_line(&out, "logits", r.lineno, medner_last_error());
             status = 1;
         }
-        fwrite(out.data, 1, out.len, stdout);
+        int wfail = medner_cli_write("logits", out.data, out.len);
         medner_encoding_free(enc);
         medner__json_free(doc);
+        if (wfail) {
+            status = 1;
+            break;
+        }
     }
     medner_cli_reader_free(&r);
     medner__buf_free(&out);

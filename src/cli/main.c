@@ -102,12 +102,17 @@ int main(int argc, char **argv)
     }
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h"))
-        return cmd_help(argc - 1, argv + 1);
+        return cmd_help(argc - 1, argv + 1) | medner_cli_close_stdout("help");
     if (!strcmp(name, "--version") || !strcmp(name, "-V"))
-        return cmd_version(1, argv + 1);
+        return cmd_version(1, argv + 1) | medner_cli_close_stdout("version");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(name, commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(name, commands[i].name)) {
+            int rc = commands[i].run(argc - 1, argv + 1);
+            /* every command: output that could not be written is a failure */
+            if (medner_cli_close_stdout(name) != 0 && rc != 2)
+                rc = 1;
+            return rc;
+        }
     fprintf(stderr, "medner: unknown command '%s' (see 'medner --help')\n", name);
     return 2;
 }

@@ -2,6 +2,7 @@
  * the YAML configuration is also a flag (docs/config.md). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -25,8 +26,10 @@ static int pick(const char *cmd, const char *opt, const char *v, const char *con
 static int push(const char ***list, size_t *n, const char *v)
 {
     const char **l = realloc(*list, (*n + 1) * sizeof *l);
-    if (l == NULL)
+    if (l == NULL) {
+        fprintf(stderr, "medner: out of memory\n");
         return 1;
+    }
     l[(*n)++] = v;
     *list = l;
     return 0;
@@ -146,12 +149,41 @@ int medner_cli_pipeline_option(const char *cmd, medner_cli_options *o, int argc,
             pp->overlap = u;
         else if (!strcmp(a, "--batch-size"))
             pp->batch_size = u;
-        else if (!strcmp(a, "--threads"))
+        else if (!strcmp(a, "--threads")) {
+            if (u < 1 || u > MEDNER_CLI_MAX_THREADS) {
+                fprintf(stderr, "medner %s: --threads must be between 1 and %u (got %u)\n", cmd,
+                        MEDNER_CLI_MAX_THREADS, u);
+                return 1;
+            }
             pp->threads = u;
+        }
         else
             pp->encoder_threads = u;
     }
     return 0;
+}
+
+static int has_file(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(n);
+    if (path == NULL)
+        return 0;
+    snprintf(path, n, "%s/%s", dir, name);
+    int ok = access(path, F_OK) == 0;
+    free(path);
+    return ok;
+}
+
+/* An adapter directory given where a model directory belongs: a PEFT
+ * adapter_config.json and no model of its own (no config.json, or one saved
+ * beside the adapter but no weights). */
+static int is_adapter_dir(const char *dir)
+{
+    return has_file(dir, "adapter_config.json") &&
+           (!has_file(dir, "config.json") ||
+            (!has_file(dir, "model.safetensors") && !has_file(dir, "model.safetensors.index.json") &&
+             !has_file(dir, "pytorch_model.bin")));
 }
 
 int medner_cli_pipeline_create(const char *cmd, medner_cli_options *o, medner_pipeline **out)
@@ -173,6 +205,11 @@ int medner_cli_pipeline_create(const char *cmd, medner_cli_options *o, medner_pi
     }
     if (rc != MEDNER_OK) {
         medner_cli_error(cmd, rc, NULL);
+        const char *dir = o->pipeline.model_dir;
+        if (!o->config && dir && !o->pipeline.adapter_dir && is_adapter_dir(dir))
+            fprintf(stderr, "medner %s: %s holds a PEFT adapter (adapter_config.json), "
+                            "not a model: give its base model too, as --base BASE_DIR "
+                            "--adapter %s\n", cmd, dir, dir);
         return 1;
     }
     return 0;
@@ -182,6 +219,8 @@ const char medner_cli_pipeline_help[] =
     "pipeline options (each is also a key of the YAML config, see docs/config.md):\n"
     "  --config FILE              YAML pipeline configuration\n"
     "  --model DIR                Hugging Face model directory (token classification)\n"
+    "  --base DIR                 the same as --model: the base model of --adapter\n"
+    "  --adapter DIR              PEFT LoRA adapter directory, merged into the base\n"
     "  --aggregation none|simple|first|average|max   (default first)\n"
     "  --decoding argmax|constrained                  (default argmax)\n"
     "  --scheme auto|io|bio|bioes                     (default auto)\n"
@@ -190,7 +229,7 @@ const char medner_cli_pipeline_help[] =
     "  --merge center|hf          overlapping windows: per-token centre (default) or HF's\n"
     "  --first-window-only        only the first window (Hugging Face without stride)\n"
     "  --batch-size N             windows per encoder call (default 8)\n"
-    "  --threads N                worker threads (default 1)\n"
+    "  --threads N                worker threads, 1 to 256 (default 1)\n"
     "  --encoder-threads N        threads of each forward pass (default 1)\n"
     "  --min-score X              drop entities scoring below X\n"
     "  --ignore-label L           entity type to drop (repeatable; default O)\n"

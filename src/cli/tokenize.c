@@ -133,7 +133,7 @@ int medner_cli_tokenize(int argc, char **argv)
         medner_tokenizer_free(t);
         return 2;
     }
-    medner_cli_reader r = { NULL, 0, 0 };
+    medner_cli_reader r = MEDNER_CLI_READER_INIT;
     medner__json_doc *doc;
     const medner__json *text;
     int status = 0;
@@ -143,22 +143,21 @@ int medner_cli_tokenize(int argc, char **argv)
         if (rc == MEDNER_OK)
             rc = medner_tokenizer_encode(&e, t, text->str, text->len, &ep);
         medner__buf_reset(&out);
-        if (rc == MEDNER_OK) {
+        if (rc == MEDNER_OK)
             rc = write_encoding(&out, t, e);
-        } else {
+        if (rc != MEDNER_OK) {
             medner_cli_error_line(&out, "tokenize", r.lineno, medner_last_error());
             status = 1;
         }
         medner_encoding_free(e);
         medner__json_free(doc);
-        fwrite(out.data, 1, out.len, stdout);
+        if (medner_cli_write("tokenize", out.data, out.len) != 0) {
+            status = 1;
+            break;
+        }
     }
     medner_cli_reader_free(&r);
     medner__buf_free(&out);
     medner_tokenizer_free(t);
-    if (fflush(stdout) != 0) {
-        fprintf(stderr, "medner tokenize: error writing output\n");
-        return 1;
-    }
-    return status;
+    return status; /* main() flushes stdout and reports a write error */
 }

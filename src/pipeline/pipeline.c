@@ -103,6 +103,56 @@ static int copy_decoder_params(medner_pipeline *p, const medner_decoder_params *
     return MEDNER_OK;
 }
 
+/* Does `name` name an entity type (the part after "B-"/"I-"/...) or a label
+ * of the model, or (keep) a type's new name? */
+static int names_label(const char *name, const char *const *labels, size_t n,
+                       const medner_decoder_params *d, int after_rename)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *dash = strchr(labels[i], '-');
+        const char *type = dash ? dash + 1 : labels[i];
+        if (strcmp(name, labels[i]) == 0 || strcmp(name, type) == 0)
+            return 1;
+        for (size_t r = 0; after_rename && r < d->n_renames; r++)
+            if (strcmp(name, d->rename_to[r]) == 0 &&
+                (strcmp(d->rename_from[r], type) == 0 || strcmp(d->rename_from[r], labels[i]) == 0))
+                return 1;
+    }
+    return 0;
+}
+
+/* An ignore_labels/keep_labels entry that names nothing of the model is
+ * almost certainly a typo that would silently keep or drop everything:
+ * refuse it, listing the model's labels ("O" may always be ignored). */
+static int check_label_lists(const char *const *labels, size_t n, const medner_decoder_params *d)
+{
+    const char *bad = NULL, *list = NULL;
+    for (size_t i = 0; i < d->n_ignore_labels && !bad; i++)
+        if (strcmp(d->ignore_labels[i], "O") != 0 &&
+            !names_label(d->ignore_labels[i], labels, n, d, 0))
+            bad = d->ignore_labels[i], list = "ignore_labels";
+    for (size_t i = 0; i < d->n_keep_labels && !bad; i++)
+        if (!names_label(d->keep_labels[i], labels, n, d, 1))
+            bad = d->keep_labels[i], list = "keep_labels";
+    if (bad == NULL)
+        return MEDNER_OK;
+    char names[400];
+    size_t used = 0;
+    names[0] = '\0';
+    for (size_t i = 0; i < n; i++) { /* "A, B, ..." cut to fit (the message is cut anyway) */
+        size_t k = strlen(labels[i]);
+        if (used + k + 3 >= sizeof names)
+            break;
+        if (i)
+            memcpy(names + used, ", ", 2), used += 2;
+        memcpy(names + used, labels[i], k + 1);
+        used += k;
+    }
+    return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                        "medner_decoder_params: %s: '%s' is no entity type or label of the model; "
+                        "its labels: %s", list, bad, names);
+}
+
 static uint32_t count_codepoints(const char *s, size_t len)
 {
     uint32_t n = 0;
@@ -200,7 +250,9 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
     }
     for (size_t i = 0; i < info.num_labels; i++)
         labels[i] = medner_encoder_label(p->enc, i);
-    rc = medner_decoder_create(&p->dec, labels, info.num_labels, &p->dparams);
+    rc = check_label_lists(labels, info.num_labels, &p->dparams);
+    if (rc == MEDNER_OK)
+        rc = medner_decoder_create(&p->dec, labels, info.num_labels, &p->dparams);
     medner__free(labels);
     if (rc != MEDNER_OK)
         goto fail;
