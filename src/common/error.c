@@ -47,6 +47,23 @@ int medner__fail(int status, const char *fmt, ...)
     return status;
 }
 
+/* A struct_size is valid from the struct's first released size up, in whole
+ * size_t steps (each struct starts with its size_t struct_size, so its size is a
+ * multiple of size_t's alignment). */
+static int valid_size(size_t size, size_t min_size)
+{
+    return size >= min_size && size % sizeof(size_t) == 0;
+}
+
+static int bad_size(const char *what, size_t size, size_t min_size, size_t cur_size)
+{
+    return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                        "%s: struct_size %zu is not a valid size (%zu to %zu in this "
+                        "version, or larger from a newer header; initialise the struct "
+                        "with its _INIT macro)",
+                        what, size, min_size, cur_size);
+}
+
 int medner__params_copy(void *dst, size_t dst_size, const void *src, size_t min_size,
                         const char *what)
 {
@@ -54,11 +71,8 @@ int medner__params_copy(void *dst, size_t dst_size, const void *src, size_t min_
     if (src == NULL)
         return MEDNER_OK;
     memcpy(&src_size, src, sizeof src_size);
-    if (src_size < min_size || src_size % sizeof(size_t) != 0)
-        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
-                            "%s: struct_size %zu is not a valid size (expected %zu; "
-                            "initialise the struct with its _INIT macro)",
-                            what, src_size, dst_size);
+    if (!valid_size(src_size, min_size))
+        return bad_size(what, src_size, min_size, dst_size);
     if (src_size > dst_size) {
         const unsigned char *tail = (const unsigned char *)src + dst_size;
         for (size_t i = 0; i < src_size - dst_size; i++)
@@ -79,11 +93,8 @@ int medner__struct_out(void *out, const void *full, size_t full_size, size_t min
 {
     size_t out_size;
     memcpy(&out_size, out, sizeof out_size);
-    if (out_size < min_size || out_size % sizeof(size_t) != 0)
-        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
-                            "%s: struct_size %zu is not a valid size (at least %zu; "
-                            "initialise the struct with its _INIT macro)",
-                            what, out_size, min_size);
+    if (!valid_size(out_size, min_size))
+        return bad_size(what, out_size, min_size, full_size);
     size_t n = out_size < full_size ? out_size : full_size;
     memcpy((unsigned char *)out + sizeof(size_t), (const unsigned char *)full + sizeof(size_t),
            n - sizeof(size_t));
