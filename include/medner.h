@@ -254,6 +254,43 @@ typedef enum medner_switch {
     MEDNER_OFF = 2      /**< force off */
 } medner_switch;
 
+/** Clinical context of an entity (ConText, docs/context.md): bits of
+ *  medner_entity.context. An entity without any bit is an affirmed finding
+ *  about the patient, current and real. */
+typedef enum medner_context_flag {
+    MEDNER_CONTEXT_NEGATED = 1 << 0,      /**< "denies chest pain", "no fever" */
+    MEDNER_CONTEXT_UNCERTAIN = 1 << 1,    /**< possible: "possible pneumonia", "r/o MI" */
+    MEDNER_CONTEXT_HISTORICAL = 1 << 2,   /**< "history of stroke", "s/p appendectomy" */
+    MEDNER_CONTEXT_HYPOTHETICAL = 1 << 3, /**< "return if chest pain develops" */
+    MEDNER_CONTEXT_FAMILY = 1 << 4        /**< experiencer other than the patient: "mother had breast cancer" */
+} medner_context_flag;
+
+/** Section of a clinical note an entity is in (docs/context.md, *Sections*).
+ *  Values are stable; new ones may be appended. */
+typedef enum medner_section {
+    MEDNER_SECTION_NONE = 0,                   /**< before any header, or not computed */
+    MEDNER_SECTION_CHIEF_COMPLAINT = 1,        /**< CC, CHIEF COMPLAINT, REASON FOR VISIT */
+    MEDNER_SECTION_HISTORY_OF_PRESENT_ILLNESS = 2, /**< HPI, HISTORY OF PRESENT ILLNESS */
+    MEDNER_SECTION_PAST_MEDICAL_HISTORY = 3,   /**< PMH, PAST MEDICAL HISTORY (implies HISTORICAL) */
+    MEDNER_SECTION_PAST_SURGICAL_HISTORY = 4,  /**< PSH, PAST SURGICAL HISTORY (implies HISTORICAL) */
+    MEDNER_SECTION_FAMILY_HISTORY = 5,         /**< FH, FAMILY HISTORY (implies FAMILY) */
+    MEDNER_SECTION_SOCIAL_HISTORY = 6,         /**< SH, SOCIAL HISTORY */
+    MEDNER_SECTION_MEDICATIONS = 7,            /**< MEDICATIONS, MEDS, HOME MEDICATIONS */
+    MEDNER_SECTION_ALLERGIES = 8,              /**< ALLERGIES */
+    MEDNER_SECTION_REVIEW_OF_SYSTEMS = 9,      /**< ROS, REVIEW OF SYSTEMS */
+    MEDNER_SECTION_PHYSICAL_EXAM = 10,         /**< PE, PHYSICAL EXAM(INATION), EXAM, VITALS */
+    MEDNER_SECTION_RESULTS = 11,               /**< LABS, RESULTS, STUDIES, IMAGING */
+    MEDNER_SECTION_ASSESSMENT_AND_PLAN = 12,   /**< A/P, ASSESSMENT AND PLAN, ASSESSMENT, PLAN, IMPRESSION */
+    MEDNER_SECTION_HOSPITAL_COURSE = 13,       /**< HOSPITAL COURSE */
+    MEDNER_SECTION_OTHER = 14                  /**< a header of no category above */
+} medner_section;
+
+/** Name of a section category ("none", "chief_complaint",
+ *  "history_of_present_illness", "past_medical_history", ...,
+ *  "other"): lower-case snake case of the enum name; "unknown" for a value
+ *  outside the enum. Static string. Thread-safety: safe from any thread. */
+MEDNER_API const char *medner_section_name(medner_section section);
+
 /* ------------------------------------------------------------------------ */
 /* Opaque handles                                                           */
 /* ------------------------------------------------------------------------ */
@@ -789,10 +826,15 @@ typedef struct medner_entity {
     double score;         /**< mean probability of its tokens/words, as Hugging Face computes it */
     size_t first_token;   /**< index of its first token in the whole-text token sequence */
     size_t n_tokens;      /**< number of tokens it spans */
+    /* appended in 0.2 (a caller built against 0.1 gets the fields above only) */
+    uint32_t context;     /**< medner_context_flag bits; 0 when context was not run */
+    int32_t section;      /**< medner_section the entity begins in; NONE when context was not run */
+    size_t sentence;      /**< index of the sentence it begins in, as medner_sentences_split()
+                               numbers the same text; SIZE_MAX when context was not run */
 } medner_entity;
 
 /** Initialiser of a medner_entity: struct_size set, ready for medner_entities_get(). */
-#define MEDNER_ENTITY_INIT { sizeof(medner_entity), 0, 0, NULL, 0.0, 0, 0 }
+#define MEDNER_ENTITY_INIT { sizeof(medner_entity), 0, 0, NULL, 0.0, 0, 0, 0, 0, 0 }
 
 /** Number of entities (0 for NULL). Thread-safety: safe from any thread. */
 MEDNER_API size_t medner_entities_count(const medner_entities *entities);
@@ -823,6 +865,87 @@ MEDNER_API size_t medner_entities_num_tokens(const medner_entities *entities);
 
 /** Free entities. NULL is a no-op. Thread-safety: no other thread may be reading the entities. */
 MEDNER_API void medner_entities_free(medner_entities *entities);
+
+/* ------------------------------------------------------------------------ */
+/* Clinical context: sentences, sections, ConText (docs/context.md)         */
+/* ------------------------------------------------------------------------ */
+
+/** Sentences or sections of a text, as [begin, end) UTF-8 byte offsets.
+ *  Owned by the caller; free with medner_spans_free(). Read-only: safe to
+ *  read from any thread. */
+typedef struct medner_spans medner_spans;
+
+/**
+ * Split a clinical text into sentences (headers in capitals, numbered and
+ * bulleted lists, vitals, abbreviations, decimals and line-broken sentences
+ * handled; docs/context.md). Sentences are in text order, trimmed, never
+ * empty; the indices are those of medner_entity.sentence for the same text.
+ * @param[out] out  new spans (category 0), free with medner_spans_free()
+ * @param text      any bytes (need not be valid UTF-8), not NUL-terminated; may be NULL if len is 0
+ * @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT (out NULL, text NULL with len > 0),
+ *         MEDNER_E_OUT_OF_MEMORY. Thread-safety: safe from any thread.
+ */
+MEDNER_API int medner_sentences_split(medner_spans **out, const char *text, size_t len);
+
+/**
+ * Find the sections of a clinical note (HISTORY OF PRESENT ILLNESS, PMH,
+ * FAMILY HISTORY, A/P, ...): spans from each header to the next, covering
+ * the text; a span's category is its medner_section (NONE before the
+ * first header). Arguments and errors as medner_sentences_split().
+ */
+MEDNER_API int medner_sections_detect(medner_spans **out, const char *text, size_t len);
+
+/** Number of spans (0 for NULL). Thread-safety: safe from any thread. */
+MEDNER_API size_t medner_spans_count(const medner_spans *spans);
+
+/**
+ * Span `index`. Any out pointer may be NULL.
+ * @param[out] category  medner_section for sections, 0 for sentences
+ * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT (NULL spans, index out of range).
+ * Thread-safety: safe from any thread. */
+MEDNER_API int medner_spans_get(const medner_spans *spans, size_t index, size_t *begin,
+                                size_t *end, int32_t *category);
+
+/** Free spans. NULL is a no-op. */
+MEDNER_API void medner_spans_free(medner_spans *spans);
+
+/** A ConText rule set (trigger phrases, pseudo-triggers, terminations, with
+ *  direction, scope and label filters). Immutable once loaded: share it
+ *  between threads; free with medner_context_rules_free(). */
+typedef struct medner_context_rules medner_context_rules;
+
+/**
+ * Load ConText rules from a YAML file (docs/context.md, *Writing rules*), or
+ * the built-in default rule set when path is NULL. A file with
+ * `extends: default` adds to the defaults; otherwise it replaces them.
+ * @param[out] out  new rules, free with medner_context_rules_free()
+ * @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT (out NULL), MEDNER_E_IO,
+ *         MEDNER_E_INVALID_CONFIG (message: file:line:column and what was
+ *         expected), MEDNER_E_OUT_OF_MEMORY. Thread-safety: safe from any thread.
+ */
+MEDNER_API int medner_context_rules_load(medner_context_rules **out, const char *path);
+
+/** Free rules. NULL is a no-op. Thread-safety: no other thread may be using them. */
+MEDNER_API void medner_context_rules_free(medner_context_rules *rules);
+
+/**
+ * Apply ConText to spans the caller found (dictionary matches, another NER):
+ * the result lists the spans in text order (by begin, then end) with their
+ * context flags, section and sentence (score 0, first_token and n_tokens 0,
+ * labels copied). Spans may overlap.
+ * @param[out] out   new entities, free with medner_entities_free()
+ * @param rules      from medner_context_rules_load()
+ * @param text,len   the text the offsets refer to (UTF-8)
+ * @param begins,ends n UTF-8 byte offsets, begins[i] < ends[i] <= len, on character boundaries
+ * @param labels     n entity types (NULL, or NULL entries: no label; rules with a label filter then do not apply)
+ * @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT (NULL where required, a span
+ *         out of range, empty or not on a character boundary: the message
+ *         names its index), MEDNER_E_INVALID_UTF8, MEDNER_E_OUT_OF_MEMORY.
+ *         The text is never logged. Thread-safety: safe from any thread.
+ */
+MEDNER_API int medner_context_apply(medner_entities **out, const medner_context_rules *rules,
+                                    const char *text, size_t len, const size_t *begins,
+                                    const size_t *ends, const char *const *labels, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Pipeline: text in, entities out                                          */
@@ -867,12 +990,18 @@ typedef struct medner_pipeline_params {
                                                 at most 256 */
     uint32_t reserved;                     /**< must be zero */
     const medner_decoder_params *decoder;  /**< decoder options, or NULL */
+    /* appended in 0.2 */
+    medner_switch context;                 /**< ConText flags on the entities: DEFAULT = on when
+                                                the model's labels look clinical (docs/context.md),
+                                                ON, OFF */
+    uint32_t reserved2;                    /**< must be zero */
+    const char *context_rules;             /**< YAML rule file, or NULL for the built-in rules */
 } medner_pipeline_params;
 
 /** Initialiser of a medner_pipeline_params: struct_size set, every option at its default. */
 #define MEDNER_PIPELINE_PARAMS_INIT \
     { sizeof(medner_pipeline_params), NULL, NULL, 0, 0, 0, 0, MEDNER_MERGE_DEFAULT, \
-      MEDNER_DEFAULT, 0, 0, NULL }
+      MEDNER_DEFAULT, 0, 0, NULL, MEDNER_DEFAULT, 0, NULL }
 
 /**
  * Create a pipeline from a model directory with a token-classification head.
