@@ -7,6 +7,7 @@
 #   make check-abi       header compiles as C99/C++, exported symbols, abidiff against tests/abi/,
 #                        a caller built with the v0.1.0 header runs against the new library
 #   make abi-baseline    regenerate tests/abi/ after an intentional, compatible API addition
+#   make bench-context   clinical context: medner vs medspaCy documents/s on MACCROBAT, annotate overhead
 #   make test-python     Python package (examples/python) in a fresh venv, pytest
 #   make test-java       Java FFM example (examples/java) against the CLI
 #   make doc             API reference from include/medner.h (Doxygen) into build/doc/
@@ -63,7 +64,7 @@ SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%) \
               build/asan/tests/test_limits
 
-.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline bench-limits models test-models test-sanitize test-tsan check-header check-abi \
+.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline bench-limits bench-context models test-models test-sanitize test-tsan check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean \
         test-python test-java doc
 
@@ -253,6 +254,13 @@ bench-limits: deps build/bench/bench_limits
 
 bench-encoder: deps models build/bench/bench_encoder build/bench/bench_kernels
 	@sh tests/bench/bench_encoder.sh
+
+# Clinical context: the context step alone, medner vs medspaCy 1.3.1 on the MACCROBAT spans
+# (documents/s, ratio), and the overhead of --context default over --context off in annotate
+# (MiniLM + examples/models/clinical on the demo notes); docs/context-results.md.
+bench-context: deps all
+	@sh tests/reference/fetch_minilm.sh
+	@sh tests/bench/bench_context.sh
 
 # ThreadSanitizer tier: the threaded tests (8 threads sharing a pipeline, the
 # encoder's thread team, the kernels' dispatcher) on a TSan build.

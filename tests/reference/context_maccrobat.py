@@ -4,7 +4,7 @@ MACCROBAT2020's negation/uncertainty annotations, side by side with medspaCy
 1.3.1's ConText on the same spans.
 
     python3 tests/reference/context_maccrobat.py [--medner bin/medner] [--lib lib/libmedner.so.0]
-        [--rules FILE] [--data /work/shared/data/maccrobat] [--json build/context/maccrobat.json]
+        [--rules FILE] [--data DIR] [--json build/context/maccrobat.json]
         [--repeats 3] [--errors FILE --errors-split train] [--no-medspacy]
 
 Developer / benchmark tool (not part of `make test`); needs medspacy==1.3.1
@@ -195,6 +195,13 @@ def markdown(res, speed, meta):
     return "\n".join(L) + "\n"
 
 
+def default_data():
+    for d in (os.environ.get("MACCROBAT"), "../shared/data/maccrobat", "/work/shared/data/maccrobat"):
+        if d and os.path.exists(os.path.join(d, "split_ids.tsv")):
+            return d
+    return "../shared/data/maccrobat"
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -208,7 +215,9 @@ def cpu_model():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default="/work/shared/data/maccrobat")
+    ap.add_argument("--data", default=default_data(),
+                    help="MACCROBAT folder (default: $MACCROBAT, ../shared/data/maccrobat, "
+                         "/work/shared/data/maccrobat)")
     ap.add_argument("--medner", default="bin/medner")
     ap.add_argument("--lib", default="lib/libmedner.so.0",
                     help="library for the in-process timing ('' to skip)")
