@@ -6,7 +6,15 @@ the wall time and of the CPU time (user + sys of the child process, less
 sensitive to the other processes of a shared machine), overhead in % of the
 off run. A run on an empty input (model loading, process start) is also
 timed, so the overhead is given on the whole run and on the annotation part
-(total minus start-up).
+(total minus start-up). Minima are reported too (on a shared machine the
+least disturbed run is the best estimate of the cost).
+
+Because the difference of two whole runs is within the noise of a shared
+machine, the cost is also measured directly: the entities of the
+`--context off` output are given to `medner context` (the same ConText over
+the same spans and texts, sentences and sections included), ROUNDS runs, and
+its CPU time less its start-up (an empty input) is divided by the CPU time
+of the annotation part of `--context off` ("direct estimate").
 
     python3 tests/bench/context_overhead.py --medner bin/medner --base DIR --adapter DIR
         [--repeat 20] [--rounds 5] [--threads 1] NOTE.txt...
@@ -77,7 +85,18 @@ def main():
     flagged = sum(1 for l in out_on.splitlines() for e in json.loads(l)["entities"]
                   if any(e.get(c) for c in ("negated", "uncertain", "historical", "hypothetical", "family")))
 
-    t = {"off": [], "default": [], "startup_off": [], "startup_default": []}
+    # input of `medner context`: the texts with the entities annotate found
+    ctx_path = os.path.join(tmp, "ctx.jsonl")
+    with open(docs_path, encoding="utf-8") as fd, open(ctx_path, "w", encoding="utf-8") as fc:
+        for line_in, line_out in zip(fd, out_off.decode("utf-8").splitlines()):
+            d, o = json.loads(line_in), json.loads(line_out)
+            fc.write(json.dumps({"id": d["id"], "text": d["text"], "entities": [
+                {"start_char": e["start_char"], "end_char": e["end_char"], "label": e["label"]}
+                for e in o["entities"]]}) + "\n")
+    ctx_cmd = [a.medner, "context"]
+
+    t = {"off": [], "default": [], "startup_off": [], "startup_default": [], "context": [],
+         "startup_context": []}
     c = {k: [] for k in t}
     for r in range(a.rounds):
         order = ("off", "default") if r % 2 == 0 else ("default", "off")
@@ -89,8 +108,13 @@ def main():
             w, u, _ = run(cmds[k], empty_path)
             t["startup_" + k].append(w)
             c["startup_" + k].append(u)
+        for k, path in (("context", ctx_path), ("startup_context", empty_path)):
+            w, u, _ = run(ctx_cmd, path)
+            t[k].append(w)
+            c[k].append(u)
     med = {k: statistics.median(v) for k, v in t.items()}
     medc = {k: statistics.median(v) for k, v in c.items()}
+    minc = {k: min(v) for k, v in c.items()}
 
     def pct(x, y):
         return 100.0 * (x - y) / y if y > 0 else float("nan")
@@ -104,6 +128,12 @@ def main():
         "overhead_cpu_pct": pct(medc["default"], medc["off"]),
         "overhead_cpu_net_pct": pct(medc["default"] - medc["startup_default"], medc["off"] - medc["startup_off"]),
         "overhead_wall_net_pct": pct(med["default"] - med["startup_default"], med["off"] - med["startup_off"]),
+        "overhead_cpu_min_net_pct": pct(minc["default"] - minc["startup_default"],
+                                        minc["off"] - minc["startup_off"]),
+        "context_cpu_s": medc["context"] - medc["startup_context"],
+        "direct_overhead_pct": 100.0 * max(0.0, medc["context"] - medc["startup_context"]) /
+                               (medc["off"] - medc["startup_off"]),
+        "cpu_min_s": minc,
         "runs_wall_s": t, "runs_cpu_s": c,
     }
     print("annotate, %d documents (%d notes x %d), --threads %d, %d alternating rounds, medians:"
@@ -117,13 +147,17 @@ def main():
           "wall %+.2f %% (net %+.2f %%); target < 2 %%"
           % (res["overhead_cpu_pct"], res["overhead_cpu_net_pct"], res["overhead_wall_pct"],
              res["overhead_wall_net_pct"]))
+    print("minima: CPU annotation part %+.2f %%" % res["overhead_cpu_min_net_pct"])
+    print("direct estimate: `medner context` on the same %d entities takes %.4f s CPU (start-up "
+          "subtracted) = %.2f %% of the annotation part of --context off (%.3f s CPU)"
+          % (ents_off, res["context_cpu_s"], res["direct_overhead_pct"], medc["off"] - medc["startup_off"]))
     print("entities: %d (off), %d (default), %d with a context flag; context fields in the output: %s"
           % (ents_off, ents_on, flagged, "yes" if has_flags else "NO"))
     if a.json:
         os.makedirs(os.path.dirname(a.json) or ".", exist_ok=True)
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1, sort_keys=True)
-    for p in (docs_path, empty_path):
+    for p in (docs_path, empty_path, ctx_path):
         os.unlink(p)
     os.rmdir(tmp)
 
