@@ -221,6 +221,8 @@ def main():
     ap.add_argument("--medner", default="bin/medner")
     ap.add_argument("--lib", default="lib/libmedner.so.0",
                     help="library for the in-process timing ('' to skip)")
+    ap.add_argument("--python-pkg", default="examples/python",
+                    help="folder of the medner Python package (its context() helper is timed too)")
     ap.add_argument("--rules", default=None, help="ConText rule file for medner (default: built-in)")
     ap.add_argument("--json", default="build/context/maccrobat.json")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs of each system (median)")
@@ -274,6 +276,32 @@ def main():
             rows.append({"system": "medner", "what": "medner_context_apply in-process (ctypes), "
                          "rules loaded once", "seconds": statistics.median(times)})
 
+    # medner in-process through the Python package's helper (examples/python:
+    # medner.context(text, spans, rules)), when it is there: offsets converted per call
+    helper = None
+    if args.lib and os.path.exists(args.lib) and os.path.isdir(args.python_pkg):
+        sys.path.insert(0, args.python_pkg)
+        os.environ.setdefault("MEDNER_LIBRARY", os.path.abspath(args.lib))
+        try:
+            import medner as medner_py
+            helper = getattr(medner_py, "context", None)
+            helper_rules = medner_py.ContextRules(args.rules) if helper else None
+        except (ImportError, OSError, AttributeError) as e:
+            print("Python helper skipped: %s" % e, file=sys.stderr)
+            helper = None
+    if helper:
+        times = []
+        for k in range(max(1, args.repeats)):
+            t0 = time.perf_counter()
+            res = [helper(d["text"], d["spans"], rules=helper_rules) for d in docs]
+            times.append(time.perf_counter() - t0)
+        diff = sum(1 for r, ref in zip(res, preds["medner"]) for e, f in zip(r, ref)
+                   if any(bool(getattr(e, c)) != f[c] for c in cc.CATEGORIES))
+        if diff:
+            print("WARNING: the Python helper differs from the CLI on %d targets" % diff, file=sys.stderr)
+        rows.append({"system": "medner", "what": "Python package helper medner.context(text, spans, "
+                     "rules) per document (examples/python, ctypes)", "seconds": statistics.median(times)})
+
     if not args.no_medspacy:
         ms = cc.MedspacyRunner()
         tf, tc, res = [], [], None
@@ -299,10 +327,11 @@ def main():
     speed = {"documents": len(docs), "targets": n_targets, "repeats": max(1, args.repeats), "rows": rows,
              "ratios": {}}
     if not args.no_medspacy:
-        ms_full = rows[-2]["docs_per_s"]
-        speed["ratios"]["medner CLI (process) / medspaCy full"] = rows[0]["docs_per_s"] / ms_full
-        if len(rows) == 4:
-            speed["ratios"]["medner in-process / medspaCy full"] = rows[1]["docs_per_s"] / ms_full
+        ms_full = [r for r in rows if r["system"].startswith("medspaCy")][0]["docs_per_s"]
+        for r in rows:
+            if r["system"] == "medner":
+                label = r["what"].split(" (")[0].split(" per ")[0].replace("`", "")
+                speed["ratios"]["%s / medspaCy full" % label] = r["docs_per_s"] / ms_full
 
     res = scores(docs, preds)
     out = {"data": args.data, "types": TYPES, "gold_negated": sorted(NEG_VALUES),
