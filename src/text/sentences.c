@@ -73,7 +73,8 @@ static const char *const ABBREVS[] = {
     "temp", "resp", "sat", "wt", "ht", "avg", "max", "bid", "tid", "qid", "qd", "qod", "qhs",
     "prn", "po", "pr", "iv", "im", "sq", "hx", "dx", "tx", "rx", "sx", "fx", "lt", "rt", "bilat",
     "inc", "co", "corp", "ltd", "dept", "univ", "jr", "sr", "am", "pm", "h/o", "s/p", "c/o",
-    "w/o", "r/o",
+    "w/o", "r/o", "var", "ver", "sp", "spp", "subsp", "ssp", "jan", "feb", "mar", "apr", "jun",
+    "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 };
 
 static int in_list(const char *const *list, size_t n, const char *w)
@@ -143,9 +144,12 @@ static int only_closers(const unsigned char *t, size_t i, size_t te)
     return k == i;
 }
 
-/* Does a sentence clearly start at t[j]? A capitalised word ("She", "Follow"). */
+/* Does a sentence clearly start at t[j]? A capitalised word ("She",
+ * "Follow") or the words "A" and "I"; not "M" in "45 y.o. M", not "CHF". */
 static int clearly_new(const unsigned char *t, size_t j, size_t b)
 {
+    if (j < b && (t[j] == 'A' || t[j] == 'I') && (j + 1 == b || medner__tx_space(t[j + 1])))
+        return 1;
     return j + 1 < b && medner__tx_upper(t[j]) && medner__tx_lower(t[j + 1]);
 }
 
@@ -214,8 +218,11 @@ static int inline_item(const unsigned char *t, size_t i, size_t te, unsigned wan
 static enum ending token_ending(const unsigned char *t, size_t i, size_t te, size_t j, size_t b)
 {
     size_t k = te, c;
-    while ((c = closer_before(t, i, k)) > 0)
+    int bracket = 0;
+    while ((c = closer_before(t, i, k)) > 0) {
+        bracket |= t[k - 1] == ')' || t[k - 1] == ']';
         k -= c;
+    }
     if (k == i)
         return END_NONE;
     unsigned char last = t[k - 1];
@@ -230,6 +237,9 @@ static enum ending token_ending(const unsigned char *t, size_t i, size_t te, siz
         question |= t[--p] != '.';
     if (question)
         return END_STOP;
+    /* "(Jinan, China.) plus ...": a '.' closing a parenthesis inside a sentence */
+    if (bracket && j < b && medner__tx_lower(t[j]))
+        return END_NONE;
     if (k - p >= 2) /* "..." */
         return END_ABBREV;
     size_t w = i;
@@ -245,7 +255,9 @@ static enum ending token_ending(const unsigned char *t, size_t i, size_t te, siz
         return j < b && medner__tx_digit(t[j]) ? END_TITLE : END_STOP;
     if (in_list(TITLES, MEDNER_ARRAY_LEN(TITLES), word))
         return END_TITLE;
-    if (in_list(ABBREVS, MEDNER_ARRAY_LEN(ABBREVS), word) || dotted(word))
+    /* an initial or a genus: "J. Smith", "S. aureus" */
+    if (in_list(ABBREVS, MEDNER_ARRAY_LEN(ABBREVS), word) || dotted(word) ||
+        (p - w == 1 && medner__tx_upper(t[w])))
         return END_ABBREV;
     return END_STOP;
 }
