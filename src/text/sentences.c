@@ -77,6 +77,15 @@ static const char *const ABBREVS[] = {
     "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 };
 
+/* Words a sentence does not end on: a line ending with one ("Seen by")
+ * goes on over the line break even when the next line is capitalised
+ * ("Dr. Patel"). */
+static const char *const JOINERS[] = {
+    "a", "an", "the", "of", "by", "with", "and", "or", "to", "in", "on", "at", "for", "from",
+    "was", "were", "is", "are", "his", "her", "their", "as", "but", "than", "that", "which",
+    "who", "into", "per", "via", "without", "after", "before", "under",
+};
+
 static int in_list(const char *const *list, size_t n, const char *w)
 {
     for (size_t i = 0; i < n; i++)
@@ -229,6 +238,16 @@ static enum ending token_ending(const unsigned char *t, size_t i, size_t te, siz
     if (last == ',' || last == ';' || last == '(' || last == '/' || last == '&' || last == '+' ||
         last == '-')
         return END_JOIN;
+    if (medner__tx_lower(last) && k - i < 12) {
+        char word[12];
+        size_t w = i;
+        while (w < k && opener(t[w]))
+            w++;
+        for (size_t x = w; x < k; x++)
+            word[x - w] = (char)t[x];
+        word[k - w] = '\0';
+        return in_list(JOINERS, MEDNER_ARRAY_LEN(JOINERS), word) ? END_JOIN : END_NONE;
+    }
     if (last != '.' && last != '?' && last != '!')
         return END_NONE;
     size_t p = k;

@@ -157,6 +157,8 @@ static const sent_case SENTS[] = {
     { "Aspirin 81 mg daily\nLisinopril 10 mg daily", { "Aspirin 81 mg daily", "Lisinopril 10 mg daily" } },
     { "He denies fever.\nno chills.", { "He denies fever.", "no chills." } },
     { "Seen by Dr.\nSmith today.", { "Seen by Dr.\nSmith today." } },
+    { "Seen by\nDr. Patel, treated with\nFurosemide and the\n(IV) drip.",
+      { "Seen by\nDr. Patel, treated with\nFurosemide and the\n(IV) drip." } },
     { "Given aspirin p.o.\nthen admitted. Seen q.d.\nFollow up.",
       { "Given aspirin p.o.\nthen admitted.", "Seen q.d.", "Follow up." } },
     { "chest pain\n\nshortness of breath", { "chest pain", "shortness of breath" } },
@@ -394,7 +396,8 @@ static void test_random_invariants(void **state)
 {
     (void)state;
     /* bytes that the rules look at, plus anything */
-    static const char pick[] = "..........\n\n\n    ?!;:,)(\"'-*#12aAbBHPIMDr\r\t\xE2\x80\xA2\x9D\x99";
+    static const char pick[] = "..........\n\n\n    ?!;:,)(\"'-*#12aAbBHPIMDr\r\t\xE2\x80\xA2\x9D\x99"
+                              "HPI:PLAN\nFAMILY HISTORY:\nA/P\n";
     char buf[600];
     for (int round = 0; round < 20000; round++) {
         size_t len = next_rand() % sizeof buf;
@@ -402,9 +405,19 @@ static void test_random_invariants(void **state)
             uint32_t r = next_rand();
             buf[i] = (r & 3) == 0 ? (char)(r >> 8) : pick[(r >> 8) % (sizeof pick - 1)];
         }
-        size_t n;
-        medner__free(split(buf, len, &n));
-        medner__free(sections(buf, len, &n));
+        size_t n, m;
+        medner__span *s = split(buf, len, &n);
+        medner__section *c = sections(buf, len, &m);
+        /* a section with a header begins where a sentence begins */
+        for (size_t i = 0, j = 0; i < m; i++) {
+            if (c[i].category == MEDNER_SECTION_NONE)
+                continue;
+            while (j < n && s[j].begin < c[i].begin)
+                j++;
+            assert_true(j < n && s[j].begin == c[i].begin);
+        }
+        medner__free(s);
+        medner__free(c);
     }
 }
 
