@@ -398,12 +398,27 @@ static void test_random_invariants(void **state)
     /* bytes that the rules look at, plus anything */
     static const char pick[] = "..........\n\n\n    ?!;:,)(\"'-*#12aAbBHPIMDr\r\t\xE2\x80\xA2\x9D\x99"
                               "HPI:PLAN\nFAMILY HISTORY:\nA/P\n";
+    static const char *const words[] = {
+        "HPI: ", "PAST MEDICAL HISTORY", "Family history: ", "A/P:", "DISPOSITION: ", "Dr. ",
+        "b.i.d. ", "1. ", "2. ", "1) ", "- ", "\xE2\x80\xA2 ", "\n\n", "\r\n", "No. ", "She ",
+        "etc. ", "S. ", "with\n", "WBC: 1", ".) ", "?\" ", "PLAN\n", "\nHPI:\n",
+    };
     char buf[600];
+    size_t headers = 0;
     for (int round = 0; round < 20000; round++) {
         size_t len = next_rand() % sizeof buf;
-        for (size_t i = 0; i < len; i++) {
+        for (size_t i = 0; i < len;) {
             uint32_t r = next_rand();
-            buf[i] = (r & 3) == 0 ? (char)(r >> 8) : pick[(r >> 8) % (sizeof pick - 1)];
+            if ((r & 7) == 0) { /* a whole word the rules know */
+                const char *w = words[(r >> 8) % (sizeof words / sizeof words[0])];
+                size_t wl = strlen(w);
+                if (wl > len - i)
+                    wl = len - i;
+                memcpy(buf + i, w, wl);
+                i += wl;
+            } else {
+                buf[i++] = (r & 3) == 1 ? (char)(r >> 8) : pick[(r >> 8) % (sizeof pick - 1)];
+            }
         }
         size_t n, m;
         medner__span *s = split(buf, len, &n);
@@ -412,6 +427,7 @@ static void test_random_invariants(void **state)
         for (size_t i = 0, j = 0; i < m; i++) {
             if (c[i].category == MEDNER_SECTION_NONE)
                 continue;
+            headers++;
             while (j < n && s[j].begin < c[i].begin)
                 j++;
             assert_true(j < n && s[j].begin == c[i].begin);
@@ -419,6 +435,7 @@ static void test_random_invariants(void **state)
         medner__free(s);
         medner__free(c);
     }
+    assert_true(headers > 1000); /* the inputs did exercise the header rules */
 }
 
 static size_t count_agree(const size_t *a, size_t na, const size_t *b, size_t nb)
