@@ -330,6 +330,17 @@ static void test_section_table(void **state)
         while (want < 12 && sc->want[want].header != NULL)
             want++;
         medner__section *s = sections(sc->text, len, &n);
+        /* the splitter cuts at every header */
+        size_t ns;
+        medner__span *sent = split(sc->text, len, &ns);
+        for (size_t i = 0, j = 0; i < n; i++) {
+            if (s[i].category == MEDNER_SECTION_NONE)
+                continue;
+            while (j < ns && sent[j].begin < s[i].begin)
+                j++;
+            assert_true(j < ns && sent[j].begin == s[i].begin);
+        }
+        medner__free(sent);
         int ok = n == want;
         for (size_t i = 0; ok && i < n; i++) {
             size_t hl = s[i].header_end - s[i].header_begin;
