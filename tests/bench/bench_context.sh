@@ -29,6 +29,8 @@ if [ -z "$data" ]; then
 fi
 
 [ -x "$medner" ] || { echo "bench-context: $medner missing (make)" >&2; exit 1; }
+"$medner" context --help >/dev/null 2>&1 ||
+  { echo "bench-context: $medner has no 'context' command (clinical context not built in)" >&2; exit 1; }
 if ! "$venv/bin/python" -c "import medspacy" 2>/dev/null; then
   echo "bench-context: making $venv (pip install -r tests/reference/requirements-context.txt)"
   python3 -m venv "$venv"
