@@ -10,8 +10,9 @@
  *   - a trigger's scope runs from its edge to the sentence edge, or
  *     max_scope words, and stops at the first `terminate` match (or a
  *     trigger of a category in the rule's terminated_by) in the way;
- *   - a target overlapping the scope is modified, unless it lies inside the
- *     trigger itself or the rule's label filter excludes it.
+ *   - a target overlapping the scope is modified unless the rule's label
+ *     filter excludes it (a scope never includes its trigger, so a target
+ *     inside the trigger is not modified by it).
  * Rule files are YAML read with libyaml's event API in two passes, like
  * src/pipeline/config.c: a syntax pass, then the schema. Every reader error
  * is MEDNER_E_INVALID_CONFIG ("NAME:LINE:COLUMN: ...") and never quotes
@@ -1279,10 +1280,11 @@ static int label_ok(const medner_context_rules *o, const ctx_rule *rule, const t
     return rule->exclude ? !found : found;
 }
 
-/* OR the rule's flag into the targets overlapping bytes [sb, se) that do
- * not lie inside the trigger [tb, te). */
+/* OR the rule's flag into the targets overlapping bytes [sb, se). A scope
+ * never includes its trigger, so a target inside the trigger is never
+ * modified by it. */
 static void modify(const medner_context_rules *o, const ctx_rule *rule, tgt *t, size_t n,
-                   size_t sb, size_t se, size_t tb, size_t te)
+                   size_t sb, size_t se)
 {
     size_t lo = 0, hi = n; /* first target beginning at or after se */
     while (lo < hi) {
@@ -1293,7 +1295,7 @@ static void modify(const medner_context_rules *o, const ctx_rule *rule, tgt *t, 
             hi = mid;
     }
     for (size_t i = lo; i-- > 0 && t[i].pmax > sb;) {
-        if (t[i].end <= sb || (t[i].begin >= tb && t[i].end <= te) || !label_ok(o, rule, &t[i]))
+        if (t[i].end <= sb || !label_ok(o, rule, &t[i]))
             continue;
         t[i].flags |= category_flags[rule->category];
     }
@@ -1395,7 +1397,6 @@ static int run_sentence(const medner_context_rules *o, const unsigned char *text
         if (rule->category >= N_MODIFIERS)
             continue;
         uint32_t ends = rule->terminated_by | 1u << C_TERMINATE;
-        size_t tb = sc->words[m->start].begin, te = sc->words[m->end - 1].end;
         if (rule->direction != D_BACKWARD) {
             size_t hi = nw;
             if (rule->max_scope && nw - m->end > rule->max_scope)
@@ -1411,7 +1412,7 @@ static int run_sentence(const medner_context_rules *o, const unsigned char *text
                 }
             }
             if (m->end < hi)
-                modify(o, rule, t, n, sc->words[m->end].begin, sc->words[hi - 1].end, tb, te);
+                modify(o, rule, t, n, sc->words[m->end].begin, sc->words[hi - 1].end);
         }
         if (rule->direction != D_FORWARD) {
             size_t lo = rule->max_scope && m->start > rule->max_scope ? m->start - rule->max_scope
@@ -1428,7 +1429,7 @@ static int run_sentence(const medner_context_rules *o, const unsigned char *text
                 }
             }
             if (lo < m->start)
-                modify(o, rule, t, n, sc->words[lo].begin, sc->words[m->start - 1].end, tb, te);
+                modify(o, rule, t, n, sc->words[lo].begin, sc->words[m->start - 1].end);
         }
     }
     return 0;
