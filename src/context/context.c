@@ -1217,7 +1217,6 @@ int medner__context_rules_load(medner_context_rules **out, const char *path)
 
 typedef struct tgt {
     size_t begin, end, index;
-    size_t pmax; /* largest end among sorted targets [0, this] */
     const unsigned char *label;
     size_t label_len;
     uint32_t flags;
@@ -1230,6 +1229,10 @@ typedef struct match {
     size_t phrase;
 } match;
 
+typedef struct scope {
+    size_t rule, begin, end; /* bytes */
+} scope;
+
 typedef struct scratch {
     word_span *words;
     size_t words_cap;
@@ -1239,6 +1242,8 @@ typedef struct scratch {
     size_t taken_cap;
     size_t *lists; /* kept matches of each category, in text order */
     size_t lists_cap;
+    scope *scopes; /* the sentence's scopes, merged per rule before use */
+    size_t scopes_cap;
 } scratch;
 
 static int tgt_cmp(const void *a, const void *b)
@@ -1268,6 +1273,14 @@ static int by_start(const void *a, const void *b)
     return (x->start > y->start) - (x->start < y->start);
 }
 
+static int by_rule_begin(const void *a, const void *b)
+{
+    const scope *x = a, *y = b;
+    if (x->rule != y->rule)
+        return (x->rule > y->rule) - (x->rule < y->rule);
+    return (x->begin > y->begin) - (x->begin < y->begin);
+}
+
 static int label_ok(const medner_context_rules *o, const ctx_rule *rule, const tgt *t)
 {
     if (rule->n_labels == 0)
@@ -1280,11 +1293,36 @@ static int label_ok(const medner_context_rules *o, const ctx_rule *rule, const t
     return rule->exclude ? !found : found;
 }
 
-/* OR the rule's flag into the targets overlapping bytes [sb, se). A scope
- * never includes its trigger, so a target inside the trigger is never
- * modified by it. */
+/* The sorted targets' ends in a max-tree (tree[size + i] = t[i].end, each
+ * inner node the max of its children), so that the targets overlapping a
+ * scope are found in O((found + 1) log n) however long the targets are. */
+typedef struct ends_tree {
+    size_t *max;
+    size_t size; /* leaves: a power of two >= n */
+} ends_tree;
+
+/* OR `flag` into the targets among [node's range) with index < hi and
+ * end > sb that the rule admits. */
+static void report(const medner_context_rules *o, const ctx_rule *rule, tgt *t,
+                   const ends_tree *tr, size_t node, size_t node_lo, size_t width, size_t hi,
+                   size_t sb)
+{
+    if (node_lo >= hi || tr->max[node] <= sb)
+        return;
+    if (width == 1) {
+        if (label_ok(o, rule, &t[node_lo]))
+            t[node_lo].flags |= category_flags[rule->category];
+        return;
+    }
+    report(o, rule, t, tr, 2 * node, node_lo, width / 2, hi, sb);
+    report(o, rule, t, tr, 2 * node + 1, node_lo + width / 2, width / 2, hi, sb);
+}
+
+/* OR the rule's flag into the targets overlapping bytes [sb, se): those
+ * beginning before se and ending after sb. A scope never includes its
+ * trigger, so a target inside the trigger is never modified by it. */
 static void modify(const medner_context_rules *o, const ctx_rule *rule, tgt *t, size_t n,
-                   size_t sb, size_t se)
+                   const ends_tree *tr, size_t sb, size_t se)
 {
     size_t lo = 0, hi = n; /* first target beginning at or after se */
     while (lo < hi) {
@@ -1294,11 +1332,7 @@ static void modify(const medner_context_rules *o, const ctx_rule *rule, tgt *t, 
         else
             hi = mid;
     }
-    for (size_t i = lo; i-- > 0 && t[i].pmax > sb;) {
-        if (t[i].end <= sb || !label_ok(o, rule, &t[i]))
-            continue;
-        t[i].flags |= category_flags[rule->category];
-    }
+    report(o, rule, t, tr, 1, 0, tr->size, lo, sb);
 }
 
 /* The words of the sentence matched against the first-word table. */
@@ -1344,7 +1378,7 @@ static int find_matches(const medner_context_rules *o, const unsigned char *s, s
 
 /* One sentence text[sb, se). */
 static int run_sentence(const medner_context_rules *o, const unsigned char *text, size_t sb,
-                        size_t se, scratch *sc, tgt *t, size_t n)
+                        size_t se, scratch *sc, tgt *t, size_t n, const ends_tree *tr)
 {
     size_t nw = 0, pos = sb;
     word_span w;
@@ -1360,8 +1394,10 @@ static int run_sentence(const medner_context_rules *o, const unsigned char *text
         return 0;
     /* longest match first; a match overlapping a kept one is dropped */
     if (reserve((void **)&sc->taken, &sc->taken_cap, 0, nw, 1) != 0 ||
-        reserve((void **)&sc->lists, &sc->lists_cap, 0, nm, sizeof *sc->lists) != 0)
+        reserve((void **)&sc->lists, &sc->lists_cap, 0, nm, sizeof *sc->lists) != 0 ||
+        reserve((void **)&sc->scopes, &sc->scopes_cap, 0, 2 * nm, sizeof *sc->scopes) != 0)
         return -1;
+    size_t ns = 0;
     memset(sc->taken, 0, nw);
     qsort(sc->matches, nm, sizeof *sc->matches, longest_first);
     size_t kept = 0;
@@ -1412,7 +1448,8 @@ static int run_sentence(const medner_context_rules *o, const unsigned char *text
                 }
             }
             if (m->end < hi)
-                modify(o, rule, t, n, sc->words[m->end].begin, sc->words[hi - 1].end);
+                sc->scopes[ns++] = (scope){ o->phrases[m->phrase].rule, sc->words[m->end].begin,
+                                            sc->words[hi - 1].end };
         }
         if (rule->direction != D_FORWARD) {
             size_t lo = rule->max_scope && m->start > rule->max_scope ? m->start - rule->max_scope
@@ -1429,8 +1466,20 @@ static int run_sentence(const medner_context_rules *o, const unsigned char *text
                 }
             }
             if (lo < m->start)
-                modify(o, rule, t, n, sc->words[lo].begin, sc->words[m->start - 1].end);
+                sc->scopes[ns++] = (scope){ o->phrases[m->phrase].rule, sc->words[lo].begin,
+                                            sc->words[m->start - 1].end };
         }
+    }
+    /* One rule's overlapping scopes ("no fever, no chills, no ...") merged
+     * first, so each target is visited once per rule, not once per trigger. */
+    qsort(sc->scopes, ns, sizeof *sc->scopes, by_rule_begin);
+    for (size_t i = 0; i < ns;) {
+        scope u = sc->scopes[i++];
+        while (i < ns && sc->scopes[i].rule == u.rule && sc->scopes[i].begin <= u.end) {
+            u.end = sc->scopes[i].end > u.end ? sc->scopes[i].end : u.end;
+            i++;
+        }
+        modify(o, &o->rules[u.rule], t, n, tr, u.begin, u.end);
     }
     return 0;
 }
@@ -1476,26 +1525,38 @@ int medner__context_apply_sentences(const medner_context_rules *rules, const cha
             label += 2; /* B-Disease -> Disease */
             label_len -= 2;
         }
-        t[i] = (tgt){ targets[i].begin, targets[i].end, i, 0, label, label_len, 0,
-                      MEDNER_SECTION_NONE, n_sent ? 0 : SIZE_MAX };
+        t[i] = (tgt){ .begin = targets[i].begin, .end = targets[i].end, .index = i,
+                      .label = label, .label_len = label_len, .flags = 0,
+                      .section = MEDNER_SECTION_NONE, .sentence = n_sent ? 0 : SIZE_MAX };
     }
     qsort(t, n, sizeof *t, tgt_cmp);
-    for (size_t i = 0, pmax = 0; i < n; i++) {
-        pmax = t[i].end > pmax ? t[i].end : pmax;
-        t[i].pmax = pmax;
+    ends_tree tr = { NULL, 1 };
+    while (tr.size < n)
+        tr.size *= 2;
+    tr.max = tr.size <= SIZE_MAX / 2 / sizeof *tr.max ? medner__calloc(2 * tr.size, sizeof *tr.max)
+                                                     : NULL;
+    if (tr.max == NULL) {
+        medner__free(t);
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "context: out of memory for %zu spans", n);
     }
+    for (size_t i = 0; i < n; i++)
+        tr.max[tr.size + i] = t[i].end;
+    for (size_t k = tr.size; k-- > 1;)
+        tr.max[k] = tr.max[2 * k] > tr.max[2 * k + 1] ? tr.max[2 * k] : tr.max[2 * k + 1];
     scratch sc;
     memset(&sc, 0, sizeof sc);
     int rc = MEDNER_OK;
     for (size_t s = 0; s < n_sent && rc == MEDNER_OK; s++)
         if (run_sentence(rules, (const unsigned char *)text, sentences[s].begin, sentences[s].end,
-                         &sc, t, n) != 0)
+                         &sc, t, n, &tr) != 0)
             rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "context: out of memory in sentence %zu",
                               s);
+    medner__free(tr.max);
     medner__free(sc.words);
     medner__free(sc.matches);
     medner__free(sc.taken);
     medner__free(sc.lists);
+    medner__free(sc.scopes);
     if (rc != MEDNER_OK) {
         medner__free(t);
         return rc;

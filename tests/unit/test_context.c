@@ -320,6 +320,16 @@ static void test_order_sections_sentences(void **state)
     assert_int_equal(t[3].sentence, 0);
     assert_int_equal(t[4].flags, NEG);
     assert_int_equal(t[4].section, MEDNER_SECTION_REVIEW_OF_SYSTEMS);
+    /* a target over the whole text overlaps the scope in sentence 1 */
+    medner__ctx_target whole = { 0, len, NULL, 0, MEDNER_SECTION_NONE, 0 };
+    assert_int_equal(medner__context_apply_sentences(r, text, len, sent, 3, sec, 2, &whole, 1),
+                     MEDNER_OK);
+    assert_int_equal(whole.flags, NEG);
+    assert_int_equal(whole.sentence, 0);
+    whole.begin = len - 5; /* "ough." after the scope: not negated */
+    assert_int_equal(medner__context_apply_sentences(r, text, len, sent, 3, sec, 2, &whole, 1),
+                     MEDNER_OK);
+    assert_int_equal(whole.flags, 0);
     /* no sentences: nothing matched, sentence SIZE_MAX */
     assert_int_equal(medner__context_apply_sentences(r, text, len, NULL, 0, NULL, 0, t, 5),
                      MEDNER_OK);
