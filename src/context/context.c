@@ -8,11 +8,11 @@
  *     matches are pruned longest first (a pseudo-trigger covering a trigger
  *     cancels it); pseudo matches then vanish;
  *   - a trigger's scope runs from its edge to the sentence edge, or
- *     max_scope words, and stops at the first `terminate` match (or a
- *     trigger of a category in the rule's terminated_by) in the way;
- *   - a target overlapping the scope is modified unless the rule's label
- *     filter excludes it (a scope never includes its trigger, so a target
- *     inside the trigger is not modified by it).
+ *     max_scope words, and stops at the first `terminate` match, trigger of
+ *     a category in the rule's terminated_by, or trigger of the same
+ *     category and label filter in the way;
+ *   - a target overlapping the scope is modified unless it also overlaps
+ *     the trigger itself or the rule's label filter excludes it.
  * Rule files are YAML read with libyaml's event API in two passes, like
  * src/pipeline/config.c: a syntax pass, then the schema. Every reader error
  * is MEDNER_E_INVALID_CONFIG ("NAME:LINE:COLUMN: ...") and never quotes
@@ -56,6 +56,7 @@ typedef struct ctx_rule {
     uint32_t max_scope;        /* words; 0: to the sentence edge */
     uint32_t terminated_by;    /* bit c: a trigger of category c ends this rule's scopes */
     size_t labels, n_labels;   /* rules->labels[labels, +n_labels), lower case */
+    size_t group;              /* rules with the same category and label filter share it */
 } ctx_rule;
 
 typedef struct ctx_phrase {
@@ -85,6 +86,7 @@ struct medner_context_rules {
     size_t *by_first;
     bucket *table;
     size_t table_mask; /* capacity - 1 (a power of two) */
+    size_t n_groups;
 };
 
 /* ---- words --------------------------------------------------------------- */
@@ -1062,6 +1064,32 @@ static int same_first_word(const medner_context_rules *o, size_t a, size_t b)
     return u->len == v->len && memcmp(o->pool + u->off, o->pool + v->off, u->len) == 0;
 }
 
+static int same_filter(const medner_context_rules *o, const ctx_rule *a, const ctx_rule *b)
+{
+    if (a->category != b->category || a->exclude != b->exclude || a->n_labels != b->n_labels)
+        return 0;
+    for (size_t i = 0; i < a->n_labels; i++) {
+        const sref *x = &o->labels[a->labels + i], *y = &o->labels[b->labels + i];
+        if (x->len != y->len || memcmp(o->pool + x->off, o->pool + y->off, x->len) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Groups of rules whose triggers end each other's scopes (medspaCy: the
+ * same category and the same label lists). At most MAX_RULES^2 / 2 cheap
+ * comparisons, once per load. */
+static void assign_groups(medner_context_rules *o)
+{
+    o->n_groups = 0;
+    for (size_t i = 0; i < o->n_rules; i++) {
+        size_t j = 0;
+        while (j < i && !same_filter(o, &o->rules[j], &o->rules[i]))
+            j++;
+        o->rules[i].group = j < i ? o->rules[j].group : o->n_groups++;
+    }
+}
+
 /* Build by_first and the hash table of first words. */
 static int build_table(medner_context_rules *o)
 {
@@ -1166,6 +1194,8 @@ static int parse(medner_context_rules **out, const char *yaml, size_t len, const
         if (rc == MEDNER_OK && drop_redefined(o, n_user) != 0)
             rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", name);
     }
+    if (rc == MEDNER_OK)
+        assign_groups(o);
     if (rc == MEDNER_OK && build_table(o) != 0)
         rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", name);
     if (rc != MEDNER_OK) {
@@ -1231,6 +1261,7 @@ typedef struct match {
 
 typedef struct scope {
     size_t rule, begin, end; /* bytes */
+    size_t tb, te;           /* its trigger, bytes */
 } scope;
 
 typedef struct scratch {
@@ -1244,6 +1275,11 @@ typedef struct scratch {
     size_t lists_cap;
     scope *scopes; /* the sentence's scopes, merged per rule before use */
     size_t scopes_cap;
+    scope *triggers; /* the sentence's triggers by rule, then position */
+    size_t triggers_cap;
+    size_t *same;    /* next/previous kept match of the same group (SIZE_MAX: none) */
+    size_t same_cap;
+    size_t *last;    /* [n_groups]: SIZE_MAX between sentences */
 } scratch;
 
 static int tgt_cmp(const void *a, const void *b)
@@ -1301,38 +1337,69 @@ typedef struct ends_tree {
     size_t size; /* leaves: a power of two >= n */
 } ends_tree;
 
-/* OR `flag` into the targets among [node's range) with index < hi and
- * end > sb that the rule admits. */
-static void report(const medner_context_rules *o, const ctx_rule *rule, tgt *t,
-                   const ends_tree *tr, size_t node, size_t node_lo, size_t width, size_t hi,
-                   size_t sb)
-{
-    if (node_lo >= hi || tr->max[node] <= sb)
-        return;
-    if (width == 1) {
-        if (label_ok(o, rule, &t[node_lo]))
-            t[node_lo].flags |= category_flags[rule->category];
-        return;
-    }
-    report(o, rule, t, tr, 2 * node, node_lo, width / 2, hi, sb);
-    report(o, rule, t, tr, 2 * node + 1, node_lo + width / 2, width / 2, hi, sb);
-}
+/* One merged scope of one rule being applied. */
+typedef struct applying {
+    const medner_context_rules *o;
+    const ctx_rule *rule;
+    tgt *t;
+    const ends_tree *tr;
+    const scope *merged;   /* the scopes merged into this one */
+    size_t n_merged;
+    const scope *triggers; /* the rule's triggers in this sentence, in text order */
+    size_t n_triggers;
+} applying;
 
-/* OR the rule's flag into the targets overlapping bytes [sb, se): those
- * beginning before se and ending after sb. A scope never includes its
- * trigger, so a target inside the trigger is never modified by it. */
-static void modify(const medner_context_rules *o, const ctx_rule *rule, tgt *t, size_t n,
-                   const ends_tree *tr, size_t sb, size_t se)
+/* medspaCy: a target overlapping a trigger is not modified by that trigger
+ * (but may be by another trigger of the rule). */
+static int modified(const applying *a, const tgt *x)
 {
-    size_t lo = 0, hi = n; /* first target beginning at or after se */
+    size_t lo = 0, hi = a->n_triggers; /* first trigger ending after x begins */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (t[mid].begin < se)
+        if (a->triggers[mid].te <= x->begin)
             lo = mid + 1;
         else
             hi = mid;
     }
-    report(o, rule, t, tr, 1, 0, tr->size, lo, sb);
+    if (lo == a->n_triggers || a->triggers[lo].tb >= x->end)
+        return 1; /* overlaps no trigger of the rule: the merged scope decides */
+    for (size_t k = 0; k < a->n_merged; k++) {
+        const scope *s = &a->merged[k];
+        if (s->begin < x->end && s->end > x->begin && !(s->tb < x->end && s->te > x->begin))
+            return 1;
+    }
+    return 0;
+}
+
+/* The targets among the node's range with index < hi and end > sb. */
+static void report(const applying *a, size_t node, size_t node_lo, size_t width, size_t hi,
+                   size_t sb)
+{
+    if (node_lo >= hi || a->tr->max[node] <= sb)
+        return;
+    if (width == 1) {
+        tgt *x = &a->t[node_lo];
+        if (label_ok(a->o, a->rule, x) && modified(a, x))
+            x->flags |= category_flags[a->rule->category];
+        return;
+    }
+    report(a, 2 * node, node_lo, width / 2, hi, sb);
+    report(a, 2 * node + 1, node_lo + width / 2, width / 2, hi, sb);
+}
+
+/* OR the rule's flag into the targets overlapping bytes [sb, se): those
+ * beginning before se and ending after sb. */
+static void modify(const applying *a, size_t n, size_t sb, size_t se)
+{
+    size_t lo = 0, hi = n; /* first target beginning at or after se */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a->t[mid].begin < se)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    report(a, 1, 0, a->tr->size, lo, sb);
 }
 
 /* The words of the sentence matched against the first-word table. */
@@ -1395,9 +1462,11 @@ static int run_sentence(const medner_context_rules *o, const unsigned char *text
     /* longest match first; a match overlapping a kept one is dropped */
     if (reserve((void **)&sc->taken, &sc->taken_cap, 0, nw, 1) != 0 ||
         reserve((void **)&sc->lists, &sc->lists_cap, 0, nm, sizeof *sc->lists) != 0 ||
-        reserve((void **)&sc->scopes, &sc->scopes_cap, 0, 2 * nm, sizeof *sc->scopes) != 0)
+        reserve((void **)&sc->scopes, &sc->scopes_cap, 0, 2 * nm, sizeof *sc->scopes) != 0 ||
+        reserve((void **)&sc->triggers, &sc->triggers_cap, 0, nm, sizeof *sc->triggers) != 0 ||
+        reserve((void **)&sc->same, &sc->same_cap, 0, 2 * nm, sizeof *sc->same) != 0)
         return -1;
-    size_t ns = 0;
+    size_t ns = 0, nt = 0;
     memset(sc->taken, 0, nw);
     qsort(sc->matches, nm, sizeof *sc->matches, longest_first);
     size_t kept = 0;
@@ -1426,6 +1495,20 @@ static int run_sentence(const medner_context_rules *o, const unsigned char *text
     memcpy(fill, at, sizeof fill);
     for (size_t i = 0; i < kept; i++)
         sc->lists[fill[o->rules[o->phrases[sc->matches[i].phrase].rule].category]++] = i;
+    /* the next (same[2i]) and previous (same[2i+1]) match of each match's
+     * group: medspaCy ends a scope at a trigger of the same category and
+     * label filter ("no evidence of CHF, no pneumonia") */
+    size_t *same = sc->same, *last = sc->last;
+    for (size_t pass = 0; pass < 2; pass++) {
+        for (size_t k = 0; k < kept; k++) {
+            size_t i = pass == 0 ? kept - 1 - k : k;
+            size_t g = o->rules[o->phrases[sc->matches[i].phrase].rule].group;
+            same[2 * i + pass] = last[g];
+            last[g] = i;
+        }
+        for (size_t i = 0; i < kept; i++)
+            last[o->rules[o->phrases[sc->matches[i].phrase].rule].group] = SIZE_MAX;
+    }
 
     for (size_t i = 0; i < kept; i++) {
         const match *m = &sc->matches[i];
@@ -1433,10 +1516,14 @@ static int run_sentence(const medner_context_rules *o, const unsigned char *text
         if (rule->category >= N_MODIFIERS)
             continue;
         uint32_t ends = rule->terminated_by | 1u << C_TERMINATE;
+        size_t tb = sc->words[m->start].begin, te = sc->words[m->end - 1].end;
+        sc->triggers[nt++] = (scope){ o->phrases[m->phrase].rule, tb, te, tb, te };
         if (rule->direction != D_BACKWARD) {
             size_t hi = nw;
             if (rule->max_scope && nw - m->end > rule->max_scope)
                 hi = m->end + rule->max_scope;
+            if (same[2 * i] != SIZE_MAX && sc->matches[same[2 * i]].start < hi)
+                hi = sc->matches[same[2 * i]].start;
             for (size_t c = 0; c < C_COUNT; c++) {
                 if (!(ends >> c & 1))
                     continue;
@@ -1449,11 +1536,13 @@ static int run_sentence(const medner_context_rules *o, const unsigned char *text
             }
             if (m->end < hi)
                 sc->scopes[ns++] = (scope){ o->phrases[m->phrase].rule, sc->words[m->end].begin,
-                                            sc->words[hi - 1].end };
+                                            sc->words[hi - 1].end, tb, te };
         }
         if (rule->direction != D_FORWARD) {
             size_t lo = rule->max_scope && m->start > rule->max_scope ? m->start - rule->max_scope
                                                                      : 0;
+            if (same[2 * i + 1] != SIZE_MAX && sc->matches[same[2 * i + 1]].end > lo)
+                lo = sc->matches[same[2 * i + 1]].end;
             for (size_t c = 0; c < C_COUNT; c++) {
                 if (!(ends >> c & 1))
                     continue;
@@ -1467,19 +1556,31 @@ static int run_sentence(const medner_context_rules *o, const unsigned char *text
             }
             if (lo < m->start)
                 sc->scopes[ns++] = (scope){ o->phrases[m->phrase].rule, sc->words[lo].begin,
-                                            sc->words[m->start - 1].end };
+                                            sc->words[m->start - 1].end, tb, te };
         }
     }
     /* One rule's overlapping scopes ("no fever, no chills, no ...") merged
      * first, so each target is visited once per rule, not once per trigger. */
     qsort(sc->scopes, ns, sizeof *sc->scopes, by_rule_begin);
-    for (size_t i = 0; i < ns;) {
+    qsort(sc->triggers, nt, sizeof *sc->triggers, by_rule_begin);
+    for (size_t i = 0, r0 = 0, r1 = 0; i < ns;) {
+        size_t first = i;
         scope u = sc->scopes[i++];
         while (i < ns && sc->scopes[i].rule == u.rule && sc->scopes[i].begin <= u.end) {
             u.end = sc->scopes[i].end > u.end ? sc->scopes[i].end : u.end;
             i++;
         }
-        modify(o, &o->rules[u.rule], t, n, tr, u.begin, u.end);
+        if (r1 == r0 || sc->triggers[r0].rule != u.rule) { /* the next rule's triggers */
+            r0 = r1;
+            while (sc->triggers[r0].rule < u.rule) /* a rule with a scope has a trigger */
+                r0++;
+            r1 = r0;
+            while (r1 < nt && sc->triggers[r1].rule == u.rule)
+                r1++;
+        }
+        applying a = { o, &o->rules[u.rule], t, tr, sc->scopes + first, i - first,
+                       sc->triggers + r0, r1 - r0 };
+        modify(&a, n, u.begin, u.end);
     }
     return 0;
 }
@@ -1546,6 +1647,11 @@ int medner__context_apply_sentences(const medner_context_rules *rules, const cha
     scratch sc;
     memset(&sc, 0, sizeof sc);
     int rc = MEDNER_OK;
+    sc.last = medner__malloc((rules->n_groups + 1) * sizeof *sc.last);
+    if (sc.last == NULL)
+        rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "context: out of memory for %zu spans", n);
+    for (size_t g = 0; sc.last != NULL && g < rules->n_groups; g++)
+        sc.last[g] = SIZE_MAX;
     for (size_t s = 0; s < n_sent && rc == MEDNER_OK; s++)
         if (run_sentence(rules, (const unsigned char *)text, sentences[s].begin, sentences[s].end,
                          &sc, t, n, &tr) != 0)
@@ -1557,6 +1663,9 @@ int medner__context_apply_sentences(const medner_context_rules *rules, const cha
     medner__free(sc.taken);
     medner__free(sc.lists);
     medner__free(sc.scopes);
+    medner__free(sc.triggers);
+    medner__free(sc.same);
+    medner__free(sc.last);
     if (rc != MEDNER_OK) {
         medner__free(t);
         return rc;

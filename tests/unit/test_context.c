@@ -243,7 +243,19 @@ static void test_terminated_by(void **state)
     expect(plain, "stroke possible, seizure history of", "stroke", UNC | HIS);
     expect(term, "stroke possible, seizure history of", "stroke", UNC);
     expect(term, "stroke possible, seizure history of", "seizure", HIS);
-    /* a trigger does not terminate its own rule's scope */
+    /* a trigger of the same category and label filter ends a scope
+     * (medspaCy): "no"'s scope stops at "denies", whose own reaches 1 word */
+    medner_context_rules *same = rules_from(
+        "rules:\n"
+        "  - {phrases: [no], category: negated, direction: forward}\n"
+        "  - {phrases: [denies], category: negated, direction: forward, max_scope: 1}\n"
+        "  - {phrases: [nope], category: negated, direction: forward, max_scope: 1,"
+        " labels: [X]}\n");
+    expect(same, "no a denies b c fever", "fever", 0);
+    expect(same, "no a denies b c fever", "b", NEG);
+    expect(same, "no a nope b c fever", "fever", NEG); /* another label filter */
+    medner__context_rules_free(same);
+    /* the first scope ends at the second trigger, whose scope covers copd */
     expect(term, "history of asthma history of copd", "copd", HIS);
     medner__context_rules_free(plain);
     medner__context_rules_free(term);
@@ -277,8 +289,14 @@ static void test_targets_and_triggers(void **state)
     expect(r, "cough no fever rash", "no fever", 0);
     expect(r, "cough no fever rash", "rash", NEG);
     expect(r, "cough no fever rash", "cough", NEG);
-    /* overlapping the trigger and its scope: modified */
-    expect(r, "cough no fever rash", "fever rash", NEG);
+    /* overlapping the trigger and its scope: not modified by that trigger
+     * (medspaCy), but by another one of the rule */
+    expect(r, "cough no fever rash", "fever rash", 0);
+    expect(r, "cough no fever rash", "cough no", 0);
+    expect(r, "no fever rash no fever", "rash no", NEG);
+    /* the second trigger's backward scope ends at the first (same rule) */
+    expect(r, "no fever x y no fever", "fever x", NEG);
+    expect(r, "no fever x y no fever", "fever x y no", 0);
     medner__context_rules_free(r);
 }
 
@@ -320,12 +338,17 @@ static void test_order_sections_sentences(void **state)
     assert_int_equal(t[3].sentence, 0);
     assert_int_equal(t[4].flags, NEG);
     assert_int_equal(t[4].section, MEDNER_SECTION_REVIEW_OF_SYSTEMS);
-    /* a target over the whole text overlaps the scope in sentence 1 */
-    medner__ctx_target whole = { 0, len, NULL, 0, MEDNER_SECTION_NONE, 0 };
+    /* a target from "fever" to the end overlaps the scope in sentence 1
+     * (but not its trigger) */
+    medner__ctx_target whole = { fever, len, NULL, 0, MEDNER_SECTION_NONE, 0 };
     assert_int_equal(medner__context_apply_sentences(r, text, len, sent, 3, sec, 2, &whole, 1),
                      MEDNER_OK);
     assert_int_equal(whole.flags, NEG);
-    assert_int_equal(whole.sentence, 0);
+    assert_int_equal(whole.sentence, 1);
+    whole.begin = 0; /* over the trigger too: not modified by it (medspaCy) */
+    assert_int_equal(medner__context_apply_sentences(r, text, len, sent, 3, sec, 2, &whole, 1),
+                     MEDNER_OK);
+    assert_int_equal(whole.flags, 0);
     whole.begin = len - 5; /* "ough." after the scope: not negated */
     assert_int_equal(medner__context_apply_sentences(r, text, len, sent, 3, sec, 2, &whole, 1),
                      MEDNER_OK);
