@@ -469,6 +469,10 @@ static const clinical sentences[] = {
     { "Not only fever but also cough.", "fever", 0 },
     { "No acute distress.", "acute distress", NEG },
     { "Patient denies any nausea or vomiting.", "vomiting", NEG },
+    { "He no longer has chest pain.", "chest pain", NEG },
+    { "Allergies: none.", "Allergies", NEG },
+    { "Seizures are not evident.", "Seizures", NEG },
+    { "No fever because of the antipyretics.", "antipyretics", 0 },
 };
 
 static void test_default_rules(void **state)
