@@ -61,7 +61,21 @@ static int append_raw(medner__buf *b, const char *s, size_t len, const medner__j
     size_t at = node_offset(s, len, v);
     if (at >= len)
         return medner__fail(MEDNER_E_INTERNAL, "context: a JSON value outside its line");
-    return medner__buf_append(b, s + at, value_end(s, len, at) - at);
+    /* byte for byte, except line breaks between tokens (a JSON line of
+     * stdin has none; other input might): the output stays one line */
+    size_t end = value_end(s, len, at), from = at;
+    int in_string = 0, rc = MEDNER_OK;
+    for (size_t i = at; i < end && rc == MEDNER_OK; i++) {
+        if (in_string && s[i] == '\\')
+            i++;
+        else if (s[i] == '"')
+            in_string = !in_string;
+        else if (!in_string && (s[i] == '\n' || s[i] == '\r')) {
+            rc = medner__buf_append(b, s + from, i - from);
+            from = i + 1;
+        }
+    }
+    return rc ? rc : medner__buf_append(b, s + from, end - from);
 }
 
 static const char *const added[] = { "negated", "uncertain", "historical", "hypothetical",
