@@ -931,7 +931,8 @@ MEDNER_API void medner_context_rules_free(medner_context_rules *rules);
 
 /**
  * Apply ConText to spans the caller found (dictionary matches, another NER):
- * the result lists the spans in text order (by begin, then end) with their
+ * the result lists the spans in text order (by begin, then end; equal spans
+ * in the order given) with their
  * context flags, section and sentence (score 0, first_token and n_tokens 0,
  * labels copied: medner_entity.label is "" for a NULL label). Spans may
  * overlap; the same span may be given twice. Sentences and sections are
