@@ -1,8 +1,8 @@
 /*
  * text -- the structure of a clinical note, without a model: sentences and
- * sections (docs/context.md). Depends on common only; the context subsystem
- * and the pipeline use it, and the public medner_sentences_split() /
- * medner_sections_detect() wrap it.
+ * sections (rules in docs/text.md; their use in docs/context.md). Depends on
+ * common only; the context subsystem and the pipeline use it, and the public
+ * medner_sentences_split() / medner_sections_detect() wrap it.
  *
  * Every offset is a UTF-8 byte offset into the caller's text, [begin, end).
  * The text is any bytes (the functions never fail on content: invalid UTF-8
