@@ -893,6 +893,7 @@ MEDNER_API int medner_sentences_split(medner_spans **out, const char *text, size
  * FAMILY HISTORY, A/P, ...): spans from each header to the next, covering
  * the text; a span's category is its medner_section (NONE before the
  * first header). Arguments and errors as medner_sentences_split().
+ * Thread-safety: safe from any thread.
  */
 MEDNER_API int medner_sections_detect(medner_spans **out, const char *text, size_t len);
 
