@@ -883,6 +883,7 @@ typedef struct medner_spans medner_spans;
  * empty; the indices are those of medner_entity.sentence for the same text.
  * @param[out] out  new spans (category 0), free with medner_spans_free()
  * @param text      any bytes (need not be valid UTF-8), not NUL-terminated; may be NULL if len is 0
+ * @param len       its length in bytes
  * @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT (out NULL, text NULL with len > 0),
  *         MEDNER_E_OUT_OF_MEMORY. Thread-safety: safe from any thread.
  */
@@ -892,8 +893,11 @@ MEDNER_API int medner_sentences_split(medner_spans **out, const char *text, size
  * Find the sections of a clinical note (HISTORY OF PRESENT ILLNESS, PMH,
  * FAMILY HISTORY, A/P, ...): spans from each header to the next, covering
  * the text; a span's category is its medner_section (NONE before the
- * first header). Arguments and errors as medner_sentences_split().
- * Thread-safety: safe from any thread.
+ * first header).
+ * @param[out] out  new spans, free with medner_spans_free()
+ * @param text      any bytes, as for medner_sentences_split()
+ * @param len       its length in bytes
+ * @return as medner_sentences_split(). Thread-safety: safe from any thread.
  */
 MEDNER_API int medner_sections_detect(medner_spans **out, const char *text, size_t len);
 
@@ -902,6 +906,10 @@ MEDNER_API size_t medner_spans_count(const medner_spans *spans);
 
 /**
  * Span `index`. Any out pointer may be NULL.
+ * @param spans          from medner_sentences_split() or medner_sections_detect()
+ * @param index          0 to medner_spans_count() - 1
+ * @param[out] begin     UTF-8 byte offset of its first byte
+ * @param[out] end       byte offset one past its last byte
  * @param[out] category  medner_section for sections, 0 for sentences
  * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT (NULL spans, index out of range).
  * Thread-safety: safe from any thread. */
@@ -921,6 +929,7 @@ typedef struct medner_context_rules medner_context_rules;
  * the built-in default rule set when path is NULL. A file with
  * `extends: default` adds to the defaults; otherwise it replaces them.
  * @param[out] out  new rules, free with medner_context_rules_free()
+ * @param path      YAML rule file, or NULL for the built-in rules
  * @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT (out NULL), MEDNER_E_IO,
  *         MEDNER_E_INVALID_CONFIG (message: file:line:column and what was
  *         expected), MEDNER_E_OUT_OF_MEMORY. Thread-safety: safe from any thread.
@@ -940,9 +949,12 @@ MEDNER_API void medner_context_rules_free(medner_context_rules *rules);
  * computed once per call (time linear in len + n).
  * @param[out] out   new entities, free with medner_entities_free(); untouched on failure
  * @param rules      from medner_context_rules_load()
- * @param text,len   the text the offsets refer to (UTF-8)
- * @param begins,ends n UTF-8 byte offsets, begins[i] < ends[i] <= len, on character boundaries
+ * @param text       the text the offsets refer to (UTF-8); may be NULL if len is 0
+ * @param len        its length in bytes
+ * @param begins     n UTF-8 byte offsets, begins[i] < ends[i], on character boundaries
+ * @param ends       n UTF-8 byte offsets, ends[i] <= len, on character boundaries
  * @param labels     n entity types (NULL, or NULL entries: no label; rules with a label filter then do not apply)
+ * @param n          number of spans (0: an empty result)
  * @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT (NULL where required, a span
  *         out of range, empty or not on a character boundary: the message
  *         names its index), MEDNER_E_INVALID_UTF8, MEDNER_E_OUT_OF_MEMORY.
