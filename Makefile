@@ -42,7 +42,7 @@ PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 DEP_LIBS    := $(PKG_LIBS) -lpthread -lm
 # The library is C11 internally (_Thread_local, atomics); the public header is C99.
-ALL_CFLAGS  := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Iinclude -Isrc \
+ALL_CFLAGS  := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Iinclude -Isrc -Ibuild/gen \
                $(PKG_CFLAGS) $(WARN) $(CFLAGS)
 
 # One folder per subsystem; dependencies flow left to right (docs/architecture.md).
@@ -55,7 +55,7 @@ CLI_OBJ    := $(CLI_SRC:%.c=build/obj/%.o)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%) build/tests/test_limits
 # libFuzzer targets; `make test` replays each one's saved corpus (tests/fuzz/corpus/NAME).
-FUZZ_TARGETS := tokenizer json safetensors conll config pipeline model_files adapter text context_input
+FUZZ_TARGETS := tokenizer json safetensors conll config pipeline model_files adapter text context_rules context_input
 # CLI sources a target links besides the library (FUZZ_EXTRA_<target>).
 FUZZ_EXTRA_context_input := src/cli/context_line.c
 REPLAY_BIN := $(FUZZ_TARGETS:%=build/tests/replay_%)
@@ -76,6 +76,18 @@ all: lib $(CLI) $(EXAMPLES)
 lib: $(SOLIB) lib/$(SONAME) lib/$(LIBNAME) $(ALIB)
 
 # ---- library --------------------------------------------------------------
+
+# The built-in ConText rules (src/context/default_rules.yaml) compiled into the
+# library as the bytes of a C array (od + sed: no python or xxd at build time).
+CONTEXT_RULES_INC := build/gen/context/default_rules.inc
+
+$(CONTEXT_RULES_INC): src/context/default_rules.yaml
+	@mkdir -p $(dir $@)
+	od -An -v -tx1 $< | sed -e 's/[[:space:]]*\([0-9a-f][0-9a-f]\)/0x\1,/g' -e '/^[[:space:]]*$$/d' > $@.tmp
+	mv $@.tmp $@
+
+build/obj/src/context/context.o build/asan/obj/src/context/context.o \
+build/tsan/obj/src/context/context.o: $(CONTEXT_RULES_INC)
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -288,9 +300,9 @@ test-tsan: deps-test
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 150
 FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 \
-                -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS)
+                -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -Ibuild/gen $(PKG_CFLAGS)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) | $(CONTEXT_RULES_INC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(DEP_LIBS)
 
