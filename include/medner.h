@@ -831,7 +831,9 @@ typedef struct medner_entity {
     uint32_t context;     /**< medner_context_flag bits; 0 when context was not run */
     int32_t section;      /**< medner_section the entity begins in; NONE when context was not run */
     size_t sentence;      /**< index of the sentence it begins in, as medner_sentences_split()
-                               numbers the same text; SIZE_MAX when context was not run */
+                               numbers the same text (a span in the whitespace between two
+                               sentences: the one before, or 0); SIZE_MAX when context was
+                               not run, or when the text has no sentence (whitespace only) */
 } medner_entity;
 
 /** Initialiser of a medner_entity: struct_size set, ready for medner_entities_get(). */

@@ -161,7 +161,10 @@ static int write_jsonl(medner__buf *b, const doc *d, int context)
             const char *sec = medner_section_name((medner_section)e.section);
             rc = rc ? rc : medner__buf_append_str(b, ",\"section\":");
             rc = rc ? rc : medner__buf_json_string(b, sec, strlen(sec));
-            rc = rc ? rc : medner__buf_printf(b, ",\"sentence\":%zu", e.sentence);
+            if (e.sentence == SIZE_MAX) /* a text without a sentence */
+                rc = rc ? rc : medner__buf_append_str(b, ",\"sentence\":null");
+            else
+                rc = rc ? rc : medner__buf_printf(b, ",\"sentence\":%zu", e.sentence);
         }
         rc = rc ? rc : medner__buf_putc(b, '}');
     }

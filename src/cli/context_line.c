@@ -242,7 +242,11 @@ static int write_entity(medner__buf *b, const char *line, size_t len, const medn
     rc = rc ? rc : medner__buf_append_str(b, ",\"section\":");
     const char *sec = medner_section_name((medner_section)r->section);
     rc = rc ? rc : medner__buf_json_string(b, sec, strlen(sec));
-    rc = rc ? rc : medner__buf_printf(b, ",\"sentence\":%zu}", r->sentence);
+    /* SIZE_MAX: the text has no sentence (only whitespace) */
+    if (r->sentence == SIZE_MAX)
+        rc = rc ? rc : medner__buf_append_str(b, ",\"sentence\":null}");
+    else
+        rc = rc ? rc : medner__buf_printf(b, ",\"sentence\":%zu}", r->sentence);
     return rc;
 }
 

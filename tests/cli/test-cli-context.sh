@@ -90,6 +90,10 @@ set -e
 [ $rc -eq 1 ] || fail "--on-error fail must exit 1"
 [ "$(wc -l < "$tmp/fail.out")" -eq 2 ] || fail "--on-error fail stops at the first bad line"
 
+# a span in a text without a sentence (only whitespace): sentence null
+printf '%s\n' '{"text":"     ","entities":[{"start":1,"end":2}]}' | $m context > "$tmp/ws.out"
+grep -q '"section":"none","sentence":null}' "$tmp/ws.out" || fail "no sentence: $(cat "$tmp/ws.out")"
+
 # A rule file replaces the defaults: with no rules, nothing is negated
 printf 'extends: default\n' > "$tmp/ext.yaml"
 printf '%s\n' '{"text":"no fever","entities":[{"start_char":3,"end_char":8}]}' > "$tmp/one.jsonl"

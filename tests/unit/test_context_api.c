@@ -129,6 +129,13 @@ static void test_apply_validation(void **state)
     size_t b5[] = { 9, 0 }, e5[] = { 14, 4 };
     apply_fails(r, t, len, b5, e5, 2, MEDNER_E_INVALID_ARGUMENT, "span 1"); /* ends mid-é */
     apply_fails(r, "ab\xFF no fever", 12, b, e, 1, MEDNER_E_INVALID_UTF8, "byte offset 2");
+    /* a text without a sentence (only whitespace): no sentence index */
+    size_t wb = 1, we = 2;
+    assert_int_equal(medner_context_apply(&out, r, "    ", 4, &wb, &we, NULL, 1), MEDNER_OK);
+    medner_entity w = MEDNER_ENTITY_INIT;
+    assert_int_equal(medner_entities_get(out, 0, &w), MEDNER_OK);
+    assert_true(w.sentence == SIZE_MAX && w.context == 0 && w.section == MEDNER_SECTION_NONE);
+    medner_entities_free(out);
     /* n = 0: an empty result */
     assert_int_equal(medner_context_apply(&out, r, t, len, NULL, NULL, NULL, 0), MEDNER_OK);
     assert_int_equal(medner_entities_count(out), 0);

@@ -93,7 +93,7 @@ def context(text, spans, rules=None):
         order = sorted(range(n), key=lambda i: (begins[i], ends[i], i))
         result = [None] * n
         for k, i in enumerate(order):
-            result[i] = _entity(out, k, text)
+            result[i] = _entity(out, k, text, ran=True)
         return result
     finally:
         lib.medner_entities_free(out)

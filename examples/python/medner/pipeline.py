@@ -318,18 +318,20 @@ class Pipeline(Handle):
                 lib.medner_entities_free(out[i])
 
 
-def _entity(ents, i, text):
-    """Entity i of a medner_entities (with its context, when it ran)."""
+def _entity(ents, i, text, ran=None):
+    """Entity i of a medner_entities (with its context, when it ran: `ran`, or
+    when None, a sentence index other than SIZE_MAX says so)."""
     e = _capi.EntityStruct()
     b, end = c_size_t(), c_size_t()
     check(lib.medner_entities_get(ents, i, byref(e)))
     check(lib.medner_entities_span_codepoints(ents, i, byref(b), byref(end)))
     flags = {name: bool(e.context & bit) for name, bit in _capi.CONTEXT_FLAGS.items()}
-    ran = e.sentence != _capi.SIZE_MAX
+    has_sentence = e.sentence != _capi.SIZE_MAX
+    ran = has_sentence if ran is None else ran
     return Entity(label=e.label.decode("utf-8"), start=b.value, end=end.value,
                   score=e.score, text=text[b.value:end.value],
                   section=lib.medner_section_name(e.section).decode("ascii") if ran else None,
-                  sentence=e.sentence if ran else None, **flags)
+                  sentence=e.sentence if has_sentence else None, **flags)
 
 
 def _entities(ents, text):
