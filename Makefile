@@ -56,7 +56,9 @@ CLI_OBJ    := $(CLI_SRC:%.c=build/obj/%.o)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%) build/tests/test_limits
 # libFuzzer targets; `make test` replays each one's saved corpus (tests/fuzz/corpus/NAME).
-FUZZ_TARGETS := tokenizer json safetensors conll config pipeline model_files adapter text context_rules
+FUZZ_TARGETS := tokenizer json safetensors conll config pipeline model_files adapter text context_rules context_input
+# CLI sources a target links besides the library (FUZZ_EXTRA_<target>).
+FUZZ_EXTRA_context_input := src/cli/context_line.c
 REPLAY_BIN := $(FUZZ_TARGETS:%=build/tests/replay_%)
 
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -166,12 +168,16 @@ build/asan/tests/test_limits: tests/limits/test_limits.c src/pipeline/pipeline.c
 build/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ALIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -DMEDNER_REPLAY_DIR='"tests/fuzz/corpus/$*"' -o $@ \
-	    tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(ALIB) $(TEST_LIBS)
+	    tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(FUZZ_EXTRA_$*) $(ALIB) $(TEST_LIBS)
 
 build/asan/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c build/asan/libmedner.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) -DMEDNER_REPLAY_DIR='"tests/fuzz/corpus/$*"' -o $@ \
-	    tests/fuzz/fuzz_$*.c tests/fuzz/replay.c build/asan/libmedner.a $(TEST_LIBS)
+	    tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(FUZZ_EXTRA_$*) build/asan/libmedner.a $(TEST_LIBS)
+
+# the extra sources are prerequisites too (build/fuzz/ links all of $^)
+build/tests/replay_context_input build/asan/tests/replay_context_input \
+build/fuzz/fuzz_context_input: $(FUZZ_EXTRA_context_input) src/cli/context_line.h
 
 build/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -306,7 +312,7 @@ FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) | $(CONTEXT_RULES_INC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(DEP_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(DEP_LIBS)
 
 # Run each target for FUZZ_SECONDS from its saved corpus, then merge the inputs
 # that reached new coverage back into tests/fuzz/corpus/NAME (commit them).

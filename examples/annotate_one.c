@@ -34,8 +34,17 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < medner_entities_count(entities); i++) {
             medner_entity e = MEDNER_ENTITY_INIT;
             medner_entities_get(entities, i, &e);
-            printf("%-12s %.3f  [%zu, %zu)  %.*s\n", e.label, e.score, e.begin, e.end,
+            printf("%-12s %.3f  [%zu, %zu)  %.*s", e.label, e.score, e.begin, e.end,
                    (int)(e.end - e.begin), text + e.begin);
+            /* clinical context (on when the model's labels look clinical) */
+            if (e.context & MEDNER_CONTEXT_NEGATED)
+                printf("  negated");
+            if (e.context & MEDNER_CONTEXT_FAMILY)
+                printf("  family");
+            if (e.sentence != SIZE_MAX)
+                printf("  (%s, sentence %zu)", medner_section_name((medner_section)e.section),
+                       e.sentence);
+            printf("\n");
         }
     }
     medner_entities_free(entities);

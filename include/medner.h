@@ -822,7 +822,8 @@ typedef struct medner_entity {
     size_t struct_size;   /**< set by the caller: sizeof(medner_entity) */
     size_t begin;         /**< UTF-8 byte offset of the first character, in the original text */
     size_t end;           /**< byte offset one past the last character */
-    const char *label;    /**< entity type (renamed), or the token label for NONE; borrowed */
+    const char *label;    /**< entity type (renamed), or the token label for NONE; borrowed
+                               from the entities object */
     double score;         /**< mean probability of its tokens/words, as Hugging Face computes it */
     size_t first_token;   /**< index of its first token in the whole-text token sequence */
     size_t n_tokens;      /**< number of tokens it spans */
@@ -830,7 +831,9 @@ typedef struct medner_entity {
     uint32_t context;     /**< medner_context_flag bits; 0 when context was not run */
     int32_t section;      /**< medner_section the entity begins in; NONE when context was not run */
     size_t sentence;      /**< index of the sentence it begins in, as medner_sentences_split()
-                               numbers the same text; SIZE_MAX when context was not run */
+                               numbers the same text (a span in the whitespace between two
+                               sentences: the one before, or 0); SIZE_MAX when context was
+                               not run, or when the text has no sentence (whitespace only) */
 } medner_entity;
 
 /** Initialiser of a medner_entity: struct_size set, ready for medner_entities_get(). */
@@ -882,6 +885,7 @@ typedef struct medner_spans medner_spans;
  * empty; the indices are those of medner_entity.sentence for the same text.
  * @param[out] out  new spans (category 0), free with medner_spans_free()
  * @param text      any bytes (need not be valid UTF-8), not NUL-terminated; may be NULL if len is 0
+ * @param len       its length in bytes
  * @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT (out NULL, text NULL with len > 0),
  *         MEDNER_E_OUT_OF_MEMORY. Thread-safety: safe from any thread.
  */
@@ -891,7 +895,11 @@ MEDNER_API int medner_sentences_split(medner_spans **out, const char *text, size
  * Find the sections of a clinical note (HISTORY OF PRESENT ILLNESS, PMH,
  * FAMILY HISTORY, A/P, ...): spans from each header to the next, covering
  * the text; a span's category is its medner_section (NONE before the
- * first header). Arguments and errors as medner_sentences_split().
+ * first header).
+ * @param[out] out  new spans, free with medner_spans_free()
+ * @param text      any bytes, as for medner_sentences_split()
+ * @param len       its length in bytes
+ * @return as medner_sentences_split(). Thread-safety: safe from any thread.
  */
 MEDNER_API int medner_sections_detect(medner_spans **out, const char *text, size_t len);
 
@@ -900,13 +908,17 @@ MEDNER_API size_t medner_spans_count(const medner_spans *spans);
 
 /**
  * Span `index`. Any out pointer may be NULL.
+ * @param spans          from medner_sentences_split() or medner_sections_detect()
+ * @param index          0 to medner_spans_count() - 1
+ * @param[out] begin     UTF-8 byte offset of its first byte
+ * @param[out] end       byte offset one past its last byte
  * @param[out] category  medner_section for sections, 0 for sentences
  * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT (NULL spans, index out of range).
  * Thread-safety: safe from any thread. */
 MEDNER_API int medner_spans_get(const medner_spans *spans, size_t index, size_t *begin,
                                 size_t *end, int32_t *category);
 
-/** Free spans. NULL is a no-op. */
+/** Free spans. NULL is a no-op. Thread-safety: no other thread may be reading the spans. */
 MEDNER_API void medner_spans_free(medner_spans *spans);
 
 /** A ConText rule set (trigger phrases, pseudo-triggers, terminations, with
@@ -919,6 +931,7 @@ typedef struct medner_context_rules medner_context_rules;
  * the built-in default rule set when path is NULL. A file with
  * `extends: default` adds to the defaults; otherwise it replaces them.
  * @param[out] out  new rules, free with medner_context_rules_free()
+ * @param path      YAML rule file, or NULL for the built-in rules
  * @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT (out NULL), MEDNER_E_IO,
  *         MEDNER_E_INVALID_CONFIG (message: file:line:column and what was
  *         expected), MEDNER_E_OUT_OF_MEMORY. Thread-safety: safe from any thread.
@@ -930,14 +943,20 @@ MEDNER_API void medner_context_rules_free(medner_context_rules *rules);
 
 /**
  * Apply ConText to spans the caller found (dictionary matches, another NER):
- * the result lists the spans in text order (by begin, then end) with their
+ * the result lists the spans in text order (by begin, then end; equal spans
+ * in the order given) with their
  * context flags, section and sentence (score 0, first_token and n_tokens 0,
- * labels copied). Spans may overlap.
- * @param[out] out   new entities, free with medner_entities_free()
+ * labels copied: medner_entity.label is "" for a NULL label). Spans may
+ * overlap; the same span may be given twice. Sentences and sections are
+ * computed once per call (time linear in len + n).
+ * @param[out] out   new entities, free with medner_entities_free(); untouched on failure
  * @param rules      from medner_context_rules_load()
- * @param text,len   the text the offsets refer to (UTF-8)
- * @param begins,ends n UTF-8 byte offsets, begins[i] < ends[i] <= len, on character boundaries
+ * @param text       the text the offsets refer to (UTF-8); may be NULL if len is 0
+ * @param len        its length in bytes
+ * @param begins     n UTF-8 byte offsets, begins[i] < ends[i], on character boundaries
+ * @param ends       n UTF-8 byte offsets, ends[i] <= len, on character boundaries
  * @param labels     n entity types (NULL, or NULL entries: no label; rules with a label filter then do not apply)
+ * @param n          number of spans (0: an empty result)
  * @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT (NULL where required, a span
  *         out of range, empty or not on a character boundary: the message
  *         names its index), MEDNER_E_INVALID_UTF8, MEDNER_E_OUT_OF_MEMORY.
@@ -995,7 +1014,9 @@ typedef struct medner_pipeline_params {
                                                 the model's labels look clinical (docs/context.md),
                                                 ON, OFF */
     uint32_t reserved2;                    /**< must be zero */
-    const char *context_rules;             /**< YAML rule file, or NULL for the built-in rules */
+    const char *context_rules;             /**< YAML rule file (copied; loaded once, at creation),
+                                                or NULL for the built-in rules; a file given
+                                                with context DEFAULT turns context on */
 } medner_pipeline_params;
 
 /** Initialiser of a medner_pipeline_params: struct_size set, every option at its default. */
@@ -1009,8 +1030,9 @@ typedef struct medner_pipeline_params {
  * @param      params  options; model_dir is required (the strings are copied).
  * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (missing model_dir, bad
  *         options, a model without a classification head); the errors of
- *         medner_tokenizer_load(), medner_encoder_load() and
- *         medner_decoder_create().
+ *         medner_tokenizer_load(), medner_encoder_load(),
+ *         medner_decoder_create() and, when context runs,
+ *         medner_context_rules_load().
  * Thread-safety: safe to call from any thread.
  */
 MEDNER_API int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *params);
@@ -1030,7 +1052,9 @@ MEDNER_API int medner_pipeline_load_config(medner_pipeline **out, const char *co
 MEDNER_API void medner_pipeline_free(medner_pipeline *pipeline);
 
 /** Effective options (after the file, overrides and defaults): fills `out`
- *  up to out->struct_size; strings and the decoder pointer are borrowed. Returns MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
+ *  up to out->struct_size; strings and the decoder pointer are borrowed.
+ *  `context` is the effective choice (MEDNER_ON or MEDNER_OFF, never
+ *  DEFAULT). Returns MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
 MEDNER_API int medner_pipeline_get_params(const medner_pipeline *pipeline,
                                           medner_pipeline_params *out);
 
@@ -1056,6 +1080,9 @@ MEDNER_API int medner_pipeline_context_create(medner_context **out,
  *                   to them); an entry may be NULL only when its length is 0.
  * @param lens       n byte lengths.
  * @param n          number of texts.
+ * When the pipeline's context is on (medner_pipeline_get_params()), each
+ * text's entities carry their context flags, section and sentence,
+ * computed once over the whole text after its entities are final.
  * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT; MEDNER_E_INVALID_UTF8 (the
  *         message gives the text index and byte offset); MEDNER_E_LIMIT;
  *         MEDNER_E_OUT_OF_MEMORY. All or nothing: on failure no result is

@@ -17,6 +17,7 @@ if [ "$mode" = all ]; then
   run eval-aggregation sh tests/cli/test-eval-aggregation.sh
   run eval-output sh tests/cli/test-eval-output.sh
   run cli-trust sh tests/cli/test-cli-trust.sh
+  run cli-context sh tests/cli/test-cli-context.sh
   run check-abi make --no-print-directory check-abi
   run abi-gate sh tests/abi/test-abi-gate.sh
   run install sh tests/install/test-install.sh

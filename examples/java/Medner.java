@@ -6,9 +6,13 @@
  *   java --add-modules jdk.incubator.foreign --enable-native-access=ALL-UNNAMED \
  *        -Dmedner.library=lib/libmedner.so.0 -cp build/java Medner MODEL_DIR NOTE.txt
  *
- * prints one line per entity: START<TAB>END<TAB>LABEL<TAB>SCORE<TAB>TEXT, where
+ * prints one line per entity:
+ * START<TAB>END<TAB>LABEL<TAB>SCORE<TAB>TEXT<TAB>FLAGS<TAB>SECTION<TAB>SENTENCE, where
  * START/END are UTF-16 offsets (Java String indices, from
- * medner_entities_span_utf16()) and TEXT is note.substring(START, END).
+ * medner_entities_span_utf16()), TEXT is note.substring(START, END), and the
+ * clinical context (docs/context.md) is FLAGS (e.g. "negated,family", "none")
+ * SECTION (e.g. "family_history") and SENTENCE (0-based), or "-" "-" -1 when
+ * context did not run (the model's labels do not look clinical).
  *
  * The library is found through -Dmedner.library=PATH, else $MEDNER_LIBRARY,
  * else System.loadLibrary("medner") (java.library.path: libmedner.so).
@@ -54,8 +58,29 @@ import jdk.incubator.foreign.SymbolLookup;
 
 public final class Medner implements AutoCloseable {
 
-    /** One entity; start/end are UTF-16 offsets: note.substring(start, end) == text. */
-    public record Entity(String label, int start, int end, double score, String text) {}
+    /** One entity; start/end are UTF-16 offsets: note.substring(start, end) == text.
+     *  context: medner_context_flag bits; section: its name, or null and sentence -1
+     *  when clinical context did not run. */
+    public record Entity(String label, int start, int end, double score, String text,
+                         int context, String section, long sentence) {
+        public boolean negated() { return (context & 1) != 0; }
+        public boolean uncertain() { return (context & 2) != 0; }
+        public boolean historical() { return (context & 4) != 0; }
+        public boolean hypothetical() { return (context & 8) != 0; }
+        public boolean family() { return (context & 16) != 0; }
+
+        /** "negated,family", "none" (no flag), or "-" (context did not run). */
+        public String flags() {
+            if (section == null)
+                return "-";
+            String[] names = { "negated", "uncertain", "historical", "hypothetical", "family" };
+            StringBuilder b = new StringBuilder();
+            for (int k = 0; k < names.length; k++)
+                if ((context & (1 << k)) != 0)
+                    b.append(b.length() > 0 ? "," : "").append(names[k]);
+            return b.length() > 0 ? b.toString() : "none";
+        }
+    }
 
     /** A medner call failed: status is the medner_status, the message medner_last_error(). */
     public static final class MednerException extends RuntimeException {
@@ -83,7 +108,11 @@ public final class Medner implements AutoCloseable {
             C_INT.withName("first_window_only"),
             C_INT.withName("encoder_threads"),
             C_INT.withName("reserved"),
-            C_POINTER.withName("decoder"));
+            C_POINTER.withName("decoder"),
+            // appended in 0.2
+            C_INT.withName("context"),
+            C_INT.withName("reserved2"),
+            C_POINTER.withName("context_rules"));
 
     /** medner_entity. */
     static final GroupLayout ENTITY = MemoryLayout.structLayout(
@@ -93,7 +122,11 @@ public final class Medner implements AutoCloseable {
             C_POINTER.withName("label"),
             C_DOUBLE.withName("score"),
             C_LONG.withName("first_token"),
-            C_LONG.withName("n_tokens"));
+            C_LONG.withName("n_tokens"),
+            // appended in 0.2
+            C_INT.withName("context"),
+            C_INT.withName("section"),
+            C_LONG.withName("sentence"));
 
     private static final SymbolLookup LOOKUP;
     static {
@@ -143,6 +176,8 @@ public final class Medner implements AutoCloseable {
             fn("medner_entities_span_utf16",
                FunctionDescriptor.of(C_INT, C_POINTER, C_LONG, C_POINTER, C_POINTER),
                int.class, PTR, long.class, PTR, PTR);
+    private static final MethodHandle SECTION_NAME =
+            fn("medner_section_name", FunctionDescriptor.of(C_POINTER, C_INT), PTR, int.class);
     private static final MethodHandle ENTITIES_FREE =
             fn("medner_entities_free", FunctionDescriptor.ofVoid(C_POINTER), void.class, PTR);
 
@@ -300,7 +335,16 @@ public final class Medner implements AutoCloseable {
                         String label = cString(
                                 MemoryAccess.getAddressAtOffset(e, offset(ENTITY, "label")));
                         double score = MemoryAccess.getDoubleAtOffset(e, offset(ENTITY, "score"));
-                        result.add(new Entity(label, b, f, score, text.substring(b, f)));
+                        int flags = MemoryAccess.getIntAtOffset(e, offset(ENTITY, "context"));
+                        int sec = MemoryAccess.getIntAtOffset(e, offset(ENTITY, "section"));
+                        long sentence = MemoryAccess.getLongAtOffset(e, offset(ENTITY, "sentence"));
+                        String section = null;
+                        if (sentence != -1L) // SIZE_MAX: context did not run
+                            section = cString((MemoryAddress) SECTION_NAME.invokeExact(sec));
+                        else
+                            sentence = -1L;
+                        result.add(new Entity(label, b, f, score, text.substring(b, f), flags,
+                                              section, sentence));
                     }
                 } finally {
                     ENTITIES_FREE.invokeExact(ents);
@@ -350,8 +394,9 @@ public final class Medner implements AutoCloseable {
         String note = Files.readString(Path.of(args[1]), StandardCharsets.UTF_8);
         try (Medner medner = new Medner(args[0]); Session session = medner.newSession()) {
             for (Entity e : session.annotate(note))
-                out.printf(Locale.ROOT, "%d\t%d\t%s\t%s\t%s%n", e.start(), e.end(), e.label(),
-                           Double.toString(e.score()), e.text());
+                out.printf(Locale.ROOT, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%d%n", e.start(), e.end(),
+                           e.label(), Double.toString(e.score()), e.text(), e.flags(),
+                           e.section() == null ? "-" : e.section(), e.sentence());
         } catch (MednerException e) {
             System.err.println("medner " + version() + ": " + e.getMessage());
             System.exit(1);

@@ -47,10 +47,13 @@ int main(void)
     F(medner_pipeline_params, threads); F(medner_pipeline_params, merge);
     F(medner_pipeline_params, first_window_only); F(medner_pipeline_params, encoder_threads);
     F(medner_pipeline_params, reserved); F(medner_pipeline_params, decoder);
+    F(medner_pipeline_params, context); F(medner_pipeline_params, reserved2);
+    F(medner_pipeline_params, context_rules);
     printf("medner_entity sizeof %zu\n", sizeof(medner_entity));
     F(medner_entity, struct_size); F(medner_entity, begin); F(medner_entity, end);
     F(medner_entity, label); F(medner_entity, score); F(medner_entity, first_token);
-    F(medner_entity, n_tokens);
+    F(medner_entity, n_tokens); F(medner_entity, context); F(medner_entity, section);
+    F(medner_entity, sentence);
     return 0;
 }
 C
@@ -89,6 +92,14 @@ for c, j in zip(cli, java):
         fails.append(f"Java {got} != CLI {want}")
     if abs(float(j[3]) - c["score"]) > 1e-12:
         fails.append(f"score {j[3]} != {c['score']}")
+    # clinical context: the same flags, section and sentence as the CLI (or none)
+    names = ["negated", "uncertain", "historical", "hypothetical", "family"]
+    if "sentence" in c:
+        want_ctx = (",".join(n for n in names if c[n]) or "none", c["section"], c["sentence"])
+    else:
+        want_ctx = ("-", "-", -1)
+    if (j[5], j[6], int(j[7])) != want_ctx:
+        fails.append(f"context {j[5:8]} != CLI {want_ctx}")
     # substring by UTF-16 units must give the CLI's text (String.substring semantics)
     units = note.encode("utf-16-le")
     if units[2 * got[0]:2 * got[1]].decode("utf-16-le", "replace") != c["text"]:

@@ -24,6 +24,13 @@ static const char annotate_usage[] =
     "  conll:           whitespace-separated words 'WORD<TAB>B-X|I-X|O', blank line per document\n"
     "  pretty:          the text with its entities highlighted (colours on a terminal,\n"
     "                   [text|Label] otherwise), for reading; a line per document id\n"
+    "When clinical context runs (--context, below), each jsonl entity also has\n"
+    "\"negated\", \"uncertain\", \"historical\", \"hypothetical\", \"family\" (booleans),\n"
+    "\"section\" (e.g. \"family_history\") and \"sentence\" (0-based index); brat gets\n"
+    "attribute lines 'A1<TAB>Negated T1' (Negated, Uncertain, Historical, Hypothetical,\n"
+    "Family); pretty marks the label: '!neg' negated (struck through in colour), '?'\n"
+    "uncertain, 'hist' historical, 'hyp' hypothetical, 'fam' family, e.g.\n"
+    "[chest pain|Problem !neg]. Without context the output is as before.\n"
     "\n"
     "options:\n"
     "  --format jsonl|brat|conll|pretty  output format\n"
@@ -112,7 +119,20 @@ static void *run_worker(void *arg)
     return NULL;
 }
 
-static int write_jsonl(medner__buf *b, const doc *d)
+/* Context flags: jsonl member, brat attribute, pretty mark. */
+static const struct {
+    uint32_t bit;
+    const char *json, *brat, *mark;
+} flags[] = {
+    { MEDNER_CONTEXT_NEGATED, "negated", "Negated", "!neg" },
+    { MEDNER_CONTEXT_UNCERTAIN, "uncertain", "Uncertain", "?" },
+    { MEDNER_CONTEXT_HISTORICAL, "historical", "Historical", "hist" },
+    { MEDNER_CONTEXT_HYPOTHETICAL, "hypothetical", "Hypothetical", "hyp" },
+    { MEDNER_CONTEXT_FAMILY, "family", "Family", "fam" },
+};
+#define N_FLAGS (sizeof flags / sizeof *flags)
+
+static int write_jsonl(medner__buf *b, const doc *d, int context)
 {
     int rc = medner__buf_append_str(b, "{\"id\":");
     rc = rc ? rc : medner__buf_append_str(b, d->id_json ? d->id_json : "null");
@@ -134,6 +154,18 @@ static int write_jsonl(medner__buf *b, const doc *d)
         rc = rc ? rc : medner__buf_json_double(b, e.score);
         rc = rc ? rc : medner__buf_append_str(b, ",\"text\":");
         rc = rc ? rc : medner__buf_json_string(b, d->text + e.begin, e.end - e.begin);
+        for (size_t f = 0; context && f < N_FLAGS && !rc; f++)
+            rc = medner__buf_printf(b, ",\"%s\":%s", flags[f].json,
+                                    (e.context & flags[f].bit) ? "true" : "false");
+        if (context) {
+            const char *sec = medner_section_name((medner_section)e.section);
+            rc = rc ? rc : medner__buf_append_str(b, ",\"section\":");
+            rc = rc ? rc : medner__buf_json_string(b, sec, strlen(sec));
+            if (e.sentence == SIZE_MAX) /* a text without a sentence */
+                rc = rc ? rc : medner__buf_append_str(b, ",\"sentence\":null");
+            else
+                rc = rc ? rc : medner__buf_printf(b, ",\"sentence\":%zu", e.sentence);
+        }
         rc = rc ? rc : medner__buf_putc(b, '}');
     }
     return rc ? rc : medner__buf_append_str(b, "]}\n");
@@ -141,6 +173,7 @@ static int write_jsonl(medner__buf *b, const doc *d)
 
 static int write_brat(medner__buf *b, const doc *d, const char *id_plain)
 {
+    size_t n_attr = 0;
     int rc = medner__buf_append_str(b, "# doc ");
     rc = rc ? rc : medner_cli_plain_name(b, id_plain);
     rc = rc ? rc : medner__buf_putc(b, '\n');
@@ -162,6 +195,10 @@ static int write_brat(medner__buf *b, const doc *d, const char *id_plain)
         for (size_t k = e.begin; k < e.end && !rc; k++)
             rc = medner__buf_putc(b, d->text[k] == '\n' || d->text[k] == '\r' ? ' ' : d->text[k]);
         rc = rc ? rc : medner__buf_putc(b, '\n');
+        /* brat attributes: one line per flag set on the entity */
+        for (size_t f = 0; f < N_FLAGS && !rc; f++)
+            if (e.context & flags[f].bit)
+                rc = medner__buf_printf(b, "A%zu\t%s T%zu\n", ++n_attr, flags[f].brat, i + 1);
     }
     return rc;
 }
@@ -190,8 +227,9 @@ static int write_pretty(medner__buf *b, const doc *d, const char *id_plain, int 
         unsigned h = 5381;
         for (const char *c = e.label; *c; c++)
             h = h * 33u + (unsigned char)*c;
-        if (colour)
-            rc = rc ? rc : medner__buf_printf(b, "\033[1;%dm", palette[h % 12]);
+        int neg = (e.context & MEDNER_CONTEXT_NEGATED) != 0;
+        if (colour) /* a negated entity is struck through */
+            rc = rc ? rc : medner__buf_printf(b, "\033[1;%s%dm", neg ? "9;" : "", palette[h % 12]);
         else
             rc = rc ? rc : medner__buf_putc(b, '[');
         rc = rc ? rc : medner__buf_append(b, d->text + e.begin, e.end - e.begin);
@@ -200,6 +238,11 @@ static int write_pretty(medner__buf *b, const doc *d, const char *id_plain, int 
         else
             rc = rc ? rc : medner__buf_putc(b, '|');
         rc = rc ? rc : medner_cli_plain_name(b, e.label);
+        for (size_t f = 0, first = 1; f < N_FLAGS && !rc; f++)
+            if (e.context & flags[f].bit) {
+                rc = medner__buf_printf(b, "%s%s", first ? " " : ",", flags[f].mark);
+                first = 0;
+            }
         rc = rc ? rc : medner__buf_append_str(b, colour ? "\xE2\x80\xBA\033[0m" : "]");
         pos = e.end;
     }
@@ -605,7 +648,7 @@ int medner_cli_annotate(int argc, char **argv)
                                             : d->id_json ? d->id_json : "null";
             int wrc;
             if (!strcmp(format, "jsonl"))
-                wrc = write_jsonl(&out, d);
+                wrc = write_jsonl(&out, d, eff.context == MEDNER_ON);
             else if (!strcmp(format, "brat"))
                 wrc = write_brat(&out, d, id_plain);
             else if (!strcmp(format, "pretty"))

@@ -21,6 +21,8 @@ static int cmd_help(int argc, char **argv);
 
 static const command commands[] = {
     { "annotate", "find entities in documents (JSON lines or text files)", medner_cli_annotate },
+    { "context", "negation, uncertainty, history, ... of given entity spans (JSON lines)",
+      medner_cli_context },
     { "eval", "entity-level P/R/F1 on a CoNLL file (identical to seqeval)", medner_cli_eval },
     { "info", "describe a Hugging Face model directory", medner_cli_info },
     { "logits", "per-token logits of JSON lines (check against PyTorch)", medner_cli_logits },

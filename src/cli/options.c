@@ -71,7 +71,7 @@ int medner_cli_pipeline_option(const char *cmd, medner_cli_options *o, int argc,
                                               "--max-length", "--overlap", "--batch-size",
                                               "--threads", "--encoder-threads", "--min-score",
                                               "--merge", "--ignore-label", "--keep-label",
-                                              "--rename" };
+                                              "--rename", "--context" };
     int known = 0;
     for (size_t j = 0; j < sizeof with_value / sizeof *with_value; j++)
         known |= !strcmp(a, with_value[j]);
@@ -88,6 +88,15 @@ int medner_cli_pipeline_option(const char *cmd, medner_cli_options *o, int argc,
         pp->model_dir = v;
     else if (!strcmp(a, "--adapter"))
         pp->adapter_dir = v;
+    else if (!strcmp(a, "--context")) {
+        if (!strcmp(v, "off")) {
+            pp->context = MEDNER_OFF;
+        } else {
+            pp->context = MEDNER_ON; /* default/on: the built-in rules; else a rule file */
+            if (strcmp(v, "default") && strcmp(v, "on"))
+                pp->context_rules = v;
+        }
+    }
     else if (!strcmp(a, "--aggregation")) {
         if (pick(cmd, a, v, aggregations, 6, &k))
             return 1;
@@ -234,4 +243,10 @@ const char medner_cli_pipeline_help[] =
     "  --min-score X              drop entities scoring below X\n"
     "  --ignore-label L           entity type to drop (repeatable; default O)\n"
     "  --keep-label L             keep only these types (repeatable)\n"
-    "  --rename FROM=TO           rename an entity type (repeatable)\n";
+    "  --rename FROM=TO           rename an entity type (repeatable)\n"
+    "  --context default|off|FILE clinical context of each entity (negated, uncertain,\n"
+    "                             historical, hypothetical, family; section, sentence;\n"
+    "                             docs/context.md): default = on with the built-in rules,\n"
+    "                             FILE = on with that YAML rule file; without the flag:\n"
+    "                             on when the model's labels look clinical (a config's\n"
+    "                             rule file stays in use with 'default')\n";

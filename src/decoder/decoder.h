@@ -59,9 +59,31 @@ size_t medner__decoder_n_names(const medner_decoder *d);
 
 /* Build a result object from decoded entities of `text` (copies names,
  * computes code-point and UTF-16 spans). Sorts by (begin, end) unless
- * `keep_order`. */
+ * `keep_order`. Every entity starts without context (flags 0, section
+ * NONE, sentence SIZE_MAX): see medner__entities_set_context(). */
 int medner__entities_create(medner_entities **out, const medner_decoder *d,
                             const medner__entlist *l, const char *text, size_t len,
                             size_t n_tokens, bool keep_order);
+
+/* Clinical context of one entity (medner_entity.context/section/sentence). */
+typedef struct medner__ent_context {
+    uint32_t flags;   /* MEDNER_CONTEXT_* bits */
+    int32_t section;  /* medner_section */
+    size_t sentence;  /* SIZE_MAX: context not run */
+} medner__ent_context;
+
+/* Build a result object from n entities whose labels are names[items[i].label]
+ * (n_names names, copied), in the given order (the caller sorts), with
+ * their context (ctx NULL: none). Errors as medner__entities_create(). */
+int medner__entities_create_named(medner_entities **out, const medner__ent *items, size_t n,
+                                  const char *const *names, size_t n_names,
+                                  const medner__ent_context *ctx, const char *text, size_t len,
+                                  size_t n_tokens);
+
+/* Span and label (borrowed) of entity i < count, without copying a struct. */
+void medner__entities_item(const medner_entities *e, size_t i, size_t *begin, size_t *end,
+                           const char **label);
+/* Set the context of entity i < count (the object is still the builder's). */
+void medner__entities_set_context(medner_entities *e, size_t i, const medner__ent_context *c);
 
 #endif

@@ -7,6 +7,7 @@
 struct medner_entities {
     size_t n;
     medner__ent *items;
+    medner__ent_context *ctx; /* n: clinical context of each entity */
     size_t *cp;     /* 2n: code-point begin/end */
     size_t *u16;    /* 2n: UTF-16 begin/end */
     char **names;   /* copies of the decoder's output names */
@@ -27,6 +28,7 @@ void medner_entities_free(medner_entities *e)
         medner__free(e->names[i]);
     medner__free(e->names);
     medner__free(e->items);
+    medner__free(e->ctx);
     medner__free(e->cp);
     medner__free(e->u16);
     medner__free(e);
@@ -51,6 +53,10 @@ int medner_entities_get(const medner_entities *e, size_t index, medner_entity *o
     out->score = x->score;
     out->first_token = x->first_token;
     out->n_tokens = x->n_tokens;
+    out->context = e->ctx[index].flags;
+    out->section = e->ctx[index].section;
+    out->sentence = e->ctx[index].sentence;
+    /* a 0.1 caller's struct ends at n_tokens: only that much is written */
     return medner__struct_out(out_, &ent, sizeof ent, MEDNER__SIZE_V0_1_ENTITY,
                               "medner_entities_get");
 }
@@ -89,33 +95,48 @@ static int cmp_ent(const void *a, const void *b)
     return (x->first_token > y->first_token) - (x->first_token < y->first_token);
 }
 
-int medner__entities_create(medner_entities **out, const medner_decoder *d,
-                            const medner__entlist *l, const char *text, size_t len,
-                            size_t n_tokens, bool keep_order)
+void medner__entities_item(const medner_entities *e, size_t i, size_t *begin, size_t *end,
+                           const char **label)
+{
+    *begin = e->items[i].begin;
+    *end = e->items[i].end;
+    *label = e->names[e->items[i].label];
+}
+
+void medner__entities_set_context(medner_entities *e, size_t i, const medner__ent_context *c)
+{
+    e->ctx[i] = *c;
+}
+
+/* The object for items[0, n) (sorted unless keep_order), names copied. */
+static int build(medner_entities **out, const medner__ent *items, size_t n,
+                 const char *const *names, size_t nn, const medner__ent_context *ctx,
+                 const char *text, size_t len, size_t n_tokens, bool keep_order)
 {
     medner_entities *e = medner__calloc(1, sizeof *e);
     if (e == NULL)
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "entities: out of memory");
-    size_t n = l->n, alloc = n ? n : 1;
-    size_t nn = medner__decoder_n_names(d);
+    size_t alloc = n ? n : 1;
     e->items = medner__malloc(alloc * sizeof *e->items);
+    e->ctx = medner__malloc(alloc * sizeof *e->ctx);
     e->cp = medner__malloc(2 * alloc * sizeof *e->cp);
     e->u16 = medner__malloc(2 * alloc * sizeof *e->u16);
-    e->names = medner__calloc(nn, sizeof *e->names);
+    e->names = medner__calloc(nn ? nn : 1, sizeof *e->names);
     int rc = MEDNER_OK;
-    if (!e->items || !e->cp || !e->u16 || !e->names)
+    if (!e->items || !e->ctx || !e->cp || !e->u16 || !e->names)
         goto oom;
     for (size_t i = 0; i < nn; i++) {
-        const char *s = medner__decoder_name(d, i);
+        const char *s = names[i] ? names[i] : "";
         if ((e->names[i] = medner__strndup(s, strlen(s))) == NULL)
             goto oom;
         e->n_names = i + 1;
     }
     if (n > 0)
-        memcpy(e->items, l->items, n * sizeof *e->items);
+        memcpy(e->items, items, n * sizeof *e->items);
     if (!keep_order)
         qsort(e->items, n, sizeof *e->items, cmp_ent);
     for (size_t i = 0; i < n; i++) {
+        e->ctx[i] = ctx ? ctx[i] : (medner__ent_context){ 0, MEDNER_SECTION_NONE, SIZE_MAX };
         e->cp[2 * i] = e->items[i].begin;
         e->cp[2 * i + 1] = e->items[i].end;
     }
@@ -132,4 +153,27 @@ int medner__entities_create(medner_entities **out, const medner_decoder *d,
 oom:
     medner_entities_free(e);
     return medner__fail(MEDNER_E_OUT_OF_MEMORY, "entities: out of memory");
+}
+
+int medner__entities_create(medner_entities **out, const medner_decoder *d,
+                            const medner__entlist *l, const char *text, size_t len,
+                            size_t n_tokens, bool keep_order)
+{
+    size_t nn = medner__decoder_n_names(d);
+    const char **names = medner__calloc(nn ? nn : 1, sizeof *names);
+    if (names == NULL)
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "entities: out of memory");
+    for (size_t i = 0; i < nn; i++)
+        names[i] = medner__decoder_name(d, i);
+    int rc = build(out, l->items, l->n, names, nn, NULL, text, len, n_tokens, keep_order);
+    medner__free(names);
+    return rc;
+}
+
+int medner__entities_create_named(medner_entities **out, const medner__ent *items, size_t n,
+                                  const char *const *names, size_t n_names,
+                                  const medner__ent_context *ctx, const char *text, size_t len,
+                                  size_t n_tokens)
+{
+    return build(out, items, n, names, n_names, ctx, text, len, n_tokens, true);
 }

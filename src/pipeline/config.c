@@ -835,17 +835,47 @@ static int read_labels(reader *r)
 enum top_key {
     T_MODEL, T_BASE, T_ADAPTER, T_AGGREGATION, T_DECODING, T_SCHEME, T_MAX_LENGTH, T_OVERLAP,
     T_BATCH_SIZE, T_THREADS, T_BLAS_THREADS, T_MERGE, T_FIRST_WINDOW_ONLY, T_MIN_SCORE, T_LABELS,
-    T_COUNT
+    T_CONTEXT, T_COUNT
 };
 
 static const char *const top_keys[T_COUNT] = {
     "model", "base", "adapter", "aggregation", "decoding", "scheme", "max_length", "overlap",
-    "batch_size", "threads", "encoder_threads", "merge", "first_window_only", "min_score", "labels"
+    "batch_size", "threads", "encoder_threads", "merge", "first_window_only", "min_score", "labels",
+    "context"
 };
 
 #define TOP_KEY_LIST                                                                          \
     "model, base, adapter, aggregation, decoding, scheme, max_length, overlap, batch_size, " \
-    "threads, encoder_threads, merge, first_window_only, min_score, labels"
+    "threads, encoder_threads, merge, first_window_only, min_score, labels, context"
+
+/* context: default | on | off | a rule file (relative to the file's directory). */
+static int read_context(reader *r)
+{
+    static const char expected[] = "default, on, off or a rule file (a non-empty string)";
+    medner__config_file *c = r->cfg;
+    char *s = NULL;
+    int rc = read_string(r, "\"context\"", expected, 0, &s);
+    if (rc != MEDNER_OK)
+        return rc;
+    c->set |= MEDNER__CONFIG_HAS_CONTEXT;
+    if (strcmp(s, "default") == 0 || strcmp(s, "on") == 0 || strcmp(s, "off") == 0) {
+        c->params.context = strcmp(s, "off") == 0 ? MEDNER_OFF : MEDNER_ON;
+        medner__free(s);
+        return MEDNER_OK;
+    }
+    size_t pre = s[0] != '/' ? r->dir_len : 0, len = strlen(s);
+    char *path = medner__malloc(pre + len + 1);
+    if (path == NULL) {
+        medner__free(s);
+        return oom(r);
+    }
+    memcpy(path, r->path, pre);
+    memcpy(path + pre, s, len + 1);
+    medner__free(s);
+    c->params.context = MEDNER_ON;
+    c->context_rules = path;
+    return MEDNER_OK;
+}
 
 static int read_value(reader *r, int k)
 {
@@ -904,6 +934,8 @@ static int read_value(reader *r, int k)
     case T_MIN_SCORE:
         c->set |= MEDNER__CONFIG_HAS_MIN_SCORE;
         return read_score(r, subject, &d->min_score);
+    case T_CONTEXT:
+        return read_context(r);
     default:
         return read_labels(r);
     }
@@ -1053,6 +1085,7 @@ int medner__config_file_load(medner__config_file *out, const char *path)
     }
     cfg.params.model_dir = cfg.model_dir;
     cfg.params.adapter_dir = cfg.adapter_dir;
+    cfg.params.context_rules = cfg.context_rules;
     /* (arrays are allocated only for a first element: NULL when empty) */
     cfg.decoder.ignore_labels = (const char *const *)cfg.ignore;
     cfg.decoder.n_ignore_labels = cfg.n_ignore;
@@ -1079,6 +1112,7 @@ void medner__config_file_release(medner__config_file *cfg)
         return;
     medner__free(cfg->model_dir);
     medner__free(cfg->adapter_dir);
+    medner__free(cfg->context_rules);
     free_list(cfg->ignore, cfg->n_ignore);
     free_list(cfg->keep, cfg->n_keep);
     free_list(cfg->rename_from, cfg->n_renames);
@@ -1109,7 +1143,7 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
         (rc = medner__params_copy(&od, sizeof od, o.decoder, MEDNER__SIZE_V0_1_DECODER_PARAMS,
                                   "medner_decoder_params")) != MEDNER_OK)
         return rc;
-    if (o.reserved != 0 || od.reserved != 0)
+    if (o.reserved != 0 || o.reserved2 != 0 || od.reserved != 0)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "overrides: the reserved fields must be zero");
     if ((od.n_ignore_labels && !od.ignore_labels) || (od.n_keep_labels && !od.keep_labels) ||
@@ -1126,6 +1160,8 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
     if (o.merge) dst->merge = o.merge;
     if (o.first_window_only) dst->first_window_only = o.first_window_only;
     if (o.encoder_threads) dst->encoder_threads = o.encoder_threads;
+    if (o.context) dst->context = o.context;
+    if (o.context_rules) dst->context_rules = o.context_rules;
 
     if (od.aggregation) dst_decoder->aggregation = od.aggregation;
     if (od.decoding) dst_decoder->decoding = od.decoding;

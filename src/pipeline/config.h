@@ -34,7 +34,8 @@ enum {
     MEDNER__CONFIG_HAS_MIN_SCORE = 1u << 12,
     MEDNER__CONFIG_HAS_IGNORE = 1u << 13,
     MEDNER__CONFIG_HAS_KEEP = 1u << 14,
-    MEDNER__CONFIG_HAS_RENAME = 1u << 15
+    MEDNER__CONFIG_HAS_RENAME = 1u << 15,
+    MEDNER__CONFIG_HAS_CONTEXT = 1u << 16
 };
 
 /*
@@ -50,7 +51,10 @@ enum {
  * - label arrays are NULL when empty; `labels: {ignore: []}` is refused,
  *   since a zero n_ignore_labels means the default {"O"};
  * - relative `model`/`base`/`adapter` paths are already joined to the
- *   directory of the file.
+ *   directory of the file;
+ * - `context: default | on` gives MEDNER_ON with the built-in rules,
+ *   `off` MEDNER_OFF, any other string is a rule file (MEDNER_ON, path
+ *   joined like the others, in params.context_rules); absent: DEFAULT.
  */
 typedef struct medner__config_file {
     medner_pipeline_params params;
@@ -59,6 +63,7 @@ typedef struct medner__config_file {
     /* owned storage (medner__malloc) that params/decoder point into */
     char *model_dir;
     char *adapter_dir;
+    char *context_rules;
     char **ignore;
     size_t n_ignore;
     char **keep;

@@ -16,9 +16,13 @@
  * line, else a line break, else a space, else a character boundary) that
  * are annotated one after the other, so the working memory of one call is
  * bounded by one segment whatever the text's length (docs/security.md).
+ * When clinical context runs (docs/context.md), it runs once per text on
+ * its final entities, over the whole text (also for a segmented one), so
+ * sentence indices and offsets are those of the whole text.
  */
 #include <string.h>
 
+#include "context/context.h"
 #include "decoder/decoder.h"
 #include "pipeline/config.h"
 
@@ -41,6 +45,8 @@ struct medner_pipeline {
     size_t n_labels;
     uint32_t *token_cplen;         /* code points of each vocabulary string */
     int32_t unk_id;
+    char *context_rules;           /* copy of params.context_rules */
+    medner_context_rules *rules;   /* loaded when context runs, else NULL */
 };
 
 void medner_pipeline_free(medner_pipeline *p)
@@ -57,6 +63,8 @@ void medner_pipeline_free(medner_pipeline *p)
     medner__free(p->model_dir);
     medner__free(p->adapter_dir);
     medner__free(p->token_cplen);
+    medner__context_rules_free(p->rules);
+    medner__free(p->context_rules);
     medner__free(p);
 }
 
@@ -197,10 +205,11 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
     if (pp.model_dir == NULL)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_pipeline_params: model_dir is required");
     if (pp.reserved != 0 || (unsigned)pp.merge > MEDNER_MERGE_CENTER ||
-        (unsigned)pp.first_window_only > MEDNER_OFF || (pp.max_length && pp.max_length < 3))
+        (unsigned)pp.first_window_only > MEDNER_OFF || (pp.max_length && pp.max_length < 3) ||
+        (unsigned)pp.context > MEDNER_OFF || pp.reserved2 != 0)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
-                            "medner_pipeline_params: merge and first_window_only must be enum "
-                            "values, max_length >= 3 when set, reserved 0");
+                            "medner_pipeline_params: merge, first_window_only and context must "
+                            "be enum values, max_length >= 3 when set, reserved and reserved2 0");
     if (pp.batch_size > MEDNER__MAX_BATCH_SIZE || pp.threads > MEDNER__MAX_THREADS ||
         pp.encoder_threads > MEDNER__MAX_THREADS)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
@@ -215,7 +224,9 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
         goto fail;
     p->model_dir = dup_str(pp.model_dir);
     p->adapter_dir = dup_str(pp.adapter_dir);
-    if (p->model_dir == NULL || (pp.adapter_dir != NULL && p->adapter_dir == NULL)) {
+    p->context_rules = dup_str(pp.context_rules);
+    if (p->model_dir == NULL || (pp.adapter_dir != NULL && p->adapter_dir == NULL) ||
+        (pp.context_rules != NULL && p->context_rules == NULL)) {
         rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
         goto fail;
     }
@@ -253,9 +264,19 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
     rc = check_label_lists(labels, info.num_labels, &p->dparams);
     if (rc == MEDNER_OK)
         rc = medner_decoder_create(&p->dec, labels, info.num_labels, &p->dparams);
+    /* context: ON, a rule file, or (DEFAULT) the model's labels look clinical */
+    int context = pp.context == MEDNER_ON ||
+                  (pp.context == MEDNER_DEFAULT &&
+                   (pp.context_rules != NULL ||
+                    medner__labels_look_clinical(labels, info.num_labels)));
     medner__free(labels);
     if (rc != MEDNER_OK)
         goto fail;
+    /* loaded once here; a bad rule file fails the creation, not every call */
+    if (context && (rc = medner__context_rules_load(&p->rules, p->context_rules)) != MEDNER_OK)
+        goto fail;
+    pp.context = context ? MEDNER_ON : MEDNER_OFF;
+    pp.context_rules = p->context_rules;
     p->n_labels = info.num_labels;
     p->token_cplen = medner__calloc(vs ? vs : 1, sizeof *p->token_cplen);
     if (p->token_cplen == NULL) {
@@ -542,6 +563,28 @@ static int run_docs(const medner_pipeline *p, medner_context *ctx, slot *slots, 
  * carried over from the previous batch): the working memory is bounded by
  * a batch, not by the number of texts (docs/security.md). `slots` has room
  * for batch_size + 1. */
+/* Clinical context of a text's final entities (when it runs): once, over
+ * the whole text (sentences and sections are computed once per text). */
+static int apply_context(const medner_pipeline *p, medner_entities *e, const char *text,
+                         size_t len)
+{
+    size_t n = medner_entities_count(e);
+    if (p->rules == NULL || n == 0)
+        return MEDNER_OK;
+    medner__ctx_target *t = medner__calloc(n, sizeof *t);
+    if (t == NULL)
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+    for (size_t i = 0; i < n; i++)
+        medner__entities_item(e, i, &t[i].begin, &t[i].end, &t[i].label);
+    int rc = medner__context_apply(p->rules, text, len, t, n);
+    for (size_t i = 0; i < n && rc == MEDNER_OK; i++) {
+        medner__ent_context c = { t[i].flags, (int32_t)t[i].section, t[i].sentence };
+        medner__entities_set_context(e, i, &c);
+    }
+    medner__free(t);
+    return rc;
+}
+
 static int annotate_short(medner_entities **res, const medner_pipeline *p, medner_context *ctx,
                           const char *const *texts, const size_t *lens, size_t n, slot *slots,
                           const batch_bufs *bb)
@@ -578,7 +621,8 @@ static int annotate_short(medner_entities **res, const medner_pipeline *p, medne
             slot *x = &slots[f];
             if ((rc = finish_ents(p, &x->d)) != MEDNER_OK ||
                 (rc = medner__entities_create(&res[x->index], p->dec, &x->d.ents, x->text,
-                                              lens[x->index], x->d.n_tokens, none)) != MEDNER_OK)
+                                              lens[x->index], x->d.n_tokens, none)) != MEDNER_OK ||
+                (rc = apply_context(p, res[x->index], x->text, lens[x->index])) != MEDNER_OK)
                 goto done;
             doc_release(&x->d);
             memset(&x->d, 0, sizeof x->d);
@@ -658,6 +702,8 @@ static int annotate_segmented(medner_entities **out, const medner_pipeline *p,
     if (rc == MEDNER_OK)
         rc = medner__entities_create(out, p->dec, &all, text, len, tokens,
                                      medner__decoder_aggregation(p->dec) == MEDNER_AGGREGATION_NONE);
+    if (rc == MEDNER_OK)
+        rc = apply_context(p, *out, text, len); /* on failure the caller frees *out */
     medner__entlist_release(&all);
     return rc;
 }

@@ -141,6 +141,63 @@ static void test_segments_equal_separate_runs(void **state)
     free(text);
 }
 
+/* Clinical context on a segmented text runs once over the whole text: the
+ * flags, sections and sentence indices equal medner_context_apply() over
+ * the whole text with the same spans (sentences numbered from its start,
+ * not from each segment's). */
+static void test_context_whole_text(void **state)
+{
+    (void)state;
+    medner_pipeline_params eff = MEDNER_PIPELINE_PARAMS_INIT;
+    assert_int_equal(medner_pipeline_get_params(pipe_, &eff), MEDNER_OK);
+    assert_int_equal(eff.context, MEDNER_ON); /* TINY's labels (Disease, ...) look clinical */
+    size_t len;
+    char *text = paragraphs(6, 3500, &len);
+    medner_entities *whole = annotate(text, len);
+    size_t n = medner_entities_count(whole);
+    assert_true(n > 6);
+    size_t *b = malloc(n * sizeof *b), *e = malloc(n * sizeof *e);
+    const char **labels = malloc(n * sizeof *labels);
+    assert_true(b && e && labels);
+    for (size_t i = 0; i < n; i++) {
+        medner_entity x = MEDNER_ENTITY_INIT;
+        assert_int_equal(medner_entities_get(whole, i, &x), MEDNER_OK);
+        b[i] = x.begin;
+        e[i] = x.end;
+        labels[i] = x.label;
+    }
+    medner_context_rules *rules = NULL;
+    medner_entities *ref = NULL;
+    assert_int_equal(medner_context_rules_load(&rules, NULL), MEDNER_OK);
+    assert_int_equal(medner_context_apply(&ref, rules, text, len, b, e, labels, n), MEDNER_OK);
+    size_t flagged = 0;
+    for (size_t i = 0; i < n; i++) {
+        medner_entity x = MEDNER_ENTITY_INIT, y = MEDNER_ENTITY_INIT;
+        assert_int_equal(medner_entities_get(whole, i, &x), MEDNER_OK);
+        assert_int_equal(medner_entities_get(ref, i, &y), MEDNER_OK);
+        assert_int_equal(x.begin, y.begin);
+        assert_int_equal(x.context, y.context);
+        assert_int_equal(x.section, y.section);
+        assert_int_equal(x.sentence, y.sentence);
+        flagged += x.context != 0;
+    }
+    assert_true(flagged > 0); /* "History of ..." in every paragraph */
+    /* the last entity's sentence index counts the sentences of all segments */
+    medner_spans *first = NULL;
+    assert_int_equal(medner_sentences_split(&first, text, 3502), MEDNER_OK);
+    medner_entity last = MEDNER_ENTITY_INIT;
+    assert_int_equal(medner_entities_get(whole, n - 1, &last), MEDNER_OK);
+    assert_true(last.sentence >= 5 * medner_spans_count(first));
+    medner_spans_free(first);
+    medner_entities_free(ref);
+    medner_context_rules_free(rules);
+    medner_entities_free(whole);
+    free(b);
+    free(e);
+    free(labels);
+    free(text);
+}
+
 /* The high-water mark of one call does not grow with the text beyond what
  * the result itself needs (the entities, collected across segments and then
  * copied into the result object: at most ~3x the result's size). Without
@@ -382,6 +439,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_segments_equal_separate_runs),
+        cmocka_unit_test(test_context_whole_text),
         cmocka_unit_test(test_memory_bounded),
         cmocka_unit_test(test_memory_many_texts),
         cmocka_unit_test(test_pathological_linear),

@@ -405,7 +405,7 @@ static const bad config_errors[] = {
     { "model: m\nmodle: x\n", MEDNER_E_INVALID_CONFIG, "2:1",
       "unknown key \"modle\" (expected one of model, base, adapter, aggregation, decoding, "
       "scheme, max_length, overlap, batch_size, threads, encoder_threads, merge, "
-      "first_window_only, min_score, labels)" },
+      "first_window_only, min_score, labels, context)" },
     { "model: m\nlabels:\n  ignore: [O]\n  drop: [X]\n", MEDNER_E_INVALID_CONFIG, "4:3",
       "unknown key \"drop\" in \"labels\" (expected ignore, keep or rename)" },
     { "model: m\nModel: x\n", MEDNER_E_INVALID_CONFIG, "2:1", "unknown key \"Model\"" },
@@ -781,6 +781,64 @@ static void test_many_renames(void **state)
 
 /* ---- overrides ------------------------------------------------------------- */
 
+/* context: absent (auto), default/on, off, a rule file relative to the
+ * file's directory or absolute; a wrong type; overrides. */
+static void test_context_key(void **state)
+{
+    (void)state;
+    medner__config_file cfg;
+    load_ok(&cfg, "model: m\n");
+    assert_int_equal(cfg.params.context, MEDNER_DEFAULT);
+    assert_null(cfg.params.context_rules);
+    assert_int_equal(cfg.set & MEDNER__CONFIG_HAS_CONTEXT, 0);
+    medner__config_file_release(&cfg);
+
+    static const struct { const char *word; medner_switch v; } words[] = {
+        { "default", MEDNER_ON }, { "on", MEDNER_ON }, { "off", MEDNER_OFF }, { "'off'", MEDNER_OFF },
+    };
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        char yaml[64];
+        snprintf(yaml, sizeof yaml, "model: m\ncontext: %s\n", words[i].word);
+        load_ok(&cfg, yaml);
+        assert_int_equal(cfg.params.context, words[i].v);
+        assert_null(cfg.params.context_rules);
+        assert_int_not_equal(cfg.set & MEDNER__CONFIG_HAS_CONTEXT, 0);
+        medner__config_file_release(&cfg);
+    }
+
+    load_ok(&cfg, "model: m\ncontext: rules/my.yaml\n");
+    assert_int_equal(cfg.params.context, MEDNER_ON);
+    assert_string_equal(cfg.params.context_rules, join(tmpdir, "rules/my.yaml"));
+    assert_ptr_equal(cfg.params.context_rules, cfg.context_rules);
+
+    /* overrides: the CLI's --context off wins over the file, a rule file too */
+    medner_pipeline_params o = MEDNER_PIPELINE_PARAMS_INIT;
+    o.context = MEDNER_OFF;
+    assert_int_equal(medner__config_apply_overrides(&cfg.params, &cfg.decoder, &o), MEDNER_OK);
+    assert_int_equal(cfg.params.context, MEDNER_OFF);
+    o.context = MEDNER_ON;
+    o.context_rules = "/cli/rules.yaml";
+    assert_int_equal(medner__config_apply_overrides(&cfg.params, &cfg.decoder, &o), MEDNER_OK);
+    assert_int_equal(cfg.params.context, MEDNER_ON);
+    assert_string_equal(cfg.params.context_rules, "/cli/rules.yaml");
+    o.reserved2 = 1;
+    assert_int_equal(medner__config_apply_overrides(&cfg.params, &cfg.decoder, &o),
+                     MEDNER_E_INVALID_ARGUMENT);
+    medner__config_file_release(&cfg);
+
+    load_ok(&cfg, "model: m\ncontext: /etc/medner/rules.yaml\n");
+    assert_string_equal(cfg.params.context_rules, "/etc/medner/rules.yaml");
+    medner__config_file_release(&cfg);
+
+    load_fails("model: m\ncontext: true\n", MEDNER_E_INVALID_CONFIG, "2:10",
+               "\"context\" must be default, on, off or a rule file");
+    load_fails("model: m\ncontext: [a]\n", MEDNER_E_INVALID_CONFIG, "2:10",
+               "\"context\" must be default, on, off or a rule file");
+    load_fails("model: m\ncontext: off\ncontext: on\n", MEDNER_E_INVALID_CONFIG, "3:1",
+               "duplicate key \"context\"");
+    assert_int_equal(medner__live_allocations(), 0);
+}
+
 static void test_overrides(void **state)
 {
     (void)state;
@@ -1030,6 +1088,7 @@ int main(void)
         cmocka_unit_test(test_nul_in_file),
         cmocka_unit_test(test_limits_and_io),
         cmocka_unit_test(test_many_renames),
+        cmocka_unit_test(test_context_key),
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_examples_load),
         cmocka_unit_test(test_out_of_memory),

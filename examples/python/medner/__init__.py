@@ -8,6 +8,10 @@ A pure-Python binding (ctypes) over libmedner.so, the medner C library:
             print(e.label, e.start, e.end, e.score, e.text)
 
 Offsets are Python str indices (code points): text[e.start:e.end] == e.text.
+With clinical context (on by default for clinical labels, docs/context.md)
+each entity also says e.negated, e.uncertain, e.historical, e.hypothetical,
+e.family, e.section and e.sentence; medner.context(text, spans) does the
+same for spans found elsewhere.
 Calls into medner release the GIL.  Errors raise MednerError.
 
 The library is found through $MEDNER_LIBRARY, else the lib/ folder of the
@@ -20,13 +24,14 @@ import threading as _threading
 from . import _capi
 from ._errors import MednerError, Status
 from .pipeline import OPTIONS, Entity, Pipeline
+from .context import ContextRules, context, sections, sentences
 from .tokenizer import Encoding, Tokenizer
 
 __version__ = "0.1.0"
 
-__all__ = ["Entity", "Encoding", "LOG_DEBUG", "LOG_ERROR", "LOG_INFO", "LOG_WARN",
+__all__ = ["ContextRules", "Entity", "Encoding", "LOG_DEBUG", "LOG_ERROR", "LOG_INFO", "LOG_WARN",
            "MednerError", "OPTIONS", "Pipeline", "Status", "Tokenizer", "library_path",
-           "set_log_handler", "version", "version_number"]
+           "context", "sections", "sentences", "set_log_handler", "version", "version_number"]
 
 LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = (_capi.LOG_ERROR, _capi.LOG_WARN, _capi.LOG_INFO,
                                             _capi.LOG_DEBUG)

@@ -99,6 +99,10 @@ DECODING = {"argmax": 1, "constrained": 2}
 SCHEME = {"auto": 0, "io": 1, "bio": 2, "bioes": 3}
 MERGE = {"hf": 1, "center": 2}
 
+# medner_context_flag bits, by the name Entity uses
+CONTEXT_FLAGS = {"negated": 1, "uncertain": 2, "historical": 4, "hypothetical": 8, "family": 16}
+SIZE_MAX = ctypes.c_size_t(-1).value
+
 TOKEN_PAD, TOKEN_UNK, TOKEN_CLS, TOKEN_SEP, TOKEN_MASK = 0, 1, 2, 3, 4
 
 # ---------------------------------------------------------------------------- opaque handles
@@ -130,6 +134,14 @@ class Entities(Structure):
 
 class Pipeline(Structure):
     """struct medner_pipeline (opaque)."""
+
+
+class Spans(Structure):
+    """struct medner_spans (opaque)."""
+
+
+class ContextRules(Structure):
+    """struct medner_context_rules (opaque)."""
 
 
 # ---------------------------------------------------------------------------- params structs
@@ -238,7 +250,11 @@ class EntityStruct(_Sized):
                 ("label", c_char_p),
                 ("score", c_double),
                 ("first_token", c_size_t),
-                ("n_tokens", c_size_t)]
+                ("n_tokens", c_size_t),
+                # appended in 0.2
+                ("context", c_uint32),
+                ("section", c_int32),
+                ("sentence", c_size_t)]
 
 
 class PipelineParams(_Sized):
@@ -253,7 +269,11 @@ class PipelineParams(_Sized):
                 ("first_window_only", c_enum),
                 ("encoder_threads", c_uint32),
                 ("reserved", c_uint32),
-                ("decoder", POINTER(DecoderParams))]
+                ("decoder", POINTER(DecoderParams)),
+                # appended in 0.2
+                ("context", c_enum),
+                ("reserved2", c_uint32),
+                ("context_rules", c_char_p)]
 
 
 #: C struct name -> ctypes mirror (used by the layout test).
@@ -328,9 +348,21 @@ _proto("medner_utf8_to_codepoint_offsets", c_int, c_char_p, c_size_t, P(c_size_t
 _proto("medner_utf8_to_utf16_offsets", c_int, c_char_p, c_size_t, P(c_size_t), c_size_t,
        P(c_size_t))
 _proto("medner_utf8_validate", c_int, c_char_p, c_size_t, P(c_size_t))
+# 0.2: clinical context
+_proto("medner_section_name", c_char_p, c_enum)
+_proto("medner_sentences_split", c_int, P(P(Spans)), c_char_p, c_size_t)
+_proto("medner_sections_detect", c_int, P(P(Spans)), c_char_p, c_size_t)
+_proto("medner_spans_count", c_size_t, P(Spans))
+_proto("medner_spans_get", c_int, P(Spans), c_size_t, P(c_size_t), P(c_size_t), P(c_int32))
+_proto("medner_spans_free", None, P(Spans))
+_proto("medner_context_rules_load", c_int, P(P(ContextRules)), c_char_p)
+_proto("medner_context_rules_free", None, P(ContextRules))
+_proto("medner_context_apply", c_int, P(P(Entities)), P(ContextRules), c_char_p, c_size_t,
+       P(c_size_t), P(c_size_t), P(c_char_p), c_size_t)
 del P
 
 if lib.medner_version_number() < MIN_VERSION_NUMBER:
     raise LibraryNotFoundError(
         f"medner: {LIBRARY_PATH} is version {lib.medner_version().decode()}, older than the "
         f"0.1.0 this package needs")
+

@@ -16,12 +16,25 @@ lib = _capi.lib
 @dataclasses.dataclass(frozen=True)
 class Entity:
     """One entity.  `start`/`end` are Python str indices (code points) into
-    the annotated text, so ``text[start:end] == entity.text``."""
+    the annotated text, so ``text[start:end] == entity.text``.
+
+    Clinical context (docs/context.md), when it ran: `negated`, `uncertain`,
+    `historical`, `hypothetical`, `family` (experiencer other than the
+    patient), `section` (e.g. "family_history", "none" before any header)
+    and `sentence` (0-based index).  When it did not run: the flags are
+    False and `section` and `sentence` are None."""
     label: str
     start: int
     end: int
     score: float
     text: str
+    negated: bool = False
+    uncertain: bool = False
+    historical: bool = False
+    hypothetical: bool = False
+    family: bool = False
+    section: str = None
+    sentence: int = None
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -69,7 +82,7 @@ def _strings(name, values):
 
 
 _PIPELINE_OPTIONS = ("max_length", "overlap", "batch_size", "threads", "merge",
-                     "first_window_only", "encoder_threads")
+                     "first_window_only", "encoder_threads", "context")
 _DECODER_OPTIONS = ("aggregation", "decoding", "scheme", "min_score", "ignore_labels",
                     "keep_labels", "renames")
 OPTIONS = _PIPELINE_OPTIONS + _DECODER_OPTIONS
@@ -92,6 +105,17 @@ def _build_params(model, adapter, options):
         setattr(p, name, _uint(name, options.get(name)))
     p.merge = _enum("merge", options.get("merge"), _capi.MERGE)
     p.first_window_only = _switch("first_window_only", options.get("first_window_only"))
+    context = options.get("context")
+    if context is None or isinstance(context, bool):
+        p.context = _switch("context", context)
+    elif isinstance(context, str) and context in ("default", "on", "off"):
+        p.context = _capi.OFF if context == "off" else _capi.ON
+    elif isinstance(context, (str, bytes, os.PathLike)):
+        p.context = _capi.ON                 # a YAML rule file
+        p.context_rules = c_path("context", context)
+    else:
+        raise TypeError(f"context: expected \"default\", \"off\", a rule file path, True, "
+                        f"False or None, got {context!r}")
     if any(options.get(k) is not None for k in _DECODER_OPTIONS):
         d = _capi.DecoderParams()
         d.aggregation = _enum("aggregation", options.get("aggregation"), _capi.AGGREGATION)
@@ -137,6 +161,10 @@ class Pipeline(Handle):
       first_window_only  True | False
       min_score    float in [0, 1]
       ignore_labels, keep_labels  lists of strings; renames  {"from": "to"}
+      context      "default" (on, built-in rules) | "off" | a YAML rule file path |
+                   None (default: on when the model's labels look clinical); the
+                   entities then carry negated, uncertain, historical, hypothetical,
+                   family, section and sentence (docs/context.md)
 
     Calling the pipeline releases the GIL while medner works.  One Pipeline
     may be called from any number of threads at once: each call borrows a
@@ -219,6 +247,9 @@ class Pipeline(Handle):
         out["model"] = p.model_dir.decode("utf-8", "surrogateescape")
         out["merge"] = {v: k for k, v in _capi.MERGE.items()}.get(p.merge, p.merge)
         out["first_window_only"] = p.first_window_only == _capi.ON
+        out["context"] = p.context == _capi.ON
+        out["context_rules"] = (p.context_rules.decode("utf-8", "surrogateescape")
+                                if p.context_rules else None)
         if p.decoder:
             d = p.decoder.contents
             out["aggregation"] = {v: k for k, v in _capi.AGGREGATION.items()}.get(
@@ -287,13 +318,21 @@ class Pipeline(Handle):
                 lib.medner_entities_free(out[i])
 
 
-def _entities(ents, text):
-    result = []
+def _entity(ents, i, text, ran=None):
+    """Entity i of a medner_entities (with its context, when it ran: `ran`, or
+    when None, a sentence index other than SIZE_MAX says so)."""
     e = _capi.EntityStruct()
     b, end = c_size_t(), c_size_t()
-    for i in range(lib.medner_entities_count(ents)):
-        check(lib.medner_entities_get(ents, i, byref(e)))
-        check(lib.medner_entities_span_codepoints(ents, i, byref(b), byref(end)))
-        result.append(Entity(label=e.label.decode("utf-8"), start=b.value, end=end.value,
-                             score=e.score, text=text[b.value:end.value]))
-    return result
+    check(lib.medner_entities_get(ents, i, byref(e)))
+    check(lib.medner_entities_span_codepoints(ents, i, byref(b), byref(end)))
+    flags = {name: bool(e.context & bit) for name, bit in _capi.CONTEXT_FLAGS.items()}
+    has_sentence = e.sentence != _capi.SIZE_MAX
+    ran = has_sentence if ran is None else ran
+    return Entity(label=e.label.decode("utf-8"), start=b.value, end=end.value,
+                  score=e.score, text=text[b.value:end.value],
+                  section=lib.medner_section_name(e.section).decode("ascii") if ran else None,
+                  sentence=e.sentence if has_sentence else None, **flags)
+
+
+def _entities(ents, text):
+    return [_entity(ents, i, text) for i in range(lib.medner_entities_count(ents))]

@@ -54,7 +54,8 @@ def test_single_text_and_list(pipeline):
     assert pipeline("") == []
     assert pipeline.annotate(TEXTS[2]) == one
     d = one[0].to_dict()
-    assert set(d) == {"label", "start", "end", "score", "text"}
+    assert set(d) == {"label", "start", "end", "score", "text", "negated", "uncertain",
+                      "historical", "hypothetical", "family", "section", "sentence"}
 
 
 def test_labels_and_params(pipeline, model_dir):
