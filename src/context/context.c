@@ -13,8 +13,9 @@
  *     category and label filter in the way;
  *   - a target overlapping the scope is modified unless it also overlaps
  *     the trigger itself or the rule's label filter excludes it.
- * Rule files are YAML read with libyaml's event API in two passes, like
- * src/pipeline/config.c: a syntax pass, then the schema. Every reader error
+ * Rule files are YAML read with libyaml's event API in two passes by the
+ * strict reader shared with src/pipeline/config.c (src/yaml/yaml_reader.h):
+ * a syntax pass, then the schema. Every reader error
  * is MEDNER_E_INVALID_CONFIG ("NAME:LINE:COLUMN: ...") and never quotes
  * more than 40 bytes of the file (rule files are not patient text).
  */
@@ -22,10 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
-
 #include "common/common.h"
 #include "context/context.h"
+#include "yaml/yaml_reader.h"
 
 /* ---- categories ---------------------------------------------------------- */
 
@@ -234,99 +234,6 @@ void medner__context_rules_free(medner_context_rules *r)
     medner__free(r);
 }
 
-/* ---- YAML 1.2 core schema, as much as a rule file needs ------------------ */
-
-typedef enum kind { K_NULL, K_BOOL, K_NUMBER, K_STR } kind;
-
-static int is_word_of(const char *s, size_t len, const char *const *words, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strlen(words[i]) == len && memcmp(words[i], s, len) == 0)
-            return 1;
-    return 0;
-}
-
-/* A number in the core schema: [-+]?(digits | digits.digits* | .digits)(e[-+]?digits)?,
- * 0o.. / 0x.. integers, .inf/.nan. */
-static int is_number(const char *s, size_t len)
-{
-    static const char *const specials[] = { ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
-                                            "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN" };
-    if (is_word_of(s, len, specials, MEDNER_ARRAY_LEN(specials)))
-        return 1;
-    size_t i = 0, digits = 0;
-    if (len > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'x')) {
-        for (i = 2; i < len; i++)
-            if (!(s[1] == 'o' ? (s[i] >= '0' && s[i] <= '7')
-                              : ((s[i] >= '0' && s[i] <= '9') ||
-                                 ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f'))))
-                return 0;
-        return 1;
-    }
-    if (i < len && (s[i] == '-' || s[i] == '+'))
-        i++;
-    while (i < len && s[i] >= '0' && s[i] <= '9')
-        i++, digits++;
-    if (i < len && s[i] == '.') {
-        i++;
-        while (i < len && s[i] >= '0' && s[i] <= '9')
-            i++, digits++;
-    }
-    if (digits == 0)
-        return 0;
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-        size_t e = 0;
-        i++;
-        if (i < len && (s[i] == '-' || s[i] == '+'))
-            i++;
-        while (i < len && s[i] >= '0' && s[i] <= '9')
-            i++, e++;
-        if (e == 0)
-            return 0;
-    }
-    return i == len;
-}
-
-static kind scalar_kind(const yaml_event_t *ev)
-{
-    static const char *const nulls[] = { "null", "Null", "NULL", "~" };
-    static const char *const bools[] = { "true", "True", "TRUE", "false", "False", "FALSE" };
-    if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return K_STR;
-    const char *s = (const char *)ev->data.scalar.value;
-    size_t len = ev->data.scalar.length;
-    if (len == 0 || is_word_of(s, len, nulls, MEDNER_ARRAY_LEN(nulls)))
-        return K_NULL;
-    if (is_word_of(s, len, bools, MEDNER_ARRAY_LEN(bools)))
-        return K_BOOL;
-    return is_number(s, len) ? K_NUMBER : K_STR;
-}
-
-/* At most 40 bytes of s for a message, cut on a character boundary, control
- * characters as '?'. */
-static void excerpt(char *dst, size_t cap, const unsigned char *s, size_t len)
-{
-    size_t n = 0, limit = cap - 4 < 40 ? cap - 4 : 40, i = 0;
-    for (; i < len && n < limit; i++) {
-        unsigned char c = s[i];
-        if (c >= 0xC0) {
-            size_t clen = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-            if (i + clen > len || n + clen > limit)
-                break;
-            memcpy(dst + n, s + i, clen);
-            n += clen;
-            i += clen - 1;
-            continue;
-        }
-        dst[n++] = c < 0x20 || c >= 0x7F ? '?' : (char)c;
-    }
-    if (i < len) {
-        memcpy(dst + n, "...", 3);
-        n += 3;
-    }
-    dst[n] = '\0';
-}
-
 /* ---- the reader ---------------------------------------------------------- */
 
 typedef struct mark {
@@ -334,10 +241,8 @@ typedef struct mark {
 } mark;
 
 typedef struct reader {
-    yaml_parser_t yp;
+    medner__yaml_reader y;
     const char *name;
-    const unsigned char *text;
-    size_t len;
     medner_context_rules *out;
     int builtin;          /* reading the built-in rules: no `extends` */
     int extends;          /* `extends: default` seen */
@@ -346,19 +251,19 @@ typedef struct reader {
     size_t marks_cap;
 } reader;
 
-static int rerror(const reader *r, size_t line, size_t column, const char *fmt, ...)
-    MEDNER_PRINTF(4, 5);
+static const medner__yaml_dialect rules_yaml = {
+    .noun = "a rule file",
+    .max_depth = MEDNER__CONTEXT_MAX_DEPTH,
+    .syntax_status = MEDNER_E_INVALID_CONFIG,
+    .depth_status = MEDNER_E_INVALID_CONFIG,
+    .invalid_status = MEDNER_E_INVALID_CONFIG,
+    .parser_oom = "",
+    .byte_offsets = 0,
+    .describe_styles = 0,
+};
 
-static int rerror(const reader *r, size_t line, size_t column, const char *fmt, ...)
-{
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return medner__fail(MEDNER_E_INVALID_CONFIG, "%s:%zu:%zu: %s", r->name, line + 1, column + 1,
-                        msg);
-}
+#define rerror(r, line, column, ...)                                                           \
+    medner__yaml_error(&(r)->y, MEDNER_E_INVALID_CONFIG, (line), (column), __VA_ARGS__)
 
 static int error_at(const reader *r, yaml_mark_t m, const char *fmt, ...) MEDNER_PRINTF(3, 4);
 
@@ -377,168 +282,15 @@ static int oom(const reader *r)
     return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", r->name);
 }
 
-/* libyaml's reader errors carry a byte offset only: count lines/columns. */
-static mark mark_at_offset(const reader *r, size_t offset)
-{
-    mark m = { 0, 0 };
-    for (size_t i = 0; i < offset && i < r->len; i++) {
-        unsigned char c = r->text[i];
-        if (c == '\n' || (c == '\r' && (i + 1 == r->len || r->text[i + 1] != '\n'))) {
-            m.line++;
-            m.column = 0;
-        } else if ((c & 0xC0) != 0x80) {
-            m.column++;
-        }
-    }
-    return m;
-}
-
-static int yaml_failure(const reader *r)
-{
-    const yaml_parser_t *p = &r->yp;
-    const char *problem = p->problem ? p->problem : "malformed YAML";
-    if (p->error == YAML_MEMORY_ERROR)
-        return oom(r);
-    if (p->error == YAML_READER_ERROR) {
-        mark m = mark_at_offset(r, p->problem_offset);
-        return rerror(r, m.line, m.column, "YAML syntax error: %s", problem);
-    }
-    if (p->context)
-        return rerror(r, p->problem_mark.line, p->problem_mark.column,
-                      "YAML syntax error: %s (%s at %zu:%zu)", problem, p->context,
-                      p->context_mark.line + 1, p->context_mark.column + 1);
-    return rerror(r, p->problem_mark.line, p->problem_mark.column, "YAML syntax error: %s",
-                  problem);
-}
-
-static int parser_start(reader *r)
-{
-    if (!yaml_parser_initialize(&r->yp))
-        return oom(r);
-    yaml_parser_set_input_string(&r->yp, r->text, r->len);
-    yaml_parser_set_encoding(&r->yp, YAML_UTF8_ENCODING);
-    return MEDNER_OK;
-}
-
-/* Pass 1: YAML syntax and nesting depth. */
-static int check_syntax(reader *r)
-{
-    int rc = parser_start(r);
-    if (rc != MEDNER_OK)
-        return rc;
-    size_t depth = 0;
-    for (;;) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse(&r->yp, &ev)) {
-            rc = yaml_failure(r);
-            break;
-        }
-        yaml_event_type_t type = ev.type;
-        yaml_mark_t m = ev.start_mark;
-        yaml_event_delete(&ev);
-        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
-            if (++depth > MEDNER__CONTEXT_MAX_DEPTH) {
-                rc = rerror(r, m.line, m.column, "collections nested deeper than %d levels",
-                            MEDNER__CONTEXT_MAX_DEPTH);
-                break;
-            }
-        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
-            depth--;
-        } else if (type == YAML_STREAM_END_EVENT) {
-            break;
-        }
-    }
-    yaml_parser_delete(&r->yp);
-    return rc;
-}
-
-/* Next event of pass 2 (the caller deletes it); aliases, anchors and tags
- * are refused. */
-static int next_event(reader *r, yaml_event_t *ev)
-{
-    if (!yaml_parser_parse(&r->yp, ev))
-        return yaml_failure(r);
-    const yaml_char_t *anchor = NULL, *tag = NULL;
-    const char *what = NULL;
-    switch (ev->type) {
-    case YAML_ALIAS_EVENT:
-        what = "aliases (*name) are not supported in a rule file";
-        break;
-    case YAML_SCALAR_EVENT:
-        anchor = ev->data.scalar.anchor;
-        tag = ev->data.scalar.tag;
-        break;
-    case YAML_SEQUENCE_START_EVENT:
-        anchor = ev->data.sequence_start.anchor;
-        tag = ev->data.sequence_start.tag;
-        break;
-    case YAML_MAPPING_START_EVENT:
-        anchor = ev->data.mapping_start.anchor;
-        tag = ev->data.mapping_start.tag;
-        break;
-    default:
-        break;
-    }
-    if (anchor)
-        what = "anchors (&name) are not supported in a rule file";
-    else if (tag)
-        what = "tags (!tag) are not supported in a rule file";
-    if (what) {
-        yaml_mark_t m = ev->start_mark;
-        yaml_event_delete(ev);
-        return rerror(r, m.line, m.column, "%s", what);
-    }
-    return MEDNER_OK;
-}
-
-static void describe(const yaml_event_t *ev, char *buf, size_t cap)
-{
-    char ex[48];
-    if (ev->type == YAML_SEQUENCE_START_EVENT) {
-        snprintf(buf, cap, "a list");
-        return;
-    }
-    if (ev->type == YAML_MAPPING_START_EVENT) {
-        snprintf(buf, cap, "a mapping");
-        return;
-    }
-    if (ev->type != YAML_SCALAR_EVENT) {
-        snprintf(buf, cap, "nothing");
-        return;
-    }
-    excerpt(ex, sizeof ex, ev->data.scalar.value, ev->data.scalar.length);
-    switch (scalar_kind(ev)) {
-    case K_NULL:
-        snprintf(buf, cap, "null");
-        return;
-    case K_STR:
-        snprintf(buf, cap, "\"%s\"", ex);
-        return;
-    default:
-        snprintf(buf, cap, "%s", ex);
-        return;
-    }
-}
-
-/* "<subject> must be <expected>; found <ev>" at ev; deletes ev. */
-static int type_error(const reader *r, yaml_event_t *ev, const char *subject,
-                      const char *expected)
-{
-    char found[96];
-    describe(ev, found, sizeof found);
-    yaml_mark_t m = ev->start_mark;
-    yaml_event_delete(ev);
-    return rerror(r, m.line, m.column, "%s must be %s; found %s", subject, expected, found);
-}
-
 /* A string scalar event (already read): not null/bool/number unless quoted,
  * non-empty, no NUL, at most MEDNER__CONTEXT_MAX_PHRASE_BYTES. Does not
  * delete ev on success. */
 static int check_string(const reader *r, yaml_event_t *ev, const char *subject,
                         const char *expected)
 {
-    if (ev->type != YAML_SCALAR_EVENT || scalar_kind(ev) != K_STR || ev->data.scalar.length == 0)
-        return type_error(r, ev, subject, expected);
+    if (ev->type != YAML_SCALAR_EVENT || medner__yaml_scalar_kind(ev) != MEDNER__YAML_STR ||
+        ev->data.scalar.length == 0)
+        return medner__yaml_type_error(&r->y, ev, subject, expected);
     yaml_mark_t m = ev->start_mark;
     if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length) != NULL) {
         yaml_event_delete(ev);
@@ -556,7 +308,7 @@ static int check_string(const reader *r, yaml_event_t *ev, const char *subject,
 /* Index of the word ev names in names[0, n), or -1. */
 static int word_index(const yaml_event_t *ev, const char *const *names, int n)
 {
-    if (ev->type != YAML_SCALAR_EVENT || scalar_kind(ev) != K_STR)
+    if (ev->type != YAML_SCALAR_EVENT || medner__yaml_scalar_kind(ev) != MEDNER__YAML_STR)
         return -1;
     for (int i = 0; i < n; i++)
         if (strlen(names[i]) == ev->data.scalar.length &&
@@ -581,16 +333,16 @@ static int read_phrases(reader *r, size_t rule)
 {
     medner_context_rules *o = r->out;
     yaml_event_t ev;
-    int rc = next_event(r, &ev);
+    int rc = medner__yaml_next(&r->y, &ev);
     if (rc != MEDNER_OK)
         return rc;
     if (ev.type != YAML_SEQUENCE_START_EVENT)
-        return type_error(r, &ev, "\"phrases\"", "a list of phrases");
+        return medner__yaml_type_error(&r->y, &ev, "\"phrases\"", "a list of phrases");
     yaml_mark_t start = ev.start_mark;
     yaml_event_delete(&ev);
     size_t n = 0;
     for (;; n++) {
-        if ((rc = next_event(r, &ev)) != MEDNER_OK)
+        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
             return rc;
         if (ev.type == YAML_SEQUENCE_END_EVENT) {
             yaml_event_delete(&ev);
@@ -646,17 +398,17 @@ static int read_labels(reader *r, const char *subject, ctx_rule *rule)
 {
     medner_context_rules *o = r->out;
     yaml_event_t ev;
-    int rc = next_event(r, &ev);
+    int rc = medner__yaml_next(&r->y, &ev);
     if (rc != MEDNER_OK)
         return rc;
     if (ev.type != YAML_SEQUENCE_START_EVENT)
-        return type_error(r, &ev, subject, "a list of entity labels");
+        return medner__yaml_type_error(&r->y, &ev, subject, "a list of entity labels");
     yaml_mark_t start = ev.start_mark;
     yaml_event_delete(&ev);
     rule->labels = o->n_labels;
     rule->n_labels = 0;
     for (;;) {
-        if ((rc = next_event(r, &ev)) != MEDNER_OK)
+        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
             return rc;
         if (ev.type == YAML_SEQUENCE_END_EVENT) {
             yaml_event_delete(&ev);
@@ -690,16 +442,17 @@ static int read_labels(reader *r, const char *subject, ctx_rule *rule)
 static int read_terminated_by(reader *r, ctx_rule *rule)
 {
     yaml_event_t ev;
-    int rc = next_event(r, &ev);
+    int rc = medner__yaml_next(&r->y, &ev);
     if (rc != MEDNER_OK)
         return rc;
     if (ev.type != YAML_SEQUENCE_START_EVENT)
-        return type_error(r, &ev, "\"terminated_by\"", "a list of categories (" MODIFIER_LIST ")");
+        return medner__yaml_type_error(&r->y, &ev, "\"terminated_by\"",
+                                       "a list of categories (" MODIFIER_LIST ")");
     yaml_mark_t start = ev.start_mark;
     yaml_event_delete(&ev);
     int n = 0;
     for (;; n++) {
-        if ((rc = next_event(r, &ev)) != MEDNER_OK)
+        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
             return rc;
         if (ev.type == YAML_SEQUENCE_END_EVENT) {
             yaml_event_delete(&ev);
@@ -707,7 +460,7 @@ static int read_terminated_by(reader *r, ctx_rule *rule)
         }
         int c = word_index(&ev, category_names, N_MODIFIERS);
         if (c < 0)
-            return type_error(r, &ev, "an item of \"terminated_by\"",
+            return medner__yaml_type_error(&r->y, &ev, "an item of \"terminated_by\"",
                               "one of " MODIFIER_LIST " (a terminate phrase always ends a scope)");
         yaml_event_delete(&ev);
         rule->terminated_by |= 1u << c;
@@ -723,20 +476,20 @@ static int read_max_scope(reader *r, ctx_rule *rule)
     char expected[64];
     snprintf(expected, sizeof expected, "a number of words in [1, %u]", MEDNER__CONTEXT_MAX_SCOPE);
     yaml_event_t ev;
-    int rc = next_event(r, &ev);
+    int rc = medner__yaml_next(&r->y, &ev);
     if (rc != MEDNER_OK)
         return rc;
     if (ev.type != YAML_SCALAR_EVENT || ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return type_error(r, &ev, "\"max_scope\"", expected);
+        return medner__yaml_type_error(&r->y, &ev, "\"max_scope\"", expected);
     const char *s = (const char *)ev.data.scalar.value;
     size_t len = ev.data.scalar.length, v = 0;
     for (size_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9' || v > MEDNER__CONTEXT_MAX_SCOPE)
-            return type_error(r, &ev, "\"max_scope\"", expected);
+            return medner__yaml_type_error(&r->y, &ev, "\"max_scope\"", expected);
         v = v * 10 + (size_t)(s[i] - '0');
     }
     if (len == 0 || v < 1 || v > MEDNER__CONTEXT_MAX_SCOPE)
-        return type_error(r, &ev, "\"max_scope\"", expected);
+        return medner__yaml_type_error(&r->y, &ev, "\"max_scope\"", expected);
     yaml_event_delete(&ev);
     rule->max_scope = (uint32_t)v;
     return MEDNER_OK;
@@ -759,18 +512,18 @@ static int read_rule_body(reader *r, yaml_mark_t start)
     yaml_mark_t seen[R_COUNT];
     int have[R_COUNT] = { 0 };
     for (;;) {
-        if ((rc = next_event(r, &ev)) != MEDNER_OK)
+        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
             return rc;
         if (ev.type == YAML_MAPPING_END_EVENT) {
             yaml_event_delete(&ev);
             break;
         }
         if (ev.type != YAML_SCALAR_EVENT)
-            return type_error(r, &ev, "a key of a rule", "a string");
+            return medner__yaml_type_error(&r->y, &ev, "a key of a rule", "a string");
         int k = word_index(&ev, rule_keys, R_COUNT);
         yaml_mark_t m = ev.start_mark;
         char ex[48];
-        excerpt(ex, sizeof ex, ev.data.scalar.value, ev.data.scalar.length);
+        medner__yaml_excerpt(ex, sizeof ex, ev.data.scalar.value, ev.data.scalar.length);
         yaml_event_delete(&ev);
         if (k < 0)
             return error_at(r, m, "unknown key \"%s\" in a rule (expected one of %s)", ex,
@@ -791,14 +544,14 @@ static int read_rule_body(reader *r, yaml_mark_t start)
             break;
         case R_CATEGORY:
         case R_DIRECTION: {
-            if ((rc = next_event(r, &ev)) != MEDNER_OK)
+            if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
                 return rc;
             int v = k == R_CATEGORY ? word_index(&ev, category_names, C_COUNT)
                                     : word_index(&ev, direction_names + 1, 3) + 1;
             if (k == R_CATEGORY ? v < 0 : v <= 0)
-                return type_error(r, &ev, k == R_CATEGORY ? "\"category\"" : "\"direction\"",
-                                  k == R_CATEGORY ? "one of " CATEGORY_LIST
-                                                  : "one of " DIRECTION_LIST);
+                return medner__yaml_type_error(
+                    &r->y, &ev, k == R_CATEGORY ? "\"category\"" : "\"direction\"",
+                    k == R_CATEGORY ? "one of " CATEGORY_LIST : "one of " DIRECTION_LIST);
             yaml_event_delete(&ev);
             if (k == R_CATEGORY)
                 rule.category = (uint8_t)v;
@@ -855,18 +608,18 @@ static int read_top(reader *r, yaml_mark_t start)
     yaml_event_t ev;
     int rc;
     for (;;) {
-        if ((rc = next_event(r, &ev)) != MEDNER_OK)
+        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
             return rc;
         if (ev.type == YAML_MAPPING_END_EVENT) {
             yaml_event_delete(&ev);
             break;
         }
         if (ev.type != YAML_SCALAR_EVENT)
-            return type_error(r, &ev, "a key", "a string");
+            return medner__yaml_type_error(&r->y, &ev, "a key", "a string");
         int k = word_index(&ev, top_keys, 2);
         yaml_mark_t m = ev.start_mark;
         char ex[48];
-        excerpt(ex, sizeof ex, ev.data.scalar.value, ev.data.scalar.length);
+        medner__yaml_excerpt(ex, sizeof ex, ev.data.scalar.value, ev.data.scalar.length);
         yaml_event_delete(&ev);
         if (k < 0)
             return error_at(r, m, "unknown key \"%s\" (expected %s)", ex, "extends or rules");
@@ -877,12 +630,13 @@ static int read_top(reader *r, yaml_mark_t start)
         }
         have[k] = 1;
         seen[k] = m;
-        if ((rc = next_event(r, &ev)) != MEDNER_OK)
+        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
             return rc;
         if (k == 0) {
             static const char *const dflt[] = { "default" };
             if (word_index(&ev, dflt, 1) != 0)
-                return type_error(r, &ev, "\"extends\"", "default (the built-in rules)");
+                return medner__yaml_type_error(&r->y, &ev, "\"extends\"",
+                                               "default (the built-in rules)");
             if (r->builtin) {
                 yaml_event_delete(&ev);
                 return rerror(r, m.line, m.column, "the built-in rules cannot extend themselves");
@@ -892,19 +646,20 @@ static int read_top(reader *r, yaml_mark_t start)
             continue;
         }
         if (ev.type != YAML_SEQUENCE_START_EVENT)
-            return type_error(r, &ev, "\"rules\"", "a list of rules");
+            return medner__yaml_type_error(&r->y, &ev, "\"rules\"", "a list of rules");
         yaml_event_delete(&ev);
         for (;;) {
             /* peek: a rule starts with its mapping */
             yaml_event_t peek;
-            if ((rc = next_event(r, &peek)) != MEDNER_OK)
+            if ((rc = medner__yaml_next(&r->y, &peek)) != MEDNER_OK)
                 return rc;
             if (peek.type == YAML_SEQUENCE_END_EVENT) {
                 yaml_event_delete(&peek);
                 break;
             }
             if (peek.type != YAML_MAPPING_START_EVENT)
-                return type_error(r, &peek, "a rule", "a mapping with phrases, category, ...");
+                return medner__yaml_type_error(&r->y, &peek, "a rule",
+                                               "a mapping with phrases, category, ...");
             yaml_mark_t rm = peek.start_mark;
             yaml_event_delete(&peek);
             if ((rc = read_rule_body(r, rm)) != MEDNER_OK)
@@ -920,29 +675,30 @@ static int read_top(reader *r, yaml_mark_t start)
 static int read_document(reader *r)
 {
     yaml_event_t ev;
-    int rc = next_event(r, &ev); /* STREAM-START */
+    int rc = medner__yaml_next(&r->y, &ev); /* STREAM-START */
     if (rc != MEDNER_OK)
         return rc;
     yaml_event_delete(&ev);
-    if ((rc = next_event(r, &ev)) != MEDNER_OK)
+    if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
         return rc;
     if (ev.type == YAML_STREAM_END_EVENT) {
         yaml_event_delete(&ev);
         return rerror(r, 0, 0, "empty rule file (expected a mapping with \"rules\")");
     }
     yaml_event_delete(&ev); /* DOCUMENT-START */
-    if ((rc = next_event(r, &ev)) != MEDNER_OK)
+    if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
         return rc;
     if (ev.type != YAML_MAPPING_START_EVENT)
-        return type_error(r, &ev, "the top level", "a mapping with \"rules\" (and \"extends\")");
+        return medner__yaml_type_error(&r->y, &ev, "the top level",
+                                       "a mapping with \"rules\" (and \"extends\")");
     yaml_mark_t m = ev.start_mark;
     yaml_event_delete(&ev);
     if ((rc = read_top(r, m)) != MEDNER_OK)
         return rc;
-    if ((rc = next_event(r, &ev)) != MEDNER_OK) /* DOCUMENT-END */
+    if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK) /* DOCUMENT-END */
         return rc;
     yaml_event_delete(&ev);
-    if ((rc = next_event(r, &ev)) != MEDNER_OK)
+    if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
         return rc;
     m = ev.start_mark;
     int more = ev.type == YAML_DOCUMENT_START_EVENT;
@@ -1156,20 +912,14 @@ static int read_into(medner_context_rules *o, const char *yaml, size_t len, cons
     reader r;
     memset(&r, 0, sizeof r);
     r.name = name;
-    r.text = (const unsigned char *)yaml;
-    r.len = len;
     r.out = o;
     r.builtin = builtin;
     r.first_phrase = o->n_phrases;
-    /* a UTF-8 byte order mark is allowed; the format is UTF-8 only */
-    if (len >= 3 && memcmp(yaml, "\xEF\xBB\xBF", 3) == 0) {
-        r.text += 3;
-        r.len -= 3;
-    }
-    int rc = check_syntax(&r);
-    if (rc == MEDNER_OK && (rc = parser_start(&r)) == MEDNER_OK) {
+    medner__yaml_init(&r.y, &rules_yaml, name, yaml, len);
+    int rc = medner__yaml_open(&r.y);
+    if (rc == MEDNER_OK) {
         rc = read_document(&r);
-        yaml_parser_delete(&r.yp);
+        medner__yaml_close(&r.y);
     }
     if (rc == MEDNER_OK)
         rc = check_duplicates(&r);

@@ -1,6 +1,7 @@
 /*
  * YAML pipeline configuration (docs/config.md), read with libyaml's event
- * API in two passes over the file's bytes:
+ * API in two passes over the file's bytes (the shared strict reader,
+ * src/yaml/yaml_reader.h):
  *   1. syntax: every event, so a file that is not YAML is MEDNER_E_PARSE
  *      whatever else is wrong with it, and nesting is capped;
  *   2. schema: a recursive descent over the events that stops at the first
@@ -20,9 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
-
 #include "pipeline/config.h"
+#include "yaml/yaml_reader.h"
 
 /* ---- enumerations ------------------------------------------------------- */
 
@@ -83,33 +83,6 @@ static int lookup_word(const enum_def *e, const char *w, size_t len, int *out)
     return 0;
 }
 
-/* A short, printable rendering of a value or key for messages: at most 40
- * bytes, cut on a character boundary (libyaml has validated the UTF-8),
- * control characters shown as '?'. */
-static void excerpt(char *dst, size_t cap, const unsigned char *s, size_t len)
-{
-    size_t n = 0, limit = cap - 4 < 40 ? cap - 4 : 40, i = 0;
-    for (; i < len && n < limit; i++) {
-        unsigned char c = s[i];
-        if (c >= 0xC0) {
-            /* copy whole multi-byte characters only */
-            size_t clen = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-            if (i + clen > len || n + clen > limit)
-                break;
-            memcpy(dst + n, s + i, clen);
-            n += clen;
-            i += clen - 1;
-            continue;
-        }
-        dst[n++] = c < 0x20 || c >= 0x7F ? '?' : (char)c;
-    }
-    if (i < len) {
-        memcpy(dst + n, "...", 3);
-        n += 3;
-    }
-    dst[n] = '\0';
-}
-
 int medner__config_enum_value(const char *key, const char *w, int *out)
 {
     const enum_def *e = find_enum(key);
@@ -118,7 +91,7 @@ int medner__config_enum_value(const char *key, const char *w, int *out)
     if (lookup_word(e, w, strlen(w), out))
         return MEDNER_OK;
     char found[48];
-    excerpt(found, sizeof found, (const unsigned char *)w, strlen(w));
+    medner__yaml_excerpt(found, sizeof found, (const unsigned char *)w, strlen(w));
     return medner__fail(MEDNER_E_INVALID_CONFIG, "\"%s\" must be one of %s; found \"%s\"", key,
                         e->list, found);
 }
@@ -136,82 +109,11 @@ const char *medner__config_enum_name(const char *key, int value)
     return NULL;
 }
 
-/* ---- YAML 1.2 core schema resolution of plain scalars ------------------- */
-
-typedef enum kind { K_NULL, K_BOOL, K_INT, K_FLOAT, K_STR } kind;
+/* ---- numbers ---------------------------------------------------------- */
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-static int all_of(const char *s, size_t len, const char *set)
-{
-    if (len == 0)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] == '\0' || strchr(set, s[i]) == NULL)
-            return 0;
-    return 1;
-}
-
-static int is_one_of(const char *s, size_t len, const char *const *words, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strlen(words[i]) == len && memcmp(words[i], s, len) == 0)
-            return 1;
-    return 0;
-}
-
-/* [-+]? ( \.[0-9]+ | [0-9]+ ( \.[0-9]* )? ) ( [eE][-+]?[0-9]+ )? */
-static int is_core_float(const char *s, size_t len)
-{
-    size_t i = 0, digits = 0;
-    if (i < len && (s[i] == '-' || s[i] == '+'))
-        i++;
-    while (i < len && is_digit(s[i]))
-        i++, digits++;
-    if (i < len && s[i] == '.') {
-        i++;
-        while (i < len && is_digit(s[i]))
-            i++, digits++;
-    }
-    if (digits == 0)
-        return 0;
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < len && (s[i] == '-' || s[i] == '+'))
-            i++;
-        size_t e = 0;
-        while (i < len && is_digit(s[i]))
-            i++, e++;
-        if (e == 0)
-            return 0;
-    }
-    return i == len;
-}
-
-static kind classify_plain(const char *s, size_t len)
-{
-    static const char *const nulls[] = { "null", "Null", "NULL", "~" };
-    static const char *const bools[] = { "true", "True", "TRUE", "false", "False", "FALSE" };
-    static const char *const specials[] = { ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
-                                            "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN" };
-    if (len == 0 || is_one_of(s, len, nulls, MEDNER_ARRAY_LEN(nulls)))
-        return K_NULL;
-    if (is_one_of(s, len, bools, MEDNER_ARRAY_LEN(bools)))
-        return K_BOOL;
-    size_t sign = (s[0] == '-' || s[0] == '+');
-    if (all_of(s + sign, len - sign, "0123456789"))
-        return K_INT;
-    if (len > 2 && s[0] == '0' && s[1] == 'o' && all_of(s + 2, len - 2, "01234567"))
-        return K_INT;
-    if (len > 2 && s[0] == '0' && s[1] == 'x' &&
-        all_of(s + 2, len - 2, "0123456789abcdefABCDEF"))
-        return K_INT;
-    if (is_core_float(s, len) || is_one_of(s, len, specials, MEDNER_ARRAY_LEN(specials)))
-        return K_FLOAT;
-    return K_STR;
-}
-
-/* Value of a K_INT scalar; *neg set for a negative non-zero value, *big when
+/* Value of a MEDNER__YAML_INT scalar; *neg set for a negative non-zero value, *big when
  * the magnitude does not fit in 64 bits. */
 static uint64_t int_value(const char *s, size_t len, int *neg, int *big)
 {
@@ -267,216 +169,36 @@ static double float_value(const char *s, size_t len)
 /* ---- the reader --------------------------------------------------------- */
 
 typedef struct reader {
-    yaml_parser_t yp;
+    medner__yaml_reader y;
     const char *path;
-    const unsigned char *text;
-    size_t len;
-    size_t bom;                /* bytes of a UTF-8 byte order mark skipped */
     size_t dir_len;            /* bytes of path up to and including the last '/' */
     medner__config_file *cfg;
     size_t cap_ignore, cap_keep;
     yaml_mark_t *rename_marks; /* where each rename key is, for duplicate reports */
 } reader;
 
-static int cfg_error(const reader *r, int status, yaml_mark_t m, const char *fmt, ...)
-    MEDNER_PRINTF(4, 5);
+static const medner__yaml_dialect config_yaml = {
+    .noun = "a configuration",
+    .max_depth = MEDNER__CONFIG_MAX_DEPTH,
+    .syntax_status = MEDNER_E_PARSE,
+    .depth_status = MEDNER_E_LIMIT,
+    .invalid_status = MEDNER_E_INVALID_CONFIG,
+    .parser_oom = " in the YAML parser",
+    .byte_offsets = 1,
+    .describe_styles = 1,
+};
 
-static int cfg_error(const reader *r, int status, yaml_mark_t m, const char *fmt, ...)
-{
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return medner__fail(status, "%s:%zu:%zu: %s", r->path, m.line + 1, m.column + 1, msg);
-}
-
-/* libyaml's reader errors carry a byte offset but no line/column: count them
- * the way libyaml does (columns in characters). */
-static yaml_mark_t mark_at_offset(const reader *r, size_t offset)
-{
-    yaml_mark_t m = { offset, 0, 0 };
-    for (size_t i = 0; i < offset && i < r->len; i++) {
-        unsigned char c = r->text[i];
-        if (c == '\n' || (c == '\r' && (i + 1 == r->len || r->text[i + 1] != '\n'))) {
-            m.line++; /* LF, CR LF, or a lone CR */
-            m.column = 0;
-        } else if ((c & 0xC0) != 0x80) {
-            m.column++;
-        }
-    }
-    return m;
-}
-
-static int yaml_failure(const reader *r)
-{
-    const yaml_parser_t *p = &r->yp;
-    const char *problem = p->problem ? p->problem : "malformed YAML";
-    if (p->error == YAML_MEMORY_ERROR)
-        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory in the YAML parser",
-                            r->path);
-    if (p->error == YAML_READER_ERROR)
-        return cfg_error(r, MEDNER_E_PARSE, mark_at_offset(r, p->problem_offset),
-                         "YAML syntax error: %s (byte offset %zu)", problem,
-                         p->problem_offset + r->bom);
-    if (p->context)
-        return cfg_error(r, MEDNER_E_PARSE, p->problem_mark,
-                         "YAML syntax error: %s (%s at %zu:%zu)", problem, p->context,
-                         p->context_mark.line + 1, p->context_mark.column + 1);
-    return cfg_error(r, MEDNER_E_PARSE, p->problem_mark, "YAML syntax error: %s", problem);
-}
-
-static int parser_start(reader *r)
-{
-    if (!yaml_parser_initialize(&r->yp))
-        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory in the YAML parser",
-                            r->path);
-    yaml_parser_set_input_string(&r->yp, r->text, r->len);
-    yaml_parser_set_encoding(&r->yp, YAML_UTF8_ENCODING);
-    return MEDNER_OK;
-}
-
-/* Pass 1: is it YAML, and not nested too deeply? */
-static int check_syntax(reader *r)
-{
-    int rc = parser_start(r);
-    if (rc != MEDNER_OK)
-        return rc;
-    size_t depth = 0;
-    for (;;) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse(&r->yp, &ev)) {
-            rc = yaml_failure(r);
-            break;
-        }
-        yaml_event_type_t type = ev.type;
-        yaml_mark_t m = ev.start_mark;
-        yaml_event_delete(&ev);
-        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
-            if (++depth > MEDNER__CONFIG_MAX_DEPTH) {
-                rc = cfg_error(r, MEDNER_E_LIMIT, m, "collections nested deeper than %d levels",
-                               MEDNER__CONFIG_MAX_DEPTH);
-                break;
-            }
-        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
-            depth--;
-        } else if (type == YAML_STREAM_END_EVENT) {
-            break;
-        }
-    }
-    yaml_parser_delete(&r->yp);
-    return rc;
-}
-
-/* Next event of pass 2 (the caller deletes it), refusing aliases, anchors
- * and tags. */
-static int next_event(reader *r, yaml_event_t *ev)
-{
-    if (!yaml_parser_parse(&r->yp, ev))
-        return yaml_failure(r);
-    const char *what = NULL;
-    const yaml_char_t *anchor = NULL, *tag = NULL;
-    switch (ev->type) {
-    case YAML_ALIAS_EVENT:
-        what = "aliases (*name) are not supported in a configuration";
-        break;
-    case YAML_SCALAR_EVENT:
-        anchor = ev->data.scalar.anchor;
-        tag = ev->data.scalar.tag;
-        break;
-    case YAML_SEQUENCE_START_EVENT:
-        anchor = ev->data.sequence_start.anchor;
-        tag = ev->data.sequence_start.tag;
-        break;
-    case YAML_MAPPING_START_EVENT:
-        anchor = ev->data.mapping_start.anchor;
-        tag = ev->data.mapping_start.tag;
-        break;
-    default:
-        break;
-    }
-    if (anchor)
-        what = "anchors (&name) are not supported in a configuration";
-    else if (tag)
-        what = "tags (!tag) are not supported in a configuration";
-    if (what) {
-        yaml_mark_t m = ev->start_mark;
-        yaml_event_delete(ev);
-        return cfg_error(r, MEDNER_E_INVALID_CONFIG, m, "%s", what);
-    }
-    return MEDNER_OK;
-}
-
-static kind scalar_kind(const yaml_event_t *ev)
-{
-    if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return K_STR;
-    return classify_plain((const char *)ev->data.scalar.value, ev->data.scalar.length);
-}
-
-/* "found ..." part of a message. */
-static void describe(const yaml_event_t *ev, char *buf, size_t cap)
-{
-    char ex[48];
-    switch (ev->type) {
-    case YAML_SEQUENCE_START_EVENT:
-        snprintf(buf, cap, "a list");
-        return;
-    case YAML_MAPPING_START_EVENT:
-        snprintf(buf, cap, "a mapping");
-        return;
-    case YAML_SCALAR_EVENT:
-        break;
-    default:
-        snprintf(buf, cap, "nothing");
-        return;
-    }
-    excerpt(ex, sizeof ex, ev->data.scalar.value, ev->data.scalar.length);
-    switch (ev->data.scalar.style) {
-    case YAML_SINGLE_QUOTED_SCALAR_STYLE:
-    case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
-        snprintf(buf, cap, "the quoted string \"%s\"", ex);
-        return;
-    case YAML_LITERAL_SCALAR_STYLE:
-    case YAML_FOLDED_SCALAR_STYLE:
-        snprintf(buf, cap, "a block string");
-        return;
-    default:
-        break;
-    }
-    switch (scalar_kind(ev)) {
-    case K_NULL:
-        snprintf(buf, cap, "null");
-        return;
-    case K_STR:
-        snprintf(buf, cap, "\"%s\"", ex);
-        return;
-    default:
-        snprintf(buf, cap, "%s", ex);
-        return;
-    }
-}
-
-/* "<subject> must be <expected>; found <what ev is>", at ev; deletes ev. */
-static int type_error(const reader *r, yaml_event_t *ev, const char *subject,
-                      const char *expected)
-{
-    char found[96];
-    describe(ev, found, sizeof found);
-    yaml_mark_t m = ev->start_mark;
-    yaml_event_delete(ev);
-    return cfg_error(r, MEDNER_E_INVALID_CONFIG, m, "%s must be %s; found %s", subject, expected,
-                     found);
-}
+#define cfg_error(r, status, m, ...)                                                           \
+    medner__yaml_error(&(r)->y, (status), (m).line, (m).column, __VA_ARGS__)
 
 /* Next event, which must be a scalar (else a type error). */
 static int expect_scalar(reader *r, yaml_event_t *ev, const char *subject, const char *expected)
 {
-    int rc = next_event(r, ev);
+    int rc = medner__yaml_next(&r->y, ev);
     if (rc != MEDNER_OK)
         return rc;
     if (ev->type != YAML_SCALAR_EVENT)
-        return type_error(r, ev, subject, expected);
+        return medner__yaml_type_error(&r->y, ev, subject, expected);
     return MEDNER_OK;
 }
 
@@ -491,8 +213,8 @@ static int read_string(reader *r, const char *subject, const char *expected, int
         return rc;
     const char *s = (const char *)ev.data.scalar.value;
     size_t len = ev.data.scalar.length;
-    if (scalar_kind(&ev) != K_STR || len == 0)
-        return type_error(r, &ev, subject, expected);
+    if (medner__yaml_scalar_kind(&ev) != MEDNER__YAML_STR || len == 0)
+        return medner__yaml_type_error(&r->y, &ev, subject, expected);
     if (memchr(s, '\0', len) != NULL) {
         yaml_mark_t m = ev.start_mark;
         yaml_event_delete(&ev);
@@ -520,12 +242,12 @@ static int read_uint(reader *r, const char *subject, uint32_t min, uint32_t max,
     int rc = expect_scalar(r, &ev, subject, expected);
     if (rc != MEDNER_OK)
         return rc;
-    if (scalar_kind(&ev) != K_INT)
-        return type_error(r, &ev, subject, expected);
+    if (medner__yaml_scalar_kind(&ev) != MEDNER__YAML_INT)
+        return medner__yaml_type_error(&r->y, &ev, subject, expected);
     int neg, big;
     uint64_t v = int_value((const char *)ev.data.scalar.value, ev.data.scalar.length, &neg, &big);
     if (neg || big || v < min || v > max)
-        return type_error(r, &ev, subject, expected);
+        return medner__yaml_type_error(&r->y, &ev, subject, expected);
     yaml_event_delete(&ev);
     *out = (uint32_t)v;
     return MEDNER_OK;
@@ -541,9 +263,9 @@ static int read_enum(reader *r, const char *key, int *out)
     int rc = expect_scalar(r, &ev, subject, expected);
     if (rc != MEDNER_OK)
         return rc;
-    if (scalar_kind(&ev) != K_STR ||
+    if (medner__yaml_scalar_kind(&ev) != MEDNER__YAML_STR ||
         !lookup_word(e, (const char *)ev.data.scalar.value, ev.data.scalar.length, out))
-        return type_error(r, &ev, subject, expected);
+        return medner__yaml_type_error(&r->y, &ev, subject, expected);
     yaml_event_delete(&ev);
     return MEDNER_OK;
 }
@@ -554,8 +276,8 @@ static int read_bool(reader *r, const char *subject, medner_switch *out)
     int rc = expect_scalar(r, &ev, subject, "true or false");
     if (rc != MEDNER_OK)
         return rc;
-    if (scalar_kind(&ev) != K_BOOL)
-        return type_error(r, &ev, subject, "true or false");
+    if (medner__yaml_scalar_kind(&ev) != MEDNER__YAML_BOOL)
+        return medner__yaml_type_error(&r->y, &ev, subject, "true or false");
     *out = (ev.data.scalar.value[0] | 0x20) == 't' ? MEDNER_ON : MEDNER_OFF;
     yaml_event_delete(&ev);
     return MEDNER_OK;
@@ -568,13 +290,13 @@ static int read_score(reader *r, const char *subject, double *out)
     int rc = expect_scalar(r, &ev, subject, expected);
     if (rc != MEDNER_OK)
         return rc;
-    kind k = scalar_kind(&ev);
-    if (k != K_INT && k != K_FLOAT)
-        return type_error(r, &ev, subject, expected);
+    medner__yaml_kind k = medner__yaml_scalar_kind(&ev);
+    if (k != MEDNER__YAML_INT && k != MEDNER__YAML_FLOAT)
+        return medner__yaml_type_error(&r->y, &ev, subject, expected);
     const char *s = (const char *)ev.data.scalar.value;
     size_t len = ev.data.scalar.length;
     double v;
-    if (k == K_INT) {
+    if (k == MEDNER__YAML_INT) {
         int neg, big;
         uint64_t u = int_value(s, len, &neg, &big);
         v = neg ? -1.0 : (double)u;
@@ -582,7 +304,7 @@ static int read_score(reader *r, const char *subject, double *out)
         v = float_value(s, len);
     }
     if (!(v >= 0.0 && v <= 1.0)) /* also NaN */
-        return type_error(r, &ev, subject, expected);
+        return medner__yaml_type_error(&r->y, &ev, subject, expected);
     yaml_event_delete(&ev);
     *out = v == 0.0 ? 0.0 : v; /* no -0 */
     return MEDNER_OK;
@@ -617,24 +339,24 @@ static int read_label_list(reader *r, const char *key, char ***items, size_t *n,
     snprintf(subject, sizeof subject, "\"labels.%s\"", key);
     snprintf(item, sizeof item, "an item of \"labels.%s\"", key);
     yaml_event_t ev;
-    int rc = next_event(r, &ev);
+    int rc = medner__yaml_next(&r->y, &ev);
     if (rc != MEDNER_OK)
         return rc;
     if (ev.type != YAML_SEQUENCE_START_EVENT)
-        return type_error(r, &ev, subject, "a list of label names");
+        return medner__yaml_type_error(&r->y, &ev, subject, "a list of label names");
     yaml_mark_t start = ev.start_mark;
     yaml_event_delete(&ev);
     for (;;) {
-        if ((rc = next_event(r, &ev)) != MEDNER_OK)
+        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
             return rc;
         if (ev.type == YAML_SEQUENCE_END_EVENT) {
             yaml_event_delete(&ev);
             break;
         }
         if (ev.type != YAML_SCALAR_EVENT)
-            return type_error(r, &ev, item, LABEL_NAME);
-        if (scalar_kind(&ev) != K_STR || ev.data.scalar.length == 0)
-            return type_error(r, &ev, item, LABEL_NAME);
+            return medner__yaml_type_error(&r->y, &ev, item, LABEL_NAME);
+        if (medner__yaml_scalar_kind(&ev) != MEDNER__YAML_STR || ev.data.scalar.length == 0)
+            return medner__yaml_type_error(&r->y, &ev, item, LABEL_NAME);
         if (memchr(ev.data.scalar.value, '\0', ev.data.scalar.length) != NULL) {
             yaml_mark_t m = ev.start_mark;
             yaml_event_delete(&ev);
@@ -662,8 +384,9 @@ static int read_label_list(reader *r, const char *key, char ***items, size_t *n,
 /* One label name scalar (a rename key or value), copied. */
 static int read_label(reader *r, yaml_event_t *ev, const char *subject, char **out)
 {
-    if (ev->type != YAML_SCALAR_EVENT || scalar_kind(ev) != K_STR || ev->data.scalar.length == 0)
-        return type_error(r, ev, subject, LABEL_NAME);
+    if (ev->type != YAML_SCALAR_EVENT || medner__yaml_scalar_kind(ev) != MEDNER__YAML_STR ||
+        ev->data.scalar.length == 0)
+        return medner__yaml_type_error(&r->y, ev, subject, LABEL_NAME);
     if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length) != NULL) {
         yaml_mark_t m = ev->start_mark;
         yaml_event_delete(ev);
@@ -716,7 +439,8 @@ static int check_rename_duplicates(reader *r)
     if (dup == SIZE_MAX)
         return MEDNER_OK;
     char ex[48];
-    excerpt(ex, sizeof ex, (const unsigned char *)c->rename_from[dup], strlen(c->rename_from[dup]));
+    medner__yaml_excerpt(ex, sizeof ex, (const unsigned char *)c->rename_from[dup],
+                         strlen(c->rename_from[dup]));
     return cfg_error(r, MEDNER_E_INVALID_CONFIG, r->rename_marks[dup],
                      "duplicate key \"%s\" in \"labels.rename\" (first at %zu:%zu)", ex,
                      r->rename_marks[first].line + 1, r->rename_marks[first].column + 1);
@@ -727,15 +451,16 @@ static int read_renames(reader *r)
 {
     medner__config_file *c = r->cfg;
     yaml_event_t ev;
-    int rc = next_event(r, &ev);
+    int rc = medner__yaml_next(&r->y, &ev);
     if (rc != MEDNER_OK)
         return rc;
     if (ev.type != YAML_MAPPING_START_EVENT)
-        return type_error(r, &ev, "\"labels.rename\"", "a mapping of label names (FROM: TO)");
+        return medner__yaml_type_error(&r->y, &ev, "\"labels.rename\"",
+                                       "a mapping of label names (FROM: TO)");
     yaml_event_delete(&ev);
     size_t cap_from = 0, cap_to = 0, cap_marks = 0;
     for (;;) {
-        if ((rc = next_event(r, &ev)) != MEDNER_OK)
+        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
             return rc;
         if (ev.type == YAML_MAPPING_END_EVENT) {
             yaml_event_delete(&ev);
@@ -759,9 +484,9 @@ static int read_renames(reader *r)
         if ((rc = read_label(r, &ev, "a key of \"labels.rename\"", &from)) != MEDNER_OK)
             return rc;
         char subject[96], ex[48];
-        excerpt(ex, sizeof ex, (const unsigned char *)from, strlen(from));
+        medner__yaml_excerpt(ex, sizeof ex, (const unsigned char *)from, strlen(from));
         snprintf(subject, sizeof subject, "the new name of \"%s\" in \"labels.rename\"", ex);
-        if ((rc = next_event(r, &ev)) != MEDNER_OK ||
+        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK ||
             (rc = read_label(r, &ev, subject, &to)) != MEDNER_OK) {
             medner__free(from);
             return rc;
@@ -780,30 +505,31 @@ static int read_labels(reader *r)
 {
     medner__config_file *c = r->cfg;
     yaml_event_t ev;
-    int rc = next_event(r, &ev);
+    int rc = medner__yaml_next(&r->y, &ev);
     if (rc != MEDNER_OK)
         return rc;
     if (ev.type != YAML_MAPPING_START_EVENT)
-        return type_error(r, &ev, "\"labels\"", "a mapping with the keys ignore, keep, rename");
+        return medner__yaml_type_error(&r->y, &ev, "\"labels\"",
+                                       "a mapping with the keys ignore, keep, rename");
     yaml_event_delete(&ev);
     yaml_mark_t seen[3];
     int have[3] = { 0, 0, 0 };
     for (;;) {
-        if ((rc = next_event(r, &ev)) != MEDNER_OK)
+        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
             return rc;
         if (ev.type == YAML_MAPPING_END_EVENT) {
             yaml_event_delete(&ev);
             return MEDNER_OK;
         }
         if (ev.type != YAML_SCALAR_EVENT)
-            return type_error(r, &ev, "a key of \"labels\"", "a string");
+            return medner__yaml_type_error(&r->y, &ev, "a key of \"labels\"", "a string");
         size_t k = 0;
         while (k < 3 && !(strlen(label_keys[k]) == ev.data.scalar.length &&
                           memcmp(label_keys[k], ev.data.scalar.value, ev.data.scalar.length) == 0))
             k++;
         yaml_mark_t m = ev.start_mark;
         char ex[48];
-        excerpt(ex, sizeof ex, ev.data.scalar.value, ev.data.scalar.length);
+        medner__yaml_excerpt(ex, sizeof ex, ev.data.scalar.value, ev.data.scalar.length);
         yaml_event_delete(&ev);
         if (k == 3)
             return cfg_error(r, MEDNER_E_INVALID_CONFIG, m,
@@ -948,14 +674,14 @@ static int read_top_mapping(reader *r, yaml_mark_t start)
     yaml_event_t ev;
     int rc;
     for (;;) {
-        if ((rc = next_event(r, &ev)) != MEDNER_OK)
+        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
             return rc;
         if (ev.type == YAML_MAPPING_END_EVENT) {
             yaml_event_delete(&ev);
             break;
         }
         if (ev.type != YAML_SCALAR_EVENT)
-            return type_error(r, &ev, "a key", "a string");
+            return medner__yaml_type_error(&r->y, &ev, "a key", "a string");
         int k = 0;
         while (k < T_COUNT && !(strlen(top_keys[k]) == ev.data.scalar.length &&
                                 memcmp(top_keys[k], ev.data.scalar.value,
@@ -963,7 +689,7 @@ static int read_top_mapping(reader *r, yaml_mark_t start)
             k++;
         yaml_mark_t m = ev.start_mark;
         char ex[48];
-        excerpt(ex, sizeof ex, ev.data.scalar.value, ev.data.scalar.length);
+        medner__yaml_excerpt(ex, sizeof ex, ev.data.scalar.value, ev.data.scalar.length);
         yaml_event_delete(&ev);
         if (k == T_COUNT)
             return cfg_error(r, MEDNER_E_INVALID_CONFIG, m,
@@ -998,11 +724,11 @@ static int read_config(reader *r)
 {
     yaml_event_t ev;
     yaml_mark_t m;
-    int rc = next_event(r, &ev); /* STREAM-START */
+    int rc = medner__yaml_next(&r->y, &ev); /* STREAM-START */
     if (rc != MEDNER_OK)
         return rc;
     yaml_event_delete(&ev);
-    if ((rc = next_event(r, &ev)) != MEDNER_OK)
+    if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
         return rc;
     if (ev.type == YAML_STREAM_END_EVENT) {
         yaml_event_delete(&ev);
@@ -1011,24 +737,24 @@ static int read_config(reader *r)
                          "empty configuration (expected a mapping with at least \"model\")");
     }
     yaml_event_delete(&ev); /* DOCUMENT-START */
-    if ((rc = next_event(r, &ev)) != MEDNER_OK)
+    if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
         return rc;
-    if (ev.type == YAML_SCALAR_EVENT && scalar_kind(&ev) == K_NULL) {
+    if (ev.type == YAML_SCALAR_EVENT && medner__yaml_scalar_kind(&ev) == MEDNER__YAML_NULL) {
         m = ev.start_mark;
         yaml_event_delete(&ev);
         return cfg_error(r, MEDNER_E_INVALID_CONFIG, m,
                          "empty configuration (expected a mapping with at least \"model\")");
     }
     if (ev.type != YAML_MAPPING_START_EVENT)
-        return type_error(r, &ev, "the top level", "a mapping of keys to values");
+        return medner__yaml_type_error(&r->y, &ev, "the top level", "a mapping of keys to values");
     m = ev.start_mark;
     yaml_event_delete(&ev);
     if ((rc = read_top_mapping(r, m)) != MEDNER_OK)
         return rc;
-    if ((rc = next_event(r, &ev)) != MEDNER_OK) /* DOCUMENT-END */
+    if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK) /* DOCUMENT-END */
         return rc;
     yaml_event_delete(&ev);
-    if ((rc = next_event(r, &ev)) != MEDNER_OK)
+    if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
         return rc;
     m = ev.start_mark;
     int more = ev.type == YAML_DOCUMENT_START_EVENT;
@@ -1056,26 +782,15 @@ int medner__config_file_load(medner__config_file *out, const char *path)
     reader r;
     memset(&r, 0, sizeof r);
     r.path = path;
-    r.text = (const unsigned char *)text;
-    r.len = len;
     r.cfg = &cfg;
-    /* A UTF-8 byte order mark is allowed. libyaml would skip it only when
-     * detecting the encoding itself, and would then also accept UTF-16; the
-     * format is UTF-8, so strip it here and force UTF-8. Marks are the same
-     * either way (a BOM is not a column); byte offsets are reported in the
-     * file. */
-    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
-        r.text += 3;
-        r.len -= 3;
-        r.bom = 3;
-    }
+    medner__yaml_init(&r.y, &config_yaml, path, text, len);
     const char *slash = strrchr(path, '/');
     r.dir_len = slash ? (size_t)(slash - path) + 1 : 0;
 
-    rc = check_syntax(&r);
-    if (rc == MEDNER_OK && (rc = parser_start(&r)) == MEDNER_OK) {
+    rc = medner__yaml_open(&r.y);
+    if (rc == MEDNER_OK) {
         rc = read_config(&r);
-        yaml_parser_delete(&r.yp);
+        medner__yaml_close(&r.y);
     }
     medner__free(r.rename_marks);
     medner__free(text);
