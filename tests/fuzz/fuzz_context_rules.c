@@ -15,26 +15,18 @@
 
 #include "common/common.h"
 #include "context/context.h"
+#include "fuzz_files.h"
 
-static void check(int cond)
-{
-    if (!cond)
-        __builtin_trap();
-}
+#define check fuzz_check
 
-static char path[512];
+static char dir[512], path[600];
 
+/* the fuzzer's bytes as a rule file in a memory-backed scratch directory */
 static void write_input(const uint8_t *data, size_t size)
 {
-    if (path[0] == '\0') {
-        const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-        snprintf(path, sizeof path, "%s/medner-fuzz-context-%ld.yaml", dir ? dir : "/tmp",
-                 (long)getpid());
-    }
-    FILE *f = fopen(path, "wb");
-    check(f != NULL);
-    check(fwrite(data, 1, size, f) == size);
-    check(fclose(f) == 0);
+    fuzz_scratch_dir(dir, sizeof dir, "context");
+    snprintf(path, sizeof path, "%s/rules.yaml", dir);
+    fuzz_write_file(dir, "rules.yaml", data, size);
 }
 
 static const char text[] =
@@ -49,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     medner_context_rules *r = (medner_context_rules *)(uintptr_t)1;
     int rc = medner__context_rules_load(&r, path);
     unlink(path); /* libFuzzer may end the process without running atexit handlers */
+    rmdir(dir);
     if (rc == MEDNER_OK) {
         check(r != NULL && r != (medner_context_rules *)(uintptr_t)1);
         size_t nl = (size_t)(strchr(text, '\n') - text);
