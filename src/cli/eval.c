@@ -284,12 +284,7 @@ int medner_cli_eval(int argc, char **argv)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("%s%s", eval_usage, medner_cli_pipeline_help);
             medner_cli_options_free(&o);
-            if (fflush(stdout) != 0 || ferror(stdout)) {
-                fprintf(stderr, "medner eval: cannot write to standard output: %s\n",
-                        strerror(errno));
-                return 1;
-            }
-            return 0;
+            return medner_cli_flush("eval");
         } else if (!strcmp(a, "--data") && i + 1 < argc) {
             data = argv[++i];
         } else if (!strcmp(a, "--predictions") && i + 1 < argc) {
@@ -404,12 +399,8 @@ int medner_cli_eval(int argc, char **argv)
                                     sc.predicted, sc.cutting, sc.tokens_split);
         }
         if (rc == MEDNER_OK) {
-            fwrite(out.data, 1, out.len, stdout);
-            if (fflush(stdout) != 0 || ferror(stdout)) {
-                fprintf(stderr, "medner eval: cannot write the report to standard output: %s\n",
-                        strerror(errno));
+            if (medner_cli_write("eval", out.data, out.len) != 0 || medner_cli_flush("eval") != 0)
                 status = 1;
-            }
         }
         medner__buf_free(&out);
         medner__eval_report_free(rep);

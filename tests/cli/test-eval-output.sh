@@ -20,7 +20,7 @@ set +e
 $m eval --model $tiny --data $data > /dev/full 2> "$tmp/err"; rc=$?
 set -e
 [ $rc -eq 1 ] || fail "report to /dev/full: exit status $rc, not 1"
-grep -q "cannot write the report to standard output" "$tmp/err" || fail "report to /dev/full: no message"
+grep -q "medner eval: error writing the output" "$tmp/err" || fail "report to /dev/full: no message"
 set +e
 $m eval --model $tiny --data $data --json > /dev/full 2> "$tmp/err"; rc=$?
 $m eval --help > /dev/full 2> "$tmp/err2"; rc2=$?
