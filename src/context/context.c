@@ -333,21 +333,14 @@ static int read_phrases(reader *r, size_t rule)
 {
     medner_context_rules *o = r->out;
     yaml_event_t ev;
-    int rc = medner__yaml_next(&r->y, &ev);
+    yaml_mark_t start;
+    int rc = medner__yaml_list_begin(&r->y, "\"phrases\"", "a list of phrases", &start);
     if (rc != MEDNER_OK)
         return rc;
-    if (ev.type != YAML_SEQUENCE_START_EVENT)
-        return medner__yaml_type_error(&r->y, &ev, "\"phrases\"", "a list of phrases");
-    yaml_mark_t start = ev.start_mark;
-    yaml_event_delete(&ev);
     size_t n = 0;
     for (;; n++) {
-        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
-            return rc;
-        if (ev.type == YAML_SEQUENCE_END_EVENT) {
-            yaml_event_delete(&ev);
+        if ((rc = medner__yaml_list_item(&r->y, &ev)) <= 0)
             break;
-        }
         if ((rc = check_string(r, &ev, "a phrase",
                                "a non-empty string (quote words like null, true or numbers)")) !=
             MEDNER_OK)
@@ -389,6 +382,8 @@ static int read_phrases(reader *r, size_t rule)
         o->phrases[o->n_phrases++] = (ctx_phrase){ rule, words_at, nw, 0 };
         r->marks[k] = (mark){ m.line, m.column };
     }
+    if (rc < 0)
+        return rc;
     if (n == 0)
         return rerror(r, start.line, start.column, "\"phrases\" must not be empty");
     return MEDNER_OK;
@@ -398,22 +393,13 @@ static int read_labels(reader *r, const char *subject, ctx_rule *rule)
 {
     medner_context_rules *o = r->out;
     yaml_event_t ev;
-    int rc = medner__yaml_next(&r->y, &ev);
+    yaml_mark_t start;
+    int rc = medner__yaml_list_begin(&r->y, subject, "a list of entity labels", &start);
     if (rc != MEDNER_OK)
         return rc;
-    if (ev.type != YAML_SEQUENCE_START_EVENT)
-        return medner__yaml_type_error(&r->y, &ev, subject, "a list of entity labels");
-    yaml_mark_t start = ev.start_mark;
-    yaml_event_delete(&ev);
     rule->labels = o->n_labels;
     rule->n_labels = 0;
-    for (;;) {
-        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
-            return rc;
-        if (ev.type == YAML_SEQUENCE_END_EVENT) {
-            yaml_event_delete(&ev);
-            break;
-        }
+    while ((rc = medner__yaml_list_item(&r->y, &ev)) > 0) {
         if ((rc = check_string(r, &ev, "a label", "an entity label (a non-empty string)")) !=
             MEDNER_OK)
             return rc;
@@ -433,6 +419,8 @@ static int read_labels(reader *r, const char *subject, ctx_rule *rule)
         o->labels[o->n_labels++] = label;
         rule->n_labels++;
     }
+    if (rc < 0)
+        return rc;
     if (rule->n_labels == 0)
         return rerror(r, start.line, start.column,
                       "%s must not be empty (leave it out for every label)", subject);
@@ -442,22 +430,13 @@ static int read_labels(reader *r, const char *subject, ctx_rule *rule)
 static int read_terminated_by(reader *r, ctx_rule *rule)
 {
     yaml_event_t ev;
-    int rc = medner__yaml_next(&r->y, &ev);
+    yaml_mark_t start;
+    int rc = medner__yaml_list_begin(&r->y, "\"terminated_by\"",
+                                     "a list of categories (" MODIFIER_LIST ")", &start);
     if (rc != MEDNER_OK)
         return rc;
-    if (ev.type != YAML_SEQUENCE_START_EVENT)
-        return medner__yaml_type_error(&r->y, &ev, "\"terminated_by\"",
-                                       "a list of categories (" MODIFIER_LIST ")");
-    yaml_mark_t start = ev.start_mark;
-    yaml_event_delete(&ev);
     int n = 0;
-    for (;; n++) {
-        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
-            return rc;
-        if (ev.type == YAML_SEQUENCE_END_EVENT) {
-            yaml_event_delete(&ev);
-            break;
-        }
+    for (; (rc = medner__yaml_list_item(&r->y, &ev)) > 0; n++) {
         int c = word_index(&ev, category_names, N_MODIFIERS);
         if (c < 0)
             return medner__yaml_type_error(&r->y, &ev, "an item of \"terminated_by\"",
@@ -465,6 +444,8 @@ static int read_terminated_by(reader *r, ctx_rule *rule)
         yaml_event_delete(&ev);
         rule->terminated_by |= 1u << c;
     }
+    if (rc < 0)
+        return rc;
     if (n == 0)
         return rerror(r, start.line, start.column,
                       "\"terminated_by\" must not be empty (leave it out)");
@@ -648,15 +629,9 @@ static int read_top(reader *r, yaml_mark_t start)
         if (ev.type != YAML_SEQUENCE_START_EVENT)
             return medner__yaml_type_error(&r->y, &ev, "\"rules\"", "a list of rules");
         yaml_event_delete(&ev);
-        for (;;) {
-            /* peek: a rule starts with its mapping */
-            yaml_event_t peek;
-            if ((rc = medner__yaml_next(&r->y, &peek)) != MEDNER_OK)
-                return rc;
-            if (peek.type == YAML_SEQUENCE_END_EVENT) {
-                yaml_event_delete(&peek);
-                break;
-            }
+        /* each rule starts with its mapping */
+        yaml_event_t peek;
+        while ((rc = medner__yaml_list_item(&r->y, &peek)) > 0) {
             if (peek.type != YAML_MAPPING_START_EVENT)
                 return medner__yaml_type_error(&r->y, &peek, "a rule",
                                                "a mapping with phrases, category, ...");
@@ -665,6 +640,8 @@ static int read_top(reader *r, yaml_mark_t start)
             if ((rc = read_rule_body(r, rm)) != MEDNER_OK)
                 return rc;
         }
+        if (rc < 0)
+            return rc;
     }
     if (!have[1])
         return rerror(r, start.line, start.column,

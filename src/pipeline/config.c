@@ -339,20 +339,11 @@ static int read_label_list(reader *r, const char *key, char ***items, size_t *n,
     snprintf(subject, sizeof subject, "\"labels.%s\"", key);
     snprintf(item, sizeof item, "an item of \"labels.%s\"", key);
     yaml_event_t ev;
-    int rc = medner__yaml_next(&r->y, &ev);
+    yaml_mark_t start;
+    int rc = medner__yaml_list_begin(&r->y, subject, "a list of label names", &start);
     if (rc != MEDNER_OK)
         return rc;
-    if (ev.type != YAML_SEQUENCE_START_EVENT)
-        return medner__yaml_type_error(&r->y, &ev, subject, "a list of label names");
-    yaml_mark_t start = ev.start_mark;
-    yaml_event_delete(&ev);
-    for (;;) {
-        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
-            return rc;
-        if (ev.type == YAML_SEQUENCE_END_EVENT) {
-            yaml_event_delete(&ev);
-            break;
-        }
+    while ((rc = medner__yaml_list_item(&r->y, &ev)) > 0) {
         if (ev.type != YAML_SCALAR_EVENT)
             return medner__yaml_type_error(&r->y, &ev, item, LABEL_NAME);
         if (medner__yaml_scalar_kind(&ev) != MEDNER__YAML_STR || ev.data.scalar.length == 0)
@@ -373,6 +364,8 @@ static int read_label_list(reader *r, const char *key, char ***items, size_t *n,
         *items = grown;
         (*items)[(*n)++] = s;
     }
+    if (rc < 0)
+        return rc;
     if (*n == 0 && strcmp(key, "ignore") == 0)
         /* medner_decoder_params cannot express "ignore nothing": a zero
          * count means the default ["O"]; say so rather than surprise. */

@@ -340,3 +340,29 @@ int medner__yaml_type_error(const medner__yaml_reader *y, yaml_event_t *ev, cons
     return medner__yaml_error(y, y->d->invalid_status, m.line, m.column,
                               "%s must be %s; found %s", subject, expected, found);
 }
+
+int medner__yaml_list_begin(medner__yaml_reader *y, const char *subject, const char *expected,
+                            yaml_mark_t *start)
+{
+    yaml_event_t ev;
+    int rc = medner__yaml_next(y, &ev);
+    if (rc != MEDNER_OK)
+        return rc;
+    if (ev.type != YAML_SEQUENCE_START_EVENT)
+        return medner__yaml_type_error(y, &ev, subject, expected);
+    *start = ev.start_mark;
+    yaml_event_delete(&ev);
+    return MEDNER_OK;
+}
+
+int medner__yaml_list_item(medner__yaml_reader *y, yaml_event_t *ev)
+{
+    int rc = medner__yaml_next(y, ev);
+    if (rc != MEDNER_OK)
+        return rc;
+    if (ev->type == YAML_SEQUENCE_END_EVENT) {
+        yaml_event_delete(ev);
+        return 0;
+    }
+    return 1;
+}

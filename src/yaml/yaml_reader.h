@@ -81,4 +81,13 @@ int medner__yaml_error(const medner__yaml_reader *y, int status, size_t line, si
 int medner__yaml_type_error(const medner__yaml_reader *y, yaml_event_t *ev, const char *subject,
                             const char *expected);
 
+/* A list of items: medner__yaml_list_begin reads the next event, which must
+ * start a list (else the type error "<subject> must be <expected>"), and
+ * gives its mark (for "must not be empty" messages); medner__yaml_list_item
+ * then gives each item: 1 with *ev (the caller deletes it), 0 at the end of
+ * the list, or a negative status. */
+int medner__yaml_list_begin(medner__yaml_reader *y, const char *subject, const char *expected,
+                            yaml_mark_t *start);
+int medner__yaml_list_item(medner__yaml_reader *y, yaml_event_t *ev);
+
 #endif
