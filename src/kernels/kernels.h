@@ -284,6 +284,98 @@ void medner__embed(float *out, const int32_t *ids, const int32_t *type_ids,
 void medner__f16_to_f32(float *out, const uint16_t *in, size_t n);
 void medner__bf16_to_f32(float *out, const uint16_t *in, size_t n);
 
+/* ---- reduced-precision products: bf16 and int8 (qgemm*.c) --------------------
+ * y = x . W^T + b for the encoder's linear layers at a load-time precision.
+ * W is converted once (medner__qweight_pack) into tiles of MEDNER__QNR output
+ * columns; x, given as fp32 packed panels (MEDNER__GEMM_PANELS at the current
+ * level's MR), is converted on the fly, row by row; y is written as fp32
+ * panels. Everything after the product (bias, activation, LayerNorm,
+ * softmax, attention, the classifier) stays fp32.
+ *
+ * bf16 (AVX512-BF16 vdpbf16ps where the CPU has it):
+ *   x and W rounded to bf16 (round to nearest even; NaN stays NaN, quietened;
+ *   subnormal inputs become 0 of the same sign, as the instruction treats
+ *   them). acc = b[n]; then for each pair of k (2j, 2j+1), in ascending j:
+ *   the two exact bf16 products added to acc in fp32 in the order the
+ *   instruction does (qgemm_bf16.c documents it, the portable twin repeats
+ *   it); y = acc.
+ * int8 (AVX512-VNNI vpdpbusd where the CPU has it), the scheme of ONNX
+ *   Runtime's quantize_dynamic with symmetric per-row activation scales:
+ *   weights per output channel: a = max_k |W[n][k]|, sw[n] = a / 127,
+ *     q = rint(W[n][k] * (127 / a)) clamped to [-127, 127] (row of zeros:
+ *     sw 0, q 0);
+ *   activations per row m (over its K values): a = max |x[m][k]|,
+ *     sx[m] = a / 127, u = rint(x * (127 / a)) clamped to [-127, 127], plus
+ *     128 (an unsigned byte); a row of zeros: sx 0, u 128; a row holding
+ *     inf or NaN: sx NaN (its outputs are NaN);
+ *   acc = sum_k u[m][k] q[n][k] in int32 (exact: K <= MEDNER__QI8_MAX_K);
+ *   y = (float)(acc - comp[n]) * (sx[m] * sw[n]) + b[n], comp[n] = 128 *
+ *   sum_k q[n][k], each operation rounded to fp32 (no FMA).
+ * Every y[m][n] depends only on row m of x and row n of W: bitwise the same
+ * whatever M, the row's position, the thread count and the column split
+ * (whole tiles). The SIMD kernels and their portable twins
+ * (medner__qgemm_portable) give bitwise equal results; the portable twin runs
+ * where the CPU lacks the instruction. */
+enum { MEDNER__PREC_FP32 = 0, MEDNER__PREC_BF16 = 1, MEDNER__PREC_INT8 = 2 };
+#define MEDNER__QNR 12                    /* output columns per weight tile */
+#define MEDNER__QI8_MAX_K ((size_t)65536) /* int8: largest K whose sums fit int32 */
+
+typedef struct medner__qweight {
+    int prec;       /* MEDNER__PREC_BF16 or MEDNER__PREC_INT8 */
+    size_t N, K;    /* W is [N, K] */
+    size_t kg;      /* k groups: ceil(K / 2) (bf16) or ceil(K / 4) (int8) */
+    /* ceil(N / QNR) tiles, 64-byte aligned; tile t at data + t * kg * QNR * 4
+     * bytes; in a tile, group g, column j (0 <= j < QNR) is the 4 bytes at
+     * (g * QNR + j) * 4: the group's values of W row t * QNR + j (bf16: two
+     * uint16, k = 2g in the low half; int8: four int8, byte i is k = 4g + i).
+     * Zero past N and past K. */
+    void *data;
+    float *bias;    /* ceil(N / QNR) * QNR floats: b (0 where absent or past N) */
+    float *scale;   /* int8: sw[n], same length; NULL for bf16 */
+    int32_t *comp;  /* int8: 128 * sum_k q[n][k], same length; NULL for bf16 */
+    void *raw;      /* the allocation behind data (freed by medner__qweight_free) */
+} medner__qweight;
+
+/* Convert W for the product: rows [i n_each, (i + 1) n_each) of the packed
+ * matrix are ws[i] ([n_each, K], row stride K) with bias bs[i] (NULL: none),
+ * i < count (count 1 for a plain layer, 3 for Q|K|V stacked). N = count *
+ * n_each. Returns 0; -1 out of memory; -2 prec unknown, or int8 with K >
+ * MEDNER__QI8_MAX_K. *out is filled only on success. */
+int medner__qweight_pack(medner__qweight *out, int prec, const float *const *ws,
+                         const float *const *bs, size_t count, size_t n_each, size_t K);
+/* Free what medner__qweight_pack allocated (a zeroed struct is a no-op). */
+void medner__qweight_free(medner__qweight *w);
+/* Columns [n0, n1) of y = x . W^T + b for rows [0, M): x as fp32 panels
+ * (panel stride K * MR, rows past M ignored), y as fp32 panels (panel stride
+ * ldy floats; whole panel columns written, rows past M included). n0 is a
+ * multiple of MEDNER__QNR; n1 one too, or N. scratch: medner__qgemm_scratch(prec, K)
+ * floats, 64-byte aligned. Uses the CPU's instruction when it has it and the
+ * level is AVX-512, else medner__qgemm_portable. */
+void medner__qgemm(float *y, size_t ldy, const float *xp, size_t M, const medner__qweight *w,
+                   size_t n0, size_t n1, float *scratch);
+/* The portable twin (plain C, any level's MR): bitwise equal results. */
+void medner__qgemm_portable(float *y, size_t ldy, const float *xp, size_t M,
+                            const medner__qweight *w, size_t n0, size_t n1, float *scratch);
+size_t medner__qgemm_scratch(int prec, size_t K);
+/* 1 if medner__qgemm runs an instruction-set kernel for prec now, else 0. */
+int medner__qgemm_native(int prec);
+
+/* CPU features (cpuid + the OS's xgetbv state; 0 off x86). */
+enum {
+    MEDNER__CPU_AVX2 = 1 << 0,        /* AVX2 + FMA */
+    MEDNER__CPU_AVX512 = 1 << 1,      /* AVX-512 F, BW, VL, DQ */
+    MEDNER__CPU_AVX512_VNNI = 1 << 2,
+    MEDNER__CPU_AVX512_BF16 = 1 << 3,
+    MEDNER__CPU_AVX_VNNI = 1 << 4,
+    MEDNER__CPU_AMX_TILE = 1 << 5,
+    MEDNER__CPU_AMX_BF16 = 1 << 6,
+    MEDNER__CPU_AMX_INT8 = 1 << 7,
+    MEDNER__CPU_AVX512_FP16 = 1 << 8
+};
+unsigned medner__cpu_features(void);
+/* "avx512f avx512_vnni ..." for messages and benchmarks (static string). */
+const char *medner__cpu_features_name(void);
+
 /* Instruction-set level of the vectorised kernels (gelu, gelu_tanh, relu,
  * softmax, add_layernorm, linear with N <= 64). They are written once with
  * vector extensions and built for each level (simd.c). The AVX builds fuse

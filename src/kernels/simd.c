@@ -7,6 +7,8 @@
  * deterministic; tests/unit/test_kernels.c checks every level's accuracy.
  */
 #include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "kernels/kernels.h"
 
@@ -38,4 +40,96 @@ int medner__kernels_set_isa(int isa)
         isa = MEDNER__ISA_AUTO;
     atomic_store_explicit(&forced_isa, isa, memory_order_relaxed);
     return medner__kernels_isa();
+}
+
+/* ---- CPU features ----------------------------------------------------------- */
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#  include <cpuid.h>
+
+static uint64_t xgetbv0(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static unsigned detect_features(void)
+{
+    unsigned a, b, c, d, f = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1;
+    if (!osxsave)
+        return 0;
+    uint64_t xcr0 = xgetbv0();
+    int ymm_os = (xcr0 & 0x6) == 0x6, zmm_os = (xcr0 & 0xe6) == 0xe6;
+    int tile_os = (xcr0 & 0x60000) == 0x60000;
+    unsigned max = __get_cpuid_max(0, NULL);
+    if (max < 7)
+        return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    unsigned b7 = b, c7 = c, d7 = d;
+    __cpuid_count(7, 1, a, b, c, d);
+    unsigned a71 = a;
+    if (ymm_os && ((b7 >> 5) & 1) && fma)
+        f |= MEDNER__CPU_AVX2;
+    if (ymm_os && ((a71 >> 4) & 1))
+        f |= MEDNER__CPU_AVX_VNNI;
+    /* F (16), DQ (17), BW (30), VL (31) */
+    if (zmm_os && (b7 & 0xc0030000u) == 0xc0030000u) {
+        f |= MEDNER__CPU_AVX512;
+        if ((c7 >> 11) & 1)
+            f |= MEDNER__CPU_AVX512_VNNI;
+        if ((a71 >> 5) & 1)
+            f |= MEDNER__CPU_AVX512_BF16;
+        if ((d7 >> 23) & 1)
+            f |= MEDNER__CPU_AVX512_FP16;
+    }
+    if (tile_os && ((d7 >> 24) & 1)) {
+        f |= MEDNER__CPU_AMX_TILE;
+        if ((d7 >> 22) & 1)
+            f |= MEDNER__CPU_AMX_BF16;
+        if ((d7 >> 25) & 1)
+            f |= MEDNER__CPU_AMX_INT8;
+    }
+    return f;
+}
+#else
+static unsigned detect_features(void) { return 0; }
+#endif
+
+static _Atomic unsigned features_cache = 0x80000000u; /* not yet detected */
+
+unsigned medner__cpu_features(void)
+{
+    unsigned f = atomic_load_explicit(&features_cache, memory_order_relaxed);
+    if (f & 0x80000000u) {
+        f = detect_features();
+        atomic_store_explicit(&features_cache, f, memory_order_relaxed);
+    }
+    return f;
+}
+
+const char *medner__cpu_features_name(void)
+{
+    static const char *const names[] = { "avx2", "avx512", "avx512_vnni", "avx512_bf16",
+                                         "avx_vnni", "amx_tile", "amx_bf16", "amx_int8",
+                                         "avx512_fp16" };
+    static _Thread_local char buf[128];
+    unsigned f = medner__cpu_features();
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        if (!(f & (1u << i)))
+            continue;
+        size_t len = strlen(names[i]);
+        if (n + len + 2 > sizeof buf)
+            break;
+        if (n)
+            buf[n++] = ' ';
+        memcpy(buf + n, names[i], len + 1);
+        n += len;
+    }
+    return n ? buf : "baseline";
 }

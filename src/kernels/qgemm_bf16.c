@@ -1,0 +1,16 @@
+/* Placeholder until the bf16 kernels land: packing reports "unsupported". */
+#include "kernels/qgemm_internal.h"
+
+int medner__qweight_pack_bf16(medner__qweight *out, const float *const *ws, const float *const *bs,
+                            size_t count, size_t n_each, size_t K)
+{
+    (void)out; (void)ws; (void)bs; (void)count; (void)n_each; (void)K;
+    return -2;
+}
+void medner__qgemm_bf16(float *y, size_t ldy, const float *xp, size_t M, const medner__qweight *w,
+                      size_t n0, size_t n1, float *scratch, int native)
+{
+    (void)y; (void)ldy; (void)xp; (void)M; (void)w; (void)n0; (void)n1; (void)scratch; (void)native;
+}
+size_t medner__qgemm_scratch_bf16(size_t K) { (void)K; return 0; }
+int medner__qgemm_native_bf16(void) { return 0; }
