@@ -571,6 +571,23 @@ MEDNER_API int medner_encoding_window(const medner_encoding *encoding, size_t in
 /* Transformer encoder                                                      */
 /* ------------------------------------------------------------------------ */
 
+/** Arithmetic of the encoder's matrix products (medner_encoder_params.precision,
+ *  YAML `precision:`, `--precision`). Embeddings, LayerNorm, softmax, GELU,
+ *  attention and the classifier always run in fp32; see docs/precision.md. */
+typedef enum medner_precision {
+    MEDNER_PRECISION_DEFAULT = 0, /**< FP32 */
+    MEDNER_PRECISION_FP32 = 1,    /**< fp32 products (own kernel; OpenBLAS with MEDNER_GEMM=openblas) */
+    MEDNER_PRECISION_BF16 = 2,    /**< weights rounded to bfloat16 once at load, activations on the
+                                       fly, fp32 accumulation (AVX512-BF16 where the CPU has it, an
+                                       exact portable twin elsewhere) */
+    MEDNER_PRECISION_INT8 = 3,    /**< weights quantised per output channel (symmetric int8) at
+                                       load, activations per row on the fly (uint8 with zero point
+                                       128), int32 accumulation (AVX512-VNNI where the CPU has it,
+                                       an exact portable twin elsewhere) */
+    MEDNER_PRECISION_AUTO = 4     /**< the fastest precision this CPU runs natively whose
+                                       accuracy guard holds (docs/precision.md) */
+} medner_precision;
+
 /** Options of medner_encoder_load(). */
 typedef struct medner_encoder_params {
     size_t struct_size;     /**< sizeof(medner_encoder_params) */
@@ -599,10 +616,22 @@ typedef struct medner_encoder_params {
      *  misshaped tensor: the message names file and tensor). The tokenizer
      *  is not part of the adapter. See docs/model-formats.md. */
     const char *adapter_dir;
+    /* appended in 0.2 */
+    /** Arithmetic of the matrix products; DEFAULT is FP32. BF16 and INT8
+     *  convert the linear layers' weights once at load into private copies
+     *  (the fp32 pages of those weights are then released), so load takes
+     *  longer and memory does not grow. Results stay bitwise the same for
+     *  any thread count and batch composition at each precision on a given
+     *  CPU; they differ between precisions (docs/precision.md gives the
+     *  measured logits error and F1). medner_encoder_get_info() tells which
+     *  precision and kernels run. */
+    medner_precision precision;
+    uint32_t reserved2;     /**< must be zero */
 } medner_encoder_params;
 
 /** Initialiser of a medner_encoder_params: struct_size set, every option at its default. */
-#define MEDNER_ENCODER_PARAMS_INIT { sizeof(medner_encoder_params), 0, 0, NULL }
+#define MEDNER_ENCODER_PARAMS_INIT \
+    { sizeof(medner_encoder_params), 0, 0, NULL, MEDNER_PRECISION_DEFAULT, 0 }
 
 /**
  * Load a BERT-family checkpoint from a Hugging Face model directory:
@@ -659,11 +688,17 @@ typedef struct medner_encoder_info {
     size_t file_bytes;         /**< size of the weight files */
     size_t n_files;            /**< weight files (shards) */
     double layer_norm_eps;     /**< LayerNorm epsilon from config.json */
+    /* appended in 0.2 */
+    const char *precision;     /**< precision in use: "fp32", "bf16" or "int8" (AUTO resolved) */
+    const char *kernels;       /**< the products' kernels, e.g. "avx512_vnni", "avx512_bf16",
+                                    "portable" (bf16/int8 without the instruction), "avx512",
+                                    "avx2", "baseline" (fp32 own kernel) or "openblas" */
 } medner_encoder_info;
 
 /** Initialiser of a medner_encoder_info: struct_size set, ready for medner_encoder_get_info(). */
 #define MEDNER_ENCODER_INFO_INIT \
-    { sizeof(medner_encoder_info), NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0 }
+    { sizeof(medner_encoder_info), NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, \
+      NULL, NULL }
 
 /**
  * Describe an encoder: fills `out` up to out->struct_size (initialise it with
@@ -1017,12 +1052,15 @@ typedef struct medner_pipeline_params {
     const char *context_rules;             /**< YAML rule file (copied; loaded once, at creation),
                                                 or NULL for the built-in rules; a file given
                                                 with context DEFAULT turns context on */
+    medner_precision precision;            /**< the encoder's products
+                                                (medner_encoder_params.precision); default FP32 */
+    uint32_t reserved3;                    /**< must be zero */
 } medner_pipeline_params;
 
 /** Initialiser of a medner_pipeline_params: struct_size set, every option at its default. */
 #define MEDNER_PIPELINE_PARAMS_INIT \
     { sizeof(medner_pipeline_params), NULL, NULL, 0, 0, 0, 0, MEDNER_MERGE_DEFAULT, \
-      MEDNER_DEFAULT, 0, 0, NULL, MEDNER_DEFAULT, 0, NULL }
+      MEDNER_DEFAULT, 0, 0, NULL, MEDNER_DEFAULT, 0, NULL, MEDNER_PRECISION_DEFAULT, 0 }
 
 /**
  * Create a pipeline from a model directory with a token-classification head.

@@ -7,13 +7,14 @@
 #include "json/json.h"
 
 static const char logits_usage[] =
-    "usage: medner logits DIR [--hidden] [--no-logits]\n"
+    "usage: medner logits DIR [--hidden] [--no-logits] [--precision fp32|bf16|int8|auto]\n"
     "\n"
     "Reads JSON lines {\"text\": \"...\"} on stdin, tokenizes each text with DIR's\n"
     "tokenizer ([CLS] ... [SEP], no truncation: a text longer than the model's\n"
     "positions is an error line) and writes one JSON line per input:\n"
     "  {\"ids\": [...], \"tokens\": [...], \"offsets\": [[b,e],...], \"logits\": [[...],...]}\n"
     "--hidden adds \"hidden\" (final hidden states, one row per token).\n"
+    "--precision: arithmetic of the encoder's products (default fp32; docs/precision.md).\n"
     "A line that fails gives {\"line\": N, \"error\": \"...\"} and exit status 1.\n";
 
 static int write_matrix(medner__buf *b, const char *name, const float *m, size_t rows,
@@ -36,6 +37,7 @@ int medner_cli_logits(int argc, char **argv)
 {
     const char *dir = NULL;
     int hidden = 0, logits = 1;
+    medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(logits_usage, stdout);
@@ -44,6 +46,17 @@ int medner_cli_logits(int argc, char **argv)
             hidden = 1;
         } else if (!strcmp(argv[i], "--no-logits")) {
             logits = 0;
+        } else if (!strcmp(argv[i], "--precision")) {
+            int k = 0;
+            while (i + 1 < argc && k < 5 &&
+                   (!medner_cli_precisions[k][0] || strcmp(argv[i + 1], medner_cli_precisions[k])))
+                k++;
+            if (i + 1 >= argc || k == 5) {
+                fprintf(stderr, "medner logits: --precision expects fp32, bf16, int8 or auto\n");
+                return 2;
+            }
+            ep.precision = (medner_precision)k;
+            i++;
         } else if (argv[i][0] != '-' && dir == NULL) {
             dir = argv[i];
         } else {
@@ -58,7 +71,7 @@ int medner_cli_logits(int argc, char **argv)
     medner_encoder *e = NULL;
     medner_tokenizer *t = NULL;
     medner_context *c = NULL;
-    int rc = medner_encoder_load(&e, dir, NULL);
+    int rc = medner_encoder_load(&e, dir, &ep);
     if (rc == MEDNER_OK)
         rc = medner_tokenizer_load(&t, dir, NULL);
     if (rc == MEDNER_OK)

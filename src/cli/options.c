@@ -10,6 +10,8 @@ static const char *const aggregations[] = { "", "none", "simple", "first", "aver
 static const char *const decodings[] = { "", "argmax", "constrained" };
 static const char *const schemes[] = { "auto", "io", "bio", "bioes" };
 static const char *const merges[] = { "", "hf", "center" };
+/* medner_precision values 1..4 */
+const char *const medner_cli_precisions[5] = { "", "fp32", "bf16", "int8", "auto" };
 
 static int pick(const char *cmd, const char *opt, const char *v, const char *const *words,
                 int n, int *out)
@@ -71,7 +73,7 @@ int medner_cli_pipeline_option(const char *cmd, medner_cli_options *o, int argc,
                                               "--max-length", "--overlap", "--batch-size",
                                               "--threads", "--encoder-threads", "--min-score",
                                               "--merge", "--ignore-label", "--keep-label",
-                                              "--rename", "--context" };
+                                              "--rename", "--context", "--precision" };
     int known = 0;
     for (size_t j = 0; j < sizeof with_value / sizeof *with_value; j++)
         known |= !strcmp(a, with_value[j]);
@@ -112,6 +114,10 @@ int medner_cli_pipeline_option(const char *cmd, medner_cli_options *o, int argc,
             return 1;
         dp->scheme = (medner_scheme)k;
         o->any_decoder = 1;
+    } else if (!strcmp(a, "--precision")) {
+        if (pick(cmd, a, v, medner_cli_precisions, 5, &k))
+            return 1;
+        pp->precision = (medner_precision)k;
     } else if (!strcmp(a, "--merge")) {
         if (pick(cmd, a, v, merges, 3, &k))
             return 1;
@@ -240,6 +246,10 @@ const char medner_cli_pipeline_help[] =
     "  --batch-size N             windows per encoder call (default 8)\n"
     "  --threads N                worker threads, 1 to 256 (default 1)\n"
     "  --encoder-threads N        threads of each forward pass (default 1)\n"
+    "  --precision fp32|bf16|int8|auto  arithmetic of the encoder's products (default\n"
+    "                             fp32; auto: the fastest this CPU runs natively;\n"
+    "                             docs/precision.md); MEDNER_GEMM=own|openblas picks\n"
+    "                             the fp32 products' library\n"
     "  --min-score X              drop entities scoring below X\n"
     "  --ignore-label L           entity type to drop (repeatable; default O)\n"
     "  --keep-label L             keep only these types (repeatable)\n"

@@ -14,14 +14,22 @@
  * DistilBERT is the same computation without token types.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "encoder/encoder.h"
 #include "kernels/kernels.h"
 
+/* Converted weights of one layer at bf16/int8 (Q|K|V stacked, attention
+ * output, FFN in, FFN out). */
+enum { QW_QKV, QW_O, QW_F1, QW_F2, QW_PER_LAYER };
+
 struct medner_encoder {
     medner__model *model;
     size_t threads; /* per forward pass (medner_encoder_params.threads, >= 1) */
+    int prec;       /* MEDNER__PREC_* of the products */
+    int blas;       /* fp32 products through OpenBLAS (MEDNER_GEMM) */
+    medner__qweight *qw; /* layers x QW_PER_LAYER at bf16/int8, else NULL */
 };
 
 struct medner_context {
@@ -29,6 +37,7 @@ struct medner_context {
     medner__par *par; /* the run's threads and their scratch; made on the first run */
     size_t cap_tokens, cap_len, cap_seqs;
     float *x, *tmp, *big, *xp, *logits;
+    float *blas_rows; /* MEDNER_GEMM=openblas: unpacked x and y of a product */
     /* tmp, big and xp are these, 64-byte aligned (packed panels are read with
      * aligned loads) and with rows rounded up to whole panels */
     void *tmp_raw, *big_raw, *xp_raw;
@@ -42,6 +51,106 @@ const medner__model *medner__encoder_model(const medner_encoder *enc)
     return enc->model;
 }
 
+/* MEDNER_GEMM: "own", "openblas", or unset/"" (own on x86-64, where the own
+ * kernel has vector levels; OpenBLAS elsewhere). */
+static int gemm_choice(int *blas)
+{
+    const char *v = getenv("MEDNER_GEMM");
+    if (v == NULL || *v == '\0') {
+#if defined(__x86_64__)
+        *blas = 0;
+#else
+        *blas = 1;
+#endif
+        return MEDNER_OK;
+    }
+    if (strcmp(v, "own") == 0 || strcmp(v, "openblas") == 0) {
+        *blas = strcmp(v, "openblas") == 0;
+        return MEDNER_OK;
+    }
+    return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                        "environment MEDNER_GEMM: expected \"own\" or \"openblas\" (or unset)");
+}
+
+/* The precision the products run at. AUTO: int8 where the CPU has an int8
+ * dot-product instruction, else bf16 where it has a bf16 one, else fp32
+ * (docs/precision.md: the accuracy guard each meets). */
+static int resolve_precision(medner_precision p, int *prec)
+{
+    switch (p) {
+    case MEDNER_PRECISION_DEFAULT:
+    case MEDNER_PRECISION_FP32: *prec = MEDNER__PREC_FP32; return MEDNER_OK;
+    case MEDNER_PRECISION_BF16: *prec = MEDNER__PREC_BF16; return MEDNER_OK;
+    case MEDNER_PRECISION_INT8: *prec = MEDNER__PREC_INT8; return MEDNER_OK;
+    case MEDNER_PRECISION_AUTO:
+        *prec = medner__qgemm_native(MEDNER__PREC_INT8)   ? MEDNER__PREC_INT8
+                : medner__qgemm_native(MEDNER__PREC_BF16) ? MEDNER__PREC_BF16
+                                                          : MEDNER__PREC_FP32;
+        return MEDNER_OK;
+    }
+    return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                        "medner_encoder_params: precision %d is not a medner_precision value "
+                        "(0 default, 1 fp32, 2 bf16, 3 int8, 4 auto)", (int)p);
+}
+
+static const char *prec_name(int prec)
+{
+    return prec == MEDNER__PREC_BF16 ? "bf16" : prec == MEDNER__PREC_INT8 ? "int8" : "fp32";
+}
+
+static void free_qweights(medner_encoder *e)
+{
+    if (e->qw == NULL)
+        return;
+    for (size_t i = 0; i < e->model->config.layers * QW_PER_LAYER; i++)
+        medner__qweight_free(&e->qw[i]);
+    medner__free(e->qw);
+    e->qw = NULL;
+}
+
+/* Convert every layer's linear weights to e->prec, then release their fp32
+ * storage (docs/precision.md). */
+static int convert_weights(medner_encoder *e, const char *dir)
+{
+    medner__model *m = e->model;
+    const medner__config *c = &m->config;
+    size_t H = c->hidden, I = c->intermediate;
+    if (e->prec == MEDNER__PREC_INT8 && (H > MEDNER__QI8_MAX_K || I > MEDNER__QI8_MAX_K))
+        return medner__fail(MEDNER_E_UNSUPPORTED,
+                            "%s: precision int8 needs hidden and intermediate sizes of at most "
+                            "%zu (the int32 sums), not %zu and %zu", dir, MEDNER__QI8_MAX_K, H, I);
+    e->qw = medner__calloc(c->layers * QW_PER_LAYER, sizeof *e->qw);
+    if (e->qw == NULL)
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", dir);
+    for (size_t l = 0; l < c->layers; l++) {
+        medner__layer *L = &m->weights.layers[l];
+        const float *qkv_w[3] = { L->q_w, L->k_w, L->v_w }, *qkv_b[3] = { L->q_b, L->k_b, L->v_b };
+        const float *o_w[1] = { L->o_w }, *o_b[1] = { L->o_b };
+        const float *f1_w[1] = { L->ffn1_w }, *f1_b[1] = { L->ffn1_b };
+        const float *f2_w[1] = { L->ffn2_w }, *f2_b[1] = { L->ffn2_b };
+        medner__qweight *q = &e->qw[l * QW_PER_LAYER];
+        int rc = medner__qweight_pack(&q[QW_QKV], e->prec, qkv_w, qkv_b, 3, H, H);
+        if (rc == 0)
+            rc = medner__qweight_pack(&q[QW_O], e->prec, o_w, o_b, 1, H, H);
+        if (rc == 0)
+            rc = medner__qweight_pack(&q[QW_F1], e->prec, f1_w, f1_b, 1, I, H);
+        if (rc == 0)
+            rc = medner__qweight_pack(&q[QW_F2], e->prec, f2_w, f2_b, 1, H, I);
+        if (rc != 0) {
+            free_qweights(e);
+            return rc == -1 ? medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", dir)
+                            : medner__fail(MEDNER_E_UNSUPPORTED,
+                                           "%s: precision %s is not available", dir,
+                                           prec_name(e->prec));
+        }
+        const float *done[6] = { L->q_w, L->k_w, L->v_w, L->o_w, L->ffn1_w, L->ffn2_w };
+        for (size_t i = 0; i < 6; i++)
+            medner__model_drop_weight(m, done[i]); /* a failed madvise only costs memory */
+    }
+    medner__model_release_unused_maps(m);
+    return MEDNER_OK;
+}
+
 int medner_encoder_load(medner_encoder **out, const char *dir, const medner_encoder_params *params)
 {
     if (out == NULL || dir == NULL)
@@ -53,8 +162,13 @@ int medner_encoder_load(medner_encoder **out, const char *dir, const medner_enco
                                  "medner_encoder_params");
     if (rc != MEDNER_OK)
         return rc;
-    if (p.reserved != 0)
-        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_encoder_params: reserved must be 0");
+    if (p.reserved != 0 || p.reserved2 != 0)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_encoder_params: reserved and reserved2 must be 0");
+    int prec = MEDNER__PREC_FP32, blas = 0;
+    if ((rc = resolve_precision(p.precision, &prec)) != MEDNER_OK ||
+        (rc = gemm_choice(&blas)) != MEDNER_OK)
+        return rc;
     if (p.threads > MEDNER__MAX_THREADS)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_encoder_params: threads %u is not plausible (at most %u)",
@@ -68,6 +182,13 @@ int medner_encoder_load(medner_encoder **out, const char *dir, const medner_enco
         return rc;
     }
     e->threads = p.threads ? p.threads : 1;
+    e->prec = prec;
+    e->blas = blas;
+    if (prec != MEDNER__PREC_FP32 && (rc = convert_weights(e, dir)) != MEDNER_OK) {
+        medner__model_free(e->model);
+        medner__free(e);
+        return rc;
+    }
     *out = e;
     return MEDNER_OK;
 }
@@ -76,6 +197,7 @@ void medner_encoder_free(medner_encoder *e)
 {
     if (e == NULL)
         return;
+    free_qweights(e);
     medner__model_free(e->model);
     medner__free(e);
 }
@@ -104,6 +226,17 @@ int medner_encoder_get_info(const medner_encoder *e, medner_encoder_info *out)
     out->file_bytes = m->file_bytes;
     out->n_files = m->n_files;
     out->layer_norm_eps = (double)c->ln_eps;
+    out->precision = prec_name(e->prec);
+    if (e->prec != MEDNER__PREC_FP32)
+        out->kernels = !medner__qgemm_native(e->prec) ? "portable"
+                       : e->prec == MEDNER__PREC_INT8 ? "avx512_vnni"
+                                                      : "avx512_bf16";
+    else if (e->blas)
+        out->kernels = "openblas";
+    else
+        out->kernels = medner__kernels_isa() == MEDNER__ISA_AVX512 ? "avx512"
+                       : medner__kernels_isa() == MEDNER__ISA_AVX2 ? "avx2"
+                                                                   : "baseline";
     return medner__struct_out(out_, &info, sizeof info, MEDNER__SIZE_V0_1_ENCODER_INFO,
                               "medner_encoder_get_info");
 }
@@ -124,6 +257,8 @@ static void release_workspace(medner_context *c)
     medner__free(c->big_raw);
     medner__free(c->xp_raw);
     medner__free(c->logits);
+    medner__free(c->blas_rows);
+    c->blas_rows = NULL;
     medner__free(c->ids);
     medner__free(c->types);
     medner__free(c->pos);
@@ -207,8 +342,11 @@ static int reserve(medner_context *c, size_t T, size_t L, size_t n)
     c->ids = medner__malloc(T * sizeof *c->ids);
     c->types = medner__malloc(T * sizeof *c->types);
     c->pos = medner__malloc(T * sizeof *c->pos);
+    if (c->enc->blas && c->enc->prec == MEDNER__PREC_FP32)
+        c->blas_rows = alloc_floats(T, H + big_cols > 2 * H + inter ? H + big_cols
+                                                                    : 2 * H + inter);
     if (!c->x || !c->tmp || !c->big || !c->xp || !c->logits || !c->ids || !c->types ||
-        !c->pos) {
+        !c->pos || (c->enc->blas && c->enc->prec == MEDNER__PREC_FP32 && !c->blas_rows)) {
         release_workspace(c);
         return -1;
     }
@@ -226,6 +364,8 @@ static int reserve_par(medner_context *c, size_t L)
         return -1;
     size_t kmax = cfg->hidden > cfg->intermediate ? cfg->hidden : cfg->intermediate;
     size_t need = medner__linear_scratch(kmax);
+    if (c->enc->prec != MEDNER__PREC_FP32 && medner__qgemm_scratch(c->enc->prec, kmax) > need)
+        need = medner__qgemm_scratch(c->enc->prec, kmax);
     size_t att = medner__attention_scratch(L, cfg->hidden / cfg->heads);
     return medner__par_reserve(c->par, att > need ? att : need);
 }
@@ -256,28 +396,33 @@ static void layers_panels(medner_context *c, size_t T, size_t n)
     medner__par *par = c->par;
     medner__epi act = kernel_act(cfg->act);
     medner__gemm_pack(xp, c->x, H, T, H);
+    const medner__qweight *qw = c->enc->qw;
+    float *blas = c->blas_rows;
     for (size_t l = 0; l < cfg->layers; l++) {
         const medner__layer *L = &w->layers[l];
+        const medner__qweight *q = qw ? &qw[l * QW_PER_LAYER] : NULL;
         const float *qkv_w[3] = { L->q_w, L->k_w, L->v_w }, *qkv_b[3] = { L->q_b, L->k_b, L->v_b };
         medner__linear_args a_qkv = { .y = qkv, .y_panels = 1, .x = xp, .x_panels = 1,
                                       .ws = qkv_w, .bs = qkv_b, .count = 3, .M = T, .N = 3 * H,
-                                      .K = H };
+                                      .K = H, .qw = q ? &q[QW_QKV] : NULL, .blas_rows = blas };
         medner__linear_run(par, &a_qkv);
         medner__attention(par, att, qkv, c->start, c->lens, n, heads, D, scale);
         /* each product's LayerNorm runs in the same job, on each thread's rows
          * while they are in its cache */
         medner__linear_args a_o = { .y = tmp, .y_panels = 1, .x = att, .x_panels = 1, .w = L->o_w,
                                     .b = L->o_b, .M = T, .N = H, .K = H, .ln_residual = xp,
-                                    .ln_gamma = L->ln1_g, .ln_beta = L->ln1_b, .ln_eps = eps };
+                                    .ln_gamma = L->ln1_g, .ln_beta = L->ln1_b, .ln_eps = eps,
+                                    .qw = q ? &q[QW_O] : NULL, .blas_rows = blas };
         medner__linear_run(par, &a_o);
         medner__linear_args a_f1 = { .y = ffn, .y_panels = 1, .x = tmp, .x_panels = 1,
                                      .w = L->ffn1_w, .b = L->ffn1_b, .M = T, .N = inter, .K = H,
-                                     .act = act };
+                                     .act = act, .qw = q ? &q[QW_F1] : NULL, .blas_rows = blas };
         medner__linear_run(par, &a_f1);
         medner__linear_args a_f2 = { .y = xp, .y_panels = 1, .x = ffn, .x_panels = 1,
                                      .w = L->ffn2_w, .b = L->ffn2_b, .M = T, .N = H, .K = inter,
                                      .ln_residual = tmp, .ln_gamma = L->ln2_g,
-                                     .ln_beta = L->ln2_b, .ln_eps = eps };
+                                     .ln_beta = L->ln2_b, .ln_eps = eps,
+                                     .qw = q ? &q[QW_F2] : NULL, .blas_rows = blas };
         medner__linear_run(par, &a_f2);
     }
     medner__unpack_panels(c->x, H, xp, T, H);

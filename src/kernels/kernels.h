@@ -14,8 +14,8 @@
  * attention), bitwise the same output whatever the other rows, the row count,
  * the row's position in the buffer and the thread count. Results are per
  * instruction-set level (FMA or not), which is fixed per process.
- * Depends on common/ and pthreads only (OpenBLAS is the benchmarks'
- * reference, not used here).
+ * Depends on common/, pthreads and OpenBLAS (cblas_sgemm, only for
+ * MEDNER_GEMM=openblas and off x86-64: blas.c).
  */
 #ifndef MEDNER_KERNELS_H
 #define MEDNER_KERNELS_H
@@ -128,6 +128,15 @@ void medner__transpose(float *dst, size_t ldd, const float *src, size_t lds, siz
 size_t medner__gemm_tile_n(void);
 size_t medner__gemm_tile_m(void);
 
+/* The same product through OpenBLAS's cblas_sgemm (blas.c; MEDNER_GEMM=openblas):
+ * y panels (stride N * MR) = x . W^T + b for rows [0, M), x as panels (stride
+ * K * MR), W stacked as in medner__gemm_op (count matrices of n_each rows,
+ * biases bs[i] may be NULL). rows: M * (K + N) floats of scratch (the
+ * unpacked x and y). Not batch- or thread-invariant (blas.c). */
+void medner__gemm_blas_panels(float *y, const float *xp, size_t M, size_t K,
+                              const float *const *ws, const float *const *bs, size_t count,
+                              size_t n_each, float *rows);
+
 /* Activation applied to a linear layer's output. */
 typedef enum medner__epi {
     MEDNER__EPI_NONE = 0,
@@ -180,6 +189,14 @@ typedef struct medner__linear_args {
     medner__epi act;
     const float *ln_residual, *ln_gamma, *ln_beta;
     float ln_eps;
+    /* qw != NULL: the product in reduced precision with these converted
+     *   weights (w, b, ws, bs unused; x_panels and y_panels required); whole
+     *   tiles of MEDNER__QNR columns per thread in a column split. */
+    const struct medner__qweight *qw;
+    /* blas_rows != NULL (and qw NULL, panels in and out): the fp32 product
+     *   through OpenBLAS on the calling thread (medner__gemm_blas_panels),
+     *   with M * (K + N) floats of scratch here. */
+    float *blas_rows;
 } medner__linear_args;
 void medner__linear_run(medner__par *par, const medner__linear_args *a);
 size_t medner__linear_scratch(size_t K);

@@ -210,6 +210,18 @@ static void linear_block(const medner__linear_args *a, size_t m0, size_t m1, siz
     if (m1 <= m0 || n1 <= n0)
         return;
     size_t MR = medner__gemm_tile_m(), M = m1 - m0;
+    if (a->qw) {
+        float *y = a->y + m0 * a->N;
+        medner__qgemm(y, a->N * MR, a->x + m0 * a->K, M, a->qw, n0, n1, scratch);
+        if (a->act != MEDNER__EPI_NONE)
+            for (size_t p = 0; p < (M + MR - 1) / MR; p++)
+                apply_act(a->act, y + p * a->N * MR + n0 * MR, (n1 - n0) * MR);
+        if (ln_in_blocks(a) && n0 == 0 && n1 == a->N)
+            medner__add_layernorm_panels(y, a->ln_residual ? a->ln_residual + m0 * a->N : NULL,
+                                         a->ln_gamma, a->ln_beta, (M + MR - 1) / MR, a->N,
+                                         a->ln_eps);
+        return;
+    }
     medner__gemm_op op = { .ymode = a->y_panels ? MEDNER__GEMM_PANELS : MEDNER__GEMM_ROWS,
                            .w = a->w, .ldw = a->K, .b = a->b, .ws = a->ws, .bs = a->bs,
                            .n_each = a->ws ? a->N / a->count : 0, .alpha = 1.0f, .M = M,
@@ -250,7 +262,7 @@ static void linear_part(void *arg, size_t tid, size_t nt, float *scratch)
 {
     linear_job *j = arg;
     const medner__linear_args *a = &j->a;
-    size_t MR = medner__gemm_tile_m(), NR = medner__gemm_tile_n();
+    size_t MR = medner__gemm_tile_m(), NR = a->qw ? MEDNER__QNR : medner__gemm_tile_n();
     size_t panels = (a->M + MR - 1) / MR;
     if (nt > 1 && panels >= LINEAR_UNITS_PER_THREAD * nt) {
         /* guided: a unit is a share of the panels left, at most `most` (W is
@@ -305,7 +317,18 @@ void medner__linear_run(medner__par *par, const medner__linear_args *a)
     if (a->M == 0 || a->N == 0)
         return;
     size_t count = a->ws ? a->count : 1, n = a->N / count;
-    if (!a->x_panels && !a->y_panels && n <= LINEAR_SMALL_N && a->K > 0) {
+    if (a->blas_rows && !a->qw && a->x_panels && a->y_panels && a->K > 0) {
+        const float *w1[1] = { a->w }, *b1[1] = { a->b };
+        medner__gemm_blas_panels(a->y, a->x, a->M, a->K, a->ws ? a->ws : w1, a->ws ? a->bs : b1,
+                                 count, n, a->blas_rows);
+        if (a->act != MEDNER__EPI_NONE)
+            apply_act(a->act, a->y, (a->M + medner__gemm_tile_m() - 1) / medner__gemm_tile_m() *
+                                        medner__gemm_tile_m() * a->N);
+        if (a->ln_gamma)
+            post_layernorm(par, a);
+        return;
+    }
+    if (!a->qw && !a->x_panels && !a->y_panels && n <= LINEAR_SMALL_N && a->K > 0) {
         /* the narrow kernel, one matrix at a time, on the calling thread */
         for (size_t i = 0; i < count; i++) {
             const float *w = a->ws ? a->ws[i] : a->w, *b = a->ws ? a->bs[i] : a->b;

@@ -9,10 +9,13 @@
  * converted once into owned fp32 buffers. Mappings no weight points into are
  * released at the end of loading.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "kernels/kernels.h"
 #include "model/model.h"
@@ -420,6 +423,38 @@ void medner__model_release_unused_maps(medner__model *m)
             medner__mapping_release(&m->maps[i]);
     }
     m->n_maps = kept;
+}
+
+int medner__model_drop_weight(medner__model *m, const float *w)
+{
+    size_t n_slots = medner__model_n_slots(m), s = 0;
+    while (s < n_slots && (w == NULL || *weight_ptr(m, s) != w))
+        s++;
+    if (s == n_slots)
+        return 0;
+    const float **wp = weight_ptr(m, s);
+    size_t dims[2] = { 1, 1 }, nd = medner__model_slot_shape(m, s, dims);
+    size_t bytes = dims[0] * (nd > 1 ? dims[1] : 1) * sizeof(float);
+    *wp = NULL;
+    for (size_t i = 0; i < m->n_owned; i++)
+        if (m->owned[i] == w) { /* a private fp32 copy: freed */
+            medner__free(m->owned[i]);
+            m->owned[i] = m->owned[--m->n_owned];
+            return 0;
+        }
+    for (size_t i = 0; i < m->n_maps; i++) {
+        uintptr_t b = (uintptr_t)m->maps[i].base, p = (uintptr_t)w;
+        if (p < b || p - b >= m->maps[i].size)
+            continue;
+        /* the whole pages inside the tensor: their resident copies dropped
+         * (a read would fault them in again from the file) */
+        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        uintptr_t lo = (p + page - 1) / page * page, hi = (p + bytes) / page * page;
+        if (hi > lo && madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0)
+            return -1;
+        return 0;
+    }
+    return 0;
 }
 
 static int materialise(medner__model *m, loader *ld)

@@ -198,6 +198,12 @@ size_t medner__model_slot_layer(size_t s);
  * ("bert.", "distilbert." or "") before layer and embedding modules. */
 void medner__model_slot_module(const medner__model *m, size_t s, const char *prefix, char *buf,
                                size_t size);
+/* The weight w (a pointer held in model->weights) is no longer needed (the
+ * encoder converted it): the pointer in model->weights becomes NULL and its storage is released -- a private copy is
+ * freed, the resident pages of a mapped tensor are dropped (madvise
+ * MADV_DONTNEED on the pages wholly inside it). Returns 0, or -1 when
+ * madvise failed (the pointer is NULL all the same). */
+int medner__model_drop_weight(medner__model *m, const float *w);
 /* Unmap the mappings no weight points into any more. */
 void medner__model_release_unused_maps(medner__model *m);
 

@@ -54,6 +54,10 @@ static const word scheme_words[] = {
 static const word merge_words[] = {
     { "center", MEDNER_MERGE_CENTER }, { "hf", MEDNER_MERGE_HF },
 };
+static const word precision_words[] = {
+    { "fp32", MEDNER_PRECISION_FP32 }, { "bf16", MEDNER_PRECISION_BF16 },
+    { "int8", MEDNER_PRECISION_INT8 }, { "auto", MEDNER_PRECISION_AUTO },
+};
 
 static const enum_def enums[] = {
     { "aggregation", aggregation_words, MEDNER_ARRAY_LEN(aggregation_words),
@@ -63,6 +67,8 @@ static const enum_def enums[] = {
     { "scheme", scheme_words, MEDNER_ARRAY_LEN(scheme_words), "auto|io|bio|bioes",
       MEDNER_SCHEME_AUTO },
     { "merge", merge_words, MEDNER_ARRAY_LEN(merge_words), "center|hf", MEDNER_MERGE_CENTER },
+    { "precision", precision_words, MEDNER_ARRAY_LEN(precision_words), "fp32|bf16|int8|auto",
+      MEDNER_PRECISION_FP32 },
 };
 
 static const enum_def *find_enum(const char *key)
@@ -554,18 +560,18 @@ static int read_labels(reader *r)
 enum top_key {
     T_MODEL, T_BASE, T_ADAPTER, T_AGGREGATION, T_DECODING, T_SCHEME, T_MAX_LENGTH, T_OVERLAP,
     T_BATCH_SIZE, T_THREADS, T_BLAS_THREADS, T_MERGE, T_FIRST_WINDOW_ONLY, T_MIN_SCORE, T_LABELS,
-    T_CONTEXT, T_COUNT
+    T_CONTEXT, T_PRECISION, T_COUNT
 };
 
 static const char *const top_keys[T_COUNT] = {
     "model", "base", "adapter", "aggregation", "decoding", "scheme", "max_length", "overlap",
     "batch_size", "threads", "encoder_threads", "merge", "first_window_only", "min_score", "labels",
-    "context"
+    "context", "precision"
 };
 
 #define TOP_KEY_LIST                                                                          \
     "model, base, adapter, aggregation, decoding, scheme, max_length, overlap, batch_size, " \
-    "threads, encoder_threads, merge, first_window_only, min_score, labels, context"
+    "threads, encoder_threads, merge, first_window_only, min_score, labels, context, precision"
 
 /* context: default | on | off | a rule file (relative to the file's directory). */
 static int read_context(reader *r)
@@ -655,6 +661,11 @@ static int read_value(reader *r, int k)
         return read_score(r, subject, &d->min_score);
     case T_CONTEXT:
         return read_context(r);
+    case T_PRECISION:
+        c->set |= MEDNER__CONFIG_HAS_PRECISION;
+        rc = read_enum(r, top_keys[k], &v);
+        p->precision = (medner_precision)v;
+        return rc;
     default:
         return read_labels(r);
     }
@@ -851,7 +862,7 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
         (rc = medner__params_copy(&od, sizeof od, o.decoder, MEDNER__SIZE_V0_1_DECODER_PARAMS,
                                   "medner_decoder_params")) != MEDNER_OK)
         return rc;
-    if (o.reserved != 0 || o.reserved2 != 0 || od.reserved != 0)
+    if (o.reserved != 0 || o.reserved2 != 0 || o.reserved3 != 0 || od.reserved != 0)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "overrides: the reserved fields must be zero");
     if ((od.n_ignore_labels && !od.ignore_labels) || (od.n_keep_labels && !od.keep_labels) ||
@@ -870,6 +881,7 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
     if (o.encoder_threads) dst->encoder_threads = o.encoder_threads;
     if (o.context) dst->context = o.context;
     if (o.context_rules) dst->context_rules = o.context_rules;
+    if (o.precision) dst->precision = o.precision;
 
     if (od.aggregation) dst_decoder->aggregation = od.aggregation;
     if (od.decoding) dst_decoder->decoding = od.decoding;

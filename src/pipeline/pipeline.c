@@ -206,10 +206,12 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
         return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_pipeline_params: model_dir is required");
     if (pp.reserved != 0 || (unsigned)pp.merge > MEDNER_MERGE_CENTER ||
         (unsigned)pp.first_window_only > MEDNER_OFF || (pp.max_length && pp.max_length < 3) ||
-        (unsigned)pp.context > MEDNER_OFF || pp.reserved2 != 0)
+        (unsigned)pp.context > MEDNER_OFF || pp.reserved2 != 0 ||
+        (unsigned)pp.precision > MEDNER_PRECISION_AUTO || pp.reserved3 != 0)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
-                            "medner_pipeline_params: merge, first_window_only and context must "
-                            "be enum values, max_length >= 3 when set, reserved and reserved2 0");
+                            "medner_pipeline_params: merge, first_window_only, context and "
+                            "precision must be enum values, max_length >= 3 when set, reserved, "
+                            "reserved2 and reserved3 0");
     if (pp.batch_size > MEDNER__MAX_BATCH_SIZE || pp.threads > MEDNER__MAX_THREADS ||
         pp.encoder_threads > MEDNER__MAX_THREADS)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
@@ -233,6 +235,7 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
     medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
     ep.threads = pp.encoder_threads;
     ep.adapter_dir = pp.adapter_dir;
+    ep.precision = pp.precision;
     const char *tok_dir = pp.model_dir;
     if (pp.adapter_dir != NULL && (rc = tokenizer_dir(pp.model_dir, pp.adapter_dir, &tok_dir)))
         goto fail;

@@ -29,6 +29,25 @@
 #include "medner.h"
 
 #define TOL 1e-4
+/* Bounds at reduced precision against the fp32 goldens (max abs over hidden
+ * states and logits of the fixtures; docs/precision.md). */
+#define TOL_BF16 5e-2
+#define TOL_INT8 1e-1
+
+/* The precision check_model loads the encoder at, the bound it holds the
+ * results to against the fp32 goldens, and whether batched runs must be
+ * bitwise equal to the single runs (every mode but MEDNER_GEMM=openblas). */
+static medner_precision g_prec = MEDNER_PRECISION_DEFAULT;
+static double g_tol = TOL;
+static int g_bitwise_batches = 1;
+
+static medner_encoder_params g_params(uint32_t threads)
+{
+    medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
+    ep.threads = threads;
+    ep.precision = g_prec;
+    return ep;
+}
 
 
 /* Run every golden text alone and then all together; compare with the
@@ -39,7 +58,8 @@ static double check_model(const char *model_dir, const char *goldens_dir, const 
     golden g;
     load_golden(&g, goldens_dir, name);
     medner_encoder *e = NULL;
-    int rc = medner_encoder_load(&e, model_dir, NULL);
+    medner_encoder_params ep1 = g_params(1);
+    int rc = medner_encoder_load(&e, model_dir, &ep1);
     if (rc != MEDNER_OK)
         fail_msg("%s: %s", model_dir, medner_last_error());
     medner_encoder_info info = MEDNER_ENCODER_INFO_INIT;
@@ -70,9 +90,9 @@ static double check_model(const char *model_dir, const char *goldens_dir, const 
             worst = dh;
         if (dl > worst)
             worst = dl;
-        if (!(dh <= TOL && dl <= TOL))
-            fail_msg("%s text %zu (%zu tokens): max |dhidden| %.3g, max |dlogits| %.3g > %g", name,
-                     i, t->len, dh, dl, TOL);
+        if (!(dh <= g_tol && dl <= g_tol))
+            fail_msg("%s text %zu (%zu tokens, %s): max |dhidden| %.3g, max |dlogits| %.3g > %g",
+                     name, i, t->len, info.precision, dh, dl, g_tol);
         single_h[i] = malloc(nh * sizeof(float));
         memcpy(single_h[i], medner_context_hidden(c, 0), nh * sizeof(float));
         if (t->logits) {
@@ -85,8 +105,7 @@ static double check_model(const char *model_dir, const char *goldens_dir, const 
     for (int threads = 1; threads <= 3; threads++) {
         medner_encoder *et = NULL;
         medner_context *ct = NULL;
-        medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
-        ep.threads = (uint32_t)threads;
+        medner_encoder_params ep = g_params((uint32_t)threads);
         assert_int_equal(medner_encoder_load(&et, model_dir, &ep), MEDNER_OK);
         assert_int_equal(medner_context_create(&ct, et), MEDNER_OK);
         for (int reversed = 0; reversed <= 1; reversed++) {
@@ -102,6 +121,17 @@ static double check_model(const char *model_dir, const char *goldens_dir, const 
             for (size_t i = 0; i < g.n; i++) {
                 size_t j = reversed ? g.n - 1 - i : i;
                 golden_text *t = &g.t[j];
+                if (!g_bitwise_batches) { /* OpenBLAS: repeatable, not batch-invariant */
+                    double bh = max_abs_diff(medner_context_hidden(ct, i), single_h[j],
+                                             t->len * t->hidden);
+                    double bl = t->logits ? max_abs_diff(medner_context_logits(ct, i),
+                                                         single_l[j], t->len * t->labels)
+                                          : 0;
+                    if (!(bh <= g_tol && bl <= g_tol))
+                        fail_msg("%s text %zu: batch (threads %d) vs single run %.3g, %.3g",
+                                 name, j, threads, bh, bl);
+                    continue;
+                }
                 if (memcmp(medner_context_hidden(ct, i), single_h[j],
                            t->len * t->hidden * sizeof(float)) != 0)
                     fail_msg("%s text %zu: hidden states in a batch (threads %d) differ from "
@@ -130,7 +160,8 @@ static double check_model(const char *model_dir, const char *goldens_dir, const 
     medner_context_free(c);
     medner_tokenizer_free(tok);
     medner_encoder_free(e);
-    print_message("%s: %zu texts, max |difference| to PyTorch %.3g\n", name, g.n, worst);
+    print_message("%s (%s, %s): %zu texts, max |difference| to PyTorch fp32 %.3g\n", name,
+                  info.precision, info.kernels, g.n, worst);
     free_golden(&g);
     return worst;
 }
@@ -299,9 +330,116 @@ static void test_run_errors(void **state)
     medner_encoder_free(NULL);
 }
 
+/* Reduced precision (bf16, int8) at every instruction-set level the CPU has:
+ * results within the precision's bound of the fp32 goldens, and still
+ * bitwise the same alone, in a batch and with 1-3 threads. At the AVX-512
+ * level the CPU's instruction runs when it has one (the info says which);
+ * below it, the portable twin. */
+static void test_precisions(void **state)
+{
+    (void)state;
+    static const struct { medner_precision p; double tol; const char *name; } precs[] = {
+        { MEDNER_PRECISION_BF16, TOL_BF16, "bf16" },
+        { MEDNER_PRECISION_INT8, TOL_INT8, "int8" },
+    };
+    for (size_t k = 0; k < sizeof precs / sizeof *precs; k++) {
+        g_prec = precs[k].p;
+        g_tol = precs[k].tol;
+        for (int isa = medner__kernels_set_isa(MEDNER__ISA_AUTO); isa >= MEDNER__ISA_BASE;
+             isa--) {
+            medner__kernels_set_isa(isa);
+            print_message("%s, ISA level %d:\n", precs[k].name, isa);
+            check_model("tests/data/models/tiny-bert-tc", "tests/data/encoder", "tiny-bert-tc", 0);
+            check_model("tests/data/models/tiny-distilbert-tc", "tests/data/encoder",
+                        "tiny-distilbert-tc", 0);
+            check_model("tests/data/models/tiny-bert-tc-gelu-new", "tests/data/encoder",
+                        "tiny-bert-tc-gelu-new", 0);
+        }
+        medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    }
+    g_prec = MEDNER_PRECISION_DEFAULT;
+    g_tol = TOL;
+}
+
+/* AUTO resolves to what the CPU runs natively; the info names precision and
+ * kernels; bad values are refused. */
+static void test_precision_choice(void **state)
+{
+    (void)state;
+    const char *dir = "tests/data/models/tiny-bert-tc";
+    medner_encoder *e = NULL;
+    medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
+    medner_encoder_info info = MEDNER_ENCODER_INFO_INIT;
+    unsigned f = medner__cpu_features();
+    ep.precision = MEDNER_PRECISION_AUTO;
+    assert_int_equal(medner_encoder_load(&e, dir, &ep), MEDNER_OK);
+    assert_int_equal(medner_encoder_get_info(e, &info), MEDNER_OK);
+    const char *want = (f & MEDNER__CPU_AVX512_VNNI) ? "int8"
+                       : (f & MEDNER__CPU_AVX512_BF16) ? "bf16" : "fp32";
+    assert_string_equal(info.precision, want);
+    print_message("auto on this CPU (%s): %s, kernels %s\n", medner__cpu_features_name(),
+                  info.precision, info.kernels);
+    medner_encoder_free(e);
+    ep.precision = MEDNER_PRECISION_DEFAULT;
+    assert_int_equal(medner_encoder_load(&e, dir, &ep), MEDNER_OK);
+    assert_int_equal(medner_encoder_get_info(e, &info), MEDNER_OK);
+    assert_string_equal(info.precision, "fp32");
+    medner_encoder_free(e);
+    ep.precision = (medner_precision)9;
+    assert_int_equal(medner_encoder_load(&e, dir, &ep), MEDNER_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(medner_last_error(), "precision 9"));
+    ep.precision = MEDNER_PRECISION_INT8;
+    ep.reserved2 = 1;
+    assert_int_equal(medner_encoder_load(&e, dir, &ep), MEDNER_E_INVALID_ARGUMENT);
+    /* a caller built against the 0.1 struct (no precision field) gets fp32 */
+    medner_encoder_params old = MEDNER_ENCODER_PARAMS_INIT;
+    old.struct_size = offsetof(medner_encoder_params, precision);
+    assert_int_equal(medner_encoder_load(&e, dir, &old), MEDNER_OK);
+    assert_int_equal(medner_encoder_get_info(e, &info), MEDNER_OK);
+    assert_string_equal(info.precision, "fp32");
+    medner_encoder_free(e);
+}
+
+/* MEDNER_GEMM=openblas: the fp32 products through cblas_sgemm; same goldens
+ * (batches within the bound, not bitwise); an unknown value is refused. */
+static void test_gemm_openblas(void **state)
+{
+    (void)state;
+    const char *old = getenv("MEDNER_GEMM");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("MEDNER_GEMM", "openblas", 1);
+    g_bitwise_batches = 0;
+    check_model("tests/data/models/tiny-bert-tc", "tests/data/encoder", "tiny-bert-tc", 0);
+    check_model("tests/data/models/tiny-distilbert-tc", "tests/data/encoder",
+                "tiny-distilbert-tc", 0);
+    medner_encoder *e = NULL;
+    medner_encoder_info info = MEDNER_ENCODER_INFO_INIT;
+    assert_int_equal(medner_encoder_load(&e, "tests/data/models/tiny-bert-tc", NULL), MEDNER_OK);
+    assert_int_equal(medner_encoder_get_info(e, &info), MEDNER_OK);
+    assert_string_equal(info.kernels, "openblas");
+    medner_encoder_free(e);
+    g_bitwise_batches = 1;
+    setenv("MEDNER_GEMM", "fast", 1);
+    assert_int_equal(medner_encoder_load(&e, "tests/data/models/tiny-bert-tc", NULL),
+                     MEDNER_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(medner_last_error(), "MEDNER_GEMM"));
+    setenv("MEDNER_GEMM", "own", 1);
+    assert_int_equal(medner_encoder_load(&e, "tests/data/models/tiny-bert-tc", NULL), MEDNER_OK);
+    assert_int_equal(medner_encoder_get_info(e, &info), MEDNER_OK);
+    assert_string_not_equal(info.kernels, "openblas");
+    medner_encoder_free(e);
+    if (saved) {
+        setenv("MEDNER_GEMM", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("MEDNER_GEMM");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+
         cmocka_unit_test(test_tiny_bert_tc),
         cmocka_unit_test(test_tiny_bert_gelu_new),
         cmocka_unit_test(test_tiny_bert_relu),
@@ -314,6 +452,9 @@ int main(void)
         cmocka_unit_test(test_every_isa_level),
         cmocka_unit_test(test_run_errors),
         cmocka_unit_test(test_threads_share_one_encoder),
+        cmocka_unit_test(test_precision_choice),
+        cmocka_unit_test(test_gemm_openblas),
+        cmocka_unit_test(test_precisions),
     };
     return cmocka_run_group_tests_name("encoder", tests, NULL, NULL);
 }
