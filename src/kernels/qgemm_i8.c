@@ -306,22 +306,31 @@ VNNI_TARGET static void tile_vnni(float *y, const uint8_t *q, const float *sx, c
 #endif
 
 /* The portable twin of tile_vnni at any MR: the same integer sums (uint32
- * wraparound, exact since |sum| < 2^31) and the same fp32 operations. */
-static void tile_portable(float *y, const uint8_t *q, const float *sx, const int8_t *wt, size_t kg,
-                          const float *bias, const float *scale, const int32_t *comp, size_t nr,
-                          size_t MR)
+ * wraparound, exact since |sum| < 2^31) and the same fp32 operations. Per k
+ * group the panel's bytes are first spread to 4 rows of MR uint32 (k-major,
+ * lanes = rows), so that the column loops run over contiguous lanes with a
+ * constant trip count (the compiler vectorises them at any level). */
+static inline __attribute__((always_inline)) void
+tile_portable_mr(float *y, const uint8_t *q, const float *sx, const int8_t *wt, size_t kg,
+                 const float *bias, const float *scale, const int32_t *comp, size_t nr,
+                 const size_t MR)
 {
     uint32_t acc[NR][MR_MAX];
+    int16_t xs[4][MR_MAX];
     memset(acc, 0, sizeof acc);
     for (size_t g = 0; g < kg; g++) {
         const uint8_t *xg = q + g * MR * 4;
         const int8_t *wg = wt + g * NR * 4;
+        for (size_t i = 0; i < MR; i++)
+            for (size_t b = 0; b < 4; b++)
+                xs[b][i] = (int16_t)xg[i * 4 + b];
         for (size_t j = 0; j < nr; j++) {
-            int32_t q0 = wg[j * 4], q1 = wg[j * 4 + 1], q2 = wg[j * 4 + 2], q3 = wg[j * 4 + 3];
-            for (size_t i = 0; i < MR; i++) {
-                const uint8_t *u = xg + i * 4;
-                int32_t d = u[0] * q0 + u[1] * q1 + u[2] * q2 + u[3] * q3;
-                acc[j][i] += (uint32_t)d;
+            int16_t q0 = wg[j * 4], q1 = wg[j * 4 + 1], q2 = wg[j * 4 + 2], q3 = wg[j * 4 + 3];
+            uint32_t *a = acc[j];
+            for (size_t i = 0; i < MR; i++) { /* each product fits int16: 255 * 127 */
+                int16_t p0 = (int16_t)(xs[0][i] * q0), p1 = (int16_t)(xs[1][i] * q1);
+                int16_t p2 = (int16_t)(xs[2][i] * q2), p3 = (int16_t)(xs[3][i] * q3);
+                a[i] += (uint32_t)((int32_t)p0 + p1 + p2 + p3);
             }
         }
     }
@@ -334,6 +343,18 @@ static void tile_portable(float *y, const uint8_t *q, const float *sx, const int
             float v = f * s;
             y[j * MR + i] = v + bias[j];
         }
+}
+
+static void tile_portable(float *y, const uint8_t *q, const float *sx, const int8_t *wt, size_t kg,
+                          const float *bias, const float *scale, const int32_t *comp, size_t nr,
+                          size_t MR)
+{
+    if (MR == 8)
+        tile_portable_mr(y, q, sx, wt, kg, bias, scale, comp, nr, 8);
+    else if (MR == 16)
+        tile_portable_mr(y, q, sx, wt, kg, bias, scale, comp, nr, 16);
+    else
+        tile_portable_mr(y, q, sx, wt, kg, bias, scale, comp, nr, 32);
 }
 
 void medner__qgemm_i8(float *y, size_t ldy, const float *xp, size_t M, const medner__qweight *w,
