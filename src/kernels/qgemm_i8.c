@@ -258,7 +258,14 @@ VNNI_TARGET static void quant_panel_avx512(uint8_t *q, float *sx, const float *x
 /* One 32 x 12 tile: quantised panel q[kg][32][4], sx[32]; W tile wt
  * [kg][12][4]; bias/scale/comp of the tile's 12 columns; columns j < nr
  * stored to y + j * 32. */
-VNNI_TARGET static void tile_vnni(float *y, const uint8_t *q, const float *sx, const int32_t *wt,
+VNNI_TARGET static inline int32_t load_dword(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v); /* the 4 int8 weights as one dword, without aliasing them */
+    return v;
+}
+
+VNNI_TARGET static void tile_vnni(float *y, const uint8_t *q, const float *sx, const int8_t *wt,
                                   size_t kg, const float *bias, const float *scale,
                                   const int32_t *comp, size_t nr)
 {
@@ -267,7 +274,7 @@ VNNI_TARGET static void tile_vnni(float *y, const uint8_t *q, const float *sx, c
     V_DECL(6) V_DECL(7) V_DECL(8) V_DECL(9) V_DECL(10) V_DECL(11)
 #  define V_STEP(j, o)                                                    \
     {                                                                     \
-        __m512i bw = _mm512_set1_epi32(w[(o) * NR + (j)]);                \
+        __m512i bw = _mm512_set1_epi32(load_dword(w + ((o) * NR + (j)) * 4));                \
         c0_##j = _mm512_dpbusd_epi32(c0_##j, a0, bw);                     \
         c1_##j = _mm512_dpbusd_epi32(c1_##j, a1, bw);                     \
     }
@@ -279,10 +286,10 @@ VNNI_TARGET static void tile_vnni(float *y, const uint8_t *q, const float *sx, c
         V_STEP(6, o) V_STEP(7, o) V_STEP(8, o) V_STEP(9, o) V_STEP(10, o) V_STEP(11, o)    \
     }
     const uint8_t *p = q;
-    const int32_t *w = wt;
+    const int8_t *w = wt;
     size_t g = 0;
-    for (; g + 2 <= kg; g += 2, p += 256, w += 2 * NR) {
-        _mm_prefetch((const char *)(w + 16 * NR), _MM_HINT_T0);
+    for (; g + 2 <= kg; g += 2, p += 256, w += 2 * NR * 4) {
+        _mm_prefetch((const char *)(w + 16 * NR * 4), _MM_HINT_T0);
         V_GROUP(0)
         V_GROUP(1)
     }
@@ -396,7 +403,7 @@ void medner__qgemm_i8(float *y, size_t ldy, const float *xp, size_t M, const med
                 float *yp = y + p * ldy + n * MR;
 #if QX86
                 if (native) {
-                    tile_vnni(yp, qp, sp, (const int32_t *)(const void *)wt, kg, w->bias + n,
+                    tile_vnni(yp, qp, sp, wt, kg, w->bias + n,
                               w->scale + n, w->comp + n, nr);
                     continue;
                 }
