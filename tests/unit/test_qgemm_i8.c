@@ -426,6 +426,45 @@ static void test_max_k(void **state)
     assert_null(z.data);
 }
 
+/* Cases kernels.h leaves open (qgemm_i8.c's header): a row whose max |value|
+ * is too small for 127 / a (inf) quantises as zeros; a W row with inf or NaN
+ * gives a NaN column; other rows and columns are unaffected. */
+static void test_special_rows(void **state)
+{
+    (void)state;
+    rng_seed(11);
+    prob p;
+    prob_make(&p, 4, 20, 1, 13, 0);
+    for (size_t k = 0; k < p.K; k++) {
+        p.x[k] = 1e-38f * (k & 1 ? 1.0f : -1.0f); /* row 0: 127 / 1e-38 overflows */
+        p.w[0][2 * p.K + k] = 2e-38f;            /* W row 2 likewise */
+    }
+    p.w[0][5 * p.K + 3] = INFINITY; /* W row 5 */
+    p.w[0][7 * p.K + 9] = NAN;      /* W row 7 */
+    medner__qweight qw;
+    pack_w(&qw, &p);
+    assert_true(qw.scale[2] == 0.0f && qw.comp[2] == 0);
+    assert_true(isnan(qw.scale[5]) && isnan(qw.scale[7]));
+    float *y1 = xalloc(ysize(&p) * sizeof(float)), *y2 = xalloc(ysize(&p) * sizeof(float));
+    run_product(&p, &qw, 0, p.N, 0, y1);
+    run_product(&p, &qw, 0, p.N, 1, y2);
+    assert_memory_equal(y1, y2, ysize(&p) * sizeof(float));
+    for (size_t m = 0; m < p.M; m++)
+        for (size_t n = 0; n < p.N; n++) {
+            float v = yat(y1, &p, m, n);
+            if (n == 5 || n == 7)
+                assert_true(isnan(v));
+            else if (m == 0 || n == 2)
+                assert_int_equal(fbits(v), fbits(p.b[0][n]));
+            else
+                assert_true(isfinite(v) && v != p.b[0][n]);
+        }
+    free(y1);
+    free(y2);
+    medner__qweight_free(&qw);
+    prob_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_portable_vs_ref),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_max_k),
+        cmocka_unit_test(test_special_rows),
     };
     return cmocka_run_group_tests_name("qgemm_i8", tests, NULL, NULL);
 }
