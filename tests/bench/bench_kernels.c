@@ -11,6 +11,9 @@
  *                            "isa": ...}
  *                            (best of 7 runs of independent FMA chains held in
  *                            registers, at the widest vector the kernels use)
+ *   bench_kernels qgemm [T]  the int8 product (medner__qgemm, panels in and out)
+ *                            beside the fp32 one (medner__gemm_packed) on BERT-base
+ *                            shapes, T threads (default 1) splitting by column tiles
  * Build: make build/bench/bench_kernels
  */
 #include <math.h>
@@ -452,8 +455,82 @@ static int peak(int threads)
     return 0;
 }
 
+/* ---- bench_kernels qgemm: the int8 product beside the fp32 one ---------------- */
+
+typedef struct qgemm_job {
+    int int8, portable;
+    float *y;
+    const float *xp;
+    size_t M, N, K;
+    const float *w;
+    const medner__qweight *qw;
+} qgemm_job;
+
+/* medner__par_fn: this thread's share of the column tiles (12 columns). */
+static void qgemm_part(void *arg, size_t tid, size_t nt, float *scratch)
+{
+    const qgemm_job *j = arg;
+    size_t MR = medner__gemm_tile_m(), tiles = (j->N + 11) / 12;
+    size_t n0 = tiles * tid / nt * 12, n1 = tiles * (tid + 1) / nt * 12;
+    n1 = n1 > j->N ? j->N : n1;
+    if (n1 <= n0)
+        return;
+    if (!j->int8)
+        medner__gemm_packed(j->y, j->N * MR, MEDNER__GEMM_PANELS, j->xp, j->M, j->K, j->w, j->K,
+                            NULL, 1.0f, n0, n1);
+    else if (j->portable)
+        medner__qgemm_portable(j->y, j->N * MR, j->xp, j->M, j->qw, n0, n1, scratch);
+    else
+        medner__qgemm(j->y, j->N * MR, j->xp, j->M, j->qw, n0, n1, scratch);
+}
+
+static int bench_qgemm(int threads)
+{
+    const size_t shapes[][3] = { /* M, N, K */
+        { 128, 768, 768 }, { 128, 2304, 768 }, { 128, 3072, 768 }, { 128, 768, 3072 },
+        { 512, 768, 768 }, { 512, 2304, 768 }, { 512, 3072, 768 }, { 512, 768, 3072 },
+        { 4096, 768, 768 }, { 4096, 3072, 768 }, { 4096, 768, 3072 },
+    };
+    if (threads < 1 || threads > 64) {
+        fprintf(stderr, "bench_kernels qgemm: needs 1-64 threads\n");
+        return 1;
+    }
+    medner__par *par = make_par(threads, medner__qgemm_scratch(MEDNER__PREC_INT8, 3072));
+    printf("int8 product (%s kernel, %s), %d thread%s; GOP/s = 2 M N K / time\n",
+           medner__qgemm_native(MEDNER__PREC_INT8) ? "VNNI" : "portable",
+           medner__cpu_features_name(), threads, threads > 1 ? "s" : "");
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *x = farray(M * K, -1, 1), *w = farray(N * K, -1, 1);
+        float *xp = panels_of(x, M, K);
+        float *y = aligned_alloc(64, medner__gemm_packed_size(M, N) * sizeof *y + 64);
+        medner__qweight qw;
+        const float *ws[1] = { w }, *bs[1] = { NULL };
+        if (!y || medner__qweight_pack(&qw, MEDNER__PREC_INT8, ws, bs, 1, N, K) != 0)
+            exit(1);
+        double flop = 2.0 * (double)M * (double)N * (double)K, t[3];
+        int inner = (int)(2e9 / flop) + 1;
+        for (int v = 0; v < 3; v++) {
+            qgemm_job j = { v > 0, v == 2, y, xp, M, N, K, w, &qw };
+            TIME_BEST(t[v], v == 2 ? 1 : inner, medner__par_run(par, qgemm_part, &j));
+        }
+        printf("qgemm      %4zux%4zux%4zu: int8 %6.1f GOP/s   fp32 %6.1f GFLOP/s (x%.2f)   "
+               "portable int8 %6.1f GOP/s\n",
+               M, N, K, flop / t[1] * 1e-9, flop / t[0] * 1e-9, t[0] / t[1], flop / t[2] * 1e-9);
+        medner__qweight_free(&qw);
+        free(x);
+        free(w);
+        free(xp);
+        free(y);
+    }
+    medner__par_free(par);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "qgemm") == 0)
+        return bench_qgemm(argc > 2 ? atoi(argv[2]) : 1);
     if (argc > 1 && strcmp(argv[1], "peak") == 0)
         return peak(argc > 2 ? atoi(argv[2]) : 1);
     if (argc > 1 && strcmp(argv[1], "probe") == 0) {
