@@ -82,11 +82,11 @@ static inline float step(float acc, double p)
 {
     double s = (double)acc + p;
     double a = s < 0 ? -s : s;
-    if (a >= 0x1p-126)
-        return (float)s;                        /* normal (or inf, NaN) */
+    if (!(a < 0x1p-126))
+        return (float)s;                        /* normal, inf or NaN */
     if (a >= 0x1p-126 - 0x1p-151)               /* rounds up to the smallest normal */
         return s < 0 ? -FLT_MIN : FLT_MIN;
-    return s < 0 ? -0.0f : 0.0f;               /* tiny after rounding: flushed */
+    return u2f(f2u((float)s) & 0x80000000u);   /* tiny after rounding: signed 0 */
 }
 
 static inline float daz(float f)
@@ -110,7 +110,7 @@ int medner__qweight_pack_bf16(medner__qweight *out, const float *const *ws, cons
     memset(data, 0, words * sizeof *data);
     for (size_t n = 0; n < tiles * QNR; n++) {
         bias[n] = 0.0f;
-        if (n < N && bs[n / n_each] != NULL)
+        if (n < N && bs != NULL && bs[n / n_each] != NULL)
             bias[n] = bs[n / n_each][n % n_each];
     }
     for (size_t n = 0; n < N; n++) {
