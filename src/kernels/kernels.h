@@ -310,12 +310,18 @@ void medner__bf16_to_f32(float *out, const uint16_t *in, size_t n);
  * softmax, attention, the classifier) stays fp32.
  *
  * bf16 (AVX512-BF16 vdpbf16ps where the CPU has it):
- *   x and W rounded to bf16 (round to nearest even; NaN stays NaN, quietened;
- *   subnormal inputs become 0 of the same sign, as the instruction treats
- *   them). acc = b[n]; then for each pair of k (2j, 2j+1), in ascending j:
- *   the two exact bf16 products added to acc in fp32 in the order the
- *   instruction does (qgemm_bf16.c documents it, the portable twin repeats
- *   it); y = acc.
+ *   x and W rounded to bf16 (round to nearest even, overflow to inf; NaN
+ *   stays NaN, its top 16 bits with the quiet bit set; subnormal inputs
+ *   become 0 of the same sign, as vcvtne2ps2bf16 does). acc = b[n] (a
+ *   subnormal b counts as 0 of its sign); then for each pair of k (2j,
+ *   2j+1), in ascending j: acc += x[2j+1] w[2j+1], then acc += x[2j] w[2j]
+ *   (the odd, high-half product FIRST), each product exact (neither rounded
+ *   nor flushed), each add rounded once to nearest even in fp32 and its
+ *   result flushed to 0 of its sign when tiny after rounding (|result
+ *   rounded to 24 bits, unbounded exponent| < FLT_MIN); y = acc. This is
+ *   vdpbf16ps as measured on AMD Zen 4 (qgemm_bf16.c lists the probes);
+ *   the portable twin repeats it bitwise except for which NaN payload a NaN
+ *   result carries.
  * int8 (AVX512-VNNI vpdpbusd where the CPU has it), the scheme of ONNX
  *   Runtime's quantize_dynamic with symmetric per-row activation scales:
  *   weights per output channel: a = max_k |W[n][k]|, sw[n] = a / 127,
@@ -331,7 +337,8 @@ void medner__bf16_to_f32(float *out, const uint16_t *in, size_t n);
  * Every y[m][n] depends only on row m of x and row n of W: bitwise the same
  * whatever M, the row's position, the thread count and the column split
  * (whole tiles). The SIMD kernels and their portable twins
- * (medner__qgemm_portable) give bitwise equal results; the portable twin runs
+ * (medner__qgemm_portable) give bitwise equal results (bf16: NaN payloads
+ * aside); the portable twin runs
  * where the CPU lacks the instruction. */
 enum { MEDNER__PREC_FP32 = 0, MEDNER__PREC_BF16 = 1, MEDNER__PREC_INT8 = 2 };
 #define MEDNER__QNR 12                    /* output columns per weight tile */
