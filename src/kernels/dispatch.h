@@ -66,6 +66,7 @@ typedef struct medner__kfns {
 /* The table in use (never NULL). Chosen at the first call from the CPU and
  * the forced level, then cached; medner__kernels_set_isa re-chooses it. */
 extern _Atomic(const medner__kfns *) medner__kfns_current;
+/* The slow path: builds the tables and chooses, once per process. */
 const medner__kfns *medner__kfns_choose(void);
 static inline const medner__kfns *medner__kfns_get(void)
 {
