@@ -24,6 +24,7 @@
  */
 #include <string.h>
 
+#include "kernels/dispatch.h"
 #include "kernels/kernels.h"
 
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
@@ -150,8 +151,9 @@ __attribute__((target("avx512f"), always_inline)) static inline void transpose16
 
 /* pack_panel for MR = 32 with 16 x 16 register transposes. */
 __attribute__((target("avx512f"))) static void pack_avx512(float *panel, const gemm_args *g,
-                                                           size_t m0, size_t mr)
+                                                           size_t m0, size_t mr, size_t MR)
 {
+    (void)MR; /* 32 */
     size_t K = g->K;
     for (size_t k0 = 0; k0 < K; k0 += 16) {
         size_t kb = K - k0 < 16 ? K - k0 : 16;
@@ -352,50 +354,28 @@ static void tile_base(const gemm_args *g, const float *panel, size_t m0, size_t 
 
 /* ---- driver --------------------------------------------------------------------- */
 
-typedef void (*tile_fn)(const gemm_args *, const float *, size_t, size_t, size_t, size_t);
-
-static void pick(tile_fn *fn, size_t *MR, size_t *NR)
+static void transpose_base(float *dst, size_t ldd, const float *src, size_t lds, size_t rows,
+                           size_t cols)
 {
-#if GX86
-    switch (medner__kernels_isa()) {
-    case MEDNER__ISA_AVX512: *fn = tile_avx512; *MR = 32; *NR = A5_NR; return;
-    case MEDNER__ISA_AVX2: *fn = tile_avx2; *MR = 16; *NR = A2_NR; return;
-    default: break;
-    }
-#endif
-    *fn = tile_base;
-    *MR = 8;
-    *NR = B_NR;
-}
-
-void medner__transpose(float *dst, size_t ldd, const float *src, size_t lds, size_t rows,
-                       size_t cols)
-{
-#if GX86
-    if (medner__kernels_isa() == MEDNER__ISA_AVX512) {
-        transpose_avx512(dst, ldd, src, lds, rows, cols);
-        return;
-    }
-#endif
     for (size_t r = 0; r < rows; r++)
         for (size_t c = 0; c < cols; c++)
             dst[c * ldd + r] = src[r * lds + c];
 }
 
+void medner__transpose(float *dst, size_t ldd, const float *src, size_t lds, size_t rows,
+                       size_t cols)
+{
+    medner__kfns_get()->transpose(dst, ldd, src, lds, rows, cols);
+}
+
 size_t medner__gemm_tile_n(void)
 {
-    tile_fn fn;
-    size_t MR, NR;
-    pick(&fn, &MR, &NR);
-    return NR;
+    return medner__kfns_get()->nr;
 }
 
 size_t medner__gemm_tile_m(void)
 {
-    tile_fn fn;
-    size_t MR, NR;
-    pick(&fn, &MR, &NR);
-    return MR;
+    return medner__kfns_get()->mr;
 }
 
 /* Rows of x packed at a time: the panels of one chunk are reused by every W
@@ -418,25 +398,19 @@ size_t medner__gemm_scratch(size_t K)
 }
 
 /* Rows [m_from, m_to) of x into consecutive panels at `panels`. */
-static void pack_rows(float *panels, const gemm_args *g, size_t m_from, size_t m_to, size_t MR)
+static void pack_rows(const medner__kfns *kf, float *panels, const gemm_args *g, size_t m_from,
+                      size_t m_to)
 {
+    size_t MR = kf->mr;
     for (size_t m0 = m_from; m0 < m_to; m0 += MR) {
         size_t mr = m_to - m0 < MR ? m_to - m0 : MR;
-        float *panel = panels + (m0 - m_from) * g->K;
-#if GX86
-        if (MR == 32) {
-            pack_avx512(panel, g, m0, mr);
-            continue;
-        }
-#endif
-        pack_panel(panel, g, m0, mr, MR);
+        kf->pack(panels + (m0 - m_from) * g->K, g, m0, mr, MR);
     }
 }
 
 /* Where y[m][n] lives. */
-static size_t yindex(const gemm_args *g, size_t m, size_t n)
+static size_t yindex(const gemm_args *g, size_t m, size_t n, size_t MR)
 {
-    size_t MR = medner__gemm_tile_m();
     switch (g->ymode) {
     case MEDNER__GEMM_TRANSPOSED: return n * g->ldy + m;
     case MEDNER__GEMM_PANELS: return m / MR * g->ldy + n * MR + m % MR;
@@ -449,18 +423,18 @@ static void gemm_run(const gemm_args *g, size_t n0, size_t n1, float *scratch)
     size_t M = g->M, K = g->K;
     if (M == 0 || n1 <= n0)
         return;
+    const medner__kfns *kf = medner__kfns_get(); /* once per product: MR, NR and the tile */
     if (K == 0) {
         for (size_t m = 0; m < M; m++)
             for (size_t n = n0; n < n1; n++) {
                 const float *b = g->ws ? g->bs[n / g->n_each] : g->b;
                 size_t bn = g->ws ? n % g->n_each : n;
-                g->y[yindex(g, m, n)] = b ? b[bn] * g->alpha : 0.0f;
+                g->y[yindex(g, m, n, kf->mr)] = b ? b[bn] * g->alpha : 0.0f;
             }
         return;
     }
-    tile_fn fn;
-    size_t MR, NR;
-    pick(&fn, &MR, &NR);
+    medner__ktile_fn fn = kf->tile;
+    size_t MR = kf->mr, NR = kf->nr;
     if (g->xp) { /* x already packed: every W tile over every panel */
         for (size_t n = n0; n < n1; n += NR) {
             size_t nr = n1 - n < NR ? n1 - n : NR;
@@ -472,7 +446,7 @@ static void gemm_run(const gemm_args *g, size_t n0, size_t n1, float *scratch)
     size_t mcr = chunk_rows(K, MR);
     for (size_t mc = 0; mc < M; mc += mcr) {
         size_t me = M - mc < mcr ? M : mc + mcr;
-        pack_rows(scratch, g, mc, me, MR);
+        pack_rows(kf, scratch, g, mc, me);
         for (size_t n = n0; n < n1; n += NR) {
             size_t nr = n1 - n < NR ? n1 - n : NR;
             for (size_t m0 = mc; m0 < me; m0 += MR)
@@ -499,24 +473,23 @@ void medner__gemm_cols(float *y, size_t ldy, const float *x, size_t ldx, const f
 
 size_t medner__gemm_packed_size(size_t M, size_t K)
 {
-    size_t MR = medner__gemm_tile_m();
+    size_t MR = medner__kfns_get()->mr;
     return (M + MR - 1) / MR * MR * (K ? K : 1);
 }
 
 void medner__gemm_pack(float *panels, const float *x, size_t ldx, size_t M, size_t K)
 {
-    tile_fn fn;
-    size_t MR, NR;
-    pick(&fn, &MR, &NR);
     gemm_args g = { .x = x, .ldx = ldx, .alpha = 1.0f, .M = M, .K = K };
-    pack_rows(panels, &g, 0, M, MR);
+    pack_rows(medner__kfns_get(), panels, &g, 0, M);
 }
 
 #if GX86
 /* medner__gemm_pack_t for MR = 32: two (masked) vector copies per k. */
 __attribute__((target("avx512f"))) static void pack_t_avx512(float *panels, const float *xt,
-                                                             size_t ldxt, size_t M, size_t K)
+                                                             size_t ldxt, size_t M, size_t K,
+                                                             size_t MR)
 {
+    (void)MR; /* 32 */
     for (size_t m0 = 0; m0 < M; m0 += 32) {
         size_t mr = M - m0 < 32 ? M - m0 : 32;
         __mmask16 lo = (__mmask16)(mr >= 16 ? 0xffffu : (1u << mr) - 1u);
@@ -531,15 +504,9 @@ __attribute__((target("avx512f"))) static void pack_t_avx512(float *panels, cons
 }
 #endif
 
-void medner__gemm_pack_t(float *panels, const float *xt, size_t ldxt, size_t M, size_t K)
+static void pack_t_base(float *panels, const float *xt, size_t ldxt, size_t M, size_t K,
+                        size_t MR)
 {
-    size_t MR = medner__gemm_tile_m();
-#if GX86
-    if (MR == 32) {
-        pack_t_avx512(panels, xt, ldxt, M, K);
-        return;
-    }
-#endif
     for (size_t m0 = 0; m0 < M; m0 += MR) {
         size_t mr = M - m0 < MR ? M - m0 : MR;
         float *p = panels + m0 * K;
@@ -549,6 +516,12 @@ void medner__gemm_pack_t(float *panels, const float *xt, size_t ldxt, size_t M, 
                 memset(p + mr, 0, (MR - mr) * sizeof *p);
         }
     }
+}
+
+void medner__gemm_pack_t(float *panels, const float *xt, size_t ldxt, size_t M, size_t K)
+{
+    const medner__kfns *kf = medner__kfns_get();
+    kf->pack_t(panels, xt, ldxt, M, K, kf->mr);
 }
 
 /* ---- rows of one sequence between shared panels and its own panels ----------
@@ -572,8 +545,9 @@ static inline void shift_masks(size_t valid, size_t o, size_t i0, __mmask16 *ma,
 
 __attribute__((target("avx512f"))) static void gather_avx512(float *own, const float *shared,
                                                              size_t ld, size_t C, size_t row0,
-                                                             size_t n)
+                                                             size_t n, size_t MR)
 {
+    (void)MR; /* 32 */
     size_t o = row0 % 32, P = (n + 31) / 32;
     const float *base = shared + row0 / 32 * ld;
     for (size_t p = 0; p < P; p++) {
@@ -596,8 +570,9 @@ __attribute__((target("avx512f"))) static void gather_avx512(float *own, const f
 
 __attribute__((target("avx512f"))) static void scatter_avx512(float *shared, size_t ld,
                                                               const float *own, size_t C,
-                                                              size_t row0, size_t n)
+                                                              size_t row0, size_t n, size_t MR)
 {
+    (void)MR; /* 32 */
     size_t o = row0 % 32, P = (n + 31) / 32;
     float *base = shared + row0 / 32 * ld;
     for (size_t p = 0; p < P; p++) {
@@ -622,16 +597,9 @@ __attribute__((target("avx512f"))) static void scatter_avx512(float *shared, siz
 }
 #endif
 
-void medner__panels_gather(float *own, const float *shared, size_t ld, size_t C, size_t row0,
-                           size_t n)
+static void gather_base(float *own, const float *shared, size_t ld, size_t C, size_t row0,
+                        size_t n, size_t MR)
 {
-    size_t MR = medner__gemm_tile_m();
-#if GX86
-    if (MR == 32) {
-        gather_avx512(own, shared, ld, C, row0, n);
-        return;
-    }
-#endif
     size_t P = (n + MR - 1) / MR;
     for (size_t i = 0; i < P * MR; i++) {
         size_t t = row0 + i;
@@ -642,16 +610,9 @@ void medner__panels_gather(float *own, const float *shared, size_t ld, size_t C,
     }
 }
 
-void medner__panels_scatter(float *shared, size_t ld, const float *own, size_t C, size_t row0,
-                            size_t n)
+static void scatter_base(float *shared, size_t ld, const float *own, size_t C, size_t row0,
+                         size_t n, size_t MR)
 {
-    size_t MR = medner__gemm_tile_m();
-#if GX86
-    if (MR == 32) {
-        scatter_avx512(shared, ld, own, C, row0, n);
-        return;
-    }
-#endif
     for (size_t i = 0; i < n; i++) {
         size_t t = row0 + i;
         float *dst = shared + t / MR * ld + t % MR;
@@ -661,6 +622,20 @@ void medner__panels_scatter(float *shared, size_t ld, const float *own, size_t C
     }
 }
 
+void medner__panels_gather(float *own, const float *shared, size_t ld, size_t C, size_t row0,
+                           size_t n)
+{
+    const medner__kfns *kf = medner__kfns_get();
+    kf->gather(own, shared, ld, C, row0, n, kf->mr);
+}
+
+void medner__panels_scatter(float *shared, size_t ld, const float *own, size_t C, size_t row0,
+                            size_t n)
+{
+    const medner__kfns *kf = medner__kfns_get();
+    kf->scatter(shared, ld, own, C, row0, n, kf->mr);
+}
+
 void medner__gemm_packed(float *y, size_t ldy, int ymode, const float *panels, size_t M, size_t K,
                          const float *w, size_t ldw, const float *b, float alpha, size_t n0,
                          size_t n1)
@@ -668,4 +643,39 @@ void medner__gemm_packed(float *y, size_t ldy, int ymode, const float *panels, s
     gemm_args g = { .y = y, .ldy = ldy, .ymode = ymode, .xp = panels, .w = w, .ldw = ldw, .b = b,
                     .alpha = alpha, .M = M, .K = K };
     gemm_run(&g, n0, n1, NULL); /* packed x needs no scratch */
+}
+
+/* ---- this file's part of the dispatch table ----------------------------------- */
+
+void medner__gemm_kfns(medner__kfns *t)
+{
+    t->pack = pack_panel;
+    t->pack_t = pack_t_base;
+    t->transpose = transpose_base;
+    t->gather = gather_base;
+    t->scatter = scatter_base;
+    switch (t->level) {
+#if GX86
+    case MEDNER__ISA_AVX512:
+        t->mr = 32;
+        t->nr = A5_NR;
+        t->tile = tile_avx512;
+        t->pack = pack_avx512;
+        t->pack_t = pack_t_avx512;
+        t->transpose = transpose_avx512;
+        t->gather = gather_avx512;
+        t->scatter = scatter_avx512;
+        return;
+    case MEDNER__ISA_AVX2:
+        t->mr = 16;
+        t->nr = A2_NR;
+        t->tile = tile_avx2;
+        return;
+#endif
+    default:
+        t->mr = 8;
+        t->nr = B_NR;
+        t->tile = tile_base;
+        return;
+    }
 }

@@ -400,9 +400,11 @@ unsigned medner__cpu_features(void);
 /* "avx512f avx512_vnni ..." for messages and benchmarks (static string). */
 const char *medner__cpu_features_name(void);
 
-/* Instruction-set level of the vectorised kernels (gelu, gelu_tanh, relu,
- * softmax, add_layernorm, linear with N <= 64). They are written once with
- * vector extensions and built for each level (simd.c). The AVX builds fuse
+/* Instruction-set level of the vectorised kernels (the SGEMM, gelu,
+ * gelu_tanh, relu, softmax, add_layernorm, linear with N <= 64). They are
+ * built for each level and reached through one dispatch table per level,
+ * chosen once per process from medner__cpu_features() (simd.c,
+ * dispatch.h; docs/kernels.md). The AVX builds fuse
  * multiply-adds, so their last bits may differ from the baseline build's;
  * the level is fixed for the process, so results stay deterministic, and
  * the tests check every level's accuracy. */

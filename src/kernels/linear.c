@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "kernels/dispatch.h"
 #include "kernels/kernels.h"
 
 #define LINEAR_SMALL_N 64  /* own double-accumulating kernel at or below this many outputs */
@@ -164,16 +165,16 @@ __attribute__((target("avx2"))) static void small_avx2 SMALL_PARAMS { small_body
 __attribute__((target("avx512f"))) static void small_avx512 SMALL_PARAMS { small_body SMALL_ARGS; }
 #endif
 
-static void linear_small SMALL_PARAMS
+/* This file's part of the dispatch table. */
+void medner__linear_kfns(medner__kfns *t)
 {
+    switch (t->level) {
 #if KX86
-    switch (medner__kernels_isa()) {
-    case MEDNER__ISA_AVX512: small_avx512 SMALL_ARGS; return;
-    case MEDNER__ISA_AVX2: small_avx2 SMALL_ARGS; return;
-    default: break;
-    }
+    case MEDNER__ISA_AVX512: t->small_linear = small_avx512; return;
+    case MEDNER__ISA_AVX2: t->small_linear = small_avx2; return;
 #endif
-    small_base SMALL_ARGS;
+    default: t->small_linear = small_base; return;
+    }
 }
 
 /* ---- public kernels ---------------------------------------------------------- */
@@ -321,18 +322,20 @@ void medner__linear_run(medner__par *par, const medner__linear_args *a)
         const float *w1[1] = { a->w }, *b1[1] = { a->b };
         medner__gemm_blas_panels(a->y, a->x, a->M, a->K, a->ws ? a->ws : w1, a->ws ? a->bs : b1,
                                  count, n, a->blas_rows);
-        if (a->act != MEDNER__EPI_NONE)
-            apply_act(a->act, a->y, (a->M + medner__gemm_tile_m() - 1) / medner__gemm_tile_m() *
-                                        medner__gemm_tile_m() * a->N);
+        if (a->act != MEDNER__EPI_NONE) {
+            size_t MR = medner__gemm_tile_m();
+            apply_act(a->act, a->y, (a->M + MR - 1) / MR * MR * a->N);
+        }
         if (a->ln_gamma)
             post_layernorm(par, a);
         return;
     }
     if (!a->qw && !a->x_panels && !a->y_panels && n <= LINEAR_SMALL_N && a->K > 0) {
         /* the narrow kernel, one matrix at a time, on the calling thread */
+        const medner__kfns *kf = medner__kfns_get();
         for (size_t i = 0; i < count; i++) {
             const float *w = a->ws ? a->ws[i] : a->w, *b = a->ws ? a->bs[i] : a->b;
-            linear_small(a->y + i * n, a->ldy, a->x, a->ldx, w, b, a->M, n, a->K);
+            kf->small_linear(a->y + i * n, a->ldy, a->x, a->ldx, w, b, a->M, n, a->K);
             for (size_t m = 0; m < a->M; m++)
                 apply_act(a->act, a->y + m * a->ldy + i * n, n);
         }

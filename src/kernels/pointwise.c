@@ -3,8 +3,8 @@
  * softmax, fused residual add + LayerNorm.
  *
  * Each is written once with GCC/Clang vector extensions and built three times
- * (simd.c picks one per call): x86-64 baseline (4 floats per vector),
- * AVX2+FMA (8) and AVX-512F (16). The AVX builds let the compiler fuse a*b+c
+ * (the dispatch table of the process's level, dispatch.h, picks one): x86-64
+ * baseline (4 floats per vector), AVX2+FMA (8) and AVX-512F (16). The AVX builds let the compiler fuse a*b+c
  * into FMA and schedule the long polynomial chains of several vectors
  * together; results of different levels may differ in the last bit (all meet
  * the same accuracy bounds, tested per level). Within one process the level
@@ -23,6 +23,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/dispatch.h"
 #include "kernels/kernels.h"
 
 /* The helpers are static and always inlined, so the warning that wide
@@ -77,34 +78,47 @@
 #undef NAME
 #undef TARGET
 
-#if KX86
-#  define DISPATCH(name, args)                                          \
-      switch (medner__kernels_isa()) {                                  \
-      case MEDNER__ISA_AVX512: name##_avx512 args; break;               \
-      case MEDNER__ISA_AVX2: name##_avx2 args; break;                   \
-      default: name##_base args; break;                                 \
-      }
-#else
-#  define DISPATCH(name, args) name##_base args;
-#endif
+/* This file's part of the dispatch table. */
+#define KFNS(lv)                                      \
+    do {                                              \
+        t->gelu = gelu_##lv;                          \
+        t->gelu_tanh = gelu_tanh_##lv;                \
+        t->relu = relu_##lv;                          \
+        t->softmax = softmax_##lv;                    \
+        t->softmax_panels = softmax_panels_##lv;      \
+        t->add_layernorm = layernorm_##lv;            \
+        t->add_layernorm_panels = ln_panels_##lv;     \
+    } while (0)
 
-void medner__gelu(float *x, size_t n) { DISPATCH(gelu, (x, n)) }
-void medner__gelu_tanh(float *x, size_t n) { DISPATCH(gelu_tanh, (x, n)) }
-void medner__relu(float *x, size_t n) { DISPATCH(relu, (x, n)) }
+void medner__pointwise_kfns(medner__kfns *t)
+{
+    switch (t->level) {
+#if KX86
+    case MEDNER__ISA_AVX512: KFNS(avx512); return;
+    case MEDNER__ISA_AVX2: KFNS(avx2); return;
+#endif
+    default: KFNS(base); return;
+    }
+}
+#undef KFNS
+
+void medner__gelu(float *x, size_t n) { medner__kfns_get()->gelu(x, n); }
+void medner__gelu_tanh(float *x, size_t n) { medner__kfns_get()->gelu_tanh(x, n); }
+void medner__relu(float *x, size_t n) { medner__kfns_get()->relu(x, n); }
 
 void medner__softmax(float *x, size_t rows, size_t cols)
 {
     if (cols == 0)
         return;
-    DISPATCH(softmax, (x, rows, cols))
+    medner__kfns_get()->softmax(x, rows, cols);
 }
 
 void medner__softmax_panels(float *s, size_t panels, size_t n)
 {
     if (n == 0)
         return;
-    size_t MR = medner__gemm_tile_m();
-    DISPATCH(softmax_panels, (s, panels, n, MR))
+    const medner__kfns *kf = medner__kfns_get();
+    kf->softmax_panels(s, panels, n, kf->mr);
 }
 
 void medner__add_layernorm(float *x, const float *residual, const float *gamma,
@@ -112,7 +126,7 @@ void medner__add_layernorm(float *x, const float *residual, const float *gamma,
 {
     if (cols == 0)
         return;
-    DISPATCH(layernorm, (x, residual, gamma, beta, rows, cols, eps))
+    medner__kfns_get()->add_layernorm(x, residual, gamma, beta, rows, cols, eps);
 }
 
 void medner__add_layernorm_panels(float *x, const float *residual, const float *gamma,
@@ -120,8 +134,8 @@ void medner__add_layernorm_panels(float *x, const float *residual, const float *
 {
     if (cols == 0)
         return;
-    size_t MR = medner__gemm_tile_m();
-    DISPATCH(ln_panels, (x, residual, gamma, beta, panels, MR, cols, eps))
+    const medner__kfns *kf = medner__kfns_get();
+    kf->add_layernorm_panels(x, residual, gamma, beta, panels, kf->mr, cols, eps);
 }
 
 #else /* MEDNER_POINTWISE_LEVEL: the kernels for one level, VL floats per vector */

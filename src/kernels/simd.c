@@ -1,37 +1,89 @@
 /*
- * Instruction-set selection for the vectorised kernels (pointwise.c,
- * linear.c). Each such kernel is written once with GCC/Clang vector
- * extensions and compiled three times: x86-64 baseline (SSE2), AVX2+FMA and
- * AVX-512F; the best level the CPU supports runs. The level is fixed for the
- * life of the process (unless a test forces one), so results are
- * deterministic; tests/unit/test_kernels.c checks every level's accuracy.
+ * Instruction-set selection for the vectorised kernels (gemm.c, linear.c,
+ * pointwise.c): one dispatch table per level (dispatch.h), built once; the
+ * best level the CPU supports (medner__cpu_features: cpuid and the OS's
+ * xgetbv state) is chosen at the first kernel call and cached. The level is
+ * fixed for the life of the process (unless a test forces one), so results
+ * are deterministic; tests/unit/test_kernels.c checks every level's accuracy.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/dispatch.h"
 #include "kernels/kernels.h"
 
 static _Atomic int forced_isa = MEDNER__ISA_AUTO;
+static _Atomic unsigned choices = 0;
 
+static medner__kfns tables[MEDNER__ISA_AVX512 + 1];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+_Atomic(const medner__kfns *) medner__kfns_current = NULL;
+
+/* The best level the CPU (and the OS) supports. */
 static int cpu_isa(void)
 {
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-    /* libgcc/compiler-rt fill the CPU model in a constructor; reading it is
-     * a load and a bit test. */
-    if (__builtin_cpu_supports("avx512f"))
+    unsigned f = medner__cpu_features();
+    if (f & MEDNER__CPU_AVX512)
         return MEDNER__ISA_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (f & MEDNER__CPU_AVX2)
         return MEDNER__ISA_AVX2;
 #endif
     return MEDNER__ISA_BASE;
 }
 
-int medner__kernels_isa(void)
+/* Table of the CPU's level, or of the forced level when lower; published. */
+static const medner__kfns *choose(void)
 {
     int cpu = cpu_isa();
     int f = atomic_load_explicit(&forced_isa, memory_order_relaxed);
-    return f != MEDNER__ISA_AUTO && f < cpu ? f : cpu;
+    const medner__kfns *t = &tables[f != MEDNER__ISA_AUTO && f < cpu ? f : cpu];
+    atomic_store_explicit(&medner__kfns_current, t, memory_order_release);
+    atomic_fetch_add_explicit(&choices, 1u, memory_order_relaxed);
+    return t;
+}
+
+/* Once per process: the three tables, then the first choice. */
+static void init_once(void)
+{
+    static const char *const names[] = { "baseline", "avx2", "avx512" };
+    for (int l = MEDNER__ISA_BASE; l <= MEDNER__ISA_AVX512; l++) {
+        medner__kfns *t = &tables[l];
+        memset(t, 0, sizeof *t);
+        t->level = l;
+        t->name = names[l];
+        medner__gemm_kfns(t);
+        medner__linear_kfns(t);
+        medner__pointwise_kfns(t);
+    }
+    choose();
+}
+
+const medner__kfns *medner__kfns_level(int level)
+{
+    pthread_once(&tables_once, init_once);
+    if (level < MEDNER__ISA_BASE)
+        level = MEDNER__ISA_BASE;
+    return &tables[level > MEDNER__ISA_AVX512 ? MEDNER__ISA_AVX512 : level];
+}
+
+/* medner__kfns_get's first call (any thread): waits for init_once. */
+const medner__kfns *medner__kfns_choose(void)
+{
+    pthread_once(&tables_once, init_once);
+    return atomic_load_explicit(&medner__kfns_current, memory_order_acquire);
+}
+
+unsigned medner__kfns_choices(void)
+{
+    return atomic_load_explicit(&choices, memory_order_relaxed);
+}
+
+int medner__kernels_isa(void)
+{
+    return medner__kfns_get()->level;
 }
 
 int medner__kernels_set_isa(int isa)
@@ -39,7 +91,8 @@ int medner__kernels_set_isa(int isa)
     if (isa < MEDNER__ISA_AUTO || isa > MEDNER__ISA_AVX512)
         isa = MEDNER__ISA_AUTO;
     atomic_store_explicit(&forced_isa, isa, memory_order_relaxed);
-    return medner__kernels_isa();
+    pthread_once(&tables_once, init_once);
+    return choose()->level;
 }
 
 /* ---- CPU features ----------------------------------------------------------- */
@@ -65,7 +118,7 @@ static unsigned detect_features(void)
     uint64_t xcr0 = xgetbv0();
     int ymm_os = (xcr0 & 0x6) == 0x6, zmm_os = (xcr0 & 0xe6) == 0xe6;
     int tile_os = (xcr0 & 0x60000) == 0x60000;
-    unsigned max = __get_cpuid_max(0, NULL);
+    unsigned max = (unsigned)__get_cpuid_max(0, NULL);
     if (max < 7)
         return 0;
     __cpuid_count(7, 0, a, b, c, d);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "common/common.h"
+#include "kernels/dispatch.h"
 #include "kernels/kernels.h"
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -1254,6 +1255,66 @@ static void test_isa_levels(void **state)
     free(b);
 }
 
+/* The dispatch table (dispatch.h) is chosen once: kernel calls go through the
+ * cached table without choosing again, and each medner__kernels_set_isa
+ * chooses exactly once. Each level's table reports its level, name, MR and
+ * NR as the kernels do (medner__kernels_isa, medner__gemm_tile_m/_n) and has
+ * every entry. */
+static void test_dispatch_table(void **state)
+{
+    (void)state;
+    static const size_t want_mr[] = { 8, 16, 32 }, want_nr[] = { 6, 6, 12 };
+    static const char *const want_name[] = { "baseline", "avx2", "avx512" };
+    int best = medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    const medner__kfns *top = medner__kfns_get();
+    unsigned c = medner__kfns_choices();
+    assert_true(c >= 1);
+    assert_ptr_equal(top, medner__kfns_level(best));
+    float x[64];
+    for (size_t i = 0; i < 64; i++)
+        x[i] = (float)i / 16.0f - 2.0f;
+    for (int rep = 0; rep < 3; rep++) {
+        medner__gelu(x, 64);
+        medner__softmax(x, 4, 16);
+        assert_int_equal(medner__kernels_isa(), best);
+        assert_int_equal(medner__gemm_tile_m(), top->mr);
+        assert_ptr_equal(medner__kfns_get(), top);
+    }
+    assert_int_equal(medner__kfns_choices(), c);
+    for (int l = MEDNER__ISA_BASE; l <= best; l++) {
+        assert_int_equal(medner__kernels_set_isa(l), l);
+        assert_int_equal(medner__kfns_choices(), c + (unsigned)(l - MEDNER__ISA_BASE + 1));
+        const medner__kfns *t = medner__kfns_get();
+        assert_ptr_equal(t, medner__kfns_level(l));
+        assert_int_equal(t->level, l);
+        assert_int_equal(medner__kernels_isa(), l);
+        assert_string_equal(t->name, want_name[l]);
+        assert_int_equal(t->mr, want_mr[l]);
+        assert_int_equal(t->nr, want_nr[l]);
+        assert_int_equal(medner__gemm_tile_m(), t->mr);
+        assert_int_equal(medner__gemm_tile_n(), t->nr);
+        assert_true(t->mr <= MEDNER__GEMM_MR_MAX);
+        assert_non_null(t->tile);
+        assert_non_null(t->pack);
+        assert_non_null(t->pack_t);
+        assert_non_null(t->transpose);
+        assert_non_null(t->gather);
+        assert_non_null(t->scatter);
+        assert_non_null(t->small_linear);
+        assert_non_null(t->gelu);
+        assert_non_null(t->gelu_tanh);
+        assert_non_null(t->relu);
+        assert_non_null(t->softmax);
+        assert_non_null(t->softmax_panels);
+        assert_non_null(t->add_layernorm);
+        assert_non_null(t->add_layernorm_panels);
+        medner__gelu(x, 64); /* no new choice */
+        assert_int_equal(medner__kfns_choices(), c + (unsigned)(l - MEDNER__ISA_BASE + 1));
+    }
+    assert_int_equal(medner__kernels_set_isa(MEDNER__ISA_AUTO), best);
+    assert_ptr_equal(medner__kfns_get(), top);
+}
+
 /* ---- embeddings and conversions ---------------------------------------------- */
 
 static void test_embed(void **state)
@@ -1375,6 +1436,7 @@ int main(void)
         cmocka_unit_test(test_softmax_special),
         cmocka_unit_test(test_softmax_panels),
         cmocka_unit_test(test_isa_levels),
+        cmocka_unit_test(test_dispatch_table),
         cmocka_unit_test(test_embed),
         cmocka_unit_test(test_f16_all_patterns),
         cmocka_unit_test(test_bf16_all_patterns),
