@@ -6,7 +6,14 @@
  * OpenBLAS takes for exactly the matrix products of this forward pass
  * (same shapes, same order, no other work) with T OpenBLAS threads, and
  * reports the model FLOPs.
- *   bench_encoder MODEL_DIR L N THREADS [REPEATS]
+ *   bench_encoder MODEL_DIR L N THREADS [REPEATS [PRECISION]]
+ * PRECISION: fp32 (default), bf16, int8 or auto (medner_encoder_params
+ * .precision); the JSON line carries the precision and kernels in use
+ * (medner_encoder_info.precision / .kernels) and "gemm", the value of the
+ * environment variable MEDNER_GEMM ("own" when unset). When the encoder
+ * cannot be loaded at that precision (e.g. "precision ... is not
+ * available"), the harness prints a JSON line with "skipped" (the error)
+ * and exits 0, so that the bench goes on with the other rows.
  * Prints one JSON line. `make bench-encoder` runs it beside PyTorch and
  * ONNX Runtime (tests/bench/bench_encoder.sh).
  */
@@ -46,9 +53,24 @@ static void gemm(float *y, const float *x, const float *w, size_t M, size_t N, s
 int main(int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf(stderr, "usage: bench_encoder MODEL_DIR SEQ_LEN BATCH THREADS [REPEATS]\n");
+        fprintf(stderr, "usage: bench_encoder MODEL_DIR SEQ_LEN BATCH THREADS [REPEATS [PRECISION]]\n");
         return 2;
     }
+    const char *prec_name = argc > 6 ? argv[6] : "fp32";
+    medner_precision prec;
+    if (strcmp(prec_name, "fp32") == 0)
+        prec = MEDNER_PRECISION_FP32;
+    else if (strcmp(prec_name, "bf16") == 0)
+        prec = MEDNER_PRECISION_BF16;
+    else if (strcmp(prec_name, "int8") == 0)
+        prec = MEDNER_PRECISION_INT8;
+    else if (strcmp(prec_name, "auto") == 0)
+        prec = MEDNER_PRECISION_AUTO;
+    else {
+        fprintf(stderr, "bench_encoder: unknown precision '%s' (fp32, bf16, int8, auto)\n", prec_name);
+        return 2;
+    }
+    const char *gemm_env = getenv("MEDNER_GEMM");
     const char *dir = argv[1];
     size_t L = strtoul(argv[2], NULL, 10), B = strtoul(argv[3], NULL, 10);
     int threads = atoi(argv[4]), repeats = argc > 5 ? atoi(argv[5]) : 10;
@@ -56,10 +78,21 @@ int main(int argc, char **argv)
     medner_encoder *e = NULL;
     medner_encoder_params ep = MEDNER_ENCODER_PARAMS_INIT;
     ep.threads = (uint32_t)threads;
+    ep.precision = prec;
     double t0 = now();
     if (medner_encoder_load(&e, dir, &ep) != MEDNER_OK) {
-        fprintf(stderr, "load: %s\n", medner_last_error());
-        return 1;
+        /* A precision this build or CPU does not run: a skip line, not a failure. */
+        const char *err = medner_last_error();
+        printf("{\"tool\":\"medner\",\"model\":\"%s\",\"seq\":%zu,\"batch\":%zu,\"threads\":%d,"
+               "\"requested\":\"%s\",\"gemm\":\"%s\",\"skipped\":\"",
+               dir, L, B, threads, prec_name, gemm_env ? gemm_env : "own");
+        for (const char *q = err ? err : "load failed"; *q; q++) {
+            if (*q == '"' || *q == '\\')
+                putchar('\\');
+            putchar((unsigned char)*q < 0x20 ? ' ' : *q);
+        }
+        printf("\"}\n");
+        return 0;
     }
     double load_s = now() - t0;
     medner_encoder_info in = MEDNER_ENCODER_INFO_INIT;
@@ -123,9 +156,11 @@ int main(int argc, char **argv)
     double gmed = median(gt + 1, repeats);
     printf("{\"tool\":\"medner\",\"model\":\"%s\",\"seq\":%zu,\"batch\":%zu,\"threads\":%d,"
            "\"latency_median_s\":%.6f,\"tokens_per_s\":%.1f,\"sgemm_bound_s\":%.6f,"
-           "\"gflop\":%.3f,\"sgemm_gflops\":%.1f,\"load_s\":%.6f,\"repeats\":%d}\n",
+           "\"gflop\":%.3f,\"sgemm_gflops\":%.1f,\"load_s\":%.6f,\"repeats\":%d,"
+           "\"requested\":\"%s\",\"precision\":\"%s\",\"kernels\":\"%s\",\"gemm\":\"%s\"}\n",
            dir, L, B, threads, med, (double)T / med, gmed, flops / 1e9, flops / gmed / 1e9, load_s,
-           repeats);
+           repeats, prec_name, in.precision ? in.precision : "?", in.kernels ? in.kernels : "?",
+           gemm_env ? gemm_env : "own");
     for (size_t b = 0; b < B; b++)
         free(ids[b]);
     free(ids);

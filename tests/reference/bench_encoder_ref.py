@@ -1,21 +1,44 @@
 #!/usr/bin/env python3
-"""Reference side of `make bench-encoder`: PyTorch (transformers) and ONNX Runtime latency for one
-shape, the one-time ONNX export, the peak-RSS wrapper of the C harness, and the final table.
+"""Reference side of `make bench-encoder`: PyTorch (transformers; fp32 and bf16 autocast), ONNX
+Runtime (fp32 and dynamic int8) and OpenVINO (bf16 and fp32 inference-precision hints) latency for one
+shape, the one-time ONNX export and int8 quantisation, the peak-RSS wrapper of the C harness, and the
+final tables.
 
 Usage (tests/bench/bench_encoder.sh calls these; each prints one JSON line unless noted):
   bench_encoder_ref.py export MODEL_DIR OUT.onnx
       Export MODEL_DIR to OUT.onnx unless OUT.onnx exists and is newer than the weights, then check
       once that ONNX Runtime's output equals PyTorch's (max |diff| <= 1e-4, two shapes) -- always,
       also when the file was reused. Exits 1 when the check fails.
-  bench_encoder_ref.py torch MODEL_DIR SEQ BATCH THREADS REPEATS
-      PyTorch fp32, model.eval(), torch.inference_mode(). Tries torch.set_num_threads(n) for every
+      Then the int8 model OUT.int8.onnx (OUT without ".onnx", plus ".int8.onnx"), made unless it
+      exists and is newer than OUT: onnxruntime.quantization.quantize_dynamic(OUT, weight_type=QInt8,
+      per_channel=True) (weights int8 per output channel, activations quantised per call, uint8).
+      Its output is compared with OUT's (ONNX Runtime, same two shapes): the max |diff| is printed
+      with a loose bound (5 % of the fp32 output's range, max - min); exceeding it prints a warning
+      in the JSON line ("ok": false) and on stderr, but does not fail (int8 is not bit-compatible).
+  bench_encoder_ref.py torch MODEL_DIR SEQ BATCH THREADS REPEATS [bf16]
+      PyTorch, model.eval(), torch.inference_mode(). Tries torch.set_num_threads(n) for every
       n in 1..THREADS (inter-op threads 1) and reports the best median ("best_threads").
+      fp32 by default (tool "torch"); with bf16 (tool "torch-bf16") every forward call runs under
+      torch.autocast("cpu", dtype=torch.bfloat16) (the weights stay fp32; autocast casts the
+      linear layers' operands to bf16 per call, softmax/LayerNorm stay fp32).
   bench_encoder_ref.py ort ONNX MODEL_DIR SEQ BATCH THREADS REPEATS
       ONNX Runtime CPU: ORT_ENABLE_ALL, intra_op_num_threads = THREADS, inter_op 1, sequential.
+      Tool "ort" (fp32), or "ort-int8" when ONNX ends in ".int8.onnx" (the quantize_dynamic model).
+  bench_encoder_ref.py ov ONNX MODEL_DIR SEQ BATCH THREADS REPEATS bf16|fp32
+      OpenVINO (PyPI openvino), tool "ov-bf16" / "ov-fp32": Core().read_model(ONNX) (the same fp32
+      export; dynamic batch/sequence axes), compile_model(model, "CPU", {INFERENCE_PRECISION_HINT:
+      bf16 | f32, INFERENCE_NUM_THREADS: THREADS, PERFORMANCE_HINT: LATENCY}); one infer request,
+      one synchronous infer() per measurement. "ran_precision" is the compiled model's
+      INFERENCE_PRECISION_HINT as OpenVINO reports it: on a CPU without native bf16 the bf16 hint
+      falls back to f32, and that shows there. When openvino cannot be imported or the model not
+      compiled, prints a JSON line with "skipped" (the reason) and exits 0.
   bench_encoder_ref.py cwrap CMD ARGS...
-      Run the C harness, add its peak RSS ("max_rss_kb", from wait4) to the JSON line it prints.
+      Run the C harness, add its peak RSS ("max_rss_kb", from wait4) to the JSON line it prints
+      (also to a "skipped" line: the harness could not load the encoder at that precision).
+  bench_encoder_ref.py cpu
+      Print the CPU model and its ISA flags that matter here (header of every report).
   bench_encoder_ref.py report RESULTS.jsonl
-      Print the table (see tests/bench/bench_encoder.sh).
+      Print the tables (see tests/bench/bench_encoder.sh and cmd_report).
 
 Inputs: the same ids as tests/bench/bench_encoder.c, generated with the C library's own rand_r
 (seed 7, id = (1000 + rand_r() % 20000) % vocab, first id of each sequence 101), token types 0,
@@ -58,6 +81,34 @@ def make_ids(seq, batch, vocab):
         row[0] = 101 % vocab
         rows.append(row)
     return rows
+
+
+ISA_FLAGS = ("avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8", "avx_vnni")
+
+
+def cpu_info():
+    """CPU model name and which of ISA_FLAGS /proc/cpuinfo lists: {"model": str, "flags": {f: bool}}."""
+    model, flags = "?", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model == "?":
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return {"model": model, "flags": {f: f in flags for f in ISA_FLAGS}}
+
+
+def cpu_header():
+    c = cpu_info()
+    return (f"CPU: {c['model']}; ISA: " +
+            " ".join(f"{f}{'+' if v else '-'}" for f, v in c["flags"].items()) + " (+ present, - absent)")
+
+
+def int8_path(onnx_path):
+    return (onnx_path[:-5] if onnx_path.endswith(".onnx") else onnx_path) + ".int8.onnx"
 
 
 def peak_rss_kb():
@@ -193,6 +244,40 @@ def cmd_export(model_dir, out):
                       "torch": torch.__version__, "opset": 17, "exporter": "torchscript (dynamo=False)"}))
     if not ok:
         sys.exit(f"export check: {out}: ONNX Runtime differs from PyTorch by {worst:.3g} > 1e-4")
+    quantize_int8(out, cfg, w.with_types)
+
+
+def quantize_int8(out, cfg, with_types):
+    """OUT.int8.onnx by quantize_dynamic (cached; remade when missing or older than OUT), and the
+    loose check of its output against the fp32 model's (printed, never fatal)."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    q = int8_path(out)
+    made, q_s = False, 0.0
+    if not (os.path.exists(q) and os.path.getmtime(q) >= os.path.getmtime(out)):
+        tmp = q[:-5] + ".tmp.onnx"
+        t0 = time.perf_counter()
+        quantize_dynamic(out, tmp, weight_type=QuantType.QInt8, per_channel=True)
+        q_s = time.perf_counter() - t0
+        os.replace(tmp, q)
+        made = True
+    s32, s8 = ort_session(out, 1), ort_session(q, 1)
+    worst, bound = 0.0, 0.0
+    for seq, batch in ((128, 1), (40, 3)):
+        d = feeds(make_ids(seq, batch, cfg["vocab_size"]), with_types)
+        ref = s32.run(None, d)[0]
+        got = s8.run(None, d)[0]
+        worst = max(worst, float(np.abs(got - ref).max()))
+        bound = max(bound, 0.05 * float(ref.max() - ref.min()))
+    ok = worst <= bound
+    print(json.dumps({"tool": "onnx-int8", "onnx": q, "quantized": made, "quantize_s": round(q_s, 3),
+                      "max_abs_diff_vs_fp32": worst, "loose_bound": bound, "ok": ok,
+                      "method": "quantize_dynamic QInt8 per_channel", "onnxruntime": ort.__version__}))
+    if not ok:
+        print(f"bench: warning: {q} differs from the fp32 model by {worst:.3g} > {bound:.3g} "
+              "(5 % of the output range); timed anyway", file=sys.stderr)
 
 
 def _has_dynamo_arg(torch):
@@ -204,7 +289,7 @@ def _has_dynamo_arg(torch):
 # ---- timing ---------------------------------------------------------------------------------
 
 
-def cmd_torch(model_dir, seq, batch, threads, repeats):
+def cmd_torch(model_dir, seq, batch, threads, repeats, dtype="fp32"):
     t0 = time.perf_counter()
     import torch
     import transformers
@@ -219,9 +304,14 @@ def cmd_torch(model_dir, seq, batch, threads, repeats):
     d = feeds(make_ids(seq, batch, cfg["vocab_size"]), w.with_types)
     args = tuple(torch.from_numpy(d[k]) for k in d)
 
-    def run():
-        with torch.inference_mode():
-            w(*args)
+    if dtype == "bf16":
+        def run():
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+                w(*args)
+    else:
+        def run():
+            with torch.inference_mode():
+                w(*args)
 
     per = {}
     for n in range(threads, 0, -1):
@@ -229,8 +319,8 @@ def cmd_torch(model_dir, seq, batch, threads, repeats):
         per[n], _ = time_calls(run, repeats)
     best = min(per, key=per.get)
     med = per[best]
-    print(json.dumps({"tool": "torch", "model": model_dir, "seq": seq, "batch": batch,
-                      "threads": threads, "best_threads": best,
+    print(json.dumps({"tool": "torch-bf16" if dtype == "bf16" else "torch", "model": model_dir,
+                      "seq": seq, "batch": batch, "threads": threads, "best_threads": best,
                       "per_threads_s": {str(k): round(v, 6) for k, v in per.items()},
                       "latency_median_s": round(med, 6), "tokens_per_s": round(seq * batch / med, 1),
                       "load_s": round(load_s, 6), "load_again_s": round(load2_s, 6),
@@ -249,11 +339,46 @@ def cmd_ort(onnx_path, model_dir, seq, batch, threads, repeats):
     names = {i.name for i in sess.get_inputs()}
     d = feeds(make_ids(seq, batch, cfg["vocab_size"]), "token_type_ids" in names)
     med, _ = time_calls(lambda: sess.run(None, d), repeats)
-    print(json.dumps({"tool": "ort", "model": model_dir, "onnx": onnx_path, "seq": seq,
+    tool = "ort-int8" if onnx_path.endswith(".int8.onnx") else "ort"
+    print(json.dumps({"tool": tool, "model": model_dir, "onnx": onnx_path, "seq": seq,
                       "batch": batch, "threads": threads, "latency_median_s": round(med, 6),
                       "tokens_per_s": round(seq * batch / med, 1), "load_s": round(load_s, 6),
                       "max_rss_kb": peak_rss_kb(), "repeats": repeats,
                       "onnxruntime": ort.__version__}))
+
+
+def cmd_ov(onnx_path, model_dir, seq, batch, threads, repeats, prec):
+    tool = f"ov-{prec}"
+    base = {"tool": tool, "model": model_dir, "onnx": onnx_path, "seq": seq, "batch": batch,
+            "threads": threads, "requested": prec}
+    try:
+        import openvino as ov
+    except ImportError as e:
+        print(json.dumps(dict(base, skipped=f"openvino not importable ({e}); pip install openvino")))
+        return
+    cfg = read_config(model_dir)
+    hint = {"bf16": "bf16", "fp32": "f32"}[prec]
+    try:
+        t0 = time.perf_counter()
+        core = ov.Core()
+        model = core.read_model(onnx_path)
+        compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": hint,
+                                                     "INFERENCE_NUM_THREADS": threads,
+                                                     "PERFORMANCE_HINT": "LATENCY"})
+        load_s = time.perf_counter() - t0
+        ran = compiled.get_property("INFERENCE_PRECISION_HINT")
+        ran = ran.get_type_name() if hasattr(ran, "get_type_name") else str(ran)
+    except Exception as e:  # noqa: BLE001 -- any failure of OpenVINO is a skip, not a crash
+        print(json.dumps(dict(base, skipped=f"OpenVINO could not compile the model: {e}"[:300])))
+        return
+    names = {i.get_any_name() for i in compiled.inputs}
+    d = feeds(make_ids(seq, batch, cfg["vocab_size"]), "token_type_ids" in names)
+    req = compiled.create_infer_request()
+    med, _ = time_calls(lambda: req.infer(d), repeats)
+    print(json.dumps(dict(base, latency_median_s=round(med, 6), tokens_per_s=round(seq * batch / med, 1),
+                          load_s=round(load_s, 6), ran_precision=ran,
+                          ran_threads=int(compiled.get_property("INFERENCE_NUM_THREADS")),
+                          max_rss_kb=peak_rss_kb(), repeats=repeats, openvino=ov.__version__)))
 
 
 def cmd_cwrap(argv):
@@ -289,9 +414,31 @@ def medner_activation_bytes(cfg, seq, batch):
     return 4 * ws + 3 * 4 * T, 4 * harness
 
 
+# Column order of the precision tables; medner's columns are named by column_of().
+COLUMNS = ("medner-fp32", "medner-bf16", "medner-int8", "medner-auto", "medner-openblas", "torch",
+           "torch-bf16", "ort", "ort-int8", "ov-bf16", "ov-fp32")
+
+
+def column_of(r):
+    """The report's column of a record: medner's by requested precision ("medner-fp32", ...; with
+    MEDNER_GEMM=openblas "medner-openblas"), the others by their tool name."""
+    if r["tool"] != "medner":
+        return r["tool"]
+    if r.get("gemm") == "openblas":
+        return "medner-openblas"
+    return "medner-" + r.get("requested", "fp32")
+
+
 def cmd_report(path):
     allrecs = [json.loads(line) for line in open(path) if line.strip()]
-    recs = [r for r in allrecs if r["tool"] != "peak"]
+    skipped = [r for r in allrecs if "skipped" in r]
+    allrecs = [r for r in allrecs if "skipped" not in r]
+    # The existing tables: medner = medner fp32 with its own kernel (the precision tables below
+    # have the other rows).
+    recs = [r for r in allrecs if r["tool"] not in ("peak", "onnx-export", "onnx-int8") and
+            (r["tool"] != "medner" or column_of(r) == "medner-fp32")]
+    print()
+    print(cpu_header())
     keys = []
     for r in recs:
         k = (r["model"], r["seq"], r["batch"], r["threads"])
@@ -303,7 +450,7 @@ def cmd_report(path):
     rows = []
     for k in keys:
         sel = [r for r in recs if (r["model"], r["seq"], r["batch"], r["threads"]) == k]
-        med = [r for r in sel if r["tool"] == "medner"]
+        med = [r for r in sel if r["tool"] == "medner"]  # medner fp32, own kernels (recs)
         tor = [r for r in sel if r["tool"] == "torch"]
         ort_ = [r for r in sel if r["tool"] == "ort"]
         if not med:
@@ -422,6 +569,112 @@ def cmd_report(path):
                           f"{max(tr) / 1024:.0f}" if tr else "-",
                           f"{max(orr) / 1024:.0f}" if orr else "-"))
 
+    report_precisions(allrecs, skipped)
+
+
+def report_precisions(allrecs, skipped):
+    """The precision tables: every tool x precision per shape, medner's ratios, the issue's targets,
+    medner's load time and peak RSS per precision, OpenVINO's precision actually run, the skips."""
+    cpu = cpu_info()
+    amx = cpu["flags"]["amx_bf16"]
+    recs = [r for r in allrecs if r["tool"] not in ("peak", "onnx-export", "onnx-int8")]
+    keys = list(dict.fromkeys((r["model"], r["seq"], r["batch"], r["threads"]) for r in recs))
+    lat = {}  # (key, column) -> median seconds (medner: the median of its runs, first and last)
+    for k in keys:
+        for c in COLUMNS:
+            v = [r["latency_median_s"] for r in recs
+                 if (r["model"], r["seq"], r["batch"], r["threads"]) == k and column_of(r) == c]
+            if v:
+                lat[(k, c)] = statistics.median(v)
+    cols = [c for c in COLUMNS if any((k, c) in lat for k in keys)]
+
+    def name(k):
+        return f"{os.path.basename(k[0].rstrip('/'))} {k[2]}x{k[1]} {k[3]}t"
+
+    print()
+    print("Precisions, median ms per forward pass (medner-P: medner_encoder_params.precision = P, own")
+    print("kernels; medner-openblas: fp32 with MEDNER_GEMM=openblas; torch-bf16: torch.autocast bf16;")
+    print("ort-int8: quantize_dynamic QInt8 per-channel; ov-P: OpenVINO, INFERENCE_PRECISION_HINT P;")
+    print("'-': not measured or skipped, see the skip lines below)")
+    w = max([len(name(k)) for k in keys] + [5])
+    print(f"  {'shape':<{w}} " + " ".join(f"{c:>15}" for c in cols))
+    for k in keys:
+        print(f"  {name(k):<{w}} " + " ".join(
+            f"{lat[(k, c)] * 1e3:>15.1f}" if (k, c) in lat else f"{'-':>15}" for c in cols))
+
+    meds = [c for c in cols if c.startswith("medner-")]
+    refs = (("ort", "ORT fp32"), ("ort-int8", "ORT int8"), ("ov-bf16", "OV bf16"),
+            ("medner-fp32", "medner fp32"))
+    print()
+    print("Ratios: the other tool's time / medner's at that precision (> 1.00: medner is faster);")
+    print("precision/kernels: what medner_encoder_get_info reported")
+    fmt = "  {:<" + str(w) + "} {:<16} {:<22} {:>9} {:>9} {:>9} {:>12}"
+    print(fmt.format("shape", "medner", "precision/kernels", *(n for _, n in refs)))
+    for k in keys:
+        for c in meds:
+            if (k, c) not in lat:
+                continue
+            r0 = next(r for r in recs if column_of(r) == c and
+                      (r["model"], r["seq"], r["batch"], r["threads"]) == k)
+            cells = [f"{lat[(k, o)] / lat[(k, c)]:.2f}" if (k, o) in lat else "-" for o, _ in refs]
+            print(fmt.format(name(k), c, f"{r0.get('precision', '?')}/{r0.get('kernels', '?')}", *cells))
+
+    print()
+    print(f"Targets (CPU {'with' if amx else 'without'} AMX; per shape and thread count):")
+
+    def target(label, k, fast, slow, factor, applies=True, why=""):
+        if not applies:
+            state = f"n/a ({why})"
+        elif (k, fast) not in lat or (k, slow) not in lat:
+            missing = [c for c in (fast, slow) if (k, c) not in lat]
+            state = f"SKIP ({', '.join(missing)} not measured)"
+        else:
+            ratio = lat[(k, slow)] / lat[(k, fast)]
+            state = f"{'PASS' if ratio >= factor else 'FAIL'} ({ratio:.2f}x)"
+        print(f"  {name(k):<{w}}  {label:<44} {state}")
+
+    for k in keys:
+        target("medner bf16 >= 1.8x medner fp32 (no AMX)", k, "medner-bf16", "medner-fp32", 1.8,
+               not amx, "AMX CPU: the target is bf16 >= OpenVINO bf16")
+        target("medner int8 >= ORT int8", k, "medner-int8", "ort-int8", 1.0)
+        target("medner fp32 >= ORT fp32", k, "medner-fp32", "ort", 1.0)
+        target("medner bf16 >= OpenVINO bf16 (AMX CPUs)", k, "medner-bf16", "ov-bf16", 1.0,
+               amx, "no amx_bf16 on this CPU")
+
+    print()
+    print("medner per precision: load (medner_encoder_load, C harness load_s, median over shapes and")
+    print("runs; bf16/int8 convert the weights here) and peak RSS of the harness process (max, MiB)")
+    for model in dict.fromkeys(k[0] for k in keys):
+        for c in meds:
+            sel = [r for r in recs if r["model"] == model and column_of(r) == c]
+            if not sel:
+                continue
+            ld = statistics.median(r["load_s"] for r in sel)
+            rss = max(r.get("max_rss_kb", 0) for r in sel) / 1024
+            print(f"  {os.path.basename(model.rstrip('/')):<18} {c:<16} {sel[0].get('precision', '?')}/"
+                  f"{sel[0].get('kernels', '?'):<12} load {ld * 1e3:9.2f} ms   peak RSS {rss:7.1f} MiB")
+
+    ov = [r for r in recs if r["tool"].startswith("ov-")]
+    if ov:
+        print()
+        print("OpenVINO: precision requested -> INFERENCE_PRECISION_HINT of the compiled model (what ran)")
+        for c in dict.fromkeys(r["tool"] for r in ov):
+            ran = sorted({r.get("ran_precision", "?") for r in ov if r["tool"] == c})
+            print(f"  {c}: requested {c[3:]}, ran {', '.join(ran)}"
+                  f"{'  (fell back: no native bf16)' if c == 'ov-bf16' and 'bf16' not in ran else ''}")
+    q = [r for r in allrecs if r["tool"] == "onnx-int8"]
+    if q:
+        print()
+        print("ONNX Runtime int8 (quantize_dynamic) vs the fp32 export, same inputs:")
+    for r in q:
+        print(f"  ORT int8 {os.path.basename(r['onnx'])}: max |diff| vs fp32 {r['max_abs_diff_vs_fp32']:.3g} "
+              f"(loose bound {r['loose_bound']:.3g}: {'within' if r['ok'] else 'EXCEEDED, timed anyway'})")
+    if skipped:
+        print()
+        print("Skipped (the tool could not run at that precision; its cells are '-'):")
+        for (c, why) in dict.fromkeys((column_of(r), r["skipped"]) for r in skipped):
+            print(f"  skip {c}: {why}")
+
 
 def main(argv):
     if len(argv) < 2:
@@ -429,10 +682,14 @@ def main(argv):
     cmd, a = argv[1], argv[2:]
     if cmd == "export" and len(a) == 2:
         cmd_export(a[0], a[1])
-    elif cmd == "torch" and len(a) == 5:
-        cmd_torch(a[0], int(a[1]), int(a[2]), int(a[3]), int(a[4]))
+    elif cmd == "torch" and len(a) in (5, 6) and (len(a) == 5 or a[5] in ("fp32", "bf16")):
+        cmd_torch(a[0], int(a[1]), int(a[2]), int(a[3]), int(a[4]), a[5] if len(a) == 6 else "fp32")
     elif cmd == "ort" and len(a) == 6:
         cmd_ort(a[0], a[1], int(a[2]), int(a[3]), int(a[4]), int(a[5]))
+    elif cmd == "ov" and len(a) == 7 and a[6] in ("bf16", "fp32"):
+        cmd_ov(a[0], a[1], int(a[2]), int(a[3]), int(a[4]), int(a[5]), a[6])
+    elif cmd == "cpu" and not a:
+        print(cpu_header())
     elif cmd == "cwrap" and a:
         cmd_cwrap(a)
     elif cmd == "report" and len(a) == 1:

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Driver of `make bench-pipeline`: end-to-end NER throughput of medner (the CLI), Hugging Face's
-token-classification pipeline (PyTorch) and a tokenizers + ONNX Runtime pipeline, on the same
-documents, interleaved in one process per thread count.
+"""Driver of `make bench-pipeline`: end-to-end NER throughput of medner (the CLI, at each precision),
+Hugging Face's token-classification pipeline (PyTorch) and a tokenizers + ONNX Runtime pipeline (fp32
+and int8), on the same documents, interleaved in one process per thread count.
 
 Usage (tests/bench/bench_pipeline.sh calls these):
   bench_pipeline_ref.py run --text FILE --docs N --model DIR --onnx FILE --medner BIN
-                            --threads T --repeats R --tmp DIR [--peak BIN] >> RESULTS.jsonl
+                            --threads T --repeats R --tmp DIR [--peak BIN]
+                            [--precisions "fp32 bf16 int8"] >> RESULTS.jsonl
       FILE: one document per line; the first N lines are the documents. Prints one JSON line with
       every timing, the load times, the time breakdowns and the agreement checks; progress goes to
       stderr.
@@ -24,6 +25,11 @@ the slower one for both on this machine):
           (t, b) with t * b = T is run ((1,1) at 1 thread; (1,2) and (2,1) at 2) and the faster is
           reported. "load" = the same command on empty input (startup + model load + pipeline
           creation), median of 5.
+          Precisions: the command with --precision P for every P of --precisions (default "fp32";
+          bench_pipeline.sh passes BENCH_PRECISIONS, default "fp32 bf16 int8", fp32 always first);
+          each P is run with every (t, b) variant. A P the CLI cannot load (its first run on empty
+          input exits non-zero, e.g. "precision bf16 is not available") is skipped: its reason is
+          recorded ("medner_skipped") and printed as a skip line by the report.
   hf      transformers.pipeline("token-classification", model=AutoModelForTokenClassification
           .from_pretrained(DIR, dtype=torch.float32), tokenizer=AutoTokenizer.from_pretrained(DIR),
           aggregation_strategy="first", stride=128, device=-1), torch.set_num_threads(T),
@@ -40,11 +46,13 @@ the slower one for both on this machine):
           entity grouping, "O" filtered, aggregate_overlapping_entities across a document's windows),
           vectorised with numpy per window. Timed: the whole call (tokenize + ORT + postprocess, each
           also accumulated separately).
+  ort8    the same pipeline with the int8 model (ONNX.int8.onnx next to ONNX: quantize_dynamic,
+          QInt8, per channel, made by bench_encoder_ref.py export), at the same batch sizes.
 Tokenization in the Python tools is single-threaded (TOKENIZERS_PARALLELISM=false, set before the
 import; the HF pipeline sets it anyway), so a tool's T threads are its intra-op threads.
 
 Interleaving: after untimed warm-ups, REPEATS rounds of
-    medner (every t x b variant), hf, ort, medner (every variant) again
+    medner (every precision x t x b variant), hf, ort, ort8, medner (every variant) again
 so a drift of the machine hits every tool; medians are taken (medner: over its 2 x REPEATS runs of a
 variant; the medians of its first and second runs are recorded as well, to show the drift).
 
@@ -63,7 +71,8 @@ bound" line, i.e. the largest ratio to the HF pipeline that fp32 arithmetic allo
 Agreement (entities compared per document as sorted (label, start, end) lists, character offsets,
 scores within 1e-4): medner (`--format jsonl`, run once per thread count with the (T, 1) variant,
 before the timed runs) vs hf on all N documents; ort vs hf on the first 20 documents (the check the
-benchmark requires) and on all N.
+benchmark requires) and on all N; ort8 vs hf and medner at every other precision vs hf on all N
+(informational: bf16/int8 are not expected to match the fp32 scores to 1e-4).
 """
 
 import os
@@ -106,10 +115,10 @@ def read_docs(path, n):
 # ---- medner ----------------------------------------------------------------------------------
 
 
-def medner_cmd(binary, model, t, b, fmt=None):
+def medner_cmd(binary, model, t, b, fmt=None, prec="fp32"):
     cmd = [binary, "annotate", "--model", model, "--aggregation", "first", "--max-length",
            str(MAX_LENGTH), "--overlap", str(STRIDE), "--merge", "hf", "--batch-size", str(BATCH),
-           "--threads", str(t), "--encoder-threads", str(b)]
+           "--threads", str(t), "--encoder-threads", str(b), "--precision", prec]
     if fmt:
         cmd += ["--format", fmt]
     return cmd
@@ -363,12 +372,26 @@ def cmd_run(a):
     empty = os.path.join(a.tmp, "empty.jsonl")
     open(empty, "w").close()
 
-    variants = [(t, a.threads // t) for t in range(1, a.threads + 1) if a.threads % t == 0]
-    variants = [(1, a.threads)] + [v for v in variants if v != (1, a.threads)]
+    tb = [(t, a.threads // t) for t in range(1, a.threads + 1) if a.threads % t == 0]
+    tb = [(1, a.threads)] + [v for v in tb if v != (1, a.threads)]
+    precs = ["fp32"] + [p for p in dict.fromkeys(a.precisions.split()) if p != "fp32"]
+    skipped = {}
+    for p in precs[1:]:  # a precision the CLI cannot load: a skip, not a failure
+        with open(empty, "rb") as fin:
+            pr = subprocess.run(medner_cmd(a.medner, a.model, 1, 1, prec=p), stdin=fin,
+                                capture_output=True)
+        if pr.returncode != 0:
+            skipped[p] = pr.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["failed"]
+            skipped[p] = skipped[p][0]
+            log(f"skip medner --precision {p}: {skipped[p]}")
+    precs = [p for p in precs if p not in skipped]
+    variants = [(p, t, b) for p in precs for t, b in tb]
 
     log(f"{a.threads} thread(s): loading")
     pipe, tok, timer, hf_load = load_hf(a.model)
     ortp = OrtPipeline(a.model, a.onnx, a.threads)
+    from bench_encoder_ref import int8_path
+    ortq = OrtPipeline(a.model, int8_path(a.onnx), a.threads)
     tokens = sum(len(x) for x in tok(texts, add_special_tokens=False, truncation=False)["input_ids"])
     lengths = [len(w) for w in tok(texts, truncation=True, max_length=MAX_LENGTH, stride=STRIDE,
                                    return_overflowing_tokens=True)["input_ids"]]
@@ -378,38 +401,46 @@ def cmd_run(a):
     flops_by_batch = {bs: window_flops(cfg, [max(lengths[i:i + bs]) for i in range(0, windows, bs)
                                              for _ in lengths[i:i + bs]]) for bs in REF_BATCHES}
     peaks = [measure_peak(a.peak, a.threads)] if a.peak else []
-    med_load = statistics.median(run_process(medner_cmd(a.medner, a.model, *variants[0]), empty)[0]
-                                 for _ in range(5))
+    med_load = {p: statistics.median(run_process(medner_cmd(a.medner, a.model, *tb[0], prec=p), empty)[0]
+                                     for _ in range(5)) for p in precs}
 
-    # medner's entities once (jsonl), also its warm-up; the (T, 1) variant.
+    # medner's entities once per precision (jsonl), also its warm-up; the (T, 1) variant.
     agree_variant = (a.threads, 1)
-    out_path = os.path.join(a.tmp, f"medner-{a.threads}.jsonl")
-    run_process(medner_cmd(a.medner, a.model, *agree_variant, fmt="jsonl"), jsonl, out_path)
-    med_ents = medner_entities(out_path)
-    if len(med_ents) != len(texts):
-        sys.exit(f"bench-pipeline: medner wrote {len(med_ents)} results for {len(texts)} documents")
+    prec_ents = {}
+    for p in precs:
+        out_path = os.path.join(a.tmp, f"medner-{a.threads}-{p}.jsonl")
+        run_process(medner_cmd(a.medner, a.model, *agree_variant, fmt="jsonl", prec=p), jsonl, out_path)
+        prec_ents[p] = medner_entities(out_path)
+        if len(prec_ents[p]) != len(texts):
+            sys.exit(f"bench-pipeline: medner wrote {len(prec_ents[p])} results for {len(texts)} documents")
+    med_ents = prec_ents["fp32"]
 
     log("warm-ups (hf, ort: 8 documents each, every batch size)")
     for bs in REF_BATCHES:
         pipe(texts[:8], batch_size=bs)
         ortp.batch = bs
         ortp(texts[:8])
+        ortq.batch = bs
+        ortq(texts[:8])
 
-    times = {f"{tool}{bs}": [] for tool in ("hf", "ort") for bs in REF_BATCHES}
+    times = {f"{tool}{bs}": [] for tool in ("hf", "ort", "ort8") for bs in REF_BATCHES}
     med = {v: {"first": [], "second": [], "cpu": []} for v in variants}
     hf_forward = {bs: [] for bs in REF_BATCHES}
     hf_calls = {}
     ort_parts = {bs: [] for bs in REF_BATCHES}
+    ort8_parts = {bs: [] for bs in REF_BATCHES}
     ort_batches = {}
     hf_res = {}
     ort_res = {}
+    ort8_res = {}
 
     def medner_round(which):
         for v in variants:
-            w, cpu = run_process(medner_cmd(a.medner, a.model, *v), jsonl)
+            w, cpu = run_process(medner_cmd(a.medner, a.model, v[1], v[2], prec=v[0]), jsonl)
             med[v][which].append(w)
             med[v]["cpu"].append(cpu)
-            log(f"medner --threads {v[0]} --encoder-threads {v[1]}: {w:.2f} s (cpu {cpu:.2f} s)")
+            log(f"medner --precision {v[0]} --threads {v[1]} --encoder-threads {v[2]}: {w:.2f} s "
+                f"(cpu {cpu:.2f} s)")
 
     for r in range(a.repeats):
         log(f"round {r + 1}/{a.repeats}")
@@ -436,6 +467,17 @@ def cmd_run(a):
             ort_res[bs] = res
             log(f"ort pipeline, batch {bs}: {times[f'ort{bs}'][-1]:.2f} s (tokenize {ortp.t_tok:.2f}, "
                 f"ort {ortp.t_ort:.2f}, post {ortp.t_post:.2f})")
+        for bs in REF_BATCHES:
+            ortq.batch = bs
+            ortq.t_tok = ortq.t_ort = ortq.t_post = 0.0
+            ortq.batches = ortq.windows = 0
+            t0 = time.perf_counter()
+            res = ortq(texts)
+            times[f"ort8{bs}"].append(time.perf_counter() - t0)
+            ort8_parts[bs].append((ortq.t_tok, ortq.t_ort, ortq.t_post))
+            ort8_res[bs] = res
+            log(f"ort int8 pipeline, batch {bs}: {times[f'ort8{bs}'][-1]:.2f} s (tokenize {ortq.t_tok:.2f}, "
+                f"ort {ortq.t_ort:.2f}, post {ortq.t_post:.2f})")
         medner_round("second")
     if a.peak:
         peaks.append(measure_peak(a.peak, a.threads))
@@ -452,14 +494,19 @@ def cmd_run(a):
         "ref_batches": list(REF_BATCHES),
         "hf_s": {bs: times[f"hf{bs}"] for bs in REF_BATCHES},
         "ort_s": {bs: times[f"ort{bs}"] for bs in REF_BATCHES},
+        "ort8_s": {bs: times[f"ort8{bs}"] for bs in REF_BATCHES},
+        "ort8_parts_s": ort8_parts, "precisions": precs, "medner_skipped": skipped,
         "hf_forward_s": hf_forward, "hf_forward_calls": hf_calls,
         "ort_parts_s": ort_parts, "ort_batches": ort_batches,
-        "medner": {f"{t}x{b}": {"first_s": med[(t, b)]["first"], "second_s": med[(t, b)]["second"],
-                                "cpu_s": med[(t, b)]["cpu"]} for t, b in variants},
-        "load_s": {"medner": med_load, "hf": hf_load, "ort": ortp.load_s},
+        "medner": {f"{p}:{t}x{b}": {"first_s": med[(p, t, b)]["first"], "second_s": med[(p, t, b)]["second"],
+                                    "cpu_s": med[(p, t, b)]["cpu"]} for p, t, b in variants},
+        "load_s": {"medner": med_load["fp32"], "medner_by_precision": med_load, "hf": hf_load,
+                   "ort": ortp.load_s, "ort8": ortq.load_s},
         "agree_medner_hf": dict(compare(med_ents, hf_e), variant=f"{agree_variant[0]}x{agree_variant[1]}"),
         "agree_ort_hf_20": compare(ort_res[REF_BATCHES[0]][:20], hf_e[:20]),
         "agree_ort_hf_all": {bs: compare(ort_res[bs], hf_e) for bs in REF_BATCHES},
+        "agree_ort8_hf_all": {bs: compare(ort8_res[bs], hf_e) for bs in REF_BATCHES},
+        "agree_medner_prec_hf": {p: compare(prec_ents[p], hf_e) for p in precs if p != "fp32"},
         "versions": versions(),
         "loadavg": open("/proc/loadavg").read().split()[:3],
     }
@@ -503,13 +550,18 @@ def cmd_report(path):
     if not recs:
         sys.exit("bench-pipeline: no results")
     r0 = recs[0]
+    from bench_encoder_ref import cpu_header
+
     print()
+    print(cpu_header())
     print(f"{r0['docs']} documents, {r0['tokens']:,} content tokens ({r0['tokens'] / r0['docs']:.0f} per "
           f"document), {r0['windows']} windows of <= {MAX_LENGTH} tokens (overlap {STRIDE}); "
           f"{r0['repeats']} rounds, medians; HF and ORT at {' and '.join(map(str, r0['ref_batches']))} "
           f"windows per call, medner at {BATCH}")
     print()
-    fmt = "{:<48} {:>3} {:>9} {:>8} {:>10} {:>13} {:>9}"
+    print("('medner vs it': the other row's seconds / medner's best fp32 variant's; (best): the fastest")
+    print("medner row of any precision; (best fp32): the best fp32 variant when another precision is faster)")
+    fmt = "{:<68} {:>3} {:>9} {:>8} {:>10} {:>13} {:>9}"
     print(fmt.format("tool", "thr", "seconds", "docs/s", "tokens/s", "medner vs it", "cpu/wall"))
     summary = []
     for r in recs:
@@ -519,16 +571,26 @@ def cmd_report(path):
             runs = m["first_s"] + m["second_s"]
             mv[v] = (statistics.median(runs), statistics.median(m["first_s"]), statistics.median(m["second_s"]),
                      statistics.median(m["cpu_s"]) / statistics.median(runs))
-        best = min(mv, key=lambda v: mv[v][0])
+        best = min((v for v in mv if v.startswith("fp32:")), key=lambda v: mv[v][0])
         ms = mv[best][0]
-        ref = {tool: {bs: statistics.median(r[f"{tool}_s"][bs]) for bs in r[f"{tool}_s"]} for tool in ("hf", "ort")}
+        best_any = min(mv, key=lambda v: mv[v][0])
+        tools = [tool for tool in ("hf", "ort", "ort8") if f"{tool}_s" in r]
+        ref = {tool: {bs: statistics.median(r[f"{tool}_s"][bs]) for bs in r[f"{tool}_s"]} for tool in tools}
         ref_best = {tool: min(ref[tool], key=lambda bs: ref[tool][bs]) for tool in ref}
         rows = []
         for v in sorted(mv, key=lambda v: mv[v][0]):
-            t, b = v.split("x")
-            tag = " (best)" if v == best and len(mv) > 1 else ""
-            rows.append((f"medner --threads {t} --encoder-threads {b}{tag}", mv[v][0], mv[v][3]))
-        for tool, name in (("hf", "HF pipeline (PyTorch)"), ("ort", "tokenizers + ONNX Runtime")):
+            p, tv = v.split(":")
+            t, b = tv.split("x")
+            tag = ""
+            if len(mv) > 1 and v == best_any:
+                tag = " (best)"  # the fastest of any precision (also the best fp32 when fp32)
+            elif len(mv) > 1 and v == best:
+                tag = " (best fp32)"
+            rows.append((f"medner --precision {p} --threads {t} --encoder-threads {b}{tag}", mv[v][0], mv[v][3]))
+        for tool, name in (("hf", "HF pipeline (PyTorch)"), ("ort", "tokenizers + ONNX Runtime"),
+                           ("ort8", "tokenizers + ONNX Runtime int8")):
+            if tool not in ref:
+                continue
             for bs in sorted(ref[tool], key=int):
                 tag = " (best)" if bs == ref_best[tool] else ""
                 rows.append((f"{name}, batch {bs}{tag}", ref[tool][bs], None))
@@ -537,15 +599,15 @@ def cmd_report(path):
                              f"{cw:.2f}" if cw is not None else "-"))
         spread = {v: mv[v][2] / mv[v][1] - 1 for v in mv}
         hf, ort = ref["hf"][ref_best["hf"]], ref["ort"][ref_best["ort"]]
-        summary.append((T, best, ms, hf, ort, spread, r, ref_best, ref))
+        summary.append((T, best, ms, hf, ort, spread, r, ref_best, ref, best_any, mv[best_any][0]))
         print()
-    print("Ratios (medner = its best variant, HF and ORT = their best batch size; > 1: medner is faster):")
-    for T, best, ms, hf, ort, spread, r, ref_best, ref in summary:
-        t, b = best.split("x")
+    print("Ratios (medner = its best fp32 variant, HF and ORT = their best batch size; > 1: medner is faster):")
+    for T, best, ms, hf, ort, spread, r, ref_best, ref, best_any, ma in summary:
+        t, b = best.split(":")[1].split("x")
         goal = "  (targets: >= 3x HF, >= 1.3x ORT)" if T == 2 else ""
         print(f"  {T} thread(s): medner (--threads {t} --encoder-threads {b}) is {hf / ms:.2f}x the HF pipeline "
               f"(batch {ref_best['hf']}), {ort / ms:.2f}x the ORT pipeline (batch {ref_best['ort']}){goal}")
-        others = [f"{tool.upper()} batch {bs} {ref[tool][bs] / ms:.2f}x" for tool in ("hf", "ort")
+        others = [f"{tool.upper()} batch {bs} {ref[tool][bs] / ms:.2f}x" for tool in ref
                   for bs in sorted(ref[tool], key=int) if bs != ref_best[tool]]
         print(f"               (against the other batch sizes: {', '.join(others)})")
         if T == 2:
@@ -554,9 +616,19 @@ def cmd_report(path):
                   f"(HF {'met' if hf / ms >= 3 else 'not met'}, ORT {'met' if ort / ms >= 1.3 else 'not met'})")
         print("               medner drift (median of its second runs / first runs - 1): " +
               ", ".join(f"{v} {d * 100:+.1f} %" for v, d in spread.items()))
+        p, tv = best_any.split(":")
+        t, b = tv.split("x")
+        q = f", {ref['ort8'][ref_best['ort8']] / ma:.2f}x the ORT int8 pipeline" if "ort8" in ref else ""
+        print(f"               best precision: medner --precision {p} (--threads {t} --encoder-threads {b}) is "
+              f"{hf / ma:.2f}x the HF pipeline, {ort / ma:.2f}x the ORT pipeline{q}")
+        print(f"               target annotate >= 3x the HF pipeline at the best precision"
+              f"{' (the target is set at 2 threads)' if T != 2 else ''}: "
+              f"{'PASS' if hf / ma >= 3 else 'FAIL'} ({hf / ma:.2f}x)")
+        for sp, why in r.get("medner_skipped", {}).items():
+            print(f"               skip medner --precision {sp}: {why}")
     print()
     print("Work and the FMA-peak bound (FLOPs of the matrix products; see the docstring):")
-    for T, best, ms, hf, ort, spread, r, ref_best, ref in summary:
+    for T, best, ms, hf, ort, spread, r, ref_best, ref, best_any, ma in summary:
         gf = r["flops"] * 1e-9
         work = {bs: f * 1e-9 for bs, f in r["flops_by_batch"].items()}
         print(f"  {T} thread(s): medner computes {gf:,.0f} GFLOP (no padding); HF and ORT " +
@@ -564,7 +636,7 @@ def cmd_report(path):
               " (each window padded to the longest of its batch)")
         print(f"  {'':{len(str(T))}}             achieved: medner {gf / ms:.0f} GFLOP/s, " +
               ", ".join(f"{tool.upper()} batch {bs} {work[bs] / ref[tool][bs]:.0f}"
-                        for tool in ("hf", "ort") for bs in sorted(ref[tool], key=int)))
+                        for tool in ref for bs in sorted(ref[tool], key=int)))
         if r.get("fma_peak_gflops"):
             pk = max(r["fma_peak_gflops"])
             floor = gf / pk
@@ -583,19 +655,26 @@ def cmd_report(path):
             fw = statistics.median(r["hf_forward_s"][bs])
             print(f"  {T} thread(s): HF pipeline, batch {bs}: forward {fw:.2f} s of {hf:.2f} s ({fw / hf * 100:.0f} %, "
                   f"{r['hf_forward_calls'][bs]} calls; the rest: tokenize, pad/collate, postprocess)")
-        for bs in sorted(r["ort_s"], key=int):
-            parts = [statistics.median(p[i] for p in r["ort_parts_s"][bs]) for i in range(3)]
-            ort = statistics.median(r["ort_s"][bs])
-            print(f"  {T} thread(s): ORT pipeline, batch {bs}: tokenize {parts[0]:.2f} s, ORT run {parts[1]:.2f} s "
-                  f"({parts[1] / ort * 100:.0f} %, {r['ort_batches'][bs]} calls), postprocess {parts[2]:.2f} s, "
-                  f"of {ort:.2f} s")
+        for tool, label in (("ort", "ORT"), ("ort8", "ORT int8")):
+            if f"{tool}_s" not in r:
+                continue
+            for bs in sorted(r[f"{tool}_s"], key=int):
+                parts = [statistics.median(p[i] for p in r[f"{tool}_parts_s"][bs]) for i in range(3)]
+                ort = statistics.median(r[f"{tool}_s"][bs])
+                print(f"  {T} thread(s): {label} pipeline, batch {bs}: tokenize {parts[0]:.2f} s, ORT run "
+                      f"{parts[1]:.2f} s ({parts[1] / ort * 100:.0f} %, {r['ort_batches'][bs]} calls), "
+                      f"postprocess {parts[2]:.2f} s, of {ort:.2f} s")
     print()
     print("Load (not in the Python tools' seconds above; in medner's):")
     for r in recs:
         ld = r["load_s"]
         print(f"  {r['threads']} thread(s): medner process on empty input {ld['medner'] * 1e3:.1f} ms; "
               f"HF from_pretrained + tokenizer + pipeline {ld['hf'] * 1e3:.0f} ms; "
-              f"ORT tokenizer + InferenceSession {ld['ort'] * 1e3:.0f} ms")
+              f"ORT tokenizer + InferenceSession {ld['ort'] * 1e3:.0f} ms" +
+              (f" (int8 {ld['ort8'] * 1e3:.0f} ms)" if "ort8" in ld else ""))
+        if "medner_by_precision" in ld:
+            print(f"  {'':{len(str(r['threads']))}}            medner on empty input per precision: " +
+                  ", ".join(f"{p} {x * 1e3:.1f} ms" for p, x in ld["medner_by_precision"].items()))
     print()
     print("Agreement with the HF pipeline (label/start/end equal, |score diff| <= 1e-4; HF's own entities are")
     print("checked equal across its batch sizes before the record is written):")
@@ -604,8 +683,13 @@ def cmd_report(path):
                    f"ORT pipeline, batch {r['ref_batches'][0]}, first {r['agree_ort_hf_20']['docs']} documents")]
         for bs in sorted(r["agree_ort_hf_all"], key=int):
             checks.append(("", r["agree_ort_hf_all"][bs], f"ORT pipeline, batch {bs}, all {r['docs']} documents"))
-        checks.append(("", r["agree_medner_hf"], f"medner {r['agree_medner_hf'].get('variant', '')}, "
+        checks.append(("", r["agree_medner_hf"], f"medner fp32 {r['agree_medner_hf'].get('variant', '')}, "
                                                  f"all {r['docs']} documents"))
+        for bs in sorted(r.get("agree_ort8_hf_all", {}), key=int):
+            checks.append(("", r["agree_ort8_hf_all"][bs],
+                           f"ORT int8 pipeline, batch {bs}, all {r['docs']} documents (informational)"))
+        for p, c in r.get("agree_medner_prec_hf", {}).items():
+            checks.append(("", c, f"medner {p}, all {r['docs']} documents (informational)"))
         for _, c, name in checks:
             verdict = "EQUAL" if c["docs_equal"] == c["docs"] else "DIFFER"
             print(f"  {r['threads']} thread(s): {name}: {c['docs_equal']}/{c['docs']} documents equal "
@@ -634,6 +718,7 @@ def main():
     ap.add_argument("--repeats", type=int, required=True)
     ap.add_argument("--tmp", required=True)
     ap.add_argument("--peak", help="build/bench/bench_kernels, to measure the FMA peak")
+    ap.add_argument("--precisions", default="fp32", help='medner --precision values, e.g. "fp32 bf16 int8"')
     cmd_run(ap.parse_args(sys.argv[2:]))
 
 
