@@ -137,6 +137,7 @@ static void test_every_key(void **state)
             "batch_size: 16\n"
             "threads: 4\n"
             "encoder_threads: 2\n"
+            "precision: int8\n"
             "merge: hf\n"
             "first_window_only: true\n"
             "min_score: 0.35\n"
@@ -160,6 +161,7 @@ static void test_every_key(void **state)
     assert_int_equal(p->batch_size, 16);
     assert_int_equal(p->threads, 4);
     assert_int_equal(p->encoder_threads, 2);
+    assert_int_equal(p->precision, MEDNER_PRECISION_INT8);
     assert_int_equal(p->merge, MEDNER_MERGE_HF);
     assert_int_equal(p->first_window_only, MEDNER_ON);
     assert_true(d->min_score == 0.35);
@@ -176,7 +178,8 @@ static void test_every_key(void **state)
     assert_string_equal(d->rename_to[0], "Problem");
     assert_string_equal(d->rename_from[1], "Medication");
     assert_string_equal(d->rename_to[1], "Drug");
-    assert_int_equal(cfg.set, (1u << 16) - 1); /* every MEDNER__CONFIG_HAS_* bit */
+    /* every MEDNER__CONFIG_HAS_* bit but context (test_context_key) */
+    assert_int_equal(cfg.set, ((1u << 16) - 1) | MEDNER__CONFIG_HAS_PRECISION);
     medner__config_file_release(&cfg);
     assert_null(cfg.model_dir);
     assert_int_equal(medner__live_allocations(), 0);
@@ -405,7 +408,11 @@ static const bad config_errors[] = {
     { "model: m\nmodle: x\n", MEDNER_E_INVALID_CONFIG, "2:1",
       "unknown key \"modle\" (expected one of model, base, adapter, aggregation, decoding, "
       "scheme, max_length, overlap, batch_size, threads, encoder_threads, merge, "
-      "first_window_only, min_score, labels, context)" },
+      "first_window_only, min_score, labels, context, precision)" },
+    { "model: m\nprecision: fp16\n", MEDNER_E_INVALID_CONFIG, "2:12",
+      "\"precision\" must be one of fp32|bf16|int8|auto; found \"fp16\"" },
+    { "model: m\nprecision: 8\n", MEDNER_E_INVALID_CONFIG, "2:12",
+      "\"precision\" must be one of fp32|bf16|int8|auto" },
     { "model: m\nlabels:\n  ignore: [O]\n  drop: [X]\n", MEDNER_E_INVALID_CONFIG, "4:3",
       "unknown key \"drop\" in \"labels\" (expected ignore, keep or rename)" },
     { "model: m\nModel: x\n", MEDNER_E_INVALID_CONFIG, "2:1", "unknown key \"Model\"" },
