@@ -38,10 +38,15 @@ WARN    := -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes -Wmissing-pro
 ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
-PKGS        := openblas libutf8proc yaml-0.1
+# OpenBLAS is not linked into the library: src/kernels/blas.c opens
+# libopenblas.so.0 at run time when an encoder uses it (MEDNER_GEMM=openblas,
+# or off x86-64); only the benchmarks link it (their SGEMM-bound reference).
+PKGS        := libutf8proc yaml-0.1
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-DEP_LIBS    := $(PKG_LIBS) -lpthread -lm
+DEP_LIBS    := $(PKG_LIBS) -lpthread -lm -ldl
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null)
 # The library is C11 internally (_Thread_local, atomics); the public header is C99.
 ALL_CFLAGS  := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Iinclude -Isrc -Ibuild/gen \
                $(PKG_CFLAGS) $(WARN) $(CFLAGS)
@@ -255,7 +260,7 @@ doc:
 
 build/bench/%: tests/bench/%.c $(ALIB)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(CFLAGS) -o $@ $< $(ALIB) $(DEP_LIBS)
+	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(BLAS_CFLAGS) $(CFLAGS) -o $@ $< $(ALIB) $(DEP_LIBS) $(BLAS_LIBS)
 
 bench-tokenizer: deps build/bench/bench_tokenizer
 	@sh tests/bench/bench_tokenizer.sh

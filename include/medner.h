@@ -1053,7 +1053,9 @@ typedef struct medner_pipeline_params {
                                                 or NULL for the built-in rules; a file given
                                                 with context DEFAULT turns context on */
     medner_precision precision;            /**< the encoder's products
-                                                (medner_encoder_params.precision); default FP32 */
+                                                (medner_encoder_params.precision); default FP32;
+                                                medner_pipeline_get_params() reports the one
+                                                that runs (FP32, BF16 or INT8) */
     uint32_t reserved3;                    /**< must be zero */
 } medner_pipeline_params;
 

@@ -56,16 +56,23 @@ const medner__model *medner__encoder_model(const medner_encoder *enc)
 static int gemm_choice(int *blas)
 {
     const char *v = getenv("MEDNER_GEMM");
+    const char *why = NULL;
     if (v == NULL || *v == '\0') {
 #if defined(__x86_64__)
         *blas = 0;
 #else
-        *blas = 1;
+        *blas = medner__blas_open(&why) == 0; /* without OpenBLAS: the portable kernel */
 #endif
         return MEDNER_OK;
     }
-    if (strcmp(v, "own") == 0 || strcmp(v, "openblas") == 0) {
-        *blas = strcmp(v, "openblas") == 0;
+    if (strcmp(v, "own") == 0) {
+        *blas = 0;
+        return MEDNER_OK;
+    }
+    if (strcmp(v, "openblas") == 0) {
+        if (medner__blas_open(&why) != 0)
+            return medner__fail(MEDNER_E_UNSUPPORTED, "environment MEDNER_GEMM=openblas: %s", why);
+        *blas = 1;
         return MEDNER_OK;
     }
     return medner__fail(MEDNER_E_INVALID_ARGUMENT,

@@ -14,8 +14,8 @@
  * attention), bitwise the same output whatever the other rows, the row count,
  * the row's position in the buffer and the thread count. Results are per
  * instruction-set level (FMA or not), which is fixed per process.
- * Depends on common/, pthreads and OpenBLAS (cblas_sgemm, only for
- * MEDNER_GEMM=openblas and off x86-64: blas.c).
+ * Depends on common/ and pthreads; OpenBLAS's cblas_sgemm is opened at run
+ * time for MEDNER_GEMM=openblas and off x86-64 (blas.c).
  */
 #ifndef MEDNER_KERNELS_H
 #define MEDNER_KERNELS_H
@@ -133,6 +133,10 @@ size_t medner__gemm_tile_m(void);
  * K * MR), W stacked as in medner__gemm_op (count matrices of n_each rows,
  * biases bs[i] may be NULL). rows: M * (K + N) floats of scratch (the
  * unpacked x and y). Not batch- or thread-invariant (blas.c). */
+/* Open OpenBLAS (dlopen of libopenblas.so.0, once per process; blas.c says
+ * why it is not linked). Returns 0, or -1 with *why set (static string).
+ * medner__gemm_blas_panels may be called only after it returned 0. */
+int medner__blas_open(const char **why);
 void medner__gemm_blas_panels(float *y, const float *xp, size_t M, size_t K,
                               const float *const *ws, const float *const *bs, size_t count,
                               size_t n_each, float *rows);
