@@ -7,6 +7,7 @@
 #   make check-abi       header compiles as C99/C++, exported symbols, abidiff against tests/abi/,
 #                        a caller built with the v0.1.0 header runs against the new library
 #   make abi-baseline    regenerate tests/abi/ after an intentional, compatible API addition
+#   make bench-precision accuracy guard of bf16/int8: F1 of the shipped adapters, logits error vs fp32
 #   make bench-context   clinical context: medner vs medspaCy documents/s on MACCROBAT, annotate overhead
 #   make test-python     Python package (examples/python) in a fresh venv, pytest
 #   make test-java       Java FFM example (examples/java) against the CLI
@@ -71,7 +72,7 @@ SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%) \
               build/asan/tests/test_limits
 
-.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline bench-limits bench-context models test-models test-sanitize test-tsan check-header check-abi \
+.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline bench-limits bench-context bench-precision models test-models test-sanitize test-tsan check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean \
         test-python test-java doc
 
@@ -281,6 +282,9 @@ bench-encoder: deps models build/bench/bench_encoder build/bench/bench_kernels
 # Clinical context: the context step alone, medner vs medspaCy 1.3.1 on the MACCROBAT spans
 # (documents/s, ratio), and the overhead of --context default over --context off in annotate
 # (MiniLM + examples/models/clinical on the demo notes); docs/context-results.md.
+bench-precision: deps models all
+	@sh tests/bench/precision_accuracy.sh
+
 bench-context: deps all
 	@sh tests/reference/fetch_minilm.sh
 	@sh tests/bench/bench_context.sh

@@ -7,13 +7,16 @@
 #include "json/json.h"
 
 static const char logits_usage[] =
-    "usage: medner logits DIR [--hidden] [--no-logits] [--precision fp32|bf16|int8|auto]\n"
+    "usage: medner logits DIR [--adapter DIR] [--hidden] [--no-logits]\n"
+    "                         [--precision fp32|bf16|int8|auto]\n"
     "\n"
     "Reads JSON lines {\"text\": \"...\"} on stdin, tokenizes each text with DIR's\n"
     "tokenizer ([CLS] ... [SEP], no truncation: a text longer than the model's\n"
     "positions is an error line) and writes one JSON line per input:\n"
     "  {\"ids\": [...], \"tokens\": [...], \"offsets\": [[b,e],...], \"logits\": [[...],...]}\n"
     "--hidden adds \"hidden\" (final hidden states, one row per token).\n"
+    "--adapter: a PEFT LoRA adapter merged into DIR at load (its head, if any, gives the\n"
+    "logits; the tokenizer stays DIR's).\n"
     "--precision: arithmetic of the encoder's products (default fp32; docs/precision.md).\n"
     "A line that fails gives {\"line\": N, \"error\": \"...\"} and exit status 1.\n";
 
@@ -46,6 +49,12 @@ int medner_cli_logits(int argc, char **argv)
             hidden = 1;
         } else if (!strcmp(argv[i], "--no-logits")) {
             logits = 0;
+        } else if (!strcmp(argv[i], "--adapter")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "medner logits: --adapter needs a directory\n");
+                return 2;
+            }
+            ep.adapter_dir = argv[++i];
         } else if (!strcmp(argv[i], "--precision")) {
             int k = 0;
             while (i + 1 < argc && k < 5 &&
