@@ -403,6 +403,12 @@ static void layers_panels(medner_context *c, size_t T, size_t n)
     medner__par *par = c->par;
     medner__epi act = kernel_act(cfg->act);
     medner__gemm_pack(xp, c->x, H, T, H);
+    if (T % MR) { /* attention writes only the sequences' rows: zero the last panel's
+                   * padding lanes once, so no product reads uninitialised memory */
+        float *last = att + (T / MR) * H * MR;
+        for (size_t col = 0; col < H; col++)
+            memset(last + col * MR + T % MR, 0, (MR - T % MR) * sizeof(float));
+    }
     const medner__qweight *qw = c->enc->qw;
     float *blas = c->blas_rows;
     for (size_t l = 0; l < cfg->layers; l++) {

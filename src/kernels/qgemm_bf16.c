@@ -140,14 +140,18 @@ size_t medner__qgemm_scratch_bf16(size_t K) { return CHUNK_ROWS * ((K + 1) / 2) 
 /* ---- portable ---------------------------------------------------------------- */
 
 /* fp32 panel (K x MR) -> bf16 pair panel [kg][MR] dwords. */
-static void convert_panel(uint32_t *xb, const float *xp, size_t K, size_t MR)
+/* Rows past mv (the panel's rows past M, never written by the producer) are
+ * not read: their lanes are 0. */
+static void convert_panel(uint32_t *xb, const float *xp, size_t K, size_t MR, size_t mv)
 {
     size_t kg = (K + 1) / 2;
     for (size_t g = 0; g < kg; g++) {
         const float *x0 = xp + 2 * g * MR, *x1 = x0 + MR;
         int odd = 2 * g + 1 < K;
         for (size_t m = 0; m < MR; m++)
-            xb[g * MR + m] = (uint32_t)to_bf16(x0[m]) | (odd ? (uint32_t)to_bf16(x1[m]) << 16 : 0u);
+            xb[g * MR + m] = m >= mv ? 0u
+                             : (uint32_t)to_bf16(x0[m]) |
+                                   (odd ? (uint32_t)to_bf16(x1[m]) << 16 : 0u);
     }
 }
 
@@ -179,7 +183,7 @@ static void tile_portable(float *y, const uint32_t *xb, const uint32_t *wt, cons
 #if HAVE_BF16_KERNEL
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
-BF16_TARGET static void convert_panel_a5(uint32_t *xb, const float *xp, size_t K)
+BF16_TARGET static void convert_panel_a5(uint32_t *xb, const float *xp, size_t K, size_t mv)
 {
     const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24,
                                          8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
@@ -188,8 +192,10 @@ BF16_TARGET static void convert_panel_a5(uint32_t *xb, const float *xp, size_t K
         const float *x0 = xp + 2 * g * 32, *x1 = x0 + 32;
         int odd = 2 * g + 1 < K;
         for (size_t h = 0; h < 2; h++) {
-            __m512 lo = _mm512_loadu_ps(x0 + 16 * h);
-            __m512 hi = odd ? _mm512_loadu_ps(x1 + 16 * h) : _mm512_setzero_ps();
+            size_t v = mv > 16 * h ? mv - 16 * h : 0;
+            __mmask16 rows = (__mmask16)(v >= 16 ? 0xffffu : (1u << v) - 1u);
+            __m512 lo = _mm512_maskz_loadu_ps(rows, x0 + 16 * h);
+            __m512 hi = odd ? _mm512_maskz_loadu_ps(rows, x1 + 16 * h) : _mm512_setzero_ps();
             /* words 0..15: lo, 16..31: hi; interleave to (lo, hi) dwords */
             __m512i c = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
             _mm512_store_si512((void *)(xb + g * 32 + 16 * h), _mm512_permutexvar_epi16(idx, c));
@@ -262,13 +268,14 @@ void medner__qgemm_bf16(float *y, size_t ldy, const float *xp, size_t M, const m
     for (size_t p0 = 0; p0 < panels; p0 += cp) {
         size_t pe = p0 + cp < panels ? p0 + cp : panels;
         for (size_t p = p0; p < pe; p++) {
+            size_t mv = M - p * MR < MR ? M - p * MR : MR;
 #if HAVE_BF16_KERNEL
             if (native) {
-                convert_panel_a5(xb + (p - p0) * kg * MR, xp + p * K * MR, K);
+                convert_panel_a5(xb + (p - p0) * kg * MR, xp + p * K * MR, K, mv);
                 continue;
             }
 #endif
-            convert_panel(xb + (p - p0) * kg * MR, xp + p * K * MR, K, MR);
+            convert_panel(xb + (p - p0) * kg * MR, xp + p * K * MR, K, MR, mv);
         }
         for (size_t n = n0; n < n1; n += QNR) {
             size_t nv = n1 - n < QNR ? n1 - n : QNR;

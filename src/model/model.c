@@ -436,6 +436,9 @@ int medner__model_drop_weight(medner__model *m, const float *w)
     size_t dims[2] = { 1, 1 }, nd = medner__model_slot_shape(m, s, dims);
     size_t bytes = dims[0] * (nd > 1 ? dims[1] : 1) * sizeof(float);
     *wp = NULL;
+    for (size_t t = 0; t < n_slots; t++)
+        if (*weight_ptr(m, t) == w)
+            return 0; /* another weight shares the storage: kept */
     for (size_t i = 0; i < m->n_owned; i++)
         if (m->owned[i] == w) { /* a private fp32 copy: freed */
             medner__free(m->owned[i]);
