@@ -98,6 +98,7 @@ AGGREGATION = {"none": 1, "simple": 2, "first": 3, "average": 4, "max": 5}
 DECODING = {"argmax": 1, "constrained": 2}
 SCHEME = {"auto": 0, "io": 1, "bio": 2, "bioes": 3}
 MERGE = {"hf": 1, "center": 2}
+PRECISION = {"fp32": 1, "bf16": 2, "int8": 3, "auto": 4}
 
 # medner_context_flag bits, by the name Entity uses
 CONTEXT_FLAGS = {"negated": 1, "uncertain": 2, "historical": 4, "hypothetical": 8, "family": 16}
@@ -204,7 +205,10 @@ class EncoderParams(_Sized):
     _fields_ = [("struct_size", c_size_t),
                 ("threads", c_uint32),
                 ("reserved", c_uint32),
-                ("adapter_dir", c_char_p)]
+                ("adapter_dir", c_char_p),
+                # appended in 0.2
+                ("precision", c_enum),
+                ("reserved2", c_uint32)]
 
 
 class EncoderInfo(_Sized):
@@ -224,7 +228,10 @@ class EncoderInfo(_Sized):
                 ("n_params", c_size_t),
                 ("file_bytes", c_size_t),
                 ("n_files", c_size_t),
-                ("layer_norm_eps", c_double)]
+                ("layer_norm_eps", c_double),
+                # appended in 0.2
+                ("precision", c_char_p),
+                ("kernels", c_char_p)]
 
 
 class DecoderParams(_Sized):
@@ -273,7 +280,9 @@ class PipelineParams(_Sized):
                 # appended in 0.2
                 ("context", c_enum),
                 ("reserved2", c_uint32),
-                ("context_rules", c_char_p)]
+                ("context_rules", c_char_p),
+                ("precision", c_enum),
+                ("reserved3", c_uint32)]
 
 
 #: C struct name -> ctypes mirror (used by the layout test).

@@ -82,7 +82,7 @@ def _strings(name, values):
 
 
 _PIPELINE_OPTIONS = ("max_length", "overlap", "batch_size", "threads", "merge",
-                     "first_window_only", "encoder_threads", "context")
+                     "first_window_only", "encoder_threads", "context", "precision")
 _DECODER_OPTIONS = ("aggregation", "decoding", "scheme", "min_score", "ignore_labels",
                     "keep_labels", "renames")
 OPTIONS = _PIPELINE_OPTIONS + _DECODER_OPTIONS
@@ -104,6 +104,7 @@ def _build_params(model, adapter, options):
     for name in ("max_length", "overlap", "batch_size", "threads", "encoder_threads"):
         setattr(p, name, _uint(name, options.get(name)))
     p.merge = _enum("merge", options.get("merge"), _capi.MERGE)
+    p.precision = _enum("precision", options.get("precision"), _capi.PRECISION)
     p.first_window_only = _switch("first_window_only", options.get("first_window_only"))
     context = options.get("context")
     if context is None or isinstance(context, bool):
@@ -158,6 +159,8 @@ class Pipeline(Handle):
       max_length, overlap, batch_size, encoder_threads (threads inside one forward pass)
       threads      Python worker threads used by one call on a list of texts (default 1)
       merge        "center" (default) | "hf"
+      precision    "fp32" (default) | "bf16" | "int8" | "auto": arithmetic of the
+                   encoder's products (docs/precision.md)
       first_window_only  True | False
       min_score    float in [0, 1]
       ignore_labels, keep_labels  lists of strings; renames  {"from": "to"}
@@ -246,6 +249,8 @@ class Pipeline(Handle):
                ("max_length", "overlap", "batch_size", "threads", "encoder_threads")}
         out["model"] = p.model_dir.decode("utf-8", "surrogateescape")
         out["merge"] = {v: k for k, v in _capi.MERGE.items()}.get(p.merge, p.merge)
+        out["precision"] = {v: k for k, v in _capi.PRECISION.items()}.get(p.precision,
+                                                                          p.precision)
         out["first_window_only"] = p.first_window_only == _capi.ON
         out["context"] = p.context == _capi.ON
         out["context_rules"] = (p.context_rules.decode("utf-8", "surrogateescape")

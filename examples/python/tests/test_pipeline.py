@@ -66,6 +66,17 @@ def test_labels_and_params(pipeline, model_dir):
     assert p["model"] == str(model_dir)
 
 
+def test_precision_reaches_the_encoder(model_dir):
+    with medner.Pipeline(model=str(model_dir), precision="int8") as p:
+        assert p.params["precision"] == "int8"
+    with medner.Pipeline(model=str(model_dir)) as p:
+        assert p.params["precision"] == "fp32"
+    with medner.Pipeline(model=str(model_dir), precision="auto") as p:
+        assert p.params["precision"] in ("fp32", "bf16", "int8")   # the one that runs
+    with pytest.raises(ValueError):
+        medner.Pipeline(model=str(model_dir), precision="fp16")
+
+
 def test_options_reach_the_c_params(model_dir):
     with medner.Pipeline(model=str(model_dir), aggregation="simple", decoding="constrained",
                          max_length=64, overlap=16, batch_size=3, merge="hf",
@@ -87,6 +98,8 @@ def test_options_reach_the_c_params(model_dir):
     (dict(ignore_labels=["O", "Chemical"], batch_size=1, encoder_threads=2),
      ["--ignore-label", "O", "--ignore-label", "Chemical", "--batch-size", "1",
       "--encoder-threads", "2"]),
+    (dict(precision="int8", batch_size=2), ["--precision", "int8", "--batch-size", "2"]),
+    (dict(precision="bf16"), ["--precision", "bf16"]),
 ])
 def test_options_equal_the_cli_flags(model_dir, opts, cli):
     with medner.Pipeline(model=str(model_dir), **opts) as p:
