@@ -47,6 +47,6 @@ appended='allocator\|tokenizer_params\|encode_params\|window\|encoder_params\|de
 variant field-appended-at-end pass "v0.1.0 caller runs" \
   "sed -i 's/^} medner_\\($appended\\);\$/    void *appended_field;\\n&/' include/medner.h \\
    && [ \$(grep -c appended_field include/medner.h) -eq 7 ] \\
-   && sed -i 's/^MEDNER__NO_TAIL_PADDING(medner_\\($appended\\), [a-z_]*);/MEDNER__NO_TAIL_PADDING(medner_\\1, appended_field);/' src/common/struct_sizes.h \\
+   && sed -i 's/^MEDNER__NO_TAIL_PADDING(medner_\\($appended\\), [a-z_0-9]*);/MEDNER__NO_TAIL_PADDING(medner_\\1, appended_field);/' src/common/struct_sizes.h \\
    && [ \$(grep -c 'appended_field);' src/common/struct_sizes.h) -eq 7 ]"
 exit $fail
