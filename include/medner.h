@@ -624,7 +624,14 @@ typedef struct medner_encoder_params {
      *  any thread count and batch composition at each precision on a given
      *  CPU; they differ between precisions (docs/precision.md gives the
      *  measured logits error and F1). medner_encoder_get_info() tells which
-     *  precision and kernels run. */
+     *  precision and kernels run. The environment variable MEDNER_GEMM
+     *  (read here) picks the fp32 products' library: "own" (default on
+     *  x86-64) or "openblas" (opened at run time; MEDNER_E_UNSUPPORTED when
+     *  libopenblas.so.0 is missing); another value is
+     *  MEDNER_E_INVALID_ARGUMENT. Errors added: MEDNER_E_INVALID_ARGUMENT (a
+     *  value outside medner_precision, reserved2 not 0),
+     *  MEDNER_E_UNSUPPORTED (int8 with hidden or intermediate size above
+     *  65536). */
     medner_precision precision;
     uint32_t reserved2;     /**< must be zero */
 } medner_encoder_params;
