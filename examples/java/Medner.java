@@ -112,7 +112,9 @@ public final class Medner implements AutoCloseable {
             // appended in 0.2
             C_INT.withName("context"),
             C_INT.withName("reserved2"),
-            C_POINTER.withName("context_rules"));
+            C_POINTER.withName("context_rules"),
+            C_INT.withName("precision"),
+            C_INT.withName("reserved3"));
 
     /** medner_entity. */
     static final GroupLayout ENTITY = MemoryLayout.structLayout(

@@ -48,7 +48,8 @@ int main(void)
     F(medner_pipeline_params, first_window_only); F(medner_pipeline_params, encoder_threads);
     F(medner_pipeline_params, reserved); F(medner_pipeline_params, decoder);
     F(medner_pipeline_params, context); F(medner_pipeline_params, reserved2);
-    F(medner_pipeline_params, context_rules);
+    F(medner_pipeline_params, context_rules); F(medner_pipeline_params, precision);
+    F(medner_pipeline_params, reserved3);
     printf("medner_entity sizeof %zu\n", sizeof(medner_entity));
     F(medner_entity, struct_size); F(medner_entity, begin); F(medner_entity, end);
     F(medner_entity, label); F(medner_entity, score); F(medner_entity, first_token);
