@@ -105,6 +105,13 @@ static const char *prec_name(int prec)
     return prec == MEDNER__PREC_BF16 ? "bf16" : prec == MEDNER__PREC_INT8 ? "int8" : "fp32";
 }
 
+medner_precision medner__encoder_precision(const medner_encoder *e)
+{
+    return e->prec == MEDNER__PREC_BF16   ? MEDNER_PRECISION_BF16
+           : e->prec == MEDNER__PREC_INT8 ? MEDNER_PRECISION_INT8
+                                          : MEDNER_PRECISION_FP32;
+}
+
 static void free_qweights(medner_encoder *e)
 {
     if (e->qw == NULL)
@@ -234,16 +241,8 @@ int medner_encoder_get_info(const medner_encoder *e, medner_encoder_info *out)
     out->n_files = m->n_files;
     out->layer_norm_eps = (double)c->ln_eps;
     out->precision = prec_name(e->prec);
-    if (e->prec != MEDNER__PREC_FP32)
-        out->kernels = !medner__qgemm_native(e->prec) ? "portable"
-                       : e->prec == MEDNER__PREC_INT8 ? "avx512_vnni"
-                                                      : "avx512_bf16";
-    else if (e->blas)
-        out->kernels = "openblas";
-    else
-        out->kernels = medner__kernels_isa() == MEDNER__ISA_AVX512 ? "avx512"
-                       : medner__kernels_isa() == MEDNER__ISA_AVX2 ? "avx2"
-                                                                   : "baseline";
+    out->kernels = e->prec == MEDNER__PREC_FP32 && e->blas ? "openblas"
+                                                           : medner__qgemm_kernels_name(e->prec);
     return medner__struct_out(out_, &info, sizeof info, MEDNER__SIZE_V0_1_ENCODER_INFO,
                               "medner_encoder_get_info");
 }

@@ -7,5 +7,7 @@
 
 /* The loaded model behind a public encoder handle. */
 const medner__model *medner__encoder_model(const medner_encoder *enc);
+/* The precision its products run at: FP32, BF16 or INT8 (AUTO resolved). */
+medner_precision medner__encoder_precision(const medner_encoder *enc);
 
 #endif

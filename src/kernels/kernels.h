@@ -387,6 +387,11 @@ void medner__qgemm_portable(float *y, size_t ldy, const float *xp, size_t M,
 size_t medner__qgemm_scratch(int prec, size_t K);
 /* 1 if medner__qgemm runs an instruction-set kernel for prec now, else 0. */
 int medner__qgemm_native(int prec);
+/* Name of the kernels the products of prec run on now: the dispatch
+ * table's level name for fp32 ("avx512", "avx2", "baseline"), else
+ * "avx512_bf16" / "avx512_vnni", or "portable" without the instruction
+ * (static strings). */
+const char *medner__qgemm_kernels_name(int prec);
 
 /* CPU features (cpuid + the OS's xgetbv state; 0 off x86). */
 enum {

@@ -2,6 +2,7 @@
  * Reduced-precision products: dispatch by precision to qgemm_bf16.c and
  * qgemm_i8.c (kernels.h documents layouts and numerics).
  */
+#include "kernels/dispatch.h"
 #include "kernels/qgemm_internal.h"
 
 int medner__qweight_pack(medner__qweight *out, int prec, const float *const *ws,
@@ -37,6 +38,15 @@ int medner__qgemm_native(int prec)
     case MEDNER__PREC_INT8: return medner__qgemm_native_i8();
     default: return 0;
     }
+}
+
+const char *medner__qgemm_kernels_name(int prec)
+{
+    if (prec != MEDNER__PREC_BF16 && prec != MEDNER__PREC_INT8)
+        return medner__kfns_get()->name;
+    if (!medner__qgemm_native(prec))
+        return "portable";
+    return prec == MEDNER__PREC_INT8 ? "avx512_vnni" : "avx512_bf16";
 }
 
 static void run(float *y, size_t ldy, const float *xp, size_t M, const medner__qweight *w,

@@ -24,6 +24,7 @@
 
 #include "context/context.h"
 #include "decoder/decoder.h"
+#include "encoder/encoder.h"
 #include "pipeline/config.h"
 
 /* Texts longer than this are annotated in segments of at most this size
@@ -322,13 +323,7 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
         pp.merge = MEDNER_MERGE_CENTER;
     if (pp.first_window_only == MEDNER_DEFAULT)
         pp.first_window_only = MEDNER_OFF;
-    { /* the precision that runs (AUTO and DEFAULT resolved) */
-        medner_encoder_info ei = MEDNER_ENCODER_INFO_INIT;
-        medner_encoder_get_info(p->enc, &ei);
-        pp.precision = !strcmp(ei.precision, "int8")   ? MEDNER_PRECISION_INT8
-                       : !strcmp(ei.precision, "bf16") ? MEDNER_PRECISION_BF16
-                                                       : MEDNER_PRECISION_FP32;
-    }
+    pp.precision = medner__encoder_precision(p->enc); /* AUTO and DEFAULT resolved */
     pp.model_dir = p->model_dir;
     pp.adapter_dir = p->adapter_dir;
     pp.decoder = &p->dparams;
