@@ -105,7 +105,8 @@ void medner_cli_error(const char *cmd, int status, const char *what);
 /* Parse a non-negative integer option value; returns 0 on success. */
 int medner_cli_uint(const char *cmd, const char *opt, const char *value, unsigned *out);
 
-/* "--precision" words, indexed by medner_precision (options.c). */
-extern const char *const medner_cli_precisions[5];
+/* --precision VALUE (fp32, bf16, int8, auto) into *out; 1 with a message
+ * on stderr for another value (options.c). */
+int medner_cli_precision(const char *cmd, const char *v, medner_precision *out);
 
 #endif

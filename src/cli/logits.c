@@ -56,16 +56,12 @@ int medner_cli_logits(int argc, char **argv)
             }
             ep.adapter_dir = argv[++i];
         } else if (!strcmp(argv[i], "--precision")) {
-            int k = 0;
-            while (i + 1 < argc && k < 5 &&
-                   (!medner_cli_precisions[k][0] || strcmp(argv[i + 1], medner_cli_precisions[k])))
-                k++;
-            if (i + 1 >= argc || k == 5) {
-                fprintf(stderr, "medner logits: --precision expects fp32, bf16, int8 or auto\n");
+            if (i + 1 >= argc) {
+                fprintf(stderr, "medner logits: --precision needs fp32, bf16, int8 or auto\n");
                 return 2;
             }
-            ep.precision = (medner_precision)k;
-            i++;
+            if (medner_cli_precision("logits", argv[++i], &ep.precision))
+                return 2;
         } else if (argv[i][0] != '-' && dir == NULL) {
             dir = argv[i];
         } else {

@@ -11,7 +11,7 @@ static const char *const decodings[] = { "", "argmax", "constrained" };
 static const char *const schemes[] = { "auto", "io", "bio", "bioes" };
 static const char *const merges[] = { "", "hf", "center" };
 /* medner_precision values 1..4 */
-const char *const medner_cli_precisions[5] = { "", "fp32", "bf16", "int8", "auto" };
+static const char *const precisions[] = { "", "fp32", "bf16", "int8", "auto" };
 
 static int pick(const char *cmd, const char *opt, const char *v, const char *const *words,
                 int n, int *out)
@@ -23,6 +23,15 @@ static int pick(const char *cmd, const char *opt, const char *v, const char *con
         }
     fprintf(stderr, "medner %s: %s: unknown value '%s'\n", cmd, opt, v);
     return 1;
+}
+
+int medner_cli_precision(const char *cmd, const char *v, medner_precision *out)
+{
+    int k;
+    if (pick(cmd, "--precision", v, precisions, 5, &k))
+        return 1;
+    *out = (medner_precision)k;
+    return 0;
 }
 
 static int push(const char ***list, size_t *n, const char *v)
@@ -115,9 +124,8 @@ int medner_cli_pipeline_option(const char *cmd, medner_cli_options *o, int argc,
         dp->scheme = (medner_scheme)k;
         o->any_decoder = 1;
     } else if (!strcmp(a, "--precision")) {
-        if (pick(cmd, a, v, medner_cli_precisions, 5, &k))
+        if (medner_cli_precision(cmd, v, &pp->precision))
             return 1;
-        pp->precision = (medner_precision)k;
     } else if (!strcmp(a, "--merge")) {
         if (pick(cmd, a, v, merges, 3, &k))
             return 1;
