@@ -1,0 +1,171 @@
+/*
+ * The C declarations of include/medner.h that the Java binding uses, through
+ * the Foreign Function & Memory API (java.lang.foreign, final since JDK 22).
+ * Package-private: Pipeline is the public face.
+ */
+package org.medner;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemoryLayout.PathElement;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
+import java.util.List;
+
+final class Native {
+    private Native() {
+    }
+
+    static final Linker LINKER = Linker.nativeLinker();
+
+    /** size_t: the platform's canonical layout; the binding supports 64-bit size_t only. */
+    static final ValueLayout.OfLong SIZE_T;
+    static {
+        MemoryLayout s = LINKER.canonicalLayouts().get("size_t");
+        if (!(s instanceof ValueLayout.OfLong l))
+            throw new UnsupportedOperationException("medner's Java binding needs a 64-bit size_t, "
+                                                    + "found " + s);
+        SIZE_T = l;
+    }
+
+    /** medner_pipeline_params (uint32_t, medner_switch/merge/precision enums: 32-bit ints).
+     *  Checked against offsetof() by examples/java/test-java.sh. */
+    static final StructLayout PIPELINE_PARAMS = MemoryLayout.structLayout(
+            SIZE_T.withName("struct_size"),
+            ADDRESS.withName("model_dir"),
+            ADDRESS.withName("adapter_dir"),
+            JAVA_INT.withName("max_length"),
+            JAVA_INT.withName("overlap"),
+            JAVA_INT.withName("batch_size"),
+            JAVA_INT.withName("threads"),
+            JAVA_INT.withName("merge"),
+            JAVA_INT.withName("first_window_only"),
+            JAVA_INT.withName("encoder_threads"),
+            JAVA_INT.withName("reserved"),
+            ADDRESS.withName("decoder"),
+            // appended in 0.2
+            JAVA_INT.withName("context"),
+            JAVA_INT.withName("reserved2"),
+            ADDRESS.withName("context_rules"),
+            JAVA_INT.withName("precision"),
+            JAVA_INT.withName("reserved3"));
+
+    /** medner_entity. */
+    static final StructLayout ENTITY = MemoryLayout.structLayout(
+            SIZE_T.withName("struct_size"),
+            SIZE_T.withName("begin"),
+            SIZE_T.withName("end"),
+            ADDRESS.withName("label"),
+            JAVA_DOUBLE.withName("score"),
+            SIZE_T.withName("first_token"),
+            SIZE_T.withName("n_tokens"),
+            // appended in 0.2
+            JAVA_INT.withName("context"),
+            JAVA_INT.withName("section"),
+            SIZE_T.withName("sentence"));
+
+    /** Every struct mapped here, by its C name (for the layout check). */
+    static final List<StructLayout> STRUCTS = List.of(
+            PIPELINE_PARAMS.withName("medner_pipeline_params"),
+            ENTITY.withName("medner_entity"));
+
+    static long offset(StructLayout layout, String field) {
+        return layout.byteOffset(PathElement.groupElement(field));
+    }
+
+    /** The loaded libmedner: -Dmedner.library=PATH, else $MEDNER_LIBRARY, else
+     *  System.loadLibrary("medner") (java.library.path, libmedner.so). */
+    private static final SymbolLookup LOOKUP;
+    static {
+        String lib = System.getProperty("medner.library");
+        if (lib == null || lib.isEmpty())
+            lib = System.getenv("MEDNER_LIBRARY");
+        if (lib != null && !lib.isEmpty())
+            System.load(Path.of(lib).toAbsolutePath().toString());
+        else
+            System.loadLibrary("medner");
+        LOOKUP = SymbolLookup.loaderLookup();
+    }
+
+    private static MethodHandle fn(String name, FunctionDescriptor desc) {
+        return LINKER.downcallHandle(
+                LOOKUP.find(name).orElseThrow(() -> new UnsatisfiedLinkError(
+                        "libmedner has no symbol " + name + " (an older library?)")),
+                desc);
+    }
+
+    static final MethodHandle VERSION = fn("medner_version", FunctionDescriptor.of(ADDRESS));
+    static final MethodHandle STATUS_STR =
+            fn("medner_status_str", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    static final MethodHandle LAST_ERROR = fn("medner_last_error", FunctionDescriptor.of(ADDRESS));
+    static final MethodHandle PIPELINE_CREATE =
+            fn("medner_pipeline_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle PIPELINE_LOAD_CONFIG =
+            fn("medner_pipeline_load_config",
+               FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    static final MethodHandle PIPELINE_GET_PARAMS =
+            fn("medner_pipeline_get_params", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle PIPELINE_FREE =
+            fn("medner_pipeline_free", FunctionDescriptor.ofVoid(ADDRESS));
+    static final MethodHandle CONTEXT_CREATE =
+            fn("medner_pipeline_context_create",
+               FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle CONTEXT_FREE =
+            fn("medner_context_free", FunctionDescriptor.ofVoid(ADDRESS));
+    static final MethodHandle ANNOTATE =
+            fn("medner_pipeline_annotate",
+               FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                                     SIZE_T));
+    static final MethodHandle ENTITIES_COUNT =
+            fn("medner_entities_count", FunctionDescriptor.of(SIZE_T, ADDRESS));
+    static final MethodHandle ENTITIES_GET =
+            fn("medner_entities_get", FunctionDescriptor.of(JAVA_INT, ADDRESS, SIZE_T, ADDRESS));
+    static final MethodHandle ENTITIES_SPAN_UTF16 =
+            fn("medner_entities_span_utf16",
+               FunctionDescriptor.of(JAVA_INT, ADDRESS, SIZE_T, ADDRESS, ADDRESS));
+    static final MethodHandle SECTION_NAME =
+            fn("medner_section_name", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    static final MethodHandle ENTITIES_FREE =
+            fn("medner_entities_free", FunctionDescriptor.ofVoid(ADDRESS));
+
+    /** A NUL-terminated UTF-8 string owned by the library (static or borrowed). */
+    static String cString(MemorySegment p) {
+        if (p.equals(MemorySegment.NULL))
+            return null;
+        return p.reinterpret(Long.MAX_VALUE).getString(0);
+    }
+
+    static String statusStr(int status) {
+        try {
+            return cString((MemorySegment) STATUS_STR.invokeExact(status));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Throw MednerException for a failed call; reads medner_last_error() of this
+     *  thread, so call it right after the failed downcall on the same thread. */
+    static void check(int rc) throws Throwable {
+        if (rc != 0)
+            throw new MednerException(rc, statusStr(rc),
+                                      cString((MemorySegment) LAST_ERROR.invokeExact()));
+    }
+
+    /** Unchecked as it was, or wrapped (invokeExact declares Throwable). */
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r)
+            return r;
+        if (t instanceof Error e)
+            throw e;
+        return new IllegalStateException(t);
+    }
+}
