@@ -195,7 +195,31 @@ else
     bad "layouts differ (< C, > Java):"; diff "$OUT/layouts.c.txt" "$OUT/layouts.java.txt" || true
 fi
 
-# ---- 2. java -jar: the manifest's Main-Class and Enable-Native-Access --------
+# ---- 2. pom.xml (Maven cannot run here: no Maven Central) and java -jar -------
+if python3 - examples/java/pom.xml "$OUT/classes" <<'PY'
+import os, sys, xml.etree.ElementTree as ET
+ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+pom = ET.parse(sys.argv[1]).getroot()   # well-formed XML (no "--" in comments)
+get = lambda path: (pom.findtext(path, namespaces=ns) or "").strip()
+fails = []
+for path, want in [("m:groupId", "org.medner"), ("m:artifactId", "medner"),
+                   ("m:properties/m:maven.compiler.release", "22")]:
+    if get(path) != want:
+        fails.append(f"{path} is {get(path)!r}, not {want!r}")
+main = [e.text.strip() for e in pom.iter("{%s}mainClass" % ns["m"])]
+cls = main and os.path.join(sys.argv[2], *main[0].split(".")) + ".class"
+if not cls or not os.path.isfile(cls):
+    fails.append(f"the jar plugin's mainClass {main} is not a compiled class")
+for f in fails:
+    print("   ", f)
+sys.exit(1 if fails else 0)
+PY
+then
+    ok "pom.xml: org.medner:medner, maven.compiler.release 22, mainClass is a compiled class"
+else
+    bad "pom.xml"
+fi
+# java -jar: the manifest's Main-Class and Enable-Native-Access
 if "$JAVA" "$LIBFLAG" -jar "$OUT/medner.jar" --version > "$OUT/version.txt" 2>"$OUT/stderr" &&
    [ "$(cat "$OUT/version.txt")" = "$(bin/medner --version 2>&1 | sed -n 's/^medner \([0-9.]*\).*/\1/p' | head -n 1)" ] &&
    ! [ -s "$OUT/stderr" ]; then
