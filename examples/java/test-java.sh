@@ -32,7 +32,7 @@ bad() { failed=$((failed + 1)); echo "  FAIL $1"; }
 die() { echo "java: $1"; echo "java: $passed passed, $((failed + 1)) failed"; exit 1; }
 
 # ---- the Java toolchain ----------------------------------------------------
-JAVA= JAVAC= JAR=
+JAVA='' JAVAC='' JAR=''
 if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/javac" ]; then
     v=$("$JAVA_HOME/bin/java" -XshowSettings:properties -version 2>&1 |
         sed -n 's/^ *java\.specification\.version = //p')
@@ -237,7 +237,9 @@ run_case() {   # NAME "JAVA ARGS" "CLI ARGS" [clinical]
     fi
     cp "$OUT/stderr" "$OUT/$name.stderr"
     # shellcheck disable=SC2086
-    cli $cargs > "$OUT/$name.jsonl"
+    if ! cli $cargs > "$OUT/$name.jsonl"; then
+        bad "$name: bin/medner annotate $cargs failed"; return
+    fi
     if compare "$name" "$OUT/$name.tsv" "$OUT/$name.jsonl" "$@"; then
         ok "$name: entities, UTF-16 offsets, scores, context, substrings equal medner annotate $cargs"
     else
@@ -277,8 +279,9 @@ cat "$OUT/check.txt"
 n_ok=$(grep -c '^  ok ' "$OUT/check.txt" || true)
 n_bad=$(grep -c '^  FAIL ' "$OUT/check.txt" || true)
 passed=$((passed + n_ok)); failed=$((failed + n_bad))
-grep -q '^PipelineCheck: all passed$' "$OUT/check.txt" && [ "$n_ok" -ge 10 ] ||
+if ! grep -q '^PipelineCheck: all passed$' "$OUT/check.txt" || [ "$n_ok" -lt 10 ]; then
     bad "PipelineCheck did not finish with all passed"
+fi
 
 # ---- 5. the command line's error path: a message, exit 1, no crash ------------
 set +e

@@ -153,11 +153,12 @@ final class Native {
     }
 
     /** Throw MednerException for a failed call; reads medner_last_error() of this
-     *  thread, so call it right after the failed downcall on the same thread. */
+     *  (OS) thread first, so call it right after the failed downcall. */
     static void check(int rc) throws Throwable {
-        if (rc != 0)
-            throw new MednerException(rc, statusStr(rc),
-                                      cString((MemorySegment) LAST_ERROR.invokeExact()));
+        if (rc != 0) {
+            String detail = cString((MemorySegment) LAST_ERROR.invokeExact());
+            throw new MednerException(rc, statusStr(rc), detail);
+        }
     }
 
     /** Unchecked as it was, or wrapped (invokeExact declares Throwable). */
