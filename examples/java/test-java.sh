@@ -219,13 +219,23 @@ then
 else
     bad "pom.xml"
 fi
-# java -jar: the manifest's Main-Class and Enable-Native-Access
-if "$JAVA" "$LIBFLAG" -jar "$OUT/medner.jar" --version > "$OUT/version.txt" 2>"$OUT/stderr" &&
+# java -jar: the manifest's Main-Class and Enable-Native-Access; the library from $MEDNER_LIBRARY
+if MEDNER_LIBRARY=$ROOT/lib/libmedner.so.0 "$JAVA" -jar "$OUT/medner.jar" --version \
+       > "$OUT/version.txt" 2>"$OUT/stderr" &&
    [ "$(cat "$OUT/version.txt")" = "$(bin/medner --version 2>&1 | sed -n 's/^medner \([0-9.]*\).*/\1/p' | head -n 1)" ] &&
    ! [ -s "$OUT/stderr" ]; then
-    ok "java -jar medner.jar --version: $(cat "$OUT/version.txt"), no native-access warning"
+    ok "MEDNER_LIBRARY=... java -jar medner.jar --version: $(cat "$OUT/version.txt"), no native-access warning"
 else
     bad "java -jar medner.jar --version: '$(cat "$OUT/version.txt")' $(cat "$OUT/stderr")"
+fi
+# -Dmedner.library wins over $MEDNER_LIBRARY; a wrong path names itself
+if MEDNER_LIBRARY=$ROOT/lib/libmedner.so.0 "$JAVA" -Dmedner.library=/nonexistent/libmedner.so \
+       -jar "$OUT/medner.jar" --version > /dev/null 2>"$OUT/stderr"; then
+    bad "-Dmedner.library=/nonexistent/libmedner.so was not used"
+elif head -n 1 "$OUT/stderr" | grep -q 'UnsatisfiedLinkError: cannot load libmedner (.*/nonexistent/libmedner.so'; then
+    ok "-Dmedner.library=/nonexistent/libmedner.so: UnsatisfiedLinkError naming the path"
+else
+    bad "-Dmedner.library=/nonexistent/libmedner.so: $(head -n 3 "$OUT/stderr")"
 fi
 
 # ---- 3. entities equal the CLI's: random model, demo model, config, precision

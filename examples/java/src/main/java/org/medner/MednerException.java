@@ -53,4 +53,14 @@ public final class MednerException extends RuntimeException {
     public String detail() {
         return detail;
     }
+
+    /** Unchecked as it was, or wrapped (invokeExact declares Throwable). Here, not in
+     *  Native, so that it works when Native failed to initialise (no libmedner). */
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r)
+            return r;
+        if (t instanceof Error e)
+            throw e;
+        return new IllegalStateException(t);
+    }
 }

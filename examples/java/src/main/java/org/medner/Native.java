@@ -89,10 +89,19 @@ final class Native {
         String lib = System.getProperty("medner.library");
         if (lib == null || lib.isEmpty())
             lib = System.getenv("MEDNER_LIBRARY");
-        if (lib != null && !lib.isEmpty())
-            System.load(Path.of(lib).toAbsolutePath().toString());
-        else
-            System.loadLibrary("medner");
+        try {
+            if (lib != null && !lib.isEmpty())
+                System.load(Path.of(lib).toAbsolutePath().toString());
+            else
+                System.loadLibrary("medner");
+        } catch (UnsatisfiedLinkError e) {
+            UnsatisfiedLinkError why = new UnsatisfiedLinkError(
+                    "cannot load libmedner (" + e.getMessage() + "): build it with make and pass "
+                    + "-Dmedner.library=PATH, set MEDNER_LIBRARY, or add its directory to "
+                    + "java.library.path");
+            why.initCause(e);
+            throw why;
+        }
         LOOKUP = SymbolLookup.loaderLookup();
     }
 
@@ -148,7 +157,7 @@ final class Native {
         try {
             return cString((MemorySegment) STATUS_STR.invokeExact(status));
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw MednerException.rethrow(t);
         }
     }
 
@@ -159,14 +168,5 @@ final class Native {
             String detail = cString((MemorySegment) LAST_ERROR.invokeExact());
             throw new MednerException(rc, statusStr(rc), detail);
         }
-    }
-
-    /** Unchecked as it was, or wrapped (invokeExact declares Throwable). */
-    static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r)
-            return r;
-        if (t instanceof Error e)
-            throw e;
-        return new IllegalStateException(t);
     }
 }

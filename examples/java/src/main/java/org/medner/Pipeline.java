@@ -15,7 +15,7 @@ import static org.medner.Native.SIZE_T;
 import static org.medner.Native.check;
 import static org.medner.Native.cString;
 import static org.medner.Native.offset;
-import static org.medner.Native.rethrow;
+import static org.medner.MednerException.rethrow;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
