@@ -102,7 +102,13 @@ public final class Main {
                     return usage("--context takes on or off, not '" + v + "'");
                 options.context(v.equals("on"));
             }
-            case "--max-length" -> options.maxLength(Integer.parseInt(v));
+            case "--max-length" -> {
+                try {
+                    options.maxLength(Integer.parseInt(v));
+                } catch (IllegalArgumentException e) {   // NumberFormatException too
+                    return usage("--max-length takes a positive integer, not '" + v + "'");
+                }
+            }
             default -> {
                 return usage("unknown option " + a);
             }

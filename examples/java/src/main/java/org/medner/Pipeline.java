@@ -238,6 +238,8 @@ public final class Pipeline implements AutoCloseable {
         lock.readLock().lock();
         try {
             MemorySegment pipe = handle();
+            if (texts.isEmpty())
+                return new ArrayList<>();
             MemorySegment context = idleContexts.poll();
             if (context == null)
                 context = newContext(pipe);

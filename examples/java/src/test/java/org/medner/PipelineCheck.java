@@ -69,6 +69,7 @@ public final class PipelineCheck {
                   && batch.get(3).equals(one)
                   && batch.get(2).equals(p.annotate(note.substring(0, 60))),
                   "annotateAll (one batch of 4 texts, one empty) equals annotate text by text");
+            check(p.annotateAll(List.of()).isEmpty(), "annotateAll(no texts) is empty");
 
             // 4 threads share the pipeline (a context each from the pool), 5 calls each
             ExecutorService pool = Executors.newFixedThreadPool(4);
