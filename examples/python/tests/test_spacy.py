@@ -7,6 +7,7 @@ over the result, the factory entry point and nlp.to_disk/spacy.load."""
 import html
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -238,14 +239,51 @@ def test_overwrite_ents_and_spans_key(demo):
     assert not doc.spans and len(doc.ents) >= 3 and doc.ents[0]._.is_negated
 
 
+MARK = re.compile(r"<mark[^>]*>\s*(.*?)\s*<span[^>]*>\s*(.*?)\s*</span>\s*</mark>", re.S)
+
+
 def test_displacy_renders_every_entity(nlp):
     for text in TEXTS[:3]:
         doc = nlp(text)
         out = displacy.render(doc, style="ent")
-        assert out.count("<mark") == len(doc.ents) > 0
-        for s in doc.ents:
-            assert html.escape(s.text) in out or s.text in out
+        group = list(doc.spans["medner"])
+        alone = [s for s in group if not any(o is not s and o.start < s.end and s.start < o.end
+                                             for o in group)]
+        assert len(doc.ents) >= len(alone) > 0
+        assert [(html.unescape(t), lab) for t, lab in MARK.findall(out)] == \
+            [(s.text, s.label_) for s in doc.ents]
+        # the span group, overlaps included, through displaCy's span style
+        out = displacy.render(doc, style="span", options={"spans_key": "medner"})
+        for s in group:
             assert s.label_ in out
+
+
+def test_merge_and_overlap_rules(nlp):
+    """Entities on the same tokens merge (highest score); overlapping ones all
+    stay in doc.spans and go to doc.ents longest first."""
+    comp = nlp.get_pipe("medner")
+    text = "HbA1c 8.2% and chest pain 😀 today."
+    E = medner.Entity
+
+    def ent(label, phrase, score, start=None, **flags):
+        b = text.index(phrase) if start is None else start
+        return E(label, b, b + len(phrase), score, phrase, **flags)
+
+    doc = nlp.make_doc(text)
+    comp.set_annotations(doc, [ent("A", "8", 0.5), ent("B", ".2", 0.9, start=7, negated=True),
+                               ent("C", "chest", 0.8), ent("D", "chest pain", 0.7,
+                                                           family=True, section="plan"),
+                               ent("F", "today", 0.6, historical=True, sentence=3)])
+    got = [(s.text, s.label_, s._.medner_score, s._.medner_start_char, s._.is_negated)
+           for s in doc.spans["medner"]]
+    assert got == [("8.2", "B", 0.9, 7, True), ("chest", "C", 0.8, 15, False),
+                   ("chest pain", "D", 0.7, 15, False), ("today", "F", 0.6, 28, False)]
+    assert [(s.text, s.label_) for s in doc.ents] == [("8.2", "B"), ("chest pain", "D"),
+                                                      ("today", "F")]
+    d, f = doc.ents[1], doc.ents[2]
+    assert d._.is_family and d._.section_category == "plan" and not d._.is_historical
+    assert f._.is_historical and f._.medner_sentence == 3 and f._.section_category is None
+    assert text[f.start_char:f.end_char] == "today"      # after the emoji: code points
 
 
 def test_medspacy_components_read_our_spans(demo):
