@@ -205,6 +205,7 @@ class MednerComponent:
             if key in by_extent and by_extent[key][1].score >= e.score:
                 continue
             by_extent[key] = (span, e)
+        plain_section = _writable("section_category")     # a user-registered attribute
         spans = []
         for key in sorted(by_extent):
             span, e = by_extent[key]
@@ -215,7 +216,7 @@ class MednerComponent:
             span._.medner_sentence = e.sentence
             span._.medner_start_char = e.start
             span._.medner_end_char = e.end
-            if _writable("section_category"):      # a user-registered plain attribute
+            if plain_section:
                 span._.section_category = e.section
             spans.append(span)
         return spans

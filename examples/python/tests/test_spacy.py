@@ -160,6 +160,10 @@ def test_pipe_batches_and_equals_per_doc(nlp):
     assert [[span_key(s) for s in d.ents] for d in docs] == \
         [[span_key(s) for s in d.ents] for d in single]
     assert sum(len(d.ents) for d in docs) >= 60
+    # worker processes (fork): the extensions come back with the docs' user_data
+    forked = list(nlp.pipe(TEXTS[:4], n_process=2, batch_size=2))
+    assert [[span_attrs(s) for s in d.ents] for d in forked] == \
+        [[span_attrs(s) for s in d.ents] for d in single[:4]]
 
 
 def test_error_handler(nlp):
