@@ -228,9 +228,8 @@ def test_overwrite_ents_and_spans_key(demo):
                                        "spans_key": "ner"})
         doc = nlp(text)
         mine = {span_key(s) for s in doc.spans["ner"]}
-        assert {(s.text, s.label_) for s in doc.spans["ner"]} >= {("chest", "Biological_structure"),
-                                                                   ("pain", "Sign_symptom"),
-                                                                   ("fever", "Sign_symptom")}
+        assert {(s.text, s.label_) for s in doc.spans["ner"]} >= {
+            ("chest", "Biological_structure"), ("pain", "Sign_symptom"), ("fever", "Sign_symptom")}
         ents = {span_key(s) for s in doc.ents}
         problem = (text.index("chest pain"), text.index("chest pain") + 10, "PROBLEM")
         if overwrite:
@@ -414,3 +413,19 @@ def test_register_extensions_refuses_a_read_only_name():
         Span.set_extension("is_negated", **{k: v for k, v in zip(
             ("default", "method", "getter", "setter"), saved) if v is not None}, force=True)
     mspacy.register_extensions()
+
+
+def test_a_plain_section_category_attribute_is_set(nlp):
+    """A section_category registered as a plain attribute (not a getter) gets
+    medner's section written into it."""
+    from spacy.tokens import Span
+    saved = Span.get_extension("section_category")
+    Span.set_extension("section_category", default="unset", force=True)
+    try:
+        doc = nlp(TEXTS[0])
+        got = [s._.section_category for s in doc.ents]
+        assert got == [s._.medner_section for s in doc.ents] and "family_history" in got
+    finally:
+        Span.set_extension("section_category", **{k: v for k, v in zip(
+            ("default", "method", "getter", "setter"), saved) if v is not None}, force=True)
+    assert Span.get_extension("section_category")[2] is mspacy._section_category
