@@ -38,6 +38,13 @@ rm -rf examples/python/build examples/python/medner.egg-info   # setuptools' in-
 "$VPY" -c 'import transformers, torch' 2>/dev/null ||
     "$VPY" -m pip install -q -r examples/python/requirements-hf.txt ||
     echo "test-python: WARNING: could not install transformers/torch; the Hugging Face comparison will fail"
+# The spaCy/medspaCy/pandas bridges (tests/test_spacy.py, test_frame.py; no spaCy
+# model is downloaded). On Python < 3.12 medspaCy 1.3 needs spaCy 3.7, whose thinc
+# is built against numpy 1 (with numpy 2, `import spacy` fails: "numpy.dtype size
+# changed"), so the venv then gets its own numpy<2 and a pandas that runs on it.
+"$VPY" -c 'import spacy, medspacy, pandas' 2>/dev/null ||
+    "$VPY" -m pip install -q spacy medspacy pandas 'numpy<2; python_version < "3.12"' ||
+    echo "test-python: WARNING: could not install spacy/medspacy/pandas; test_spacy.py and test_frame.py will fail"
 
 export MEDNER_LIBRARY="$ROOT/lib/libmedner.so.0" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 # Run from build/ so that nothing but the installed package can be imported as
