@@ -17,6 +17,11 @@ bert, distilbert, minilm (tiny shapes, deterministic random weights):
       losses         F64 [STEPS]: the loss before each step
       norms          F64 [STEPS]: the gradient norm clip_grad_norm_ returned at each step
       param.<tensor> F32: every parameter after the last step
+      fixed.hparams, fixed.norms, fixed.param.<tensor>: the optimizer alone: the same STEPS steps from
+          the same weights but with the gradient held at grad.<tensor> of grads.safetensors every step (no
+          forward/backward), max_grad_norm FIXED_MAX_NORM (no clipping; the run above clips every step):
+          AdamW's arithmetic, bias correction, weight-decay groups and schedule without the fp32
+          gradient noise that Adam's division by sqrt(v) amplifies on near-zero gradients
 
 How each model is run: fp32, model.eval() (dropout off; BERT has no other train/eval difference),
 attn_implementation="eager", inputs input_ids, attention_mask, token_type_ids (BERT only), labels.
@@ -67,6 +72,8 @@ MODELS = {
 # the weights visibly; warm-up of 1 step (the first step runs at lr 0, as in HF), then linear decay.
 ADAMW = dict(lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1, max_grad_norm=1.0,
              warmup=1, total=5, steps=4)
+
+FIXED_MAX_NORM = 20.0
 
 LENGTHS = [9, 14, 6]
 
@@ -164,11 +171,13 @@ def grads_of(name):
     return model, kind, batch, float(loss.item()), grads, sd
 
 
-def adamw_run(name):
+def adamw_run(name, fixed_grads=None):
     model, kind = make_model(name)
     batch = make_batch(kind, MODELS[name][2])
     model.eval()
-    a = ADAMW
+    a = dict(ADAMW)
+    if fixed_grads is not None:
+        a["max_grad_norm"] = FIXED_MAX_NORM
     decay = [p for n, p in model.named_parameters() if p.ndim == 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim != 2]
     # HF Trainer's groups: biases and LayerNorm weights without decay; here every 1-D tensor is one of
@@ -182,13 +191,20 @@ def adamw_run(name):
     losses, norms = [], []
     for _ in range(a["steps"]):
         opt.zero_grad()
-        loss = run(model, kind, batch)
-        loss.backward()
+        if fixed_grads is None:
+            loss = run(model, kind, batch)
+            loss.backward()
+        else:
+            with torch.no_grad():
+                loss = run(model, kind, batch)
+            for n, p in model.named_parameters():
+                p.grad = torch.from_numpy(fixed_grads[n].copy())
         norms.append(float(torch.nn.utils.clip_grad_norm_(model.parameters(), a["max_grad_norm"])))
         losses.append(float(loss.item()))
         opt.step()
         sched.step()
-    print(f"{name} AdamW: losses {losses}, norms {norms}")
+    print(f"{name} AdamW{' (fixed gradients)' if fixed_grads is not None else ''}: losses {losses}, "
+          f"norms {norms}")
     params = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
     hp = np.array([a["lr"], a["beta1"], a["beta2"], a["eps"], a["weight_decay"], a["max_grad_norm"],
                    a["warmup"], a["total"], a["steps"]], np.float64)
@@ -215,6 +231,10 @@ def main():
             t2 = {"hparams": hp, "losses": losses, "norms": norms}
             for n, p in params.items():
                 t2["param." + n] = p
+            hp, _, norms, params = adamw_run(name, fixed_grads=grads)
+            t2["fixed.hparams"], t2["fixed.norms"] = hp, norms
+            for n, p in params.items():
+                t2["fixed.param." + n] = p
             files["adamw.safetensors"] = t2
         d = os.path.join(OUT, name)
         if args.verify:

@@ -453,15 +453,15 @@ static void test_cross_entropy(void **state)
     float *x = fa(T * C), *g = fa(T * C), *g_r = fa(T * C), *fd = fa(T * C);
     fill(x, T * C, 4);
     size_t cnt = 0, cnt_r = 0;
-    double l = medner__cross_entropy(g, x, labels, T, C, -100, 1.0f, &cnt);
-    double l_r = medner__cross_entropy_ref(g_r, x, labels, T, C, -100, 1.0f, &cnt_r);
+    double l = medner__cross_entropy(g, x, labels, T, C, -100, 0.5f, &cnt);
+    double l_r = medner__cross_entropy_ref(g_r, x, labels, T, C, -100, 0.5f, &cnt_r);
     assert_int_equal(cnt, 5);
     assert_int_equal(cnt_r, 5);
     assert_true(fabs(l - l_r) <= 1e-12 * fabs(l_r));
     CHECK_CLOSE(g, g_r, T * C, 1e-6, 1e-8, "cross-entropy gradient fast vs ref");
     double *xd = to_d(x, T * C);
     assert_true(fabs(f_ce(xd, labels, T, C) - l) <= 1e-12 * fabs(l));
-    FD_GRAD(fd, xd, T * C, f_ce(xd, labels, T, C));
+    FD_GRAD(fd, xd, T * C, 0.5 * f_ce(xd, labels, T, C)); /* grad_scale 0.5 */
     CHECK_CLOSE(g, fd, T * C, 1e-4, 1e-6, "cross-entropy gradient vs finite differences");
     for (size_t c = 0; c < C; c++) /* ignored tokens: no gradient */
         assert_true(g[c] == 0.0f && g[3 * C + c] == 0.0f && g[7 * C + c] == 0.0f);
@@ -625,8 +625,9 @@ static int is_key_bias(const char *name)
     return strstr(name, "attention.self.key.bias") || strstr(name, "attention.k_lin.bias");
 }
 
-static double compare_grads_kb(fixture *fx, const char *prefix, const medner__st_file *f,
-                               const float *flat_base, size_t *n_cmp, double key_bias_bound)
+static double compare_tensors(fixture *fx, const char *prefix, const medner__st_file *f,
+                              const float *flat_base, size_t *n_cmp, double rel, double abs_tol,
+                              double key_bias_bound)
 {
     double w = 0;
     size_t cmp = 0, plen = strlen(prefix);
@@ -644,7 +645,7 @@ static double compare_grads_kb(fixture *fx, const char *prefix, const medner__st
         const float *got = flat_base + fx->tp->off[s];
         double ws = key_bias_bound > 0 && is_key_bias(t->name)
                         ? worst(got, want, t->numel, 0, key_bias_bound)
-                        : worst(got, want, t->numel, 1e-4, 1e-6);
+                        : worst(got, want, t->numel, rel, abs_tol);
         if (ws > 1.0 || getenv("MEDNER_TEST_VERBOSE"))
             print_error("%s: %.3g times the tolerance\n", t->name, ws);
         if (ws > w)
@@ -664,7 +665,7 @@ static double compare_grads_kb(fixture *fx, const char *prefix, const medner__st
 static double compare_grads(fixture *fx, const char *prefix, const medner__st_file *f,
                             const float *flat_base, size_t *n_cmp)
 {
-    return compare_grads_kb(fx, prefix, f, flat_base, n_cmp, 0);
+    return compare_tensors(fx, prefix, f, flat_base, n_cmp, 1e-4, 1e-6, 0);
 }
 
 static void check_gradients(const char *name)
@@ -761,16 +762,69 @@ static void test_adamw(void **state)
         assert_true(fabs(norm - norms[s]) <= 1e-5 * fabs(norms[s]));
     }
     size_t n_cmp;
-    /* weights after the steps: within 1e-4 relative or 1e-6 absolute (a step
-     * moves them by up to lr = 2e-3; the weight decay term alone by 2e-4 |w|) */
-    double w = compare_grads_kb(&fx, "param.", &f, fx.tp->param, &n_cmp,
-                                2.0 * hp[0] * (double)steps);
+    /* weights after the steps: within 1e-4 relative plus 1e-6 + lr / 20
+     * absolute. Adam divides each gradient element by its own running RMS, so
+     * an element whose gradient is small against its fp32 rounding noise
+     * (both here and in PyTorch) moves by a few percent of lr differently:
+     * measured 2.3% of lr at most (a word-embedding element). The optimizer's
+     * arithmetic itself is held far tighter by test_adamw_fixed. */
+    double w = compare_tensors(&fx, "param.", &f, fx.tp->param, &n_cmp, 1e-4, 1e-6 + hp[0] / 20,
+                               2.0 * hp[0] * (double)steps);
     print_message("AdamW: %zu parameters after %zu steps, worst %.3g of the tolerance\n", n_cmp,
                   steps, w);
     if (!(w <= 1.0))
         fail_msg("AdamW parameters off by %.3g times the tolerance", w);
     medner__adamw_release(&o);
     medner__train_ctx_free(c);
+    medner__st_close(&f, 0);
+    free_fixture(&fx);
+}
+
+/* The optimizer alone: the gradient held at the golden one every step (as
+ * the script's fixed-gradient run), no clipping (max norm 20 > 12.9). */
+static void test_adamw_fixed(void **state)
+{
+    (void)state;
+    fixture fx;
+    load_fixture(&fx, "bert");
+    medner__st_file f;
+    if (medner__st_open(&f, DATA "/bert/adamw.safetensors") != MEDNER_OK)
+        fail_msg("%s", medner_last_error());
+    double hp[9], norms[16];
+    memcpy(hp, need(&f, "fixed.hparams")->data, sizeof hp);
+    size_t steps = (size_t)hp[8];
+    assert_true(steps <= 16);
+    memcpy(norms, need(&f, "fixed.norms")->data, steps * sizeof(double));
+    medner__adamw o;
+    assert_int_equal(medner__adamw_init(&o, fx.tp), MEDNER_OK);
+    o.lr = (float)hp[0];
+    o.beta1 = (float)hp[1];
+    o.beta2 = (float)hp[2];
+    o.eps = (float)hp[3];
+    o.weight_decay = (float)hp[4];
+    o.max_grad_norm = (float)hp[5];
+    o.warmup = (uint64_t)hp[6];
+    o.total = (uint64_t)hp[7];
+    for (size_t s = 0; s < steps; s++) {
+        medner__tparams_zero_grad(fx.tp);
+        for (size_t i = 0; i < fx.grads.n_tensors; i++) {
+            const medner__st_tensor *t = &fx.grads.tensors[i];
+            if (strncmp(t->name, "grad.", 5) != 0)
+                continue;
+            long slot = medner__model_slot(fx.model, t->name + 5, t->name_len - 5);
+            assert_true(slot >= 0);
+            medner__st_to_f32(medner__tparams_grad(fx.tp, (size_t)slot), t);
+        }
+        double norm = medner__adamw_step(&o, fx.tp);
+        assert_true(fabs(norm - norms[s]) <= 1e-6 * norms[s]);
+    }
+    size_t n_cmp;
+    double w = compare_tensors(&fx, "fixed.param.", &f, fx.tp->param, &n_cmp, 1e-6, 1e-7, 0);
+    print_message("AdamW with fixed gradients: %zu parameters after %zu steps, worst %.3g of "
+                  "1e-6 relative + 1e-7 absolute\n", n_cmp, steps, w);
+    if (!(w <= 1.0))
+        fail_msg("AdamW (fixed gradients) parameters off by %.3g times the tolerance", w);
+    medner__adamw_release(&o);
     medner__st_close(&f, 0);
     free_fixture(&fx);
 }
@@ -905,6 +959,7 @@ int main(void)
         cmocka_unit_test(test_gradients_minilm),
         cmocka_unit_test(test_gradients_distilbert),
         cmocka_unit_test(test_adamw),
+        cmocka_unit_test(test_adamw_fixed),
         cmocka_unit_test(test_dropout_model),
         cmocka_unit_test(test_accumulation),
         cmocka_unit_test(test_bad_input),
