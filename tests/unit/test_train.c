@@ -497,6 +497,11 @@ static void test_dropout_kernel(void **state)
             assert_true(y1[i] == x[i] * (1.0f / 0.9f));
     }
     assert_true(fabs((double)kept / (double)n - 0.9) < 0.005);
+    /* neighbouring elements independent: both dropped about p^2 of the time */
+    size_t both = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        both += y1[i] == 0.0f && y1[i + 1] == 0.0f;
+    assert_true(fabs((double)both / (double)n - 0.01) < 0.003);
     /* a subrange starting at `first` sees the same mask (index = first + i) */
     medner__dropout(par1, y2, x + 500, 1000, p, 42, 5, 1500);
     assert_memory_equal(y2, y1 + 500, 1000 * sizeof *y2);
@@ -865,6 +870,78 @@ static void test_dropout_model(void **state)
     free_fixture(&fx);
 }
 
+/* With dropout on there is no autograd golden (PyTorch's masks differ), so
+ * the gradient is checked against central finite differences of the loss,
+ * whose masks are fixed by (seed, step): on every tensor, its largest
+ * gradient element and two others among the larger ones. fp32 forward:
+ * the differences are good to about a percent. */
+static void check_dropout_fd(const char *name)
+{
+    fixture fx;
+    load_fixture(&fx, name);
+    medner__tbatch b = batch_of(&fx);
+    medner__tdropout d = { .hidden = 0.3f, .attention = 0.3f, .seed = 99, .step = 3 };
+    medner__trainer_ctx *c;
+    assert_int_equal(medner__train_ctx_create(&c, 2), MEDNER_OK);
+    double loss;
+    size_t cnt, checked = 0, skipped = 0, tensors = 0;
+    medner__tparams_zero_grad(fx.tp);
+    assert_int_equal(medner__train_step(c, fx.tp, &b, &d, 1, 0.0f, &loss, &cnt, NULL), MEDNER_OK);
+    double worst_rel = 0;
+    for (size_t s = 0; s < fx.tp->n_slots; s++) {
+        size_t n = fx.tp->numel[s];
+        if (n == 0)
+            continue;
+        float *p = medner__tparams_param(fx.tp, s), *g = medner__tparams_grad(fx.tp, s);
+        size_t imax = 0;
+        tensors++;
+        for (size_t i = 1; i < n; i++)
+            if (fabsf(g[i]) > fabsf(g[imax]))
+                imax = i;
+        if (fabsf(g[imax]) < 1e-3f) { /* the key biases (exact gradient 0): FD noise ~3e-6 */
+            skipped++;
+            continue;
+        }
+        size_t pick[3] = { imax, SIZE_MAX, SIZE_MAX }, k = 1;
+        for (size_t i = (imax * 7 + 3) % n, tries = 0; k < 3 && tries < n; i = (i + 13) % n, tries++)
+            if (i != imax && i != pick[1] && fabsf(g[i]) > 0.3f * fabsf(g[imax]))
+                pick[k++] = i;
+        for (size_t q = 0; q < k; q++) {
+            size_t i = pick[q];
+            float keep = p[i], h = 1e-2f;
+            double lp, lm;
+            p[i] = keep + h;
+            assert_int_equal(medner__train_step(c, fx.tp, &b, &d, 0, 0.0f, &lp, &cnt, NULL),
+                             MEDNER_OK);
+            p[i] = keep - h;
+            assert_int_equal(medner__train_step(c, fx.tp, &b, &d, 0, 0.0f, &lm, &cnt, NULL),
+                             MEDNER_OK);
+            p[i] = keep;
+            double fd = (lp - lm) / (double)(2 * h) / (double)cnt;
+            double rel = fabs(fd - g[i]) / (fabs(g[i]) + 1e-4);
+            if (rel > worst_rel)
+                worst_rel = rel;
+            if (rel > 0.01)
+                fail_msg("%s, slot %zu, element %zu: gradient %.6g, finite differences %.6g", name,
+                         s, i, (double)g[i], fd);
+            checked++;
+        }
+    }
+    print_message("%s with dropout 0.3: %zu gradient elements of %zu tensors against finite "
+                  "differences (%zu tensors with |g| < 1e-3 skipped), worst relative difference "
+                  "%.3g\n", name, checked, tensors - skipped, skipped, worst_rel);
+    assert_true(skipped <= fx.tp->config.layers); /* only the key biases */
+    medner__train_ctx_free(c);
+    free_fixture(&fx);
+}
+
+static void test_dropout_gradients(void **state)
+{
+    (void)state;
+    check_dropout_fd("bert");
+    check_dropout_fd("distilbert");
+}
+
 static void test_accumulation(void **state)
 {
     (void)state;
@@ -961,6 +1038,7 @@ int main(void)
         cmocka_unit_test(test_adamw),
         cmocka_unit_test(test_adamw_fixed),
         cmocka_unit_test(test_dropout_model),
+        cmocka_unit_test(test_dropout_gradients),
         cmocka_unit_test(test_accumulation),
         cmocka_unit_test(test_bad_input),
     };
