@@ -10,6 +10,8 @@ bert, distilbert, minilm (tiny shapes, deterministic random weights):
           labels -100 on [CLS], [SEP], some sub-tokens and all padding
       loss           F64 [1]: CrossEntropyLoss(ignore_index=-100), mean over the labelled tokens
       grad.<tensor>  F32: d loss / d <tensor> for EVERY parameter, <tensor> the safetensors name
+  bert/grads_gelu_new.safetensors   the same as grads.safetensors for the bert model's weights run with
+      hidden_act "gelu_new" (the tanh approximation; config.json says gelu, the test switches the activation)
   NAME/adamw.safetensors  (bert only) STEPS optimizer steps on that same batch with torch.optim.AdamW
       (decoupled weight decay on 2-D tensors only, as HF Trainer's groups), get_linear_schedule_with_warmup
       and clip_grad_norm_, each step = forward, backward, clip, step, scheduler.step(), zero_grad:
@@ -89,8 +91,10 @@ def make_config(kind, kw):
     return DistilBertConfig(dropout=0.1, attention_dropout=0.1, **common, **kw)
 
 
-def make_model(name):
+def make_model(name, act=None):
     kind, kw, seed = MODELS[name]
+    if act is not None:
+        kw = dict(kw, hidden_act=act)
     cfg = make_config(kind, kw)
     cfg._attn_implementation = "eager"
     torch.manual_seed(seed)
@@ -146,8 +150,10 @@ def run(model, kind, batch, dtype=torch.float32):
     return out.loss
 
 
-def grads_of(name):
+def grads_of(name, act=None):
     model, kind = make_model(name)
+    if act is not None:
+        model, kind = make_model(name, act)
     batch = make_batch(kind, MODELS[name][2])
     model.eval()
     model.zero_grad()
@@ -156,7 +162,7 @@ def grads_of(name):
     grads = {n: p.grad.detach().numpy().astype(np.float32).copy() for n, p in model.named_parameters()}
     sd = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
     # the float64 cross-check (noise floor of fp32)
-    m64, _ = make_model(name)
+    m64, _ = make_model(name, act)
     m64 = m64.double().eval()
     m64.zero_grad()
     loss64 = run(m64, kind, batch)
@@ -227,6 +233,13 @@ def main():
             tensors["grad." + n] = g
         files = {"grads.safetensors": tensors}
         if name == "bert":
+            _, _, _, loss_t, grads_t, sd_t = grads_of(name, "gelu_new")
+            assert all(np.array_equal(sd_t[k], sd[k]) for k in sd)  # the same weights
+            t3 = dict(batch)
+            t3["loss"] = np.array([loss_t], np.float64)
+            for n, g in grads_t.items():
+                t3["grad." + n] = g
+            files["grads_gelu_new.safetensors"] = t3
             hp, losses, norms, params = adamw_run(name)
             t2 = {"hparams": hp, "losses": losses, "norms": norms}
             for n, p in params.items():
