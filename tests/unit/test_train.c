@@ -1042,6 +1042,98 @@ static void test_bad_input(void **state)
     free_fixture(&fx);
 }
 
+/* ---- allocation failures: every allocation of the whole sequence fails in turn ---- */
+
+typedef struct failing {
+    long count, fail_at;
+} failing;
+
+static void *fail_alloc(void *u, size_t n)
+{
+    failing *f = u;
+    return ++f->count == f->fail_at ? NULL : malloc(n);
+}
+
+static void *fail_realloc(void *u, void *p, size_t n)
+{
+    failing *f = u;
+    return ++f->count == f->fail_at ? NULL : realloc(p, n);
+}
+
+static void fail_free(void *u, void *p)
+{
+    (void)u;
+    free(p);
+}
+
+/* load, copy the weights, a context with 2 threads, one step, AdamW: 0 or the
+ * first failing status (every one must be MEDNER_E_OUT_OF_MEMORY) */
+static int train_sequence(const medner__tbatch *b)
+{
+    medner__model *m = NULL;
+    medner__tparams *tp = NULL;
+    medner__trainer_ctx *c = NULL;
+    medner__adamw o;
+    memset(&o, 0, sizeof o);
+    int rc = medner__model_load(&m, DATA "/distilbert");
+    if (rc == MEDNER_OK)
+        rc = medner__tparams_create(&tp, m);
+    if (rc == MEDNER_OK)
+        rc = medner__train_ctx_create(&c, 2);
+    if (rc == MEDNER_OK)
+        rc = medner__train_step(c, tp, b, NULL, 1, 0.0f, NULL, NULL, NULL);
+    if (rc == MEDNER_OK && (rc = medner__adamw_init(&o, tp)) == MEDNER_OK) {
+        medner__adamw_step(&o, tp);
+        medner__adamw_release(&o); /* only after a successful init: a failed one frees itself */
+    }
+    medner__train_ctx_free(c);
+    medner__tparams_free(tp);
+    medner__model_free(m);
+    return rc;
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    fixture fx;
+    load_fixture(&fx, "distilbert");
+    /* the batch in the test's own memory: the fixture is freed before the
+     * allocator changes (it may change only with no medner block alive) */
+    size_t T = fx.T, n = fx.n_seqs, lens[8];
+    int32_t *ids = malloc(T * sizeof *ids), *labels = malloc(T * sizeof *labels);
+    memcpy(ids, fx.ids, T * sizeof *ids);
+    memcpy(labels, fx.labels, T * sizeof *labels);
+    memcpy(lens, fx.lens, sizeof lens);
+    free_fixture(&fx);
+    medner__tbatch b = { ids, NULL, labels, lens, n };
+    failing f;
+    long k;
+    for (k = 1;; k++) {
+        f.count = 0;
+        f.fail_at = k;
+        medner_allocator a = MEDNER_ALLOCATOR_INIT;
+        a.alloc_fn = fail_alloc;
+        a.realloc_fn = fail_realloc;
+        a.free_fn = fail_free;
+        a.user_data = &f;
+        assert_int_equal(medner_allocator_set(&a), MEDNER_OK);
+        int rc = train_sequence(&b);
+        assert_int_equal(medner__live_allocations(), 0);
+        assert_int_equal(medner_allocator_set(NULL), MEDNER_OK);
+        if (rc == MEDNER_OK && f.count < k)
+            break; /* the whole sequence ran without reaching allocation k */
+        if (rc == MEDNER_OK)
+            continue; /* a failure the code absorbs: a worker thread not started (par.c) */
+        if (rc != MEDNER_E_OUT_OF_MEMORY)
+            fail_msg("allocation %ld failing: status %d (%s)", k, rc, medner_last_error());
+    }
+    assert_true(k > 10);
+    print_message("each of %ld allocations failing in turn: out of memory (or absorbed), nothing "
+                  "leaked\n",
+                  k - 1);
+    free(ids), free(labels);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1063,6 +1155,7 @@ int main(void)
         cmocka_unit_test(test_dropout_gradients),
         cmocka_unit_test(test_accumulation),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
