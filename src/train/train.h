@@ -85,8 +85,9 @@ void medner__train_ctx_free(medner__trainer_ctx *c);
  * non-ignored tokens. logits (may be NULL): receives a pointer to the
  * batch's logits [T, num_labels] (valid until the next call).
  * Errors: MEDNER_E_INVALID_ARGUMENT (ids, type ids, labels out of range,
- * empty or too long sequences: sequence and token named),
- * MEDNER_E_OUT_OF_MEMORY. */
+ * empty or too long sequences: sequence and token named; nothing touched),
+ * MEDNER_E_OUT_OF_MEMORY (t->grad may then hold part of this batch's
+ * gradient: zero it before the next accumulation). */
 int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner__tbatch *b,
                        const medner__tdropout *drop, int backward, float grad_scale,
                        double *loss_sum, size_t *count, const float **logits);
@@ -120,7 +121,8 @@ typedef struct medner__adamw {
 } medner__adamw;
 
 /* Defaults of HF TrainingArguments: lr 5e-5, betas (0.9, 0.999), eps 1e-8,
- * weight decay 0, clipping at norm 1, no warm-up, no schedule. */
+ * weight decay 0, clipping at norm 1, no warm-up, no schedule. Returns
+ * MEDNER_OK, or MEDNER_E_OUT_OF_MEMORY with nothing left allocated. */
 int medner__adamw_init(medner__adamw *o, const medner__tparams *t);
 void medner__adamw_release(medner__adamw *o);
 /* One optimizer step on t->grad (the accumulated micro-batches): clip,
