@@ -1006,6 +1006,48 @@ static void test_accumulation(void **state)
     free_fixture(&fx);
 }
 
+/* The training forward (dropout off) gives the inference encoder's logits:
+ * what training optimises is what medner runs. */
+static void check_forward_matches_encoder(const char *name)
+{
+    fixture fx;
+    load_fixture(&fx, name);
+    medner__tbatch b = batch_of(&fx);
+    medner__trainer_ctx *c;
+    assert_int_equal(medner__train_ctx_create(&c, 1), MEDNER_OK);
+    const float *logits = NULL;
+    assert_int_equal(medner__train_step(c, fx.tp, &b, NULL, 0, 0.0f, NULL, NULL, &logits),
+                     MEDNER_OK);
+    char dir[256];
+    snprintf(dir, sizeof dir, DATA "/%s", name);
+    medner_encoder *e;
+    assert_int_equal(medner_encoder_load(&e, dir, NULL), MEDNER_OK);
+    medner_context *ec;
+    assert_int_equal(medner_context_create(&ec, e), MEDNER_OK);
+    const int32_t *ids[8], *types[8];
+    for (size_t s = 0, r = 0; s < fx.n_seqs; r += fx.lens[s++]) {
+        ids[s] = fx.ids + r;
+        types[s] = fx.types + r;
+    }
+    assert_int_equal(medner_encoder_run(ec, ids, types, fx.lens, fx.n_seqs), MEDNER_OK);
+    size_t C = fx.tp->config.num_labels;
+    for (size_t s = 0, r = 0; s < fx.n_seqs; r += fx.lens[s++])
+        CHECK_CLOSE(logits + r * C, medner_context_logits(ec, s), fx.lens[s] * C, 1e-5, 1e-5,
+                    "training forward logits vs the encoder's");
+    medner_context_free(ec);
+    medner_encoder_free(e);
+    medner__train_ctx_free(c);
+    free_fixture(&fx);
+}
+
+static void test_forward_matches_encoder(void **state)
+{
+    (void)state;
+    check_forward_matches_encoder("bert");
+    check_forward_matches_encoder("minilm");
+    check_forward_matches_encoder("distilbert");
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -1154,6 +1196,7 @@ int main(void)
         cmocka_unit_test(test_dropout_model),
         cmocka_unit_test(test_dropout_gradients),
         cmocka_unit_test(test_accumulation),
+        cmocka_unit_test(test_forward_matches_encoder),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_allocation_failures),
     };
