@@ -53,7 +53,7 @@ ALL_CFLAGS  := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Iinclude -Isrc 
                $(PKG_CFLAGS) $(WARN) $(CFLAGS)
 
 # One folder per subsystem; dependencies flow left to right (docs/architecture.md).
-SUBSYSTEMS := common json yaml tokenizer text context eval kernels model encoder decoder pipeline
+SUBSYSTEMS := common json yaml tokenizer text context eval kernels model encoder decoder pipeline train
 LIB_SRC    := $(foreach d,$(SUBSYSTEMS),$(wildcard src/$(d)/*.c))
 LIB_OBJ    := $(LIB_SRC:%.c=build/obj/%.o)
 CLI_SRC    := $(wildcard src/cli/*.c)
@@ -295,7 +295,7 @@ bench-context: deps all
 # encoder's thread team, the kernels' dispatcher) on a TSan build.
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 TSAN_OBJ   := $(LIB_SRC:%.c=build/tsan/obj/%.o)
-TSAN_TESTS := test_stress test_pipeline test_encoder test_kernels
+TSAN_TESTS := test_stress test_pipeline test_encoder test_kernels test_train
 TSAN_BIN   := $(TSAN_TESTS:%=build/tsan/tests/%)
 
 build/tsan/obj/%.o: %.c

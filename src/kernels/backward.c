@@ -1,0 +1,675 @@
+/*
+ * Backward kernels (backward.h) and their plain reference twins. The twins
+ * sit in this file too: they are small, and the training tests need them
+ * beside the fast forms. docs/training.md gives the derivations.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/backward.h"
+
+/* ---- random numbers and dropout ------------------------------------------------ */
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+#define GOLDEN64 0x9e3779b97f4a7c15ULL
+
+uint64_t medner__rng_u64(uint64_t seed, uint64_t stream, uint64_t index)
+{
+    uint64_t key = mix64(mix64(seed + GOLDEN64) ^ (stream * GOLDEN64 + 0x632be59bd9b4e019ULL));
+    return mix64(key + (index + 1) * GOLDEN64);
+}
+
+float medner__rng_uniform(uint64_t seed, uint64_t stream, uint64_t index)
+{
+    return (float)(medner__rng_u64(seed, stream, index) >> 40) * 0x1p-24f;
+}
+
+int medner__dropout_keep(float p, uint64_t seed, uint64_t stream, uint64_t index)
+{
+    return medner__rng_uniform(seed, stream, index) >= p;
+}
+
+typedef struct drop_job {
+    float *y;
+    const float *x;
+    size_t n;
+    float p, scale;
+    uint64_t seed, stream, first;
+} drop_job;
+
+static void drop_range(const drop_job *j, size_t i0, size_t i1)
+{
+    for (size_t i = i0; i < i1; i++)
+        j->y[i] = medner__dropout_keep(j->p, j->seed, j->stream, j->first + i) ? j->x[i] * j->scale
+                                                                               : 0.0f;
+}
+
+static void drop_task(void *arg, size_t tid, size_t nt, float *scratch)
+{
+    (void)scratch;
+    const drop_job *j = arg;
+    size_t per = (j->n + nt - 1) / nt, i0 = tid * per, i1 = i0 + per;
+    if (i0 > j->n)
+        i0 = j->n;
+    if (i1 > j->n)
+        i1 = j->n;
+    drop_range(j, i0, i1);
+}
+
+void medner__dropout(medner__par *par, float *y, const float *x, size_t n, float p, uint64_t seed,
+                     uint64_t stream, uint64_t first)
+{
+    if (p <= 0.0f) {
+        if (y != x)
+            memmove(y, x, n * sizeof *y);
+        return;
+    }
+    if (p >= 1.0f) {
+        memset(y, 0, n * sizeof *y);
+        return;
+    }
+    drop_job j = { y, x, n, p, 1.0f / (1.0f - p), seed, stream, first };
+    if (par == NULL || n < 4096)
+        drop_range(&j, 0, n);
+    else
+        medner__par_run(par, drop_task, &j);
+}
+
+void medner__dropout_ref(float *y, const float *x, size_t n, float p, uint64_t seed,
+                         uint64_t stream, uint64_t first)
+{
+    float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        double u = (double)(medner__rng_u64(seed, stream, first + i) >> 40) / 16777216.0;
+        y[i] = p > 0.0f && u < (double)p ? 0.0f : (p > 0.0f ? x[i] * scale : x[i]);
+    }
+}
+
+/* ---- linear ------------------------------------------------------------------------ */
+
+size_t medner__linear_backward_work(size_t M, size_t N, size_t K)
+{
+    /* W^T [K,N], dy^T [N,M], x^T [K,M], the product [max(M,N), K] */
+    size_t r = M > N ? M : N;
+    return K * N + N * M + K * M + r * K;
+}
+
+int medner__linear_backward(medner__par *par, float *dx, size_t lddx, int dx_add, float *dw,
+                            float *db, const float *dy, size_t lddy, const float *x, size_t ldx,
+                            const float *w, size_t M, size_t N, size_t K, float *work)
+{
+    float *wt = work, *dyt = wt + K * N, *xt = dyt + N * M, *prod = xt + K * M;
+    size_t kmax = M > N ? M : N;
+    if (medner__par_reserve(par, medner__linear_scratch(kmax)) != 0)
+        return -1;
+    if (dx != NULL) {
+        /* dx = dy . W: a linear layer of dy with weights W^T [K, N] */
+        medner__transpose(wt, N, w, K, N, K);
+        float *out = dx_add ? prod : dx;
+        size_t ldo = dx_add ? K : lddx;
+        medner__linear(par, out, ldo, dy, lddy, wt, NULL, M, K, N, MEDNER__EPI_NONE);
+        if (dx_add)
+            for (size_t m = 0; m < M; m++)
+                for (size_t k = 0; k < K; k++)
+                    dx[m * lddx + k] += prod[m * K + k];
+    }
+    if (dw != NULL) {
+        /* dw += dy^T . x: a linear layer of dy^T [N, M] with weights x^T [K, M] */
+        medner__transpose(dyt, M, dy, lddy, M, N);
+        medner__transpose(xt, M, x, ldx, M, K);
+        medner__linear(par, prod, K, dyt, M, xt, NULL, N, K, M, MEDNER__EPI_NONE);
+        for (size_t i = 0; i < N * K; i++)
+            dw[i] += prod[i];
+    }
+    if (db != NULL)
+        for (size_t n = 0; n < N; n++) {
+            double s = 0;
+            for (size_t m = 0; m < M; m++)
+                s += dy[m * lddy + n];
+            db[n] += (float)s;
+        }
+    return 0;
+}
+
+void medner__linear_backward_ref(float *dx, size_t lddx, int dx_add, float *dw, float *db,
+                                 const float *dy, size_t lddy, const float *x, size_t ldx,
+                                 const float *w, size_t M, size_t N, size_t K)
+{
+    if (dx != NULL)
+        for (size_t m = 0; m < M; m++)
+            for (size_t k = 0; k < K; k++) {
+                double s = 0;
+                for (size_t n = 0; n < N; n++)
+                    s += (double)dy[m * lddy + n] * w[n * K + k];
+                dx[m * lddx + k] = dx_add ? (float)(dx[m * lddx + k] + s) : (float)s;
+            }
+    if (dw != NULL)
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < K; k++) {
+                double s = 0;
+                for (size_t m = 0; m < M; m++)
+                    s += (double)dy[m * lddy + n] * x[m * ldx + k];
+                dw[n * K + k] = (float)(dw[n * K + k] + s);
+            }
+    if (db != NULL)
+        for (size_t n = 0; n < N; n++) {
+            double s = 0;
+            for (size_t m = 0; m < M; m++)
+                s += dy[m * lddy + n];
+            db[n] = (float)(db[n] + s);
+        }
+}
+
+/* ---- LayerNorm ----------------------------------------------------------------------- */
+
+void medner__layernorm_train(float *y, float *xhat, float *rstd, const float *x,
+                             const float *residual, const float *gamma, const float *beta,
+                             size_t rows, size_t cols, float eps)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols, *rr = residual ? residual + r * cols : NULL;
+        float *yr = y + r * cols, *hr = xhat + r * cols;
+        double mean = 0, var = 0;
+        for (size_t c = 0; c < cols; c++)
+            mean += rr ? (double)(xr[c] + rr[c]) : (double)xr[c];
+        mean /= (double)cols;
+        for (size_t c = 0; c < cols; c++) {
+            double d = (rr ? (double)(xr[c] + rr[c]) : (double)xr[c]) - mean;
+            var += d * d;
+        }
+        var /= (double)cols;
+        double sd = sqrt(var + (double)eps);
+        rstd[r] = (float)(1.0 / sd);
+        for (size_t c = 0; c < cols; c++) {
+            double n = ((rr ? (double)(xr[c] + rr[c]) : (double)xr[c]) - mean) / sd;
+            hr[c] = (float)n;
+            yr[c] = (float)(n * gamma[c] + beta[c]);
+        }
+    }
+}
+
+void medner__layernorm_backward(float *dv, float *dgamma, float *dbeta, const float *dy,
+                                const float *xhat, const float *rstd, const float *gamma,
+                                size_t rows, size_t cols)
+{
+    /* parameter sums first (dv may alias dy), in double over the rows in order */
+    for (size_t c = 0; c < cols && (dgamma || dbeta); c++) {
+        double sgam = 0, sbet = 0;
+        for (size_t r = 0; r < rows; r++) {
+            sgam += (double)dy[r * cols + c] * xhat[r * cols + c];
+            sbet += dy[r * cols + c];
+        }
+        if (dgamma)
+            dgamma[c] = (float)(dgamma[c] + sgam);
+        if (dbeta)
+            dbeta[c] = (float)(dbeta[c] + sbet);
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const float *g = dy + r * cols, *h = xhat + r * cols;
+        double sg = 0, sgh = 0;
+        for (size_t c = 0; c < cols; c++) {
+            double gc = (double)g[c] * gamma[c];
+            sg += gc;
+            sgh += gc * h[c];
+        }
+        sg /= (double)cols;
+        sgh /= (double)cols;
+        float *o = dv + r * cols;
+        for (size_t c = 0; c < cols; c++)
+            o[c] = (float)((double)rstd[r] * ((double)g[c] * gamma[c] - sg - (double)h[c] * sgh));
+    }
+}
+
+void medner__layernorm_backward_ref(float *dv, float *dgamma, float *dbeta, const float *dy,
+                                    const float *v, const float *gamma, size_t rows, size_t cols,
+                                    float eps)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *vr = v + r * cols, *g = dy + r * cols;
+        double mean = 0, var = 0;
+        for (size_t c = 0; c < cols; c++)
+            mean += vr[c];
+        mean /= (double)cols;
+        for (size_t c = 0; c < cols; c++)
+            var += (vr[c] - mean) * (vr[c] - mean);
+        var /= (double)cols;
+        double rs = 1.0 / sqrt(var + (double)eps);
+        /* dL/dv_c = sum_j dy_j gamma_j d(xhat_j)/d(v_c), written out */
+        double a = 0, b = 0;
+        for (size_t j = 0; j < cols; j++) {
+            double xh = (vr[j] - mean) * rs;
+            a += (double)g[j] * gamma[j];
+            b += (double)g[j] * gamma[j] * xh;
+        }
+        for (size_t c = 0; c < cols; c++) {
+            double xh = (vr[c] - mean) * rs;
+            dv[r * cols + c] =
+                (float)(rs * ((double)g[c] * gamma[c] - a / (double)cols - xh * b / (double)cols));
+        }
+    }
+    for (size_t c = 0; c < cols; c++) {
+        double sg = 0, sb = 0;
+        for (size_t r = 0; r < rows; r++) {
+            const float *vr = v + r * cols;
+            double mean = 0, var = 0;
+            for (size_t j = 0; j < cols; j++)
+                mean += vr[j];
+            mean /= (double)cols;
+            for (size_t j = 0; j < cols; j++)
+                var += (vr[j] - mean) * (vr[j] - mean);
+            var /= (double)cols;
+            sg += (double)dy[r * cols + c] * (vr[c] - mean) / sqrt(var + (double)eps);
+            sb += dy[r * cols + c];
+        }
+        if (dgamma)
+            dgamma[c] = (float)(dgamma[c] + sg);
+        if (dbeta)
+            dbeta[c] = (float)(dbeta[c] + sb);
+    }
+}
+
+/* ---- activations ------------------------------------------------------------------------ */
+
+#define SQRT_2_OVER_PI 0.7978845608028654
+#define INV_SQRT_2 0.7071067811865476
+#define INV_SQRT_2PI 0.3989422804014327
+
+void medner__act_backward(float *dx, const float *dy, const float *x, size_t n, medner__epi act)
+{
+    switch (act) {
+    case MEDNER__EPI_NONE:
+        if (dx != dy)
+            memmove(dx, dy, n * sizeof *dx);
+        return;
+    case MEDNER__EPI_RELU:
+        for (size_t i = 0; i < n; i++)
+            dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+        return;
+    case MEDNER__EPI_GELU:
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i];
+            float cdf = 0.5f * (1.0f + erff(v * (float)INV_SQRT_2));
+            float pdf = expf(-0.5f * v * v) * (float)INV_SQRT_2PI;
+            dx[i] = dy[i] * (cdf + v * pdf);
+        }
+        return;
+    case MEDNER__EPI_GELU_TANH:
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i];
+            float t = tanhf((float)SQRT_2_OVER_PI * (v + 0.044715f * v * v * v));
+            float d = 0.5f * (1.0f + t) +
+                      0.5f * v * (1.0f - t * t) * (float)SQRT_2_OVER_PI * (1.0f + 0.134145f * v * v);
+            dx[i] = dy[i] * d;
+        }
+        return;
+    }
+}
+
+void medner__act_backward_ref(float *dx, const float *dy, const float *x, size_t n,
+                              medner__epi act)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i], d = 1;
+        switch (act) {
+        case MEDNER__EPI_NONE: d = 1; break;
+        case MEDNER__EPI_RELU: d = v > 0 ? 1 : 0; break;
+        case MEDNER__EPI_GELU:
+            d = 0.5 * (1 + erf(v * INV_SQRT_2)) + v * exp(-0.5 * v * v) * INV_SQRT_2PI;
+            break;
+        case MEDNER__EPI_GELU_TANH: {
+            double t = tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v));
+            d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
+            break;
+        }
+        }
+        dx[i] = (float)(dy[i] * d);
+    }
+}
+
+/* ---- softmax -------------------------------------------------------------------------- */
+
+void medner__softmax_backward(float *dx, const float *dy, const float *y, size_t rows,
+                              size_t cols)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *g = dy + r * cols, *p = y + r * cols;
+        double s = 0;
+        for (size_t c = 0; c < cols; c++)
+            s += (double)g[c] * p[c];
+        float sf = (float)s;
+        float *o = dx + r * cols;
+        for (size_t c = 0; c < cols; c++)
+            o[c] = p[c] * (g[c] - sf);
+    }
+}
+
+void medner__softmax_backward_ref(float *dx, const float *dy, const float *y, size_t rows,
+                                  size_t cols)
+{
+    for (size_t r = 0; r < rows; r++) {
+        double s = 0;
+        for (size_t c = 0; c < cols; c++)
+            s += (double)dy[r * cols + c] * y[r * cols + c];
+        for (size_t c = 0; c < cols; c++)
+            dx[r * cols + c] = (float)((double)y[r * cols + c] * ((double)dy[r * cols + c] - s));
+    }
+}
+
+/* ---- attention ------------------------------------------------------------------------ */
+
+size_t medner__attention_probs_size(const size_t *lens, size_t n_seqs, size_t H)
+{
+    size_t n = 0;
+    for (size_t s = 0; s < n_seqs; s++)
+        n += H * lens[s] * lens[s];
+    return n;
+}
+
+size_t medner__attention_train_scratch(size_t L)
+{
+    return L * L + L + 16;
+}
+
+typedef struct att_job {
+    float *out, *probs, *dqkv;
+    const float *qkv, *dout, *cprobs;
+    const size_t *starts, *lens;
+    size_t n_seqs, H, D;
+    float scale, p;
+    uint64_t seed, stream;
+} att_job;
+
+/* Offset of (sequence s, head h) in probs. */
+static size_t probs_at(const att_job *j, size_t s, size_t h)
+{
+    size_t o = 0;
+    for (size_t r = 0; r < s; r++)
+        o += j->H * j->lens[r] * j->lens[r];
+    return o + h * j->lens[s] * j->lens[s];
+}
+
+static void att_fwd_one(const att_job *j, size_t s, size_t h, float *scratch)
+{
+    (void)scratch;
+    size_t L = j->lens[s], D = j->D, ld = 3 * j->H * D, ldo = j->H * D;
+    const float *q = j->qkv + j->starts[s] * ld + h * D, *k = q + j->H * D, *v = k + j->H * D;
+    size_t po = probs_at(j, s, h);
+    float *P = j->probs + po, *o = j->out + j->starts[s] * ldo + h * D;
+    float keep = j->p > 0.0f ? 1.0f / (1.0f - j->p) : 1.0f;
+    for (size_t i = 0; i < L; i++) {
+        float *pr = P + i * L;
+        for (size_t t = 0; t < L; t++) {
+            float acc = 0.0f;
+            for (size_t d = 0; d < D; d++)
+                acc += q[i * ld + d] * k[t * ld + d];
+            pr[t] = acc * j->scale;
+        }
+        medner__softmax(pr, 1, L);
+        float *oi = o + i * ldo;
+        for (size_t d = 0; d < D; d++)
+            oi[d] = 0.0f;
+        for (size_t t = 0; t < L; t++) {
+            float pt = pr[t];
+            if (j->p > 0.0f)
+                pt = medner__dropout_keep(j->p, j->seed, j->stream, po + i * L + t) ? pt * keep
+                                                                                     : 0.0f;
+            for (size_t d = 0; d < D; d++)
+                oi[d] += pt * v[t * ld + d];
+        }
+    }
+}
+
+static void att_bwd_one(const att_job *j, size_t s, size_t h, float *scratch)
+{
+    size_t L = j->lens[s], D = j->D, ld = 3 * j->H * D, ldo = j->H * D;
+    const float *q = j->qkv + j->starts[s] * ld + h * D, *k = q + j->H * D, *v = k + j->H * D;
+    float *dq = j->dqkv + j->starts[s] * ld + h * D, *dk = dq + j->H * D, *dv = dk + j->H * D;
+    const float *dO = j->dout + j->starts[s] * ldo + h * D;
+    size_t po = probs_at(j, s, h);
+    const float *P = j->cprobs + po;
+    float *dS = scratch; /* L x L */
+    float keep = j->p > 0.0f ? 1.0f / (1.0f - j->p) : 1.0f;
+    /* dP' = dO V^T, then through dropout and softmax: dS = P (dP - rowsum(P dP)) * scale */
+    for (size_t i = 0; i < L; i++) {
+        float *ds = dS + i * L;
+        double rs = 0;
+        for (size_t t = 0; t < L; t++) {
+            float acc = 0.0f;
+            for (size_t d = 0; d < D; d++)
+                acc += dO[i * ldo + d] * v[t * ld + d];
+            if (j->p > 0.0f)
+                acc = medner__dropout_keep(j->p, j->seed, j->stream, po + i * L + t) ? acc * keep
+                                                                                      : 0.0f;
+            ds[t] = acc;
+            rs += (double)acc * P[i * L + t];
+        }
+        float rsf = (float)rs;
+        for (size_t t = 0; t < L; t++)
+            ds[t] = P[i * L + t] * (ds[t] - rsf) * j->scale;
+    }
+    /* dV = P'^T dO; dQ = dS K; dK = dS^T Q */
+    for (size_t t = 0; t < L; t++) {
+        float *dvt = dv + t * ld, *dkt = dk + t * ld, *dqt = dq + t * ld;
+        for (size_t d = 0; d < D; d++)
+            dvt[d] = dkt[d] = dqt[d] = 0.0f;
+        for (size_t i = 0; i < L; i++) {
+            float pt = P[i * L + t];
+            if (j->p > 0.0f)
+                pt = medner__dropout_keep(j->p, j->seed, j->stream, po + i * L + t) ? pt * keep
+                                                                                     : 0.0f;
+            float g = dS[i * L + t], gq = dS[t * L + i];
+            for (size_t d = 0; d < D; d++) {
+                dvt[d] += pt * dO[i * ldo + d];
+                dkt[d] += g * q[i * ld + d];
+                dqt[d] += gq * k[i * ld + d];
+            }
+        }
+    }
+}
+
+static void att_task(void *arg, size_t tid, size_t nt, float *scratch, int backward)
+{
+    const att_job *j = arg;
+    size_t pairs = j->n_seqs * j->H;
+    for (size_t p = tid; p < pairs; p += nt) {
+        if (backward)
+            att_bwd_one(j, p / j->H, p % j->H, scratch);
+        else
+            att_fwd_one(j, p / j->H, p % j->H, scratch);
+    }
+}
+
+static void att_fwd_task(void *arg, size_t tid, size_t nt, float *scratch)
+{
+    att_task(arg, tid, nt, scratch, 0);
+}
+
+static void att_bwd_task(void *arg, size_t tid, size_t nt, float *scratch)
+{
+    att_task(arg, tid, nt, scratch, 1);
+}
+
+void medner__attention_train(medner__par *par, float *out, float *probs, const float *qkv,
+                             const size_t *starts, const size_t *lens, size_t n_seqs, size_t H,
+                             size_t D, float scale, float drop_p, uint64_t seed, uint64_t stream)
+{
+    att_job j = { .out = out, .probs = probs, .qkv = qkv, .starts = starts, .lens = lens,
+                  .n_seqs = n_seqs, .H = H, .D = D, .scale = scale, .p = drop_p, .seed = seed,
+                  .stream = stream };
+    medner__par_run(par, att_fwd_task, &j);
+}
+
+void medner__attention_backward(medner__par *par, float *dqkv, const float *dout,
+                                const float *qkv, const float *probs, const size_t *starts,
+                                const size_t *lens, size_t n_seqs, size_t H, size_t D, float scale,
+                                float drop_p, uint64_t seed, uint64_t stream)
+{
+    att_job j = { .dqkv = dqkv, .dout = dout, .qkv = qkv, .cprobs = probs, .starts = starts,
+                  .lens = lens, .n_seqs = n_seqs, .H = H, .D = D, .scale = scale, .p = drop_p,
+                  .seed = seed, .stream = stream };
+    medner__par_run(par, att_bwd_task, &j);
+}
+
+void medner__attention_backward_ref(float *dq, float *dk, float *dv, size_t ldd,
+                                    const float *dout, size_t ldo, const float *q, const float *k,
+                                    const float *v, size_t ld, size_t L, size_t H, size_t D,
+                                    float scale)
+{
+    double *p = medner__malloc((L ? L : 1) * 2 * sizeof *p), *dp = p + (L ? L : 1);
+    if (p == NULL)
+        return; /* a test twin: the caller sees its outputs unwritten */
+    for (size_t h = 0; h < H; h++) {
+        size_t c = h * D;
+        for (size_t i = 0; i < L; i++)
+            for (size_t d = 0; d < D; d++)
+                dq[i * ldd + c + d] = dk[i * ldd + c + d] = dv[i * ldd + c + d] = 0.0f;
+        for (size_t i = 0; i < L; i++) {
+            /* P row i in double */
+            double mx = -INFINITY, sum = 0, rs = 0;
+            for (size_t t = 0; t < L; t++) {
+                double s = 0;
+                for (size_t d = 0; d < D; d++)
+                    s += (double)q[i * ld + c + d] * k[t * ld + c + d];
+                p[t] = s * scale;
+                if (p[t] > mx)
+                    mx = p[t];
+            }
+            for (size_t t = 0; t < L; t++)
+                sum += (p[t] = exp(p[t] - mx));
+            for (size_t t = 0; t < L; t++) {
+                p[t] /= sum;
+                double g = 0;
+                for (size_t d = 0; d < D; d++)
+                    g += (double)dout[i * ldo + c + d] * v[t * ld + c + d];
+                dp[t] = g;
+                rs += g * p[t];
+            }
+            for (size_t t = 0; t < L; t++) {
+                double ds = p[t] * (dp[t] - rs) * scale;
+                for (size_t d = 0; d < D; d++) {
+                    dv[t * ldd + c + d] += (float)(p[t] * dout[i * ldo + c + d]);
+                    dq[i * ldd + c + d] += (float)(ds * k[t * ld + c + d]);
+                    dk[t * ldd + c + d] += (float)(ds * q[i * ld + c + d]);
+                }
+            }
+        }
+    }
+    medner__free(p);
+}
+
+/* ---- embeddings ---------------------------------------------------------------------- */
+
+void medner__embed_backward(float *dword, float *dpos, float *dtype, const float *dout,
+                            const int32_t *ids, const int32_t *type_ids,
+                            const int32_t *positions, size_t n, size_t dim, int32_t pad_id)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *g = dout + i * dim;
+        float *w = ids[i] == pad_id ? NULL : dword + (size_t)ids[i] * dim;
+        float *p = dpos + (size_t)positions[i] * dim;
+        float *t = dtype ? dtype + (size_t)(type_ids ? type_ids[i] : 0) * dim : NULL;
+        for (size_t c = 0; c < dim; c++) {
+            if (w)
+                w[c] += g[c];
+            p[c] += g[c];
+            if (t)
+                t[c] += g[c];
+        }
+    }
+}
+
+static void embed_table_ref(float *table, size_t rows, const int32_t *idx, const float *dout,
+                            size_t n, size_t dim, int32_t skip)
+{
+    for (size_t r = 0; r < rows; r++) {
+        if (skip >= 0 && r == (size_t)skip)
+            continue;
+        for (size_t c = 0; c < dim; c++) {
+            double s = 0;
+            int hit = 0;
+            for (size_t i = 0; i < n; i++)
+                if ((size_t)(idx ? idx[i] : 0) == r) {
+                    s += dout[i * dim + c];
+                    hit = 1;
+                }
+            if (hit)
+                table[r * dim + c] = (float)(table[r * dim + c] + s);
+        }
+    }
+}
+
+void medner__embed_backward_ref(float *dword, float *dpos, float *dtype, const float *dout,
+                                const int32_t *ids, const int32_t *type_ids,
+                                const int32_t *positions, size_t n, size_t dim, int32_t pad_id,
+                                size_t rows_word, size_t rows_pos, size_t rows_type)
+{
+    embed_table_ref(dword, rows_word, ids, dout, n, dim, pad_id);
+    embed_table_ref(dpos, rows_pos, positions, dout, n, dim, -1);
+    if (dtype)
+        embed_table_ref(dtype, rows_type, type_ids, dout, n, dim, -1);
+}
+
+/* ---- cross-entropy ------------------------------------------------------------------- */
+
+double medner__cross_entropy(float *dlogits, const float *logits, const int32_t *labels, size_t T,
+                             size_t C, int32_t ignore_index, float grad_scale, size_t *count)
+{
+    double loss = 0;
+    size_t cnt = 0;
+    for (size_t t = 0; t < T; t++) {
+        const float *x = logits + t * C;
+        float *g = dlogits ? dlogits + t * C : NULL;
+        if (labels[t] == ignore_index) {
+            if (g)
+                memset(g, 0, C * sizeof *g);
+            continue;
+        }
+        double mx = -INFINITY, sum = 0;
+        for (size_t c = 0; c < C; c++)
+            if (x[c] > mx)
+                mx = x[c];
+        for (size_t c = 0; c < C; c++)
+            sum += exp((double)x[c] - mx);
+        double lse = mx + log(sum);
+        loss += lse - x[labels[t]];
+        cnt++;
+        if (g)
+            for (size_t c = 0; c < C; c++)
+                g[c] = (float)((exp((double)x[c] - lse) - ((size_t)labels[t] == c ? 1.0 : 0.0)) *
+                               grad_scale);
+    }
+    *count = cnt;
+    return loss;
+}
+
+double medner__cross_entropy_ref(float *dlogits, const float *logits, const int32_t *labels,
+                                 size_t T, size_t C, int32_t ignore_index, float grad_scale,
+                                 size_t *count)
+{
+    /* naive: softmax without the max shift, one-hot spelled out */
+    double loss = 0;
+    size_t cnt = 0;
+    for (size_t t = 0; t < T; t++) {
+        double sum = 0;
+        int ign = labels[t] == ignore_index;
+        for (size_t c = 0; c < C; c++)
+            sum += exp((double)logits[t * C + c]);
+        for (size_t c = 0; c < C; c++) {
+            double p = exp((double)logits[t * C + c]) / sum;
+            double y = !ign && (size_t)labels[t] == c ? 1.0 : 0.0;
+            if (dlogits)
+                dlogits[t * C + c] = ign ? 0.0f : (float)((p - y) * grad_scale);
+            if (y == 1.0)
+                loss -= log(p);
+        }
+        cnt += !ign;
+    }
+    *count = cnt;
+    return loss;
+}

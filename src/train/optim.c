@@ -1,0 +1,105 @@
+/*
+ * AdamW, the linear warm-up/decay schedule and global-norm gradient
+ * clipping, with PyTorch's and Hugging Face's semantics (train.h).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "train/train.h"
+
+void medner__adamw_update(float *p, const float *g, float *m, float *v, size_t n, float lr,
+                          float beta1, float beta2, float eps, float weight_decay, uint64_t step)
+{
+    /* torch.optim.adamw single-tensor path: the scalars in double (Python
+     * floats), the tensor arithmetic in fp32 */
+    double bc1 = 1.0 - pow((double)beta1, (double)step);
+    double bc2 = 1.0 - pow((double)beta2, (double)step);
+    float step_size = (float)((double)lr / bc1);
+    float bc2_sqrt = (float)sqrt(bc2);
+    float decay = (float)(1.0 - (double)lr * (double)weight_decay);
+    float omb1 = (float)(1.0 - (double)beta1), omb2 = (float)(1.0 - (double)beta2);
+    for (size_t i = 0; i < n; i++) {
+        if (weight_decay != 0.0f)
+            p[i] *= decay;
+        m[i] += omb1 * (g[i] - m[i]);
+        v[i] = v[i] * beta2 + omb2 * g[i] * g[i];
+        float denom = sqrtf(v[i]) / bc2_sqrt + eps;
+        p[i] += -step_size * (m[i] / denom);
+    }
+}
+
+double medner__lr_linear_warmup(uint64_t step, uint64_t warmup, uint64_t total)
+{
+    if (step < warmup)
+        return (double)step / (double)(warmup ? warmup : 1);
+    if (total == 0)
+        return 1.0;
+    double left = (double)total - (double)step, span = (double)(total > warmup ? total - warmup : 1);
+    return left > 0 ? left / span : 0.0;
+}
+
+double medner__clip_grad_norm(float *g, size_t n, float max_norm)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)g[i] * g[i];
+    double norm = sqrt(s);
+    if (max_norm > 0.0f) {
+        float coef = (float)max_norm / ((float)norm + 1e-6f);
+        if (coef < 1.0f)
+            for (size_t i = 0; i < n; i++)
+                g[i] *= coef;
+    }
+    return norm;
+}
+
+int medner__adamw_init(medner__adamw *o, const medner__tparams *t)
+{
+    memset(o, 0, sizeof *o);
+    o->lr = 5e-5f;
+    o->beta1 = 0.9f;
+    o->beta2 = 0.999f;
+    o->eps = 1e-8f;
+    o->max_grad_norm = 1.0f;
+    o->m = medner__calloc(t->n ? t->n : 1, sizeof(float));
+    o->v = medner__calloc(t->n ? t->n : 1, sizeof(float));
+    o->decay = medner__calloc(t->n_slots ? t->n_slots : 1, 1);
+    if (!o->m || !o->v || !o->decay) {
+        medner__adamw_release(o);
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "AdamW state: out of memory");
+    }
+    o->n_slots = t->n_slots;
+    for (size_t s = 0; s < t->n_slots; s++)
+        o->decay[s] = t->ndim[s] == 2; /* HF: no decay for biases and LayerNorm weights */
+    return MEDNER_OK;
+}
+
+void medner__adamw_release(medner__adamw *o)
+{
+    medner__free(o->m);
+    medner__free(o->v);
+    medner__free(o->decay);
+    o->m = o->v = NULL;
+    o->decay = NULL;
+}
+
+double medner__adamw_step(medner__adamw *o, medner__tparams *t)
+{
+    /* the padding between tensors holds zero gradients: it adds nothing to
+     * the norm */
+    double norm = medner__clip_grad_norm(t->grad, t->n, o->max_grad_norm);
+    float lr = (float)((double)o->lr *
+                       (o->total || o->warmup ? medner__lr_linear_warmup(o->step, o->warmup,
+                                                                         o->total)
+                                              : 1.0));
+    o->step++;
+    for (size_t s = 0; s < t->n_slots; s++) {
+        if (t->numel[s] == 0)
+            continue;
+        size_t off = t->off[s];
+        medner__adamw_update(t->param + off, t->grad + off, o->m + off, o->v + off, t->numel[s],
+                             lr, o->beta1, o->beta2, o->eps, o->decay[s] ? o->weight_decay : 0.0f,
+                             o->step);
+    }
+    return norm;
+}
