@@ -64,7 +64,7 @@ def library_path() -> str:
 
 _log_lock = _threading.Lock()
 _log_callback = None        # the installed ctypes callback
-_log_callbacks_kept = []    # every callback ever installed: a C thread may still be inside
+_log_callbacks_kept: list = []    # every callback ever installed: a C thread may still be inside
                             # an old one while it is replaced, so none is ever freed
 
 

@@ -263,17 +263,18 @@ def annotate(argv: Sequence[str], stdin: Optional[IO[bytes]] = None,
             batch = list(itertools.islice(docs, chunk))
             if not batch:
                 break
-            ok = [d for d in batch if d.text is not None]
+            ok = [(d, d.text) for d in batch if d.text is not None]
             # one batched call; a text that fails gets a TextError, the others
             # their entities (as the CLI retries a failed batch one by one)
-            results = ner.annotate_many([d.text for d in ok], errors="return")
-            got = {id(d): r for d, r in zip(ok, results)}
+            results = ner.annotate_many([t for _, t in ok], errors="return")
+            got = {id(d): r for (d, _), r in zip(ok, results)}
             stop = False
             for d in batch:
                 r = got.get(id(d))
                 if isinstance(r, TextError):
                     d.error = r.message
                 done += 1
+                ents: List[Entity] = r if isinstance(r, list) else []
                 if d.error is not None:
                     where = a.files[d.line - 1] if a.files else f"line {d.line}"
                     print(f"medner annotate: {where}: {d.error}", file=stderr)
@@ -289,9 +290,9 @@ def annotate(argv: Sequence[str], stdin: Optional[IO[bytes]] = None,
                         stop = True
                         break
                 elif a.format == "jsonl":
-                    stdout.write(_jsonl(d.id_json, d.text, r, context))
+                    stdout.write(_jsonl(d.id_json, d.text or "", ents, context))
                 else:
-                    stdout.write(_brat(d.plain, r))
+                    stdout.write(_brat(d.plain, ents))
             stdout.flush()              # results leave as each chunk is done
             if stop:
                 break

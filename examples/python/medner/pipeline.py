@@ -266,7 +266,8 @@ class Pipeline(Handle):
         try:
             check(rc)
         except MednerError as e:
-            if config is None and adapter is None and _is_adapter_dir(model):
+            if config is None and adapter is None and model is not None and \
+                    _is_adapter_dir(model):
                 raise MednerError(e.status, f"{e.message} ({os.fsdecode(model)} holds a PEFT "
                                   "adapter (adapter_config.json), not a model: give its base "
                                   "model too, as Pipeline(base=BASE_DIR, adapter=...))") from None
@@ -274,7 +275,7 @@ class Pipeline(Handle):
         del keep
         self._handle = handle
         self._lock = threading.Lock()
-        self._pool = []               # idle contexts
+        self._pool: list = []         # idle contexts
         self._busy = 0                # contexts lent out
         eff = self._effective_params()
         self._threads = eff["threads"]
@@ -282,7 +283,7 @@ class Pipeline(Handle):
 
     # ---- lifetime
 
-    def close(self):
+    def close(self) -> None:
         """Free the contexts, then the pipeline.  Idempotent.  Raises
         RuntimeError while another thread is still annotating."""
         handle = self.__dict__.get("_handle")
@@ -343,13 +344,13 @@ class Pipeline(Handle):
         return out
 
     @property
-    def params(self):
+    def params(self) -> Dict[str, Any]:
         """Effective options after the config file, the overrides and the
         defaults (medner_pipeline_get_params())."""
         return self._effective_params()
 
     @property
-    def labels(self):
+    def labels(self) -> List[str]:
         """The model's labels (config.json id2label), by class id."""
         enc = lib.medner_pipeline_encoder(self._get())
         info = _capi.EncoderInfo()
@@ -359,7 +360,8 @@ class Pipeline(Handle):
     # ---- annotation
 
     @overload
-    def __call__(self, texts: str, *, errors: Errors = "raise") -> List[Entity]: ...
+    def __call__(self, texts: str,  # type: ignore[overload-overlap]
+                 *, errors: Errors = "raise") -> List[Entity]: ...
 
     @overload
     def __call__(self, texts: Iterable[str], *, errors: Errors = "raise") -> List[Result]: ...
