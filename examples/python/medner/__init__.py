@@ -1,6 +1,7 @@
 """medner for Python: find medical entities with BERT-family models.
 
-A pure-Python binding (ctypes) over libmedner.so, the medner C library:
+A ctypes binding over libmedner.so, the medner C library (a wheel ships the
+library inside the package):
 
     import medner
     with medner.Pipeline(model="path/to/hf-model-dir") as ner:
@@ -12,53 +13,63 @@ With clinical context (on by default for clinical labels, docs/context.md)
 each entity also says e.negated, e.uncertain, e.historical, e.hypothetical,
 e.family, e.section and e.sentence; medner.context(text, spans) does the
 same for spans found elsewhere.
-Calls into medner release the GIL.  Errors raise MednerError.
+Calls into medner release the GIL.  Errors raise MednerError; batch calls
+with errors="return" (pipeline.annotate_many, pipeline.stream) put a
+TextError in the slot of a failing text instead.  `python -m medner
+annotate` is the `medner annotate` CLI in Python.
 
-The library is found through $MEDNER_LIBRARY, else the lib/ folder of the
+The library is found through $MEDNER_LIBRARY, else the copy bundled in the
+package (medner/_lib/, installed from a wheel), else the lib/ folder of the
 source tree this package sits in, else ctypes.util.find_library("medner").
 """
 
+from __future__ import annotations
+
 import atexit as _atexit
 import threading as _threading
+from typing import Callable, Optional
 
 from . import _capi
 from ._errors import MednerError, Status
-from .pipeline import OPTIONS, Entity, Pipeline
+from .pipeline import OPTIONS, Entity, Pipeline, Result, TextError
 from .context import ContextRules, context, sections, sentences
 from .tokenizer import Encoding, Tokenizer
 
 __version__ = "0.1.0"
 
 __all__ = ["ContextRules", "Entity", "Encoding", "LOG_DEBUG", "LOG_ERROR", "LOG_INFO", "LOG_WARN",
-           "MednerError", "OPTIONS", "Pipeline", "Status", "Tokenizer", "library_path",
+           "MednerError", "OPTIONS", "Pipeline", "Result", "Status", "TextError", "Tokenizer",
+           "library_path",
            "context", "sections", "sentences", "set_log_handler", "version", "version_number"]
 
 LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = (_capi.LOG_ERROR, _capi.LOG_WARN, _capi.LOG_INFO,
                                             _capi.LOG_DEBUG)
 
 
-def version():
+def version() -> str:
     """Release version of the loaded library, e.g. "0.1.0" (medner_version())."""
     return _capi.lib.medner_version().decode("ascii")
 
 
-def version_number():
+def version_number() -> int:
     """MAJOR*10000 + MINOR*100 + PATCH of the loaded library."""
     return _capi.lib.medner_version_number()
 
 
-def library_path():
-    """Path (or name) of the libmedner.so that was loaded."""
+def library_path() -> str:
+    """Path (or name) of the libmedner.so that was loaded: with a wheel, the
+    copy inside the package (medner/_lib/libmedner.so.0)."""
     return _capi.LIBRARY_PATH
 
 
 _log_lock = _threading.Lock()
 _log_callback = None        # the installed ctypes callback
-_log_callbacks_kept = []    # every callback ever installed: a C thread may still be inside
+_log_callbacks_kept: list = []    # every callback ever installed: a C thread may still be inside
                             # an old one while it is replaced, so none is ever freed
 
 
-def set_log_handler(handler, max_level=LOG_WARN):
+def set_log_handler(handler: "Optional[Callable[[int, str], None]]",
+                    max_level: int = LOG_WARN) -> None:
     """Route medner's diagnostics to `handler(level, message)` (level is one
     of LOG_ERROR..LOG_DEBUG), or silence them again with None (the default
     state).  Messages never contain input text.  The handler may be called

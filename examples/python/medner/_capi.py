@@ -29,6 +29,14 @@ class LibraryNotFoundError(ImportError):
     """libmedner.so could not be found or loaded."""
 
 
+def _bundled_library():
+    """medner/_lib/libmedner.so.0: the copy a wheel (setup.py) ships inside
+    the package.  Its dependencies (libutf8proc, libyaml) are found through
+    its RPATH in medner.libs/ after `auditwheel repair`, else on the system."""
+    lib = pathlib.Path(__file__).resolve().parent / "_lib" / "libmedner.so.0"
+    return str(lib) if lib.is_file() else None
+
+
 def _source_tree_library():
     """lib/libmedner.so.0 of the repository this package sits in, when it is
     run from the source tree (examples/python/medner -> repository root)."""
@@ -40,7 +48,8 @@ def _source_tree_library():
 
 
 def _load():
-    """Open the library: $MEDNER_LIBRARY, else the source tree's lib/, else
+    """Open the library: $MEDNER_LIBRARY, else the copy bundled in the
+    package (medner/_lib/, a wheel), else the source tree's lib/, else
     ctypes.util.find_library("medner") (ldconfig cache, LD_LIBRARY_PATH,
     the compiler's search path).  Returns (CDLL, path, how)."""
     env = os.environ.get("MEDNER_LIBRARY")
@@ -51,14 +60,18 @@ def _load():
         except OSError as e:
             raise LibraryNotFoundError(f"medner: cannot load MEDNER_LIBRARY={env}: {e}") from None
     tried = ["$MEDNER_LIBRARY (not set)"]
-    src = _source_tree_library()
-    if src is not None:
+    for how, find, missing in (
+            ("bundled", _bundled_library, "the package's _lib/ (not installed from a wheel)"),
+            ("source tree", _source_tree_library,
+             "the source tree's lib/ (not run from a built source tree)")):
+        path = find()
+        if path is None:
+            tried.append(missing)
+            continue
         try:
-            return ctypes.CDLL(src), src, "source tree"
+            return ctypes.CDLL(path), path, how
         except OSError as e:
-            tried.append(f"{src}: {e}")
-    else:
-        tried.append("the source tree's lib/ (not run from a built source tree)")
+            tried.append(f"{path}: {e}")
     name = ctypes.util.find_library("medner")
     if name is not None:
         try:
@@ -68,7 +81,8 @@ def _load():
     else:
         tried.append('ctypes.util.find_library("medner") (found nothing)')
     raise LibraryNotFoundError("medner: libmedner.so not found; tried " + "; ".join(tried) +
-                               ". Build it with `make` or set MEDNER_LIBRARY to its path.")
+                               ". Build it with `make`, install the wheel, or set "
+                               "MEDNER_LIBRARY to its path.")
 
 
 lib, LIBRARY_PATH, LIBRARY_FOUND_BY = _load()

@@ -1,7 +1,11 @@
 """Clinical context without a model: ConText over spans found elsewhere
 (dictionary matches, another NER), sentences and sections (docs/context.md)."""
 
+from __future__ import annotations
+
 import itertools
+import os
+from typing import Iterable, List, Optional, Tuple, Union
 from ctypes import POINTER, byref, c_char_p, c_int32, c_size_t
 
 from . import _capi
@@ -19,7 +23,7 @@ class ContextRules(Handle):
 
     _what = "rule set"
 
-    def __init__(self, path=None):
+    def __init__(self, path: "Optional[Union[str, bytes, os.PathLike[str]]]" = None) -> None:
         self._handle = None
         self._lib = lib
         handle = POINTER(_capi.ContextRules)()
@@ -27,7 +31,7 @@ class ContextRules(Handle):
                                             None if path is None else c_path("rules", path)))
         self._handle = handle
 
-    def close(self):
+    def close(self) -> None:
         handle, self._handle = self.__dict__.get("_handle"), None
         if handle is not None:
             self._lib.medner_context_rules_free(handle)
@@ -41,7 +45,11 @@ def _byte_offsets(text):
     return data, offs
 
 
-def context(text, spans, rules=None):
+Span = Union[Tuple[int, int], Tuple[int, int, str], Entity]
+
+
+def context(text: str, spans: Iterable[Span],
+            rules: "Optional[Union[str, os.PathLike[str], ContextRules]]" = None) -> List[Entity]:
     """ConText flags, section and sentence of `spans` in `text`
     (medner_context_apply()).
 
@@ -55,16 +63,16 @@ def context(text, spans, rules=None):
     sentence).  A span out of range or empty raises MednerError."""
     if not isinstance(text, str):
         raise TypeError(f"context: text must be str, got {type(text).__name__}")
-    items = []
+    items: List[Tuple[int, int, Optional[str]]] = []
     for s in spans:
         if isinstance(s, Entity):
             items.append((s.start, s.end, s.label))
         else:
-            s = tuple(s)
-            if len(s) not in (2, 3):
+            t: tuple = tuple(s)
+            if len(t) not in (2, 3):
                 raise TypeError(f"context: a span is (start, end) or (start, end, label), "
-                                f"got {s!r}")
-            items.append((int(s[0]), int(s[1]), s[2] if len(s) == 3 else None))
+                                f"got {t!r}")
+            items.append((int(t[0]), int(t[1]), t[2] if len(t) == 3 else None))
     data, offs = _byte_offsets(text)
     n = len(items)
     begins, ends = (c_size_t * max(n, 1))(), (c_size_t * max(n, 1))()
@@ -75,12 +83,14 @@ def context(text, spans, rules=None):
                              f"({len(text)} characters)")
         begins[i], ends[i] = offs[b], offs[e]
         if label is not None:
-            label = str(label).encode("utf-8")
-            if b"\0" in label:
+            encoded = str(label).encode("utf-8")
+            if b"\0" in encoded:
                 raise ValueError(f"context: span {i}: embedded null byte in the label")
-            labels[i] = label
-    own = not isinstance(rules, ContextRules)
-    r = ContextRules(rules) if own else rules
+            labels[i] = encoded
+    if isinstance(rules, ContextRules):
+        r, own = rules, False
+    else:
+        r, own = ContextRules(rules), True
     out = POINTER(_capi.Entities)()
     try:
         check(lib.medner_context_apply(byref(out), r._get(), data, len(data), begins, ends,
@@ -91,7 +101,7 @@ def context(text, spans, rules=None):
     try:
         # the result is sorted by (begin, end), ties in the given order
         order = sorted(range(n), key=lambda i: (begins[i], ends[i], i))
-        result = [None] * n
+        result: list = [None] * n
         for k, i in enumerate(order):
             result[i] = _entity(out, k, text, ran=True)
         return result
@@ -121,13 +131,13 @@ def _spans(fn, text):
         lib.medner_spans_free(spans)
 
 
-def sentences(text):
+def sentences(text: str) -> List[Tuple[int, int]]:
     """Sentences of a clinical text as (start, end) str indices (medner_sentences_split());
     their indices are those of Entity.sentence."""
     return [(b, e) for b, e, _ in _spans(lib.medner_sentences_split, text)]
 
 
-def sections(text):
+def sections(text: str) -> List[Tuple[int, int, str]]:
     """Sections of a note as (start, end, name) with str indices and the section
     name, e.g. "family_history" (medner_sections_detect())."""
     return [(b, e, lib.medner_section_name(c).decode("ascii"))

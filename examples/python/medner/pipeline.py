@@ -1,14 +1,25 @@
 """medner.Pipeline: text in, entities out."""
 
+from __future__ import annotations
+
 import concurrent.futures
 import dataclasses
+import itertools
 import os
 import threading
 from ctypes import POINTER, byref, c_char_p, c_size_t
+from typing import (TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Literal, Optional,
+                    Union, overload)
 
 from . import _capi
-from ._errors import check
+from ._errors import MednerError, Status, check
 from ._handle import Handle, c_path
+
+if TYPE_CHECKING:        # pragma: no cover
+    import pandas
+
+#: Path-like arguments (model, base, adapter, config, context rule files).
+PathArg = Union[str, bytes, "os.PathLike[str]"]
 
 lib = _capi.lib
 
@@ -33,11 +44,58 @@ class Entity:
     historical: bool = False
     hypothetical: bool = False
     family: bool = False
-    section: str = None
-    sentence: int = None
+    section: Optional[str] = None
+    sentence: Optional[int] = None
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
+        """The fields as a dict (label, start, end, score, text, the context
+        flags, section, sentence), e.g. for json.dumps or a DataFrame row."""
         return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class TextError:
+    """The result, in place of a list of entities, of a text that could not be
+    annotated when a batch call is made with ``errors="return"``.
+
+    `index` is the text's position in the call (in `stream()`, in the whole
+    iterable), `status` a `medner.Status` (or an int newer than this
+    package), `message` what failed and where (`medner_last_error()`; never
+    the input text)."""
+    index: int
+    status: Union[Status, int]
+    message: str
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"index": self.index, "status": getattr(self.status, "name", self.status),
+                "message": self.message}
+
+    def exception(self) -> MednerError:
+        """The MednerError that errors="raise" would have raised."""
+        return MednerError(self.status, self.message)
+
+
+#: What one text gives: its entities, or with errors="return" a TextError.
+Result = Union[List[Entity], TextError]
+Errors = Literal["raise", "return"]
+
+
+def _check_errors(errors):
+    if errors not in ("raise", "return"):
+        raise ValueError(f"errors: expected \"raise\" or \"return\", got {errors!r}")
+
+
+def _is_adapter_dir(d):
+    """A PEFT adapter directory without a model of its own (as the CLI's
+    hint checks it)."""
+    try:
+        d = os.fsdecode(d)
+        has = lambda name: os.path.exists(os.path.join(d, name))  # noqa: E731
+        return has("adapter_config.json") and (
+            not has("config.json") or not any(has(n) for n in (
+                "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")))
+    except (TypeError, ValueError):
+        return False
 
 
 def _enum(name, value, table):
@@ -149,6 +207,9 @@ class Pipeline(Handle):
     """A loaded NER pipeline (tokenizer, encoder weights, decoder, windowing).
 
     Pipeline(model="DIR", **options)            medner_pipeline_create()
+    Pipeline(base="DIR", adapter="ADIR", ...)   a base model with a PEFT LoRA adapter merged
+                                                at load (`base` is the same as `model`, as
+                                                the CLI's --base; give one of the two)
     Pipeline(config="FILE.yaml", **options)     medner_pipeline_load_config(); `model` and
                                                 every option given win over the file
 
@@ -180,12 +241,21 @@ class Pipeline(Handle):
 
     _what = "pipeline"
 
-    def __init__(self, model=None, adapter=None, config=None, **options):
+    def __init__(self, model: Optional[PathArg] = None, adapter: Optional[PathArg] = None,
+                 config: Optional[PathArg] = None, *, base: Optional[PathArg] = None,
+                 precision: Optional[str] = None, **options: Any) -> None:
         self._handle = None
         self._lib = lib               # kept for __del__ at interpreter shutdown
+        if base is not None:
+            if model is not None:
+                raise TypeError("Pipeline: give model= or base= (the same thing: the base "
+                                "model of an adapter), not both")
+            model = base
         if model is None and config is None:
-            raise TypeError("Pipeline: model= (a model directory) or config= (a YAML file) "
-                            "is required")
+            raise TypeError("Pipeline: model= or base= (a model directory) or config= "
+                            "(a YAML file) is required")
+        if precision is not None:
+            options["precision"] = precision
         params, keep = _build_params(model, adapter, options)
         handle = POINTER(_capi.Pipeline)()
         if config is None:
@@ -193,18 +263,27 @@ class Pipeline(Handle):
         else:
             rc = lib.medner_pipeline_load_config(byref(handle), c_path("config", config),
                                                  byref(params))
-        check(rc)
+        try:
+            check(rc)
+        except MednerError as e:
+            if config is None and adapter is None and model is not None and \
+                    _is_adapter_dir(model):
+                raise MednerError(e.status, f"{e.message} ({os.fsdecode(model)} holds a PEFT "
+                                  "adapter (adapter_config.json), not a model: give its base "
+                                  "model too, as Pipeline(base=BASE_DIR, adapter=...))") from None
+            raise
         del keep
         self._handle = handle
         self._lock = threading.Lock()
-        self._pool = []               # idle contexts
+        self._pool: list = []         # idle contexts
         self._busy = 0                # contexts lent out
         eff = self._effective_params()
         self._threads = eff["threads"]
+        self._context_on = eff["context"]
 
     # ---- lifetime
 
-    def close(self):
+    def close(self) -> None:
         """Free the contexts, then the pipeline.  Idempotent.  Raises
         RuntimeError while another thread is still annotating."""
         handle = self.__dict__.get("_handle")
@@ -265,13 +344,13 @@ class Pipeline(Handle):
         return out
 
     @property
-    def params(self):
+    def params(self) -> Dict[str, Any]:
         """Effective options after the config file, the overrides and the
         defaults (medner_pipeline_get_params())."""
         return self._effective_params()
 
     @property
-    def labels(self):
+    def labels(self) -> List[str]:
         """The model's labels (config.json id2label), by class id."""
         enc = lib.medner_pipeline_encoder(self._get())
         info = _capi.EncoderInfo()
@@ -280,47 +359,146 @@ class Pipeline(Handle):
 
     # ---- annotation
 
-    def __call__(self, texts):
+    @overload
+    def __call__(self, texts: str,  # type: ignore[overload-overlap]
+                 *, errors: Errors = "raise") -> List[Entity]: ...
+
+    @overload
+    def __call__(self, texts: Iterable[str], *, errors: Errors = "raise") -> List[Result]: ...
+
+    def __call__(self, texts, *, errors="raise"):
         """Entities of one text (a list of Entity) or of a list of texts (a
-        list of lists).  Windows of all texts of a call are batched together."""
+        list of lists).  Windows of all texts of a call are batched together.
+
+        errors="raise" (default): any failing text raises MednerError and the
+        call returns nothing.  errors="return": a text that fails gets a
+        TextError in its slot (found by annotating the texts of a failed
+        batch one by one, as `medner annotate` does) and every other text its
+        entities; a single str still raises."""
+        _check_errors(errors)
         if isinstance(texts, str):
-            return self._annotate([texts])[0]
+            return self._annotate([texts], "raise")[0]
         texts = list(texts)
         for t in texts:
             if not isinstance(t, str):
                 raise TypeError(f"Pipeline: texts must be str, got {type(t).__name__}")
+        return self._run(texts, errors, 0)
+
+    annotate = __call__
+
+    def annotate_many(self, texts: Iterable[str], *,
+                      errors: Errors = "return") -> List[Result]:
+        """Results of a list of texts, in order; by default (errors="return")
+        a text that fails gets a TextError in its slot instead of sinking the
+        whole call.  The same as ``pipeline(texts, errors=...)``."""
+        if isinstance(texts, str):
+            raise TypeError("annotate_many: expected an iterable of str, got a single str")
+        return self(texts, errors=errors)
+
+    def stream(self, texts: Iterable[str], batch_size: int = 32, *,
+               errors: Errors = "raise") -> Iterator[Result]:
+        """Lazily annotate an iterable (e.g. a generator over a large file):
+        yields one result per text, in order, taking `batch_size` texts at a
+        time from the iterable (one batched call each, split over `threads`
+        workers), so memory stays bounded by one batch whatever the input's
+        length.  errors: as for __call__; a TextError's index counts from the
+        start of the iterable."""
+        _check_errors(errors)
+        if isinstance(texts, str):
+            raise TypeError("stream: expected an iterable of str, got a single str")
+        batch_size = int(batch_size)
+        if batch_size < 1:
+            raise ValueError(f"stream: batch_size must be at least 1, got {batch_size}")
+        it = iter(texts)
+        base = 0
+        while True:
+            chunk = list(itertools.islice(it, batch_size))
+            if not chunk:
+                return
+            for t in chunk:
+                if not isinstance(t, str):
+                    raise TypeError(f"Pipeline: texts must be str, got {type(t).__name__}")
+            results = self._run(chunk, errors, base)
+            base += len(chunk)
+            del chunk
+            yield from results
+
+    def to_frame(self, texts: Iterable[str]) -> "pandas.DataFrame":
+        """The entities of `texts` as a pandas DataFrame, one row per entity
+        (medner._frame; needs pandas)."""
+        from ._frame import to_frame
+        return to_frame(self, texts)
+
+    def _run(self, texts, errors, base):
         if self._threads <= 1 or len(texts) <= 1:
-            return self._annotate(texts)
+            return self._annotate(texts, errors, base)
         # Worker threads, each with its own context: contiguous shares keep
         # the batching of neighbouring texts and the output order.
         k = min(self._threads, len(texts))
         bounds = [len(texts) * i // k for i in range(k + 1)]
         with concurrent.futures.ThreadPoolExecutor(k) as ex:
-            parts = list(ex.map(lambda i: self._annotate(texts[bounds[i]:bounds[i + 1]]),
+            parts = list(ex.map(lambda i: self._annotate(texts[bounds[i]:bounds[i + 1]], errors,
+                                                         base + bounds[i]),
                                 range(k)))
         return [ents for part in parts for ents in part]
 
-    annotate = __call__
-
-    def _annotate(self, texts):
+    def _annotate(self, texts, errors="raise", base=0):
         n = len(texts)
         if n == 0:
             return []
-        data = [t.encode("utf-8") for t in texts]
-        bufs = (c_char_p * n)(*data)
-        lens = (c_size_t * n)(*[len(b) for b in data])
-        out = (POINTER(_capi.Entities) * n)()
+        if errors == "raise":
+            data = [t.encode("utf-8") for t in texts]
+        else:
+            # a lone surrogate is not UTF-8: let the library say where (its
+            # INVALID_UTF8 error becomes this text's TextError)
+            data = [t.encode("utf-8", "surrogatepass") for t in texts]
         ctx = self._acquire()
         try:
-            rc = lib.medner_pipeline_annotate(out, self._handle, ctx, bufs, lens, n)
-            check(rc)           # same thread, before any other medner call
+            rc, out, msg = self._call(ctx, data, 0, n)
+            if rc == _capi.OK:
+                return self._convert(out, texts, 0, n)
+            if errors == "raise" or n == 1:
+                if errors == "raise":
+                    raise MednerError(rc, msg)
+                return [TextError(base, _status(rc), msg)]
+            # one bad text must not sink its neighbours: retry one by one
+            results = []
+            for i in range(n):
+                rc, out, msg = self._call(ctx, data, i, 1)
+                if rc == _capi.OK:
+                    results += self._convert(out, texts, i, 1)
+                else:
+                    results.append(TextError(base + i, _status(rc), msg))
+            return results
         finally:
             self._release(ctx)
+
+    def _call(self, ctx, data, first, n):
+        """medner_pipeline_annotate on data[first:first+n]: (rc, entities
+        array, message); the message is read right after the call, on this
+        thread, before any other medner call."""
+        part = data[first:first + n]
+        bufs = (c_char_p * n)(*part)
+        lens = (c_size_t * n)(*[len(b) for b in part])
+        out = (POINTER(_capi.Entities) * n)()
+        rc = lib.medner_pipeline_annotate(out, self._handle, ctx, bufs, lens, n)
+        msg = lib.medner_last_error().decode("utf-8", "replace") if rc != _capi.OK else ""
+        return rc, out, msg
+
+    def _convert(self, out, texts, first, n):
+        ran = True if self._context_on else None
         try:
-            return [_entities(out[i], texts[i]) for i in range(n)]
+            return [_entities(out[i], texts[first + i], ran) for i in range(n)]
         finally:
             for i in range(n):
                 lib.medner_entities_free(out[i])
+
+
+def _status(rc):
+    try:
+        return Status(rc)
+    except ValueError:
+        return rc
 
 
 def _entity(ents, i, text, ran=None):
@@ -339,5 +517,5 @@ def _entity(ents, i, text, ran=None):
                   sentence=e.sentence if has_sentence else None, **flags)
 
 
-def _entities(ents, text):
-    return [_entity(ents, i, text) for i in range(lib.medner_entities_count(ents))]
+def _entities(ents, text, ran=None):
+    return [_entity(ents, i, text, ran) for i in range(lib.medner_entities_count(ents))]

@@ -1,6 +1,10 @@
 """medner.Tokenizer: Hugging Face-identical WordPiece with code-point offsets."""
 
+from __future__ import annotations
+
 import dataclasses
+import os
+from typing import List, Optional, Tuple, Union
 import operator
 import threading
 from ctypes import POINTER, byref, c_size_t
@@ -17,13 +21,13 @@ class Encoding:
     """One window of tokens.  `offsets` are (begin, end) Python str indices
     (code points) into the encoded text, (0, 0) for added special tokens, as
     Hugging Face's return_offsets_mapping gives them."""
-    ids: list
-    tokens: list
-    offsets: list
-    type_ids: list
-    attention_mask: list
-    special_tokens_mask: list
-    word_ids: list          # None for added special tokens
+    ids: List[int]
+    tokens: List[str]
+    offsets: List[Tuple[int, int]]
+    type_ids: List[int]
+    attention_mask: List[int]
+    special_tokens_mask: List[int]
+    word_ids: List[Optional[int]]          # None for added special tokens
     first_token: int        # index of the first non-special token in the whole text
 
 
@@ -51,9 +55,12 @@ class Tokenizer(Handle):
 
     _what = "tokenizer"
 
-    def __init__(self, model_dir=None, *, vocab=None, lowercase=None, strip_accents=None,
-                 chinese_chars=None, clean_text=None, max_input_chars_per_word=None,
-                 model_max_length=None):
+    def __init__(self, model_dir: "Optional[Union[str, os.PathLike[str]]]" = None, *,
+                 vocab: "Optional[Union[str, os.PathLike[str]]]" = None,
+                 lowercase: Optional[bool] = None, strip_accents: Optional[bool] = None,
+                 chinese_chars: Optional[bool] = None, clean_text: Optional[bool] = None,
+                 max_input_chars_per_word: Optional[int] = None,
+                 model_max_length: Optional[int] = None) -> None:
         self._handle = None
         self._lib = lib
         if (model_dir is None) == (vocab is None):
@@ -75,7 +82,7 @@ class Tokenizer(Handle):
         self._lock = threading.Lock()
         self._busy = 0
 
-    def close(self):
+    def close(self) -> None:
         """Free the tokenizer.  Idempotent.  Raises RuntimeError while another
         thread is still encoding with it."""
         handle = self.__dict__.get("_handle")
@@ -88,10 +95,10 @@ class Tokenizer(Handle):
         self._lib.medner_tokenizer_free(handle)
 
     @property
-    def vocab_size(self):
+    def vocab_size(self) -> int:
         return lib.medner_tokenizer_vocab_size(self._get())
 
-    def id_to_token(self, token_id):
+    def id_to_token(self, token_id: int) -> str:
         """The string of a vocabulary id.  Raises MednerError (INVALID_ARGUMENT)
         for an id outside [0, vocab_size), TypeError for a non-integer."""
         token_id = operator.index(token_id)
@@ -104,16 +111,17 @@ class Tokenizer(Handle):
                               f"id_to_token: id {token_id} is outside the vocabulary [0, {n})")
         return s.decode("utf-8")
 
-    def token_to_id(self, token):
+    def token_to_id(self, token: str) -> Optional[int]:
         b = token.encode("utf-8")
         i = lib.medner_tokenizer_token_to_id(self._get(), b, len(b))
         return None if i < 0 else i
 
-    def encode(self, text, *, add_special_tokens=True):
+    def encode(self, text: str, *, add_special_tokens: bool = True) -> Encoding:
         """The whole text as one window (no truncation)."""
         return self._encode(text, 0, 0, add_special_tokens)[0]
 
-    def encode_windows(self, text, max_length, overlap=0, *, add_special_tokens=True):
+    def encode_windows(self, text: str, max_length: int, overlap: int = 0, *,
+                       add_special_tokens: bool = True) -> List[Encoding]:
         """Windows of at most max_length tokens ([CLS]/[SEP] included) sharing
         `overlap` tokens, like Hugging Face's stride."""
         if max_length <= 0:

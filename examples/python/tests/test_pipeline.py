@@ -298,7 +298,8 @@ def test_log_handler_is_silent_by_default_and_routes_warnings(model_dir, tmp_pat
 def test_library_lookup_order(tmp_path, model_dir):
     import shutil
     pkg = tmp_path / "site" / "medner"
-    shutil.copytree(pathlib_of(medner), pkg)
+    # the package without the library a wheel bundles (medner/_lib/)
+    shutil.copytree(pathlib_of(medner), pkg, ignore=shutil.ignore_patterns("_lib"))
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path / "site")}
     code = "import medner, medner._capi as c; print(c.LIBRARY_FOUND_BY, medner.version())"
     # 1. MEDNER_LIBRARY wins and is never silently replaced by another copy
@@ -314,6 +315,18 @@ def test_library_lookup_order(tmp_path, model_dir):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        env={**env, "LD_LIBRARY_PATH": str(ROOT / "lib")})
     assert r.stdout.split() == ["find_library", "0.1.0"], r.stderr
+    # 4. a wheel's bundled copy (medner/_lib/) wins over the source tree's and
+    #    find_library, but not over MEDNER_LIBRARY
+    (pkg / "_lib").mkdir()
+    shutil.copy(ROOT / "lib" / "libmedner.so.0", pkg / "_lib" / "libmedner.so.0")
+    code2 = "import medner, medner._capi as c; print(c.LIBRARY_FOUND_BY, medner.library_path())"
+    r = subprocess.run([sys.executable, "-c", code2], capture_output=True, text=True,
+                       env={**env, "LD_LIBRARY_PATH": str(ROOT / "lib")})
+    assert r.stdout.split() == ["bundled", str(pkg.resolve() / "_lib" / "libmedner.so.0")], \
+        r.stderr
+    r = subprocess.run([sys.executable, "-c", code2], capture_output=True, text=True,
+                       env={**env, "MEDNER_LIBRARY": str(ROOT / "lib" / "libmedner.so.0")})
+    assert r.stdout.split() == ["MEDNER_LIBRARY", str(ROOT / "lib" / "libmedner.so.0")], r.stderr
 
 
 def pathlib_of(module):
