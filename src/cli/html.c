@@ -203,7 +203,8 @@ int medner_cli_html_create(medner_cli_html **out, int context, const char *const
         }
         h->n_types++;
     }
-    qsort(h->types, h->n_types, sizeof *h->types, cmp_str);
+    if (h->n_types > 1)
+        qsort(h->types, h->n_types, sizeof *h->types, cmp_str);
     size_t u = 0; /* unique */
     for (size_t i = 0; i < h->n_types; i++) {
         if (u && !strcmp(h->types[u - 1], h->types[i]))
