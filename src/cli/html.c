@@ -296,7 +296,7 @@ static const char html_head[] =
     "mark.hist{font-style:italic;border-bottom:2px dotted hsl(var(--h) 60% 30%)}\n"
     "mark.fam{border-bottom:3px double hsl(var(--h) 60% 30%)}\n"
     "mark.neg.fam,mark.neg.hist{text-decoration-line:line-through}\n"
-    "mark.x{--h:210;--l:88%}\n"
+    "mark.x{--h:210;--l:88%;margin-right:.4em}\n"
     "</style>\n</head>\n<body>\n<div class=\"page\">\n<main>\n";
 
 int medner_cli_html_header(medner_cli_html *h, medner__buf *b)
