@@ -32,11 +32,10 @@ not json <b id="pwned">bold</b>
 {"id":"café","text":"Café patient, possible pneumonia.\tReturn if chest pain develops."}
 JSON
 # a label with < " ' & > (--rename), context on
-opts="--model $tiny --context default --rename Species=<S&\"x'>"
+annotate() { $m annotate --model $tiny --context default --rename "Species=<S&\"x'>" "$@"; }
 for f in jsonl html; do
   set +e
-  # shellcheck disable=SC2086
-  $m annotate $opts --format $f < "$tmp/in.jsonl" > "$tmp/out.$f" 2> "$tmp/err.$f"; rc=$?
+  annotate --format $f < "$tmp/in.jsonl" > "$tmp/out.$f" 2> "$tmp/err.$f"; rc=$?
   set -e
   [ $rc -eq 1 ] || fail "--format $f with a bad line: exit $rc (1 expected)"
 done
@@ -54,8 +53,7 @@ grep -q "found a letter</p>" "$tmp/out.html" || fail "the error message of line 
 grep -q 'white-space:pre-wrap' "$tmp/out.html" || fail "text block not pre-wrap"
 tail -n 1 "$tmp/out.html" | grep -q '^</html>$' || fail "page not closed"
 # deterministic: the same bytes again
-# shellcheck disable=SC2086
-$m annotate $opts --format html < "$tmp/in.jsonl" 2>/dev/null | cmp -s - "$tmp/out.html" ||
+annotate --format html < "$tmp/in.jsonl" 2>/dev/null | cmp -s - "$tmp/out.html" ||
   fail "a second run gives another page"
 
 # --- files: a name with markup in it, a missing file ------------------------

@@ -17,7 +17,7 @@
 #     colourful; a blank page must be caught by the same check
 # Prints "html: N passed, M failed"; exit 1 on a failure.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 base=.cache/models/all-MiniLM-L6-v2
 adapter=examples/models/clinical
 out=build/html
