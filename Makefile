@@ -12,6 +12,8 @@
 #   make test-python     Python package (examples/python) in a fresh venv, pytest
 #   make test-wheel      Python wheel: sdist -> platform wheel with libmedner inside, auditwheel, fresh venv
 #   make test-java       Java binding (examples/java, java.lang.foreign) against the CLI
+#   make test-html       annotate --format html in headless Chromium: DOM vs JSON lines, escaping,
+#                        no network, screenshot (build/html/page.png)
 #   make doc             API reference from include/medner.h (Doxygen) into build/doc/
 #   make install PREFIX=/usr/local DESTDIR=
 #
@@ -75,7 +77,7 @@ SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=bui
 
 .PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline bench-limits bench-context bench-precision models test-models test-sanitize test-tsan check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean \
-        test-python test-wheel test-java doc
+        test-python test-wheel test-java doc test-html
 
 EXAMPLES   := $(patsubst examples/%.c,bin/examples/%,$(wildcard examples/*.c))
 
@@ -259,6 +261,18 @@ test-java: all
 	@test -f $(NER_MODEL) -a -f .cache/models/all-MiniLM-L6-v2/model.safetensors || \
 	    $(MAKE) --no-print-directory models
 	@sh examples/java/test-java.sh
+
+# annotate --format html (src/cli/html.c) in headless Chromium on the demo
+# notes plus an injection note: the writer's overlap rule and escaping, the
+# DOM against the JSON lines, no network request, a screenshot.
+build/tests/test_html_writer: tests/html/test_html_writer.c build/obj/src/cli/html.o $(ALIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< build/obj/src/cli/html.o $(ALIB) $(DEP_LIBS)
+
+test-html: all build/tests/test_html_writer
+	@sh .ci/deps.sh html
+	@sh tests/reference/fetch_minilm.sh
+	@sh tests/html/test-html.sh
 
 # HTML reference of include/medner.h; any Doxygen warning is an error.
 doc:

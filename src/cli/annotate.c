@@ -1,4 +1,5 @@
-/* medner annotate: documents in, entities out (JSON lines, brat or CoNLL). */
+/* medner annotate: documents in, entities out (JSON lines, brat, CoNLL, pretty
+ * text or an HTML page). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,16 +25,22 @@ static const char annotate_usage[] =
     "  conll:           whitespace-separated words 'WORD<TAB>B-X|I-X|O', blank line per document\n"
     "  pretty:          the text with its entities highlighted (colours on a terminal,\n"
     "                   [text|Label] otherwise), for reading; a line per document id\n"
+    "  html:            one self-contained HTML page (no script, nothing fetched):\n"
+    "                   the texts with their entities highlighted, a colour per\n"
+    "                   label, a legend with counts, a list of the documents;\n"
+    "                   hovering an entity shows label, score, offsets, context\n"
     "When clinical context runs (--context, below), each jsonl entity also has\n"
     "\"negated\", \"uncertain\", \"historical\", \"hypothetical\", \"family\" (booleans),\n"
     "\"section\" (e.g. \"family_history\") and \"sentence\" (0-based index); brat gets\n"
     "attribute lines 'A1<TAB>Negated T1' (Negated, Uncertain, Historical, Hypothetical,\n"
     "Family); pretty marks the label: '!neg' negated (struck through in colour), '?'\n"
     "uncertain, 'hist' historical, 'hyp' hypothetical, 'fam' family, e.g.\n"
-    "[chest pain|Problem !neg]. Without context the output is as before.\n"
+    "[chest pain|Problem !neg]; html strikes negated entities through and outlines\n"
+    "or underlines the others (its legend says how). Without context the output is\n"
+    "as before.\n"
     "\n"
     "options:\n"
-    "  --format jsonl|brat|conll|pretty  output format\n"
+    "  --format jsonl|brat|conll|pretty|html  output format\n"
     "  --on-error skip|fail       a bad input line or file: report it (stderr and an\n"
     "                             {\"line\": N, \"error\": ...} result) and go on with\n"
     "                             every other document (default), or stop there\n"
@@ -248,6 +255,35 @@ static int write_pretty(medner__buf *b, const doc *d, const char *id_plain, int 
     }
     rc = rc ? rc : medner__buf_append(b, d->text + pos, d->len - pos);
     return rc ? rc : medner__buf_append_str(b, d->len && d->text[d->len - 1] == '\n' ? "\n" : "\n\n");
+}
+
+/* The document as a part of the HTML page (html.c); *ents: scratch array
+ * of *cap entities, grown as needed (one document's worth of memory). */
+static int write_html(medner_cli_html *h, medner__buf *b, const doc *d, size_t line,
+                      int context, medner_cli_html_entity **ents, size_t *cap)
+{
+    size_t n = d->error ? 0 : medner_entities_count(d->ents);
+    if (n > *cap) {
+        medner_cli_html_entity *g = realloc(*ents, n * sizeof *g);
+        if (g == NULL)
+            return MEDNER_E_OUT_OF_MEMORY;
+        *ents = g;
+        *cap = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        medner_entity e = MEDNER_ENTITY_INIT;
+        medner_cli_html_entity *x = &(*ents)[i];
+        medner_entities_get(d->ents, i, &e);
+        medner_entities_span_codepoints(d->ents, i, &x->begin_char, &x->end_char);
+        x->begin = e.begin;
+        x->end = e.end;
+        x->label = e.label;
+        x->score = e.score;
+        x->context = e.context;
+        x->section = context ? medner_section_name((medner_section)e.section) : NULL;
+        x->sentence = e.sentence;
+    }
+    return medner_cli_html_document(h, b, d->id_json, d->text, d->len, *ents, n, d->error, line);
 }
 
 static int is_space(char c)
@@ -523,8 +559,8 @@ int medner_cli_annotate(int argc, char **argv)
         } else if (!strcmp(a, "--format") && i + 1 < argc) {
             format = argv[++i];
             if (strcmp(format, "jsonl") && strcmp(format, "brat") && strcmp(format, "conll") &&
-                strcmp(format, "pretty")) {
-                fprintf(stderr, "medner annotate: --format jsonl|brat|conll|pretty\n");
+                strcmp(format, "pretty") && strcmp(format, "html")) {
+                fprintf(stderr, "medner annotate: --format jsonl|brat|conll|pretty|html\n");
                 medner_cli_options_free(&o);
                 return 2;
             }
@@ -603,6 +639,30 @@ int medner_cli_annotate(int argc, char **argv)
     int eof = 0, stop = 0;
     double t0 = now();
     medner__buf out = MEDNER__BUF_INIT;
+    /* html: the page's header now, its footer after the last document */
+    medner_cli_html *html = NULL;
+    medner_cli_html_entity *html_ents = NULL;
+    size_t html_cap = 0;
+    if (!fatal && !strcmp(format, "html")) {
+        /* the model's labels pick the colours */
+        const medner_encoder *enc = medner_pipeline_encoder(p);
+        medner_encoder_info info = MEDNER_ENCODER_INFO_INIT;
+        const char **labels = NULL;
+        size_t n_labels = 0;
+        if (enc && medner_encoder_get_info(enc, &info) == MEDNER_OK && info.num_labels &&
+            (labels = calloc(info.num_labels, sizeof *labels)) != NULL)
+            for (n_labels = 0; n_labels < info.num_labels; n_labels++)
+                labels[n_labels] = medner_encoder_label(enc, n_labels);
+        rc = medner_cli_html_create(&html, eff.context == MEDNER_ON, labels, n_labels);
+        free(labels);
+        if (rc != MEDNER_OK ||
+            medner_cli_html_header(html, &out) != MEDNER_OK) {
+            fprintf(stderr, "medner annotate: out of memory starting the HTML page\n");
+            fatal = 1;
+        } else if (medner_cli_write("annotate", out.data, out.len) != 0) {
+            fatal = 1;
+        }
+    }
     while (!eof && !stop && !fatal) {
         size_t n = 0;
         int got = DOC_READ;
@@ -653,6 +713,9 @@ int medner_cli_annotate(int argc, char **argv)
                 wrc = write_brat(&out, d, id_plain);
             else if (!strcmp(format, "pretty"))
                 wrc = write_pretty(&out, d, id_plain, colour);
+            else if (html)
+                wrc = write_html(html, &out, d, in.files ? 0 : d->line,
+                                 eff.context == MEDNER_ON, &html_ents, &html_cap);
             else
                 wrc = write_conll(&out, d);
             if (wrc != MEDNER_OK) {
@@ -689,6 +752,17 @@ int medner_cli_annotate(int argc, char **argv)
     }
     if (progress)
         fprintf(stderr, "\n");
+    if (html && !fatal) { /* also after --on-error fail stopped: the page stays whole */
+        medner__buf_reset(&out);
+        if (medner_cli_html_footer(html, &out) != MEDNER_OK) {
+            fprintf(stderr, "medner annotate: out of memory ending the HTML page\n");
+            fatal = 1;
+        } else if (medner_cli_write("annotate", out.data, out.len) != 0) {
+            fatal = 1;
+        }
+    }
+    medner_cli_html_free(html);
+    free(html_ents);
     if (skipped && !fail_fast && !fatal)
         fprintf(stderr, "%zu documents, %zu skipped\n", done_docs, skipped);
     medner__buf_free(&out);

@@ -109,4 +109,37 @@ int medner_cli_uint(const char *cmd, const char *opt, const char *value, unsigne
  * on stderr for another value (options.c). */
 int medner_cli_precision(const char *cmd, const char *v, medner_precision *out);
 
+/* annotate --format html (html.c): one self-contained page, written as a
+ * header, one part per document and a footer (entity-type legend with
+ * counts, document list); every string from the input or the model is
+ * escaped. Each function appends to b: MEDNER_OK or MEDNER_E_OUT_OF_MEMORY. */
+typedef struct medner_cli_html_entity {
+    size_t begin, end;           /* UTF-8 byte offsets into the text, [begin, end) */
+    size_t begin_char, end_char; /* the same span in code points */
+    const char *label;
+    double score;
+    uint32_t context;    /* medner_context_flag bits (0: none or not run) */
+    const char *section; /* section name; NULL when context did not run */
+    size_t sentence;     /* SIZE_MAX: none */
+} medner_cli_html_entity;
+
+typedef struct medner_cli_html medner_cli_html;
+
+/* context: clinical context ran (the legend explains its marks); labels:
+ * the model's n_labels labels (B-X, I-X, ... or types), which pick the
+ * colours (NULL, 0: colours from a hash of each label). */
+int medner_cli_html_create(medner_cli_html **out, int context, const char *const *labels,
+                           size_t n_labels);
+void medner_cli_html_free(medner_cli_html *h);
+int medner_cli_html_header(medner_cli_html *h, medner__buf *b);
+/* One document: id_json its id as JSON (a string or a number; NULL: none);
+ * error non-NULL for a document not annotated (line: its input line, 0 to
+ * leave it out). Entities in text order; one that overlaps an earlier one
+ * (or lies outside the text) is listed below the text instead of being
+ * highlighted in it. */
+int medner_cli_html_document(medner_cli_html *h, medner__buf *b, const char *id_json,
+                             const char *text, size_t len, const medner_cli_html_entity *ents,
+                             size_t n, const char *error, size_t line);
+int medner_cli_html_footer(medner_cli_html *h, medner__buf *b);
+
 #endif
