@@ -190,8 +190,9 @@ def main():
           f"{a.arrow_batch}): job {spark_job_s:.1f} s, {n / spark_job_s:.1f} notes/s, "
           f"{len(rows) / spark_job_s:.1f} entities/s; {spark_wall:.1f} s with JVM start-up")
     busy = sum(s["annotate_seconds"] for s in stats)
+    vpeak = max((s.get("vm_peak_kb", 0) for s in stats), default=0) / 1024
     print(f"test-spark: peak RSS per Python worker {hwm:.0f} MiB (max VmHWM of "
-          f"{len(stats)}), pipeline load {load_s:.2f} s; {busy:.1f} s inside the pipeline "
+          f"{len(stats)}; peak address space {vpeak:.0f} MiB), pipeline load {load_s:.2f} s; {busy:.1f} s inside the pipeline "
           f"calls over all workers ({n / busy if busy else 0:.1f} notes/s per worker)")
     print(f"spark: {passed} passed, {failed} failed")
     return 1 if failed else 0

@@ -42,10 +42,28 @@ def options_key(opts):
     return json.dumps(opts, sort_keys=True)
 
 
+def _local_path(p):
+    """A relative path is looked up in the worker's working directory, then
+    in SparkFiles' root (where --archives / --files / addFile land, depending
+    on the cluster manager)."""
+    if p is None or os.path.isabs(p) or os.path.exists(p):
+        return p
+    try:
+        from pyspark import SparkFiles
+        cand = os.path.join(SparkFiles.getRootDirectory(), p)
+        if os.path.exists(cand):
+            return cand
+    except Exception:             # outside Spark: leave the path to medner's error
+        pass
+    return p
+
+
 def _construct(opts):
     import medner
     kwargs = dict(opts.get("options") or {})
-    model, base = opts.get("model"), opts.get("base")
+    if isinstance(kwargs.get("context"), str) and kwargs["context"] not in ("default", "off"):
+        kwargs["context"] = _local_path(kwargs["context"])
+    model, base = _local_path(opts.get("model")), _local_path(opts.get("base"))
     if base is not None:
         # A base model for the adapter: medner.Pipeline(base=...) where the
         # package has it; otherwise `model` is the base of `adapter` (as the
@@ -54,8 +72,8 @@ def _construct(opts):
             kwargs["base"] = base
         else:
             model = base
-    return medner.Pipeline(model=model, adapter=opts.get("adapter"),
-                           config=opts.get("config"), **kwargs)
+    return medner.Pipeline(model=model, adapter=_local_path(opts.get("adapter")),
+                           config=_local_path(opts.get("config")), **kwargs)
 
 
 def get_pipeline(opts):
@@ -75,8 +93,9 @@ def get_pipeline(opts):
 
 
 def _memory():
-    """Resident set now and at its peak (kB) of this worker process."""
-    out = {"vm_rss_kb": 0, "vm_hwm_kb": 0}
+    """Resident set now and at its peak, peak address space (kB) of this
+    worker process."""
+    out = {"vm_rss_kb": 0, "vm_hwm_kb": 0, "vm_peak_kb": 0}
     try:
         with open("/proc/self/status") as f:
             for line in f:
@@ -84,6 +103,8 @@ def _memory():
                     out["vm_rss_kb"] = int(line.split()[1])
                 elif line.startswith("VmHWM:"):
                     out["vm_hwm_kb"] = int(line.split()[1])
+                elif line.startswith("VmPeak:"):      # address space (RLIMIT_AS)
+                    out["vm_peak_kb"] = int(line.split()[1])
     except OSError:
         pass
     out["ru_maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -50,5 +50,5 @@ cd build
 "$VPY" -c 'import medner, pyspark
 assert "/site-packages/" in medner.__file__, medner.__file__
 print("test-spark: medner", medner.version(), "from", medner.library_path(), "; pyspark", pyspark.__version__)'
-exec "$VPY" "$ROOT/examples/spark/check_spark.py" --root "$ROOT" --out "$ROOT/build/spark-test" \
+exec "$VPY" -u "$ROOT/examples/spark/check_spark.py" --root "$ROOT" --out "$ROOT/build/spark-test" \
     --notes "${SPARK_NOTES:-10000}" "$@"
