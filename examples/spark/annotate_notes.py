@@ -81,12 +81,17 @@ def pipeline_options(args):
     otherwise they are passed as given (e.g. the `model` of --archives
     model.tar.gz#model, relative to the executor's working directory)."""
     def path(p):
-        return os.path.abspath(p) if p is not None and os.path.exists(p) else p
+        if p is None or os.path.exists(p):
+            return os.path.abspath(p) if p is not None else None
+        print(f"annotate_notes: {p} does not exist here; it must exist on every executor "
+              "(relative: in its working directory or SparkFiles root)", file=sys.stderr)
+        return p
     options = {"encoder_threads": args.encoder_threads, "threads": 1}
     for name in ("precision", "context", "batch_size", "max_length"):
         value = getattr(args, name)
         if value is not None:
-            options[name] = path(value) if name == "context" else value
+            options[name] = path(value) if name == "context" and value not in (
+                "default", "off") else value
     return {"model": path(args.model), "base": path(args.base),
             "adapter": path(args.adapter), "config": path(args.config), "options": options}
 
@@ -124,6 +129,10 @@ def build_session(args):
     # One pipeline per Python worker relies on reused workers (the default).
     b = b.config("spark.python.worker.reuse", "true")
     b = b.config("spark.sql.execution.arrow.maxRecordsPerBatch", str(args.arrow_batch))
+    if (args.master or "").startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
+        # local mode: the workers run this interpreter (the one that has
+        # medner), not whatever `python3` is first on PATH
+        os.environ["PYSPARK_PYTHON"] = sys.executable
     lib = os.environ.get("MEDNER_LIBRARY")
     if lib:   # the package without a bundled library: tell the executors where it is
         b = b.config("spark.executorEnv.MEDNER_LIBRARY", lib)
