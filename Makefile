@@ -14,6 +14,7 @@
 #   make test-java       Java binding (examples/java, java.lang.foreign) against the CLI
 #   make test-html       annotate --format html in headless Chromium: DOM vs JSON lines, escaping,
 #                        no network, screenshot (build/html/page.png)
+#   make test-spark      Spark example (examples/spark): 10,000 notes in local[2], identical to the CLI
 #   make doc             API reference from include/medner.h (Doxygen) into build/doc/
 #   make install PREFIX=/usr/local DESTDIR=
 #
@@ -77,7 +78,7 @@ SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=bui
 
 .PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline bench-limits bench-context bench-precision models test-models test-sanitize test-tsan check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean \
-        test-python test-wheel test-java doc test-html
+        test-python test-wheel test-java doc test-html test-spark
 
 EXAMPLES   := $(patsubst examples/%.c,bin/examples/%,$(wildcard examples/*.c))
 
@@ -273,6 +274,15 @@ test-html: all build/tests/test_html_writer
 	@sh .ci/deps.sh html
 	@sh tests/reference/fetch_minilm.sh
 	@sh tests/html/test-html.sh
+
+# PySpark local[2] (venv build/venv-spark, pyspark/pandas/pyarrow from PyPI if
+# missing): 10,000 generated notes, mapInPandas with one pipeline per Python
+# worker, entities identical to `medner annotate` (base all-MiniLM-L6-v2 +
+# examples/models/clinical); throughput, worker RSS.
+test-spark: all
+	@sh .ci/deps.sh spark
+	@sh tests/reference/fetch_minilm.sh
+	@PYTHON=$(PYTHON) sh examples/spark/test-spark.sh
 
 # HTML reference of include/medner.h; any Doxygen warning is an error.
 doc:

