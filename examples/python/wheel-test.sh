@@ -69,9 +69,9 @@ for f in csrc/Makefile csrc/include/medner.h csrc/src/medner.map csrc/LICENSE \
     tar tzf "$SDIST" | grep -qx "medner-[0-9.]*/$f" ||
         { echo "test-wheel: $f missing from the sdist" >&2; exit 1; }
 done
-"$TOOLPY" -m zipfile -l "$WHEEL" | grep -q '^medner/_lib/libmedner.so.0 ' ||
+"$TOOLPY" -m zipfile -l "$WHEEL" | grep '^medner/_lib/libmedner.so.0 ' >/dev/null ||
     { echo "test-wheel: medner/_lib/libmedner.so.0 missing from the wheel" >&2; exit 1; }
-"$TOOLPY" -m zipfile -l "$WHEEL" | grep -q '^medner/py.typed ' ||
+"$TOOLPY" -m zipfile -l "$WHEEL" | grep '^medner/py.typed ' >/dev/null ||
     { echo "test-wheel: medner/py.typed missing from the wheel" >&2; exit 1; }
 
 # ---- 2. auditwheel repair
@@ -84,8 +84,8 @@ case $(basename "$REPAIRED") in
     *) echo "test-wheel: expected a manylinux tag after repair, got $(basename "$REPAIRED")" >&2
        exit 1 ;;
 esac
-"$TOOLPY" -m zipfile -l "$REPAIRED" | grep -q '^medner.libs/libutf8proc' &&
-"$TOOLPY" -m zipfile -l "$REPAIRED" | grep -q '^medner.libs/libyaml' ||
+"$TOOLPY" -m zipfile -l "$REPAIRED" | grep '^medner.libs/libutf8proc' >/dev/null &&
+"$TOOLPY" -m zipfile -l "$REPAIRED" | grep '^medner.libs/libyaml' >/dev/null ||
     { echo "test-wheel: libutf8proc/libyaml not grafted into medner.libs/" >&2; exit 1; }
 step "repaired wheel: $(basename "$REPAIRED") ($(wc -c < "$REPAIRED") bytes)"
 
