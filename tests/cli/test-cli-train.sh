@@ -45,6 +45,13 @@ $m info "$tmp/out" > "$tmp/info" 2>&1 || fail "medner info on the trained model:
 grep -q 'B-Disease' "$tmp/info" || fail "labels not in medner info: $(cat "$tmp/info")"
 [ -f "$tmp/out/checkpoint-last/optimizer.safetensors" ] || fail "no checkpoint-last"
 
+# the shipped recipes parse (their data and model replaced by the test's, 2 steps)
+for r in examples/recipes/*.yaml; do
+  $m train --recipe "$r" --base $base --train $td/ncbi-train.tsv --dev $td/ncbi-dev.tsv \
+    --out "$tmp/recipe" --max-steps 2 --threads 1 --save-steps 0 --log-json "$tmp/r.jsonl" \
+    --quiet 2> "$tmp/err" || fail "$r: exit $?: $(cat "$tmp/err")"
+done
+
 # refusals
 $m train --base $base --train $td/ncbi-train.tsv --out "$tmp/x" --precision bf16 2> "$tmp/err"
 [ $? -eq 2 ] || fail "--precision bf16 accepted"
