@@ -37,6 +37,8 @@
 #include "model/model.h"
 #include "train/data.h"
 
+#include "failalloc.h"
+
 #define TD "tests/data/train-data"
 #define TINY "tests/data/models/tiny-bert-tc"
 #define TINY_NOHEAD "tests/data/models/tiny-bert-model"
@@ -525,6 +527,51 @@ static void test_new_head_and_errors(void **state)
     work_remove();
 }
 
+/* Every allocation of create + run failing in turn: MEDNER_E_OUT_OF_MEMORY, no crash, no leak. */
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    work_make();
+    failing f = { 0, 0 };
+    assert_int_equal(failing_install(&f), MEDNER_OK);
+    medner_train_params p = MEDNER_TRAIN_PARAMS_INIT;
+    p.base_dir = TINY;
+    p.train_path = TD "/ncbi-train.tsv";
+    p.dev_path = TD "/ncbi-dev.tsv";
+    p.out_dir = work;
+    p.epochs = 1;
+    p.batch_size = 8;
+    p.max_length = 32;
+    medner_trainer *t = NULL;
+    assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
+    assert_int_equal(medner_trainer_run(t), MEDNER_OK);
+    medner_trainer_free(t);
+    long total = f.count;
+    assert_true(total > 100);
+    long failures = 0;
+    for (long k = 1; k <= total; k++) {
+        f.count = 0;
+        f.fail_at = k;
+        t = NULL;
+        int rc = medner_trainer_create(&t, &p);
+        if (rc == MEDNER_OK) {
+            rc = medner_trainer_run(t);
+            medner_trainer_free(t);
+        }
+        if (rc != MEDNER_OK) {
+            failures++;
+            if (rc != MEDNER_E_OUT_OF_MEMORY)
+                fail_msg("allocation %ld of %ld: status %d (%s)", k, total, rc, medner_last_error());
+        }
+        assert_int_equal(medner__live_allocations(), 0);
+    }
+    print_message("%ld allocations, %ld failed runs\n", total, failures);
+    assert_true(failures > total / 2);
+    f.fail_at = 0;
+    medner_allocator_set(NULL);
+    work_remove();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_resume_bitwise),
         cmocka_unit_test(test_nan_stops),
         cmocka_unit_test(test_new_head_and_errors),
+        cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
