@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <utf8proc.h>
+
 #include "eval/eval.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -276,6 +278,19 @@ static int read_ann(const char *path, size_t n_cps, span **out, size_t *n_out, s
     return MEDNER_OK;
 }
 
+/* A word by itself: punctuation (BERT's rule: Unicode P* and ASCII
+ * punctuation), symbols (Unicode S*: degree sign, registered sign, minus
+ * sign, ...) and CJK characters, as ../shared/data/maccrobat made its CoNLL
+ * files (docs/training.md: the brat reader reproduces them byte for byte). */
+static int is_single(uint32_t c)
+{
+    if (medner__is_bert_punctuation(c) || medner__is_cjk(c))
+        return 1;
+    utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
+    return k == UTF8PROC_CATEGORY_SM || k == UTF8PROC_CATEGORY_SC || k == UTF8PROC_CATEGORY_SK ||
+           k == UTF8PROC_CATEGORY_SO;
+}
+
 static int is_separator(uint32_t c)
 {
     return medner__is_bert_whitespace(c) || medner__is_bert_control(c) || c == 0x200B ||
@@ -348,7 +363,7 @@ static int read_brat_doc(builder *b, const char *ann_path)
         if (i < len)
             step = medner__utf8_decode((const unsigned char *)text, len, i, &cp);
         int sep = i == len || cp == '\n' || is_separator(cp);
-        int punct = !sep && (medner__is_bert_punctuation(cp) || medner__is_cjk(cp));
+        int punct = !sep && is_single(cp);
         if (in_word && (sep || punct)) {
             /* the word [wb, i) covering code points [wstart_cp, cpi) */
             size_t e = 0;

@@ -52,6 +52,17 @@ for r in examples/recipes/*.yaml; do
     --quiet 2> "$tmp/err" || fail "$r: exit $?: $(cat "$tmp/err")"
 done
 
+# brat input: a directory of .txt/.ann pairs (BIOES training)
+mkdir -p "$tmp/brat"
+printf 'Fever and cough.\nNo rash.\n' > "$tmp/brat/a.txt"
+printf 'T1\tSign_symptom 0 5\tFever\nT2\tSign_symptom 10 15\tcough\nT3\tSign_symptom 20 24\trash\n' > "$tmp/brat/a.ann"
+printf 'Severe headache today.\n' > "$tmp/brat/b.txt"
+printf 'T1\tSign_symptom 0 15\tSevere headache\nT2\tDate 16 21\ttoday\n' > "$tmp/brat/b.ann"
+$m train --base $base --train "$tmp/brat" --dev "$tmp/brat/b.ann" --out "$tmp/bo" --scheme bioes \
+  --epochs 2 --batch-size 1 2> "$tmp/err" || fail "brat training: exit $?: $(cat "$tmp/err")"
+grep -q '5 labels, 3 training sentences' "$tmp/err" || fail "brat labels/sentences: $(cat "$tmp/err")"
+grep -q '"S-Date"' "$tmp/bo/config.json" || fail "no S-Date label in the brat-trained config"
+
 # refusals
 $m train --base $base --train $td/ncbi-train.tsv --out "$tmp/x" --precision bf16 2> "$tmp/err"
 [ $? -eq 2 ] || fail "--precision bf16 accepted"

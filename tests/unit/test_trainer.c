@@ -145,7 +145,8 @@ static void test_brat(void **state)
     work_make();
     /* code points: "Café au lait spots." = C0 a1 f2 é3 ' '4 a5 u6 ' '7 l8 a9 i10 t11 ' '12
      * s13 p14 o15 t16 s17 .18 ; line 2 starts at 20 */
-    write_text(wpath("d.txt"), "Café au lait spots.\nNo fever, mild\xe2\x80\x89" "cough.\n");
+    write_text(wpath("d.txt"), "Café au lait spots.\nNo fever, mild\xe2\x80\x89" "cough.\n"
+                               "\n38.9\xc2\xb0" "C\n");
     write_text(wpath("d.ann"), "T1\tSign_symptom 0 17\tCafé au lait spots\n"
                                "T2\tColor 0 4\tCafé\n"                 /* overlaps T1: dropped */
                                "T3\tSign_symptom 23 28\tfever\n"
@@ -154,16 +155,18 @@ static void test_brat(void **state)
                                "E1\tSign_symptom:T1\n#1\tAnnotatorNotes T1\tnote\n");
     medner__tcorpus *c = NULL;
     assert_int_equal(medner__tcorpus_read(&c, wpath("d.ann")), MEDNER_OK);
-    assert_int_equal(c->n_sents, 2);
+    assert_int_equal(c->n_sents, 3);
     assert_int_equal(c->n_brat_overlapping, 1);
     assert_int_equal(c->n_brat_discontinuous, 1);
+    /* symbols (degree sign: Unicode So) are words by themselves, as in the MACCROBAT CoNLL */
     static const char *const words[] = { "Café", "au", "lait", "spots", ".", "No", "fever", ",",
-                                         "mild", "cough", "." };
+                                         "mild", "cough", ".", "38", ".", "9", "°", "C" };
     static const char *const tags[] = { "B-Sign_symptom", "I-Sign_symptom", "I-Sign_symptom",
                                         "I-Sign_symptom", "O", "O", "B-Sign_symptom", "O", "O",
-                                        "B-Sign_symptom", "O" };
-    assert_int_equal(c->n_words, 11);
-    for (size_t i = 0; i < 11; i++) {
+                                        "B-Sign_symptom", "O", "O", "O", "O", "O", "O" };
+    assert_int_equal(c->n_words, 16);
+    assert_int_equal(c->lines[15], 4);
+    for (size_t i = 0; i < 16; i++) {
         assert_string_equal(c->words[i], words[i]);
         assert_string_equal(c->tags[i], tags[i]);
     }
@@ -171,7 +174,7 @@ static void test_brat(void **state)
     medner__tcorpus_free(c);
     /* a directory of pairs */
     assert_int_equal(medner__tcorpus_read(&c, work), MEDNER_OK);
-    assert_int_equal(c->n_words, 11);
+    assert_int_equal(c->n_words, 16);
     medner__tcorpus_free(c);
     /* malformed: offsets outside the text, and a missing type */
     write_text(wpath("d.ann"), "T1\tSign_symptom 0 4\tCafé\nT2\tSign_symptom 10 99\tx\n");
