@@ -312,6 +312,7 @@ typedef struct progress {
     int tty, quiet;
     FILE *log;
     unsigned every;
+    uint64_t step0;    /* steps done before this run (a resumed run), +1 once set */
 } progress;
 
 static medner_trainer *volatile running;
@@ -360,11 +361,13 @@ static int on_progress(const medner_train_progress *pr, void *user)
     char eta[32], el[32];
     fmt_time(el, sizeof el, pr->elapsed_s);
     if (pr->event == MEDNER_TRAIN_STEP) {
-        double rate = pr->elapsed_s > 0 ? (double)pr->step / pr->elapsed_s : 0;
-        (void)rate;
+        if (g->step0 == 0)
+            g->step0 = pr->step; /* = steps before this run + 1 */
+        double done = (double)(pr->step - g->step0 + 1);
         double frac = pr->total_steps ? (double)pr->step / (double)pr->total_steps : 0;
-        fmt_time(eta, sizeof eta, frac > 0 && pr->elapsed_s > 0 ? pr->elapsed_s * (1 - frac) / frac
-                                                                : -1);
+        /* ETA from this run's pace (a resumed run did the earlier steps before) */
+        fmt_time(eta, sizeof eta, pr->elapsed_s > 0 ? (double)(pr->total_steps - pr->step) *
+                                                           pr->elapsed_s / done : -1);
         if (g->tty) {
             char bar[31];
             int filled = (int)(frac * 30);
@@ -454,7 +457,7 @@ int medner_cli_train(int argc, char **argv)
         status = 2;
         goto done;
     }
-    progress g = { isatty(2), o.quiet, NULL, 10 };
+    progress g = { isatty(2), o.quiet, NULL, 10, 0 };
     if (o.log_json != NULL && (g.log = fopen(o.log_json, o.p.resume == MEDNER_ON ? "a" : "w")) == NULL) {
         fprintf(stderr, "medner train: %s: %s\n", o.log_json, strerror(errno));
         status = 1;
@@ -466,7 +469,7 @@ int medner_cli_train(int argc, char **argv)
     int rc = medner_trainer_create(&t, &o.p);
     if (rc != MEDNER_OK) {
         medner_cli_error(CMD, rc, NULL);
-        status = rc == MEDNER_E_INVALID_ARGUMENT && medner_last_error()[0] == 'm' ? 2 : 1;
+        status = 1;
         if (g.log)
             fclose(g.log);
         goto done;

@@ -12,9 +12,10 @@
  *  - a dev tag absent from train: FILE:LINE error, or counted;
  *  - 30 optimizer steps of full fine-tuning (tiny BERT, NCBI slice, dropout
  *    on) lower the loss; dev F1 reported; the saved model loads;
- *  - a run cancelled at step 7 and resumed gives bitwise the same model
+ *  - a run cancelled at step 3 and resumed gives bitwise the same model
  *    and checkpoint as an uninterrupted run (and a second uninterrupted run
- *    is bitwise identical: determinism);
+ *    with 3 threads is bitwise identical: determinism);
+ *  - every allocation of create + run failing in turn: OUT_OF_MEMORY, no leak;
  *  - learning rate 1e30: MEDNER_E_DIVERGED with a clear message, the
  *    checkpoint written before stays;
  *  - a base without a head gets one with the training labels.
@@ -403,12 +404,15 @@ static void test_resume_bitwise(void **state)
     assert_int_equal(info.stop, MEDNER_TRAIN_FINISHED);
     assert_int_equal(info.step, 8); /* 15 sequences / 2 = 8 micro-batches, 4 steps per epoch */
     medner_trainer_free(t);
-    /* a second uninterrupted run: bitwise identical (determinism) */
+    /* a second uninterrupted run, with 3 threads: bitwise identical (determinism, and the
+     * thread count is not part of the result) */
     memset(&log, 0, sizeof log);
     p.out_dir = c;
+    p.threads = 3;
     assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
     assert_int_equal(medner_trainer_run(t), MEDNER_OK);
     medner_trainer_free(t);
+    p.threads = 1;
     char x[400], y[400];
     snprintf(x, sizeof x, "%s/model.safetensors", a);
     snprintf(y, sizeof y, "%s/model.safetensors", c);
