@@ -1226,7 +1226,7 @@ typedef struct medner_train_progress {
     medner_train_event event;  /**< STEP or EPOCH */
     uint32_t epoch;            /**< 0-based epoch the report belongs to */
     uint32_t epochs;           /**< epochs planned */
-    uint32_t reserved;
+    uint32_t reserved;         /**< zero */
     uint64_t step;             /**< optimizer steps done (from 1 at the first report) */
     uint64_t total_steps;      /**< optimizer steps planned */
     double loss;               /**< STEP: mean token loss of this step; EPOCH: of the epoch */
@@ -1238,9 +1238,9 @@ typedef struct medner_train_progress {
     int has_dev;               /**< EPOCH: 1 when the dev scores below are set */
     int improved;              /**< EPOCH: 1 when the dev F1 is a new best (model written) */
     double dev_loss;           /**< EPOCH: mean token loss on dev (labels of the train set) */
-    double dev_precision;      /**< EPOCH: entity-level micro scores, seqeval's default mode */
-    double dev_recall;
-    double dev_f1;
+    double dev_precision;      /**< EPOCH: entity-level micro precision (seqeval's default mode) */
+    double dev_recall;         /**< EPOCH: entity-level micro recall */
+    double dev_f1;             /**< EPOCH: entity-level micro F1 (what selects the best model) */
 } medner_train_progress;
 
 /** Progress callback: called on the training thread. Return 0 to go on, any
@@ -1315,7 +1315,8 @@ typedef enum medner_train_stop {
 typedef struct medner_train_info {
     size_t struct_size;        /**< set by the caller: sizeof(medner_train_info) */
     size_t num_labels;         /**< labels of the model (sorted train tags) */
-    size_t train_sequences, dev_sequences;
+    size_t train_sequences;    /**< sentences of the training data */
+    size_t dev_sequences;      /**< sentences of the dev data (0 without) */
     size_t train_tokens;       /**< tokens of the train sequences, [CLS]/[SEP] included */
     size_t truncated;          /**< train + dev sentences cut at max_length */
     size_t unknown_dev_tags;   /**< dev words whose tag is not a train label */
