@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include "common/struct_sizes.h"
 #include "eval/eval.h"
 #include "json/json.h"
 #include "model/model.h"
@@ -22,8 +23,17 @@
 #include "train/save.h"
 #include "train/train.h"
 
-#define SIZE_V1_PARAMS sizeof(medner_train_params)
-#define SIZE_V1_INFO sizeof(medner_train_info)
+/* First released sizes (EXPERIMENTAL API: the sizes of its first version);
+ * appended fields never land in tail padding (common/struct_sizes.h). */
+#define SIZE_V1_PARAMS MEDNER__END_OF(medner_train_params, user_data)
+#define SIZE_V1_INFO MEDNER__END_OF(medner_train_info, unknown_tags)
+MEDNER__NO_TAIL_PADDING(medner_train_params, user_data);
+MEDNER__NO_TAIL_PADDING(medner_train_info, unknown_tags);
+MEDNER__NO_TAIL_PADDING(medner_train_progress, dev_f1);
+#if defined(__LP64__) && SIZE_MAX == UINT64_MAX
+_Static_assert(SIZE_V1_PARAMS == 176, "first size of medner_train_params");
+_Static_assert(SIZE_V1_INFO == 104, "first size of medner_train_info");
+#endif
 #define STATE_FORMAT 1
 
 struct medner_trainer {
