@@ -167,11 +167,37 @@ static void test_save_hf(void **state)
     tmpdir_remove();
 }
 
+/* DistilBERT: "distilbert." names, DistilBertForTokenClassification; and transformers-style
+ * loading back by medner. */
+static void test_save_hf_distilbert(void **state)
+{
+    (void)state;
+    tmpdir_make("hfd");
+    medner__model *m = NULL, *back = NULL;
+    medner__tparams *t = NULL;
+    assert_int_equal(medner__model_load(&m, "tests/data/train/distilbert"), MEDNER_OK);
+    assert_int_equal(medner__tparams_create(&t, m), MEDNER_OK);
+    char name[256];
+    assert_int_equal(medner__slot_hf_name(m, 7, name, sizeof name), 0);
+    assert_string_equal(name, "distilbert.transformer.layer.0.attention.q_lin.weight");
+    assert_int_equal(medner__slot_hf_name(m, 3, name, sizeof name), 0);
+    assert_string_equal(name, "distilbert.embeddings.LayerNorm.weight");
+    assert_int_equal(medner__tparams_save_hf(t, m, "tests/data/train/distilbert", tmpdir), MEDNER_OK);
+    assert_int_equal(medner__model_load(&back, tmpdir), MEDNER_OK);
+    assert_string_equal(back->config.architecture, "DistilBertForTokenClassification");
+    compare_models(back, t);
+    medner__model_free(back);
+    medner__tparams_free(t);
+    medner__model_free(m);
+    tmpdir_remove();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_safetensors_roundtrip),
         cmocka_unit_test(test_save_hf),
+        cmocka_unit_test(test_save_hf_distilbert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
