@@ -62,7 +62,8 @@ static const char train_help[] =
     "  --log-json FILE      one JSON object per step and per epoch\n"
     "  --quiet              no progress output\n"
     "\n"
-    "Exit status: 0 done, 1 failure (NaN loss included), 2 usage, 130 interrupted\n"
+    "Exit status: 0 done, 1 failure (NaN loss included), 2 usage (bad option or recipe),\n"
+    "130 interrupted\n"
     "(Ctrl-C: checkpoint written; run again with --resume).\n";
 
 typedef struct opts {
@@ -229,9 +230,9 @@ static int read_recipe(opts *o, const char *path)
     if (rc != MEDNER_OK) {
         medner__free(text);
         medner_cli_error(CMD, rc, NULL);
-        return 1;
+        return rc == MEDNER_E_OUT_OF_MEMORY ? 1 : 2;
     }
-    int status = 0, in_map = 0;
+    int status = 0, in_map = 0, lib_error = 0;
     yaml_event_t ev;
     char where[512];
     while (status == 0 && (rc = medner__yaml_next(&y, &ev)) == MEDNER_OK) {
@@ -248,7 +249,8 @@ static int read_recipe(opts *o, const char *path)
         if (!in_map) {
             if (type != YAML_MAPPING_START_EVENT) {
                 medner__yaml_type_error(&y, &ev, "a recipe", "a mapping of option: value");
-                status = 1;
+                lib_error = 1;
+                status = 2;
                 break;
             }
             in_map = 1;
@@ -279,7 +281,8 @@ static int read_recipe(opts *o, const char *path)
             break;
         if (ev.type != YAML_SCALAR_EVENT) {
             medner__yaml_type_error(&y, &ev, key, "a single value");
-            status = 1;
+            lib_error = 1;
+            status = 2;
             break;
         }
         char *val = strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
@@ -288,6 +291,7 @@ static int read_recipe(opts *o, const char *path)
         yaml_event_delete(&ev);
         snprintf(where, sizeof where, "%s:%zu:%zu", path, line, col);
         if (val == NULL) {
+            fprintf(stderr, "medner train: out of memory\n");
             status = 1;
             break;
         }
@@ -295,11 +299,10 @@ static int read_recipe(opts *o, const char *path)
             status = set_option(o, k, val, where);
         free(val);
     }
-    if (rc != MEDNER_OK || status == 1) {
-        if (rc != MEDNER_OK || medner_last_error()[0])
-            medner_cli_error(CMD, rc != MEDNER_OK ? rc : MEDNER_E_INVALID_CONFIG, NULL);
+    if (rc != MEDNER_OK || lib_error) {
+        medner_cli_error(CMD, rc != MEDNER_OK ? rc : MEDNER_E_INVALID_CONFIG, NULL);
         if (status == 0)
-            status = 1;
+            status = rc == MEDNER_E_OUT_OF_MEMORY || rc == MEDNER_E_IO ? 1 : 2;
     }
     medner__yaml_close(&y);
     medner__free(text);
