@@ -45,6 +45,20 @@ $m info "$tmp/out" > "$tmp/info" 2>&1 || fail "medner info on the trained model:
 grep -q 'B-Disease' "$tmp/info" || fail "labels not in medner info: $(cat "$tmp/info")"
 [ -f "$tmp/out/checkpoint-last/optimizer.safetensors" ] || fail "no checkpoint-last"
 
+# the dev scores of the loop = `medner eval` of the model it wrote (the best epoch); the run is
+# chosen so that the best F1 is neither 0 nor 1 (dev = train, 14 epochs: epoch 12, F1 0.2857)
+$m train --base $base --train $td/ncbi-train.tsv --dev $td/ncbi-train.tsv --out "$tmp/ev" --epochs 14 \
+  --lr 3e-3 --batch-size 2 --log-json "$tmp/ev.jsonl" --quiet 2> "$tmp/err" || fail "eval run: $(cat "$tmp/err")"
+$m eval --model "$tmp/ev" --data $td/ncbi-train.tsv --json > "$tmp/ev.json" || fail "medner eval of the trained model"
+python3 - "$tmp/ev.jsonl" "$tmp/ev.json" <<'PY' || fail "the loop's dev scores differ from medner eval"
+import json, sys
+best = [json.loads(l) for l in open(sys.argv[1]) if '"best":true' in l][-1]
+ev = json.load(open(sys.argv[2]))["micro"]
+assert 0 < best["dev_f1"] < 1, best
+for k in ("precision", "recall", "f1"):
+    assert abs(best["dev_" + k] - ev[k]) < 1e-8, (k, best, ev)
+PY
+
 # the shipped recipes parse (their data and model replaced by the test's, 2 steps)
 for r in examples/recipes/*.yaml; do
   $m train --recipe "$r" --base $base --train $td/ncbi-train.tsv --dev $td/ncbi-dev.tsv \
