@@ -1292,13 +1292,18 @@ typedef struct medner_train_params {
     medner_switch shuffle;     /**< data order shuffled each epoch (default ON) */
     medner_train_callback callback; /**< progress, or NULL */
     void *user_data;           /**< passed to the callback */
+    const char *types;         /**< NULL: every entity type of the data; else a
+                                    comma-separated list of the types to keep ("Disease",
+                                    "Sign_symptom,Medication"): tags of other types become O in
+                                    the training and dev data (a type absent from the training
+                                    data is an error) */
 } medner_train_params;
 
 /** Initialiser of a medner_train_params: struct_size set, every option at its default. */
 #define MEDNER_TRAIN_PARAMS_INIT \
     { sizeof(medner_train_params), NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
       0, 0, 0, 0, 0, 0, MEDNER_SCHEME_AUTO, MEDNER_DEFAULT, MEDNER_DEFAULT, MEDNER_DEFAULT, \
-      NULL, NULL }
+      NULL, NULL, NULL }
 
 /** Why medner_trainer_run() returned. */
 typedef enum medner_train_stop {

@@ -49,6 +49,7 @@ static const char train_help[] =
     "  --dropout X          hidden dropout, default the config's (negative: off)\n"
     "  --attention-dropout X  default the config's (negative: off)\n"
     "  --scheme bio|bioes   tags trained (files are converted), default bio\n"
+    "  --types A,B,...      keep only these entity types (others become O in train and dev)\n"
     "  --patience N         early stopping after N epochs without a better dev F1\n"
     "  --max-steps N        stop after N optimizer steps\n"
     "  --save-steps N       also write checkpoint-last every N steps\n"
@@ -86,6 +87,7 @@ static const spec specs[] = {
     { "dropout", 'd' }, { "attention-dropout", 'd' }, { "scheme", 's' }, { "patience", 'u' },
     { "max-steps", 'U' }, { "save-steps", 'U' }, { "no-shuffle", 'f' }, { "strict-labels", 'f' },
     { "resume", 'f' }, { "precision", 's' }, { "log-json", 's' }, { "quiet", 'f' },
+    { "types", 's' },
 };
 
 static char *owned[64];
@@ -184,6 +186,7 @@ static int set_option(opts *o, int k, const char *v, const char *where)
     else if (!strcmp(name, "dev")) o->p.dev_path = s;
     else if (!strcmp(name, "out")) o->p.out_dir = s;
     else if (!strcmp(name, "log-json")) o->log_json = s;
+    else if (!strcmp(name, "types")) o->p.types = s;
     else if (!strcmp(name, "scheme")) {
         if (!strcmp(s, "bio") || !strcmp(s, "BIO"))
             o->p.scheme = MEDNER_SCHEME_BIO;

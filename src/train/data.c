@@ -526,6 +526,65 @@ int medner__tcorpus_convert(medner__tcorpus *c, medner__tscheme scheme)
     return MEDNER_OK;
 }
 
+/* Is the type of tag (after "P-") one of the names in the list? */
+static int type_listed(const char *types, const char *type, size_t tl)
+{
+    for (const char *p = types; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *q = p;
+        while (*q && *q != ',')
+            q++;
+        const char *e = q;
+        while (e > p && e[-1] == ' ')
+            e--;
+        if ((size_t)(e - p) == tl && memcmp(p, type, tl) == 0)
+            return 1;
+        p = q;
+    }
+    return 0;
+}
+
+int medner__tcorpus_keep_types(medner__tcorpus *c, const char *types, const char **missing,
+                               size_t *missing_len)
+{
+    int any = 0;
+    for (const char *p = types; *p; p++)
+        any |= *p != ',' && *p != ' ';
+    if (!any)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "types: an empty list");
+    for (size_t i = 0; i < c->n_words; i++) {
+        char *t = c->tags[i];
+        if (prefix_of(t) == 'O' && strcmp(t, "O") == 0)
+            continue;
+        if (!type_listed(types, t + 2, strlen(t + 2)))
+            memcpy(t, "O", 2);
+    }
+    if (missing != NULL) {
+        *missing = NULL;
+        for (const char *p = types; *p && *missing == NULL;) {
+            while (*p == ' ' || *p == ',')
+                p++;
+            const char *q = p;
+            while (*q && *q != ',')
+                q++;
+            const char *e = q;
+            while (e > p && e[-1] == ' ')
+                e--;
+            int found = e == p;
+            for (size_t i = 0; i < c->n_words && !found; i++)
+                found = strcmp(c->tags[i], "O") != 0 && strlen(c->tags[i] + 2) == (size_t)(e - p) &&
+                        memcmp(c->tags[i] + 2, p, (size_t)(e - p)) == 0;
+            if (!found) {
+                *missing = p;
+                *missing_len = (size_t)(e - p);
+            }
+            p = q;
+        }
+    }
+    return MEDNER_OK;
+}
+
 static int str_cmp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);

@@ -50,6 +50,14 @@ typedef enum medner__tscheme { MEDNER__TSCHEME_BIO = 0, MEDNER__TSCHEME_BIOES = 
  * else B-X I-X... E-X. Errors: MEDNER_E_OUT_OF_MEMORY. */
 int medner__tcorpus_convert(medner__tcorpus *c, medner__tscheme scheme);
 
+/* Keep only the entity types in the comma-separated list `types` (spaces
+ * around names ignored): every other tag becomes O. *missing (may be NULL): the
+ * first listed type that does not (NULL if all do; it points into `types`,
+ * *missing_len its length).
+ * Errors: MEDNER_E_INVALID_ARGUMENT (an empty list or name). */
+int medner__tcorpus_keep_types(medner__tcorpus *c, const char *types, const char **missing,
+                               size_t *missing_len);
+
 /* The label set of a training corpus: its distinct tags sorted by byte
  * order (HF run_ner's sorted(set(labels))). Free with medner__labels_free(). */
 int medner__tcorpus_labels(const medner__tcorpus *c, char ***labels, size_t *n);

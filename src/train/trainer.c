@@ -25,13 +25,13 @@
 
 /* First released sizes (EXPERIMENTAL API: the sizes of its first version);
  * appended fields never land in tail padding (common/struct_sizes.h). */
-#define SIZE_V1_PARAMS MEDNER__END_OF(medner_train_params, user_data)
+#define SIZE_V1_PARAMS MEDNER__END_OF(medner_train_params, types)
 #define SIZE_V1_INFO MEDNER__END_OF(medner_train_info, unknown_tags)
-MEDNER__NO_TAIL_PADDING(medner_train_params, user_data);
+MEDNER__NO_TAIL_PADDING(medner_train_params, types);
 MEDNER__NO_TAIL_PADDING(medner_train_info, unknown_tags);
 MEDNER__NO_TAIL_PADDING(medner_train_progress, dev_f1);
 #if defined(__LP64__) && SIZE_MAX == UINT64_MAX
-_Static_assert(SIZE_V1_PARAMS == 176, "first size of medner_train_params");
+_Static_assert(SIZE_V1_PARAMS == 184, "first size of medner_train_params");
 _Static_assert(SIZE_V1_INFO == 104, "first size of medner_train_info");
 #endif
 #define STATE_FORMAT 1
@@ -156,14 +156,15 @@ static int fingerprint(medner_trainer *t)
     medner__buf b = { 0 };
     int bad = medner__buf_printf(&b, "lr=%.17g warmup=%.17g/%llu wd=%.17g clip=%.17g drop=%.9g/%.9g "
                                  "seed=%llu epochs=%u bs=%u accum=%u maxlen=%u scheme=%d shuffle=%d "
-                                 "max_steps=%llu train=%zu/%zu labels=",
+                                 "max_steps=%llu train=%zu/%zu types=%s labels=",
                                  t->p.learning_rate, t->p.warmup_ratio,
                                  (unsigned long long)t->p.warmup_steps, t->p.weight_decay,
                                  t->p.max_grad_norm, (double)t->hidden_drop, (double)t->att_drop,
                                  (unsigned long long)t->p.seed, t->p.epochs, t->p.batch_size,
                                  t->p.grad_accum, t->p.max_length, (int)t->p.scheme,
                                  (int)t->p.shuffle, (unsigned long long)t->p.max_steps,
-                                 t->train->n_seqs, t->train->n_tokens);
+                                 t->train->n_seqs, t->train->n_tokens,
+                                 t->p.types ? t->p.types : "*");
     for (size_t i = 0; i < t->n_labels && !bad; i++)
         bad = medner__buf_printf(&b, "%s%s", i ? "," : "", t->labels[i]);
     if (bad) {
@@ -439,6 +440,7 @@ void medner_trainer_free(medner_trainer *t)
     medner__free((char *)t->p.train_path);
     medner__free((char *)t->p.dev_path);
     medner__free((char *)t->p.out_dir);
+    medner__free((char *)t->p.types);
     medner__train_ctx_free(t->ctx);
     if (t->opt_ready)
         medner__adamw_release(&t->opt);
@@ -523,6 +525,14 @@ static int create(medner_trainer *t)
     rc = medner__tcorpus_read(&t->train_c, p->train_path);
     if (rc == MEDNER_OK && t->train_c->n_sents == 0)
         rc = medner__fail(MEDNER_E_INVALID_ARGUMENT, "%s: no sentences", p->train_path);
+    if (rc == MEDNER_OK && p->types != NULL) {
+        const char *miss = NULL;
+        size_t ml = 0;
+        rc = medner__tcorpus_keep_types(t->train_c, p->types, &miss, &ml);
+        if (rc == MEDNER_OK && miss != NULL)
+            rc = medner__fail(MEDNER_E_INVALID_ARGUMENT, "types: \"%.*s\" does not occur in %s",
+                              (int)(ml < 100 ? ml : 100), miss, p->train_path);
+    }
     if (rc == MEDNER_OK)
         rc = medner__tcorpus_convert(t->train_c, sch);
     if (rc == MEDNER_OK)
@@ -535,6 +545,8 @@ static int create(medner_trainer *t)
                                  t->n_labels, p->max_length, 1);
     if (rc == MEDNER_OK && p->dev_path != NULL) {
         rc = medner__tcorpus_read(&t->dev_c, p->dev_path);
+        if (rc == MEDNER_OK && p->types != NULL)
+            rc = medner__tcorpus_keep_types(t->dev_c, p->types, NULL, NULL);
         if (rc == MEDNER_OK)
             rc = medner__tcorpus_convert(t->dev_c, sch);
         if (rc == MEDNER_OK)
@@ -611,8 +623,9 @@ int medner_trainer_create(medner_trainer **out, const medner_train_params *param
     t->p.train_path = dup_str(t->p.train_path);
     t->p.dev_path = dup_str(t->p.dev_path);
     t->p.out_dir = dup_str(t->p.out_dir);
+    t->p.types = dup_str(t->p.types);
     if (!t->p.base_dir || !t->p.train_path || !t->p.out_dir ||
-        (params->dev_path && !t->p.dev_path))
+        (params->dev_path && !t->p.dev_path) || (params->types && !t->p.types))
         rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "trainer: out of memory");
     if (rc == MEDNER_OK)
         rc = create(t);

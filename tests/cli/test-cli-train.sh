@@ -76,6 +76,11 @@ $m train --base $base --train "$tmp/brat" --dev "$tmp/brat/b.ann" --out "$tmp/bo
   --epochs 2 --batch-size 1 2> "$tmp/err" || fail "brat training: exit $?: $(cat "$tmp/err")"
 grep -q '5 labels, 3 training sentences' "$tmp/err" || fail "brat labels/sentences: $(cat "$tmp/err")"
 grep -q '"S-Date"' "$tmp/bo/config.json" || fail "no S-Date label in the brat-trained config"
+# --types keeps some entity types (the others become O)
+$m train --base $base --train "$tmp/brat" --out "$tmp/bt" --scheme bioes --types Sign_symptom \
+  --epochs 1 2> "$tmp/err" || fail "--types: exit $?: $(cat "$tmp/err")"
+grep -q '4 labels' "$tmp/err" || fail "--types Sign_symptom: $(cat "$tmp/err")"
+grep -q 'Date' "$tmp/bt/config.json" && fail "--types Sign_symptom kept Date"
 
 # refusals
 $m train --base $base --train $td/ncbi-train.tsv --out "$tmp/x" --precision bf16 2> "$tmp/err"

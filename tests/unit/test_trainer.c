@@ -223,6 +223,29 @@ static void test_schemes(void **state)
     work_remove();
 }
 
+static void test_keep_types(void **state)
+{
+    (void)state;
+    work_make();
+    write_text(wpath("k.tsv"), "a\tB-Sign_symptom\nb\tI-Sign_symptom\nc\tB-Date\nd\tB-Age\n"
+                               "e\tO\n");
+    medner__tcorpus *c = NULL;
+    assert_int_equal(medner__tcorpus_read(&c, wpath("k.tsv")), MEDNER_OK);
+    const char *miss = NULL;
+    size_t ml = 0;
+    assert_int_equal(medner__tcorpus_keep_types(c, " Sign_symptom , Age,Medication", &miss, &ml),
+                     MEDNER_OK);
+    static const char *const want[] = { "B-Sign_symptom", "I-Sign_symptom", "O", "B-Age", "O" };
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(c->tags[i], want[i]);
+    assert_non_null(miss);
+    assert_int_equal(ml, 10);
+    assert_memory_equal(miss, "Medication", 10);
+    assert_int_equal(medner__tcorpus_keep_types(c, " , ", &miss, &ml), MEDNER_E_INVALID_ARGUMENT);
+    medner__tcorpus_free(c);
+    work_remove();
+}
+
 static void test_alignment_golden(void **state)
 {
     (void)state;
@@ -524,6 +547,13 @@ static void test_new_head_and_errors(void **state)
     q.unknown_labels_error = MEDNER_ON; /* align.tsv has only train labels: fine */
     assert_int_equal(medner_trainer_create(&t, &q), MEDNER_OK);
     medner_trainer_free(t);
+    q.types = "Disease,Chemical";
+    assert_int_equal(medner_trainer_create(&t, &q), MEDNER_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(medner_last_error(), "\"Chemical\" does not occur"));
+    q.types = "Disease";
+    assert_int_equal(medner_trainer_create(&t, &q), MEDNER_OK);
+    medner_trainer_free(t);
+    q.types = NULL;
     write_text(wpath("bad.tsv"), "a\tB-Disease\nb\n");
     q.train_path = wpath("bad.tsv");
     assert_int_equal(medner_trainer_create(&t, &q), MEDNER_E_PARSE);
@@ -585,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_conll),
         cmocka_unit_test(test_brat),
         cmocka_unit_test(test_schemes),
+        cmocka_unit_test(test_keep_types),
         cmocka_unit_test(test_alignment_golden),
         cmocka_unit_test(test_unknown_dev_label),
         cmocka_unit_test(test_train_lowers_loss),
