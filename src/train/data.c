@@ -333,7 +333,8 @@ static int read_brat_doc(builder *b, const char *ann_path)
     unsigned char *taken = NULL;
     size_t *ent = NULL; /* per code point: 1 + chosen span index, 0 = none */
     if (rc == MEDNER_OK) {
-        qsort(sp, n_sp, sizeof *sp, span_cmp);
+        if (n_sp > 1)
+            qsort(sp, n_sp, sizeof *sp, span_cmp);
         taken = medner__calloc(n_cps + 1, 1);
         ent = medner__calloc(n_cps + 1, sizeof *ent);
         if (taken == NULL || ent == NULL)
