@@ -1232,8 +1232,9 @@ typedef struct medner_train_progress {
     double loss;               /**< STEP: mean token loss of this step; EPOCH: of the epoch */
     double learning_rate;      /**< STEP: the rate this step used */
     double grad_norm;          /**< STEP: global gradient norm before clipping */
-    double tokens_per_s;       /**< training tokens (special tokens included) per second
-                                    since the start of this run */
+    double tokens_per_s;       /**< training tokens (special tokens included) per second of
+                                    training steps in this run (forward, backward and AdamW;
+                                    dev evaluation and checkpoint writes excluded) */
     double elapsed_s;          /**< seconds since medner_trainer_run() started */
     int has_dev;               /**< EPOCH: 1 when the dev scores below are set */
     int improved;              /**< EPOCH: 1 when the dev F1 is a new best (model written) */

@@ -748,7 +748,7 @@ int medner_trainer_run(medner_trainer *t)
         t->stop = MEDNER_TRAIN_FAILED;
         return rc;
     }
-    double t0 = now_s(), tokens = 0;
+    double t0 = now_s(), tokens = 0, busy = 0; /* busy: seconds in training steps */
     medner__tdropout drop = { t->hidden_drop, t->att_drop, t->p.seed, 0 };
     size_t accum = t->p.grad_accum;
     while (t->epoch < t->p.epochs) {
@@ -761,6 +761,7 @@ int medner_trainer_run(medner_trainer *t)
             for (size_t k = t->batch; k < k1; k++)
                 labelled += labelled_in(t, k);
             float scale = labelled ? 1.0f / (float)labelled : 1.0f;
+            double ts = now_s();
             medner__tparams_zero_grad(t->tp);
             double loss_sum = 0;
             for (size_t k = t->batch; k < k1; k++) {
@@ -790,6 +791,7 @@ int medner_trainer_run(medner_trainer *t)
             }
             double lr = t->opt.lr * medner__lr_linear_warmup(t->opt.step, t->opt.warmup, t->opt.total);
             double gn = medner__adamw_step(&t->opt, t->tp);
+            busy += now_s() - ts;
             t->micro += k1 - t->batch;
             t->batch = k1;
             t->epoch_loss += loss_sum;
@@ -807,7 +809,7 @@ int medner_trainer_run(medner_trainer *t)
             pr.learning_rate = lr;
             pr.grad_norm = gn;
             pr.elapsed_s = el;
-            pr.tokens_per_s = el > 0 ? tokens / el : 0;
+            pr.tokens_per_s = busy > 0 ? tokens / busy : 0;
             report(t, &pr);
             if (t->p.save_steps && t->opt.step % t->p.save_steps == 0 &&
                 (rc = save_checkpoint(t)) != MEDNER_OK) {
@@ -871,7 +873,7 @@ int medner_trainer_run(medner_trainer *t)
         t->epoch_count = 0;
         double el = now_s() - t0;
         pr.elapsed_s = el;
-        pr.tokens_per_s = el > 0 ? tokens / el : 0;
+        pr.tokens_per_s = busy > 0 ? tokens / busy : 0;
         if ((rc = save_checkpoint(t)) != MEDNER_OK) {
             t->stop = MEDNER_TRAIN_FAILED;
             return rc;
