@@ -487,6 +487,9 @@ int medner_cli_train(int argc, char **argv)
                 "sentences, %llu optimizer steps%s\n", info.num_labels, info.train_sequences,
                 info.train_tokens, info.dev_sequences, (unsigned long long)info.total_steps,
                 info.resumed ? " (resumed)" : "");
+        if (o.p.resume == MEDNER_ON && !info.resumed)
+            fprintf(stderr, "medner train: --resume: no checkpoint in %s: starting afresh\n",
+                    o.p.out_dir);
         if (info.truncated)
             fprintf(stderr, "medner train: %zu sentence(s) truncated to --max-length\n",
                     info.truncated);

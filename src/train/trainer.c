@@ -296,11 +296,14 @@ static int save_checkpoint(medner_trainer *t)
         rc = write_state(t, tmp);
     if (rc != MEDNER_OK)
         goto done;
-    remove_dir(prev);
-    struct stat st;
-    if (stat(last, &st) == 0 && rename(last, prev) != 0) {
-        rc = medner__fail(MEDNER_E_IO, "%s: cannot rename to %s", last, prev);
-        goto done;
+    /* at every moment one complete checkpoint is checkpoint-last or, during the
+     * swap, checkpoint-prev (resume reads last, else prev) */
+    if (dir_exists(last)) {
+        remove_dir(prev);
+        if (rename(last, prev) != 0) {
+            rc = medner__fail(MEDNER_E_IO, "%s: cannot rename to %s", last, prev);
+            goto done;
+        }
     }
     if (rename(tmp, last) != 0) {
         rc = medner__fail(MEDNER_E_IO, "%s: cannot rename to %s", tmp, last);

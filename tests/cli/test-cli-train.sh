@@ -121,6 +121,15 @@ sleep 1; kill -INT $pid; wait $pid; rc=$?
 step2=$(sed -n 's/.*"step": \([0-9]*\).*/\1/p' "$tmp/c/checkpoint-last/trainer_state.json")
 [ "$step2" -gt "$step" ] || fail "the resumed run did not go on from step $step ($step2)"
 
+# a crash (SIGKILL) while checkpoints are written every step: --resume finds a complete one
+crash="--base $base --train $td/ncbi-train.tsv --out $tmp/k --epochs 100000 --batch-size 1 --max-length 32 --save-steps 1"
+$m train $crash 2> "$tmp/err" & pid=$!
+sleep 1; kill -KILL $pid; wait $pid 2>/dev/null
+$m train $crash --resume 2> "$tmp/err" & pid=$!
+sleep 1; kill -INT $pid; wait $pid; rc=$?
+[ $rc -eq 130 ] || fail "resume after SIGKILL: exit $rc: $(cat "$tmp/err")"
+grep -q 'optimizer steps (resumed)' "$tmp/err" || fail "resume after SIGKILL found no checkpoint: $(cat "$tmp/err")"
+
 if python3 -c 'import transformers, torch' 2>/dev/null; then
   python3 tests/reference/check_hf_roundtrip.py "$tmp/out" "$m" > "$tmp/rt" 2>&1 ||
     fail "transformers round trip: $(cat "$tmp/rt")"
