@@ -66,7 +66,8 @@ CLI_OBJ    := $(CLI_SRC:%.c=build/obj/%.o)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%) build/tests/test_limits
 # libFuzzer targets; `make test` replays each one's saved corpus (tests/fuzz/corpus/NAME).
-FUZZ_TARGETS := tokenizer json safetensors conll config pipeline model_files adapter text context_rules context_input
+FUZZ_TARGETS := tokenizer json safetensors conll config pipeline model_files adapter text context_rules context_input \
+                train_data
 # CLI sources a target links besides the library (FUZZ_EXTRA_<target>).
 FUZZ_EXTRA_context_input := src/cli/context_line.c
 REPLAY_BIN := $(FUZZ_TARGETS:%=build/tests/replay_%)

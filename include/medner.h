@@ -134,7 +134,9 @@ typedef enum medner_status {
     MEDNER_E_INVALID_CONFIG = -8,   /**< configuration has an unknown key, a wrong type, or an invalid value */
     MEDNER_E_LIMIT = -9,            /**< input exceeds a documented size limit */
     MEDNER_E_BUSY = -10,            /**< operation not allowed now (e.g. changing the allocator while objects are alive) */
-    MEDNER_E_INTERNAL = -11         /**< a bug in medner; please report it with medner_last_error() */
+    MEDNER_E_INTERNAL = -11,        /**< a bug in medner; please report it with medner_last_error() */
+    MEDNER_E_CANCELLED = -12,       /**< stopped on request (medner_trainer_cancel(), a callback) */
+    MEDNER_E_DIVERGED = -13         /**< training produced a NaN or infinite loss */
 } medner_status;
 
 /**
@@ -1182,6 +1184,218 @@ MEDNER_API int medner_utf8_to_utf16_offsets(const char *text, size_t len,
  * Thread-safety: safe from any thread.
  */
 MEDNER_API int medner_utf8_validate(const char *text, size_t len, size_t *bad_offset);
+
+/* ------------------------------------------------------------------------ */
+/**
+ * @name Training (EXPERIMENTAL)
+ *
+ * Full fine-tuning of a BERT-family token classifier from CoNLL or brat
+ * files, in fp32, on the CPU (docs/training.md). EXPERIMENTAL: these
+ * functions live in their own symbol version node (medner_experimental) and
+ * may still change in a later release; everything above is stable.
+ *
+ * A trainer is created from a params struct (the data are read, tokenised
+ * and checked at creation), then run to the end with medner_trainer_run().
+ * It writes into params.out_dir:
+ *  - the model (a Hugging Face directory: config.json with id2label,
+ *    model.safetensors, tokenizer files) with the best dev F1 so far (the
+ *    last epoch's weights without a dev set), which medner and
+ *    transformers' AutoModelForTokenClassification load;
+ *  - checkpoint-last/: the weights, AdamW moments and trainer state
+ *    (epoch, batch position, step, RNG counter) written at the end of each
+ *    epoch, every save_steps optimizer steps, and on cancellation; with
+ *    resume ON a new trainer continues from it and reaches bitwise the same
+ *    weights as a run that was never interrupted (same params and threads).
+ * Determinism: same params, data and threads -> bitwise-identical files.
+ * Thread-safety: one thread runs a trainer; medner_trainer_cancel() may be
+ * called from any thread or a signal handler.
+ * @{
+ */
+
+/** Kind of progress report. */
+typedef enum medner_train_event {
+    MEDNER_TRAIN_STEP = 0,  /**< after an optimizer step */
+    MEDNER_TRAIN_EPOCH = 1  /**< after an epoch (and its dev evaluation) */
+} medner_train_event;
+
+/** What a progress callback receives (valid during the call only). New
+ *  members are only appended; check struct_size before reading one that
+ *  came later. */
+typedef struct medner_train_progress {
+    size_t struct_size;        /**< sizeof(medner_train_progress) of the library */
+    medner_train_event event;  /**< STEP or EPOCH */
+    uint32_t epoch;            /**< 0-based epoch the report belongs to */
+    uint32_t epochs;           /**< epochs planned */
+    uint32_t reserved;         /**< zero */
+    uint64_t step;             /**< optimizer steps done (from 1 at the first report) */
+    uint64_t total_steps;      /**< optimizer steps planned */
+    double loss;               /**< STEP: mean token loss of this step; EPOCH: of the epoch */
+    double learning_rate;      /**< STEP: the rate this step used */
+    double grad_norm;          /**< STEP: global gradient norm before clipping */
+    double tokens_per_s;       /**< training tokens (special tokens included) per second of
+                                    training steps in this run (forward, backward and AdamW;
+                                    dev evaluation and checkpoint writes excluded) */
+    double elapsed_s;          /**< seconds since medner_trainer_run() started */
+    int has_dev;               /**< EPOCH: 1 when the dev scores below are set */
+    int improved;              /**< EPOCH: 1 when the dev F1 is a new best (model written) */
+    double dev_loss;           /**< EPOCH: mean token loss on dev (labels of the train set) */
+    double dev_precision;      /**< EPOCH: entity-level micro precision (seqeval's default mode) */
+    double dev_recall;         /**< EPOCH: entity-level micro recall */
+    double dev_f1;             /**< EPOCH: entity-level micro F1 (what selects the best model) */
+} medner_train_progress;
+
+/** Progress callback: called on the training thread. Return 0 to go on, any
+ *  other value to stop as medner_trainer_cancel() does. */
+typedef int (*medner_train_callback)(const medner_train_progress *progress, void *user_data);
+
+/** Training options. Zero in a field means its default. Strings are copied
+ *  at creation. */
+typedef struct medner_train_params {
+    size_t struct_size;        /**< sizeof(medner_train_params) */
+    const char *base_dir;      /**< required: the model to start from (a Hugging Face
+                                    directory; with or without a token head: a head whose
+                                    labels are not the training labels is replaced by a new
+                                    one, N(0, initializer_range) weights, zero bias) */
+    const char *train_path;    /**< required: CoNLL file, brat .ann file, or brat directory */
+    const char *dev_path;      /**< optional (NULL): evaluated after each epoch */
+    const char *out_dir;       /**< required: created if missing */
+    double learning_rate;      /**< peak rate; default 5e-5 */
+    double warmup_ratio;       /**< fraction of the steps of linear warm-up; default 0 */
+    double weight_decay;       /**< AdamW decoupled decay of 2-D weights; default 0 */
+    double max_grad_norm;      /**< clipping; default 1.0; negative: no clipping */
+    double hidden_dropout;     /**< default: the config's hidden_dropout_prob (DistilBERT:
+                                    dropout); negative: off */
+    double attention_dropout;  /**< default: the config's attention_probs_dropout_prob
+                                    (DistilBERT: attention_dropout); negative: off */
+    uint64_t seed;             /**< data order, dropout and new head; default 42 */
+    uint64_t warmup_steps;     /**< if non-zero, overrides warmup_ratio */
+    uint64_t max_steps;        /**< stop after this many optimizer steps; default: no limit */
+    uint64_t save_steps;       /**< also write checkpoint-last every N steps; default: only
+                                    at epoch ends and on cancellation */
+    uint32_t epochs;           /**< default 3 */
+    uint32_t batch_size;       /**< sequences per micro-batch; default 8, at most 4096 */
+    uint32_t grad_accum;       /**< micro-batches per optimizer step; default 1 */
+    uint32_t threads;          /**< default 1, at most 256 */
+    uint32_t max_length;       /**< tokens per sequence incl. [CLS]/[SEP] (longer sentences are
+                                    truncated, as HF truncation=True); default: 512 capped
+                                    at the model's positions; at least 3 */
+    uint32_t patience;         /**< early stopping: epochs without a better dev F1; default
+                                    0 = never stop early */
+    medner_scheme scheme;      /**< tags trained: MEDNER_SCHEME_BIO (default, also for AUTO)
+                                    or MEDNER_SCHEME_BIOES (files are converted) */
+    medner_switch resume;      /**< ON: continue from out_dir/checkpoint-last if present
+                                    (it must come from the same params); default OFF: start
+                                    afresh (an existing checkpoint is overwritten) */
+    medner_switch unknown_labels_error; /**< ON: a dev tag absent from the train labels is an
+                                    error (file:line); default OFF: it is reported (info,
+                                    log warning) and scored as a gold entity no prediction
+                                    can match */
+    medner_switch shuffle;     /**< data order shuffled each epoch (default ON) */
+    medner_train_callback callback; /**< progress, or NULL */
+    void *user_data;           /**< passed to the callback */
+    const char *types;         /**< NULL: every entity type of the data; else a
+                                    comma-separated list of the types to keep ("Disease",
+                                    "Sign_symptom,Medication"): tags of other types become O in
+                                    the training and dev data (a type absent from the training
+                                    data is an error) */
+} medner_train_params;
+
+/** Initialiser of a medner_train_params: struct_size set, every option at its default. */
+#define MEDNER_TRAIN_PARAMS_INIT \
+    { sizeof(medner_train_params), NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+      0, 0, 0, 0, 0, 0, MEDNER_SCHEME_AUTO, MEDNER_DEFAULT, MEDNER_DEFAULT, MEDNER_DEFAULT, \
+      NULL, NULL, NULL }
+
+/** Why medner_trainer_run() returned. */
+typedef enum medner_train_stop {
+    MEDNER_TRAIN_NOT_RUN = 0,    /**< run not called yet, or still running */
+    MEDNER_TRAIN_FINISHED = 1,   /**< all epochs done */
+    MEDNER_TRAIN_EARLY_STOP = 2, /**< patience exhausted */
+    MEDNER_TRAIN_MAX_STEPS = 3,  /**< max_steps reached */
+    MEDNER_TRAIN_CANCELLED = 4,  /**< medner_trainer_cancel() or a callback */
+    MEDNER_TRAIN_DIVERGED = 5,   /**< NaN or infinite loss */
+    MEDNER_TRAIN_FAILED = 6      /**< another error (medner_last_error()) */
+} medner_train_stop;
+
+/** What a trainer knows about its data and its run. */
+typedef struct medner_train_info {
+    size_t struct_size;        /**< set by the caller: sizeof(medner_train_info) */
+    size_t num_labels;         /**< labels of the model (sorted train tags) */
+    size_t train_sequences;    /**< sentences of the training data */
+    size_t dev_sequences;      /**< sentences of the dev data (0 without) */
+    size_t train_tokens;       /**< tokens of the train sequences, [CLS]/[SEP] included */
+    size_t truncated;          /**< train + dev sentences cut at max_length */
+    size_t unknown_dev_tags;   /**< dev words whose tag is not a train label */
+    uint64_t total_steps;      /**< optimizer steps planned */
+    uint64_t step;             /**< optimizer steps done */
+    uint32_t epoch;            /**< epochs done */
+    uint32_t best_epoch;       /**< 1-based epoch of the best dev F1 (0: none yet) */
+    double best_dev_f1;        /**< best dev F1 so far (0 without dev) */
+    medner_train_stop stop;    /**< why the last run returned */
+    uint32_t resumed;          /**< 1 when the trainer continued from a checkpoint */
+    const char *unknown_tags;  /**< ", "-separated dev tags absent from train, or NULL;
+                                    borrowed from the trainer */
+} medner_train_info;
+
+/** Initialiser of a medner_train_info. */
+#define MEDNER_TRAIN_INFO_INIT \
+    { sizeof(medner_train_info), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, MEDNER_TRAIN_NOT_RUN, 0, NULL }
+
+/** Opaque trainer. */
+typedef struct medner_trainer medner_trainer;
+
+/**
+ * Create a trainer: load the base model and tokenizer, read and tokenise the
+ * data, build the label set, set up AdamW; with resume ON, load
+ * out_dir/checkpoint-last when it exists. Nothing is written yet.
+ * @param[out] out     receives the trainer (free with medner_trainer_free()).
+ * @param      params  options; base_dir, train_path and out_dir are required.
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (missing path, bad option or
+ *         struct_size, an unknown dev tag with unknown_labels_error ON:
+ *         "FILE:LINE: label ..."); MEDNER_E_UNSUPPORTED (a model medner
+ *         cannot train); MEDNER_E_IO; MEDNER_E_PARSE (malformed CoNLL/brat:
+ *         "FILE:LINE: ..."; a bad checkpoint); MEDNER_E_INVALID_MODEL;
+ *         MEDNER_E_INVALID_CONFIG (a checkpoint made with other params or
+ *         labels); MEDNER_E_OUT_OF_MEMORY. On failure *out is untouched.
+ * Thread-safety: safe to call from any thread.
+ */
+MEDNER_API int medner_trainer_create(medner_trainer **out, const medner_train_params *params);
+
+/**
+ * Train until the last epoch, early stopping, max_steps, cancellation or a
+ * NaN loss. May be called again after a cancellation to go on.
+ * @return MEDNER_OK (finished, early stop, max_steps); MEDNER_E_CANCELLED
+ *         (checkpoint-last written at the last completed step: resume from
+ *         it); MEDNER_E_DIVERGED (a NaN or infinite loss at step N: no
+ *         update was applied, the files written before stay as they were);
+ *         MEDNER_E_IO (writing out_dir); MEDNER_E_INVALID_ARGUMENT;
+ *         MEDNER_E_OUT_OF_MEMORY. medner_trainer_get_info() says why it stopped.
+ * Thread-safety: one thread at a time per trainer.
+ */
+MEDNER_API int medner_trainer_run(medner_trainer *trainer);
+
+/** Ask a running trainer to stop after the current optimizer step. Only an
+ *  atomic store: safe from any thread and from a signal handler. NULL is a
+ *  no-op. */
+MEDNER_API void medner_trainer_cancel(medner_trainer *trainer);
+
+/**
+ * Describe the trainer: fills `out` up to out->struct_size (initialise it
+ * with MEDNER_TRAIN_INFO_INIT). Strings are borrowed from the trainer.
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULL, struct_size too small).
+ * Thread-safety: not while medner_trainer_run() runs on another thread
+ * (call it from the callback instead).
+ */
+MEDNER_API int medner_trainer_get_info(const medner_trainer *trainer, medner_train_info *out);
+
+/** Label `index` of the model being trained (borrowed), or NULL when out of
+ *  range. Thread-safety: safe from any thread. */
+MEDNER_API const char *medner_trainer_label(const medner_trainer *trainer, size_t index);
+
+/** Free a trainer (not while it runs). NULL is a no-op. */
+MEDNER_API void medner_trainer_free(medner_trainer *trainer);
+
+/** @} */
 
 #ifdef __cplusplus
 } /* extern "C" */

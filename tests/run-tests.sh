@@ -20,6 +20,7 @@ if [ "$mode" = all ]; then
   run cli-context sh tests/cli/test-cli-context.sh
   run cli-precision sh tests/cli/test-cli-precision.sh
   run cli-html sh tests/cli/test-cli-html.sh
+  run cli-train sh tests/cli/test-cli-train.sh
   run check-abi make --no-print-directory check-abi
   run abi-gate sh tests/abi/test-abi-gate.sh
   run install sh tests/install/test-install.sh

@@ -16,6 +16,7 @@ int medner_cli_logits(int argc, char **argv);
 int medner_cli_annotate(int argc, char **argv);
 int medner_cli_eval(int argc, char **argv);
 int medner_cli_context(int argc, char **argv);
+int medner_cli_train(int argc, char **argv); /* train.c (EXPERIMENTAL) */
 
 /* Pipeline flags shared by annotate and eval (options.c). */
 typedef struct medner_cli_options {

@@ -26,6 +26,8 @@ static const command commands[] = {
     { "eval", "entity-level P/R/F1 on a CoNLL file (identical to seqeval)", medner_cli_eval },
     { "info", "describe a Hugging Face model directory", medner_cli_info },
     { "logits", "per-token logits of JSON lines (check against PyTorch)", medner_cli_logits },
+    { "train", "fine-tune a token classifier on CoNLL or brat data (experimental)",
+      medner_cli_train },
     { "tokenize", "WordPiece-tokenize JSON lines (ids, tokens, byte offsets)", medner_cli_tokenize },
     { "version", "print the library version", cmd_version },
     { "help", "show this help", cmd_help },

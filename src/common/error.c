@@ -23,6 +23,8 @@ const char *medner_status_str(int status)
     case MEDNER_E_LIMIT: return "limit exceeded";
     case MEDNER_E_BUSY: return "busy";
     case MEDNER_E_INTERNAL: return "internal error";
+    case MEDNER_E_CANCELLED: return "cancelled";
+    case MEDNER_E_DIVERGED: return "training diverged";
     default: return "unknown status";
     }
 }

@@ -1,0 +1,140 @@
+#!/bin/sh
+# medner train (EXPERIMENTAL, docs/training.md): a run from a YAML recipe with
+# command-line overrides writes a model directory medner loads, a JSON-lines
+# log (one valid object per step and per epoch) and plain progress lines when
+# stderr is not a terminal; bad options, recipe keys and data files are
+# refused with the place named; Ctrl-C (SIGINT) stops with status 130 and a
+# checkpoint that --resume continues from; with transformers installed, the
+# model directory loads in AutoModelForTokenClassification with the same
+# logits as medner (tests/reference/check_hf_roundtrip.py).
+set -u
+m=${MEDNER:-bin/medner}
+base=tests/data/models/tiny-bert-model
+td=tests/data/train-data
+tmp=$(mktemp -d /tmp/medner-train.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "cli-train: FAIL: $*"; exit 1; }
+
+cat > "$tmp/r.yaml" <<EOF2
+# a recipe: keys are the long options
+base: $base
+train: $td/ncbi-train.tsv
+dev: $td/ncbi-dev.tsv
+epochs: 3
+lr: 1.0e-3
+batch_size: 4
+max-length: 64
+warmup-ratio: 0.1
+seed: 5
+EOF2
+$m train --recipe "$tmp/r.yaml" --out "$tmp/out" --epochs 2 --log-json "$tmp/log.jsonl" \
+  2> "$tmp/err" || fail "recipe run: exit $?: $(cat "$tmp/err")"
+grep -q '^epoch 2/2: train loss' "$tmp/err" || fail "no epoch line (the command line's --epochs 2 wins): $(cat "$tmp/err")"
+grep -q 'step 8/8 epoch 2/2 loss' "$tmp/err" || fail "no plain progress line: $(cat "$tmp/err")"
+python3 - "$tmp/log.jsonl" <<'PY' || fail "JSON log"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+steps = [r for r in rows if r["event"] == "step"]
+epochs = [r for r in rows if r["event"] == "epoch"]
+assert len(steps) == 8 and len(epochs) == 2, (len(steps), len(epochs))
+assert all(k in steps[0] for k in ("loss", "lr", "grad_norm", "tokens_per_s"))
+assert all(k in epochs[0] for k in ("dev_f1", "dev_precision", "dev_recall", "dev_loss"))
+assert steps[0]["lr"] < steps[1]["lr"] or steps[0]["lr"] > 0  # warm-up then decay
+PY
+$m info "$tmp/out" > "$tmp/info" 2>&1 || fail "medner info on the trained model: $(cat "$tmp/info")"
+grep -q 'B-Disease' "$tmp/info" || fail "labels not in medner info: $(cat "$tmp/info")"
+[ -f "$tmp/out/checkpoint-last/optimizer.safetensors" ] || fail "no checkpoint-last"
+
+# the dev scores of the loop = `medner eval` of the model it wrote (the best epoch); the run is
+# chosen so that the best F1 is neither 0 nor 1 (dev = train, 14 epochs: epoch 12, F1 0.2857)
+$m train --base $base --train $td/ncbi-train.tsv --dev $td/ncbi-train.tsv --out "$tmp/ev" --epochs 14 \
+  --lr 3e-3 --batch-size 2 --log-json "$tmp/ev.jsonl" --quiet 2> "$tmp/err" || fail "eval run: $(cat "$tmp/err")"
+$m eval --model "$tmp/ev" --data $td/ncbi-train.tsv --json > "$tmp/ev.json" || fail "medner eval of the trained model"
+python3 - "$tmp/ev.jsonl" "$tmp/ev.json" <<'PY' || fail "the loop's dev scores differ from medner eval"
+import json, sys
+best = [json.loads(l) for l in open(sys.argv[1]) if '"best":true' in l][-1]
+ev = json.load(open(sys.argv[2]))["micro"]
+assert 0 < best["dev_f1"] < 1, best
+for k in ("precision", "recall", "f1"):
+    assert abs(best["dev_" + k] - ev[k]) < 1e-8, (k, best, ev)
+PY
+
+# the shipped recipes parse (their data and model replaced by the test's, 2 steps)
+for r in examples/recipes/*.yaml; do
+  $m train --recipe "$r" --base $base --train $td/ncbi-train.tsv --dev $td/ncbi-dev.tsv \
+    --out "$tmp/recipe" --max-steps 2 --threads 1 --save-steps 0 --log-json "$tmp/r.jsonl" \
+    --quiet 2> "$tmp/err" || fail "$r: exit $?: $(cat "$tmp/err")"
+done
+
+# brat input: a directory of .txt/.ann pairs (BIOES training)
+mkdir -p "$tmp/brat"
+printf 'Fever and cough.\nNo rash.\n' > "$tmp/brat/a.txt"
+printf 'T1\tSign_symptom 0 5\tFever\nT2\tSign_symptom 10 15\tcough\nT3\tSign_symptom 20 24\trash\n' > "$tmp/brat/a.ann"
+printf 'Severe headache today.\n' > "$tmp/brat/b.txt"
+printf 'T1\tSign_symptom 0 15\tSevere headache\nT2\tDate 16 21\ttoday\n' > "$tmp/brat/b.ann"
+$m train --base $base --train "$tmp/brat" --dev "$tmp/brat/b.ann" --out "$tmp/bo" --scheme bioes \
+  --epochs 2 --batch-size 1 2> "$tmp/err" || fail "brat training: exit $?: $(cat "$tmp/err")"
+grep -q '5 labels, 3 training sentences' "$tmp/err" || fail "brat labels/sentences: $(cat "$tmp/err")"
+grep -q '"S-Date"' "$tmp/bo/config.json" || fail "no S-Date label in the brat-trained config"
+# --types keeps some entity types (the others become O)
+$m train --base $base --train "$tmp/brat" --out "$tmp/bt" --scheme bioes --types Sign_symptom \
+  --epochs 1 2> "$tmp/err" || fail "--types: exit $?: $(cat "$tmp/err")"
+grep -q '4 labels' "$tmp/err" || fail "--types Sign_symptom: $(cat "$tmp/err")"
+grep -q 'Date' "$tmp/bt/config.json" && fail "--types Sign_symptom kept Date"
+
+# refusals
+$m train --base $base --train $td/ncbi-train.tsv --out "$tmp/x" --precision bf16 2> "$tmp/err"
+[ $? -eq 2 ] || fail "--precision bf16 accepted"
+grep -q 'fp32 only' "$tmp/err" || fail "--precision message: $(cat "$tmp/err")"
+$m train --base $base --train $td/ncbi-train.tsv --out "$tmp/x" --lr fast 2> "$tmp/err"
+[ $? -eq 2 ] || fail "--lr fast accepted"
+printf 'base: %s\nlearning_rate: 1\n' $base > "$tmp/bad.yaml"
+$m train --recipe "$tmp/bad.yaml" --train $td/ncbi-train.tsv --out "$tmp/x" 2> "$tmp/err"
+[ $? -eq 2 ] || fail "unknown recipe key accepted"
+grep -q "bad.yaml:2:1: unknown recipe key 'learning_rate'" "$tmp/err" || fail "recipe key message: $(cat "$tmp/err")"
+printf 'epochs: [1, 2]\n' > "$tmp/bad2.yaml"
+$m train --recipe "$tmp/bad2.yaml" 2> "$tmp/err"
+[ $? -eq 2 ] || fail "a list value in a recipe accepted"
+grep -q "bad2.yaml:1:9: epochs must be a single value" "$tmp/err" || fail "recipe type message: $(cat "$tmp/err")"
+printf 'a\tB-Disease\nb\tI-Disease\tx\n' > "$tmp/bad.tsv"
+$m train --base $base --train "$tmp/bad.tsv" --out "$tmp/x" 2> "$tmp/err"
+[ $? -eq 1 ] || fail "malformed training file accepted"
+grep -q "bad.tsv:2:" "$tmp/err" || fail "no file:line for a malformed file: $(cat "$tmp/err")"
+$m train --base $base --train $td/ncbi-train.tsv --out "$tmp/x" --lr 1e30 --max-grad-norm -1 \
+  --warmup-ratio 0 2> "$tmp/err"
+[ $? -eq 1 ] || fail "lr 1e30 did not fail"
+grep -q "training diverged" "$tmp/err" || fail "NaN message: $(cat "$tmp/err")"
+
+# Ctrl-C: status 130, checkpoint, --resume continues from it
+long="--base $base --train $td/ncbi-train.tsv --out $tmp/c --epochs 100000 --batch-size 1 --max-length 32 --quiet"
+$m train $long 2> "$tmp/err" & pid=$!
+sleep 1; kill -INT $pid; wait $pid; rc=$?
+[ $rc -eq 130 ] || fail "SIGINT: exit $rc: $(cat "$tmp/err")"
+grep -q 'checkpoint-last' "$tmp/err" || fail "SIGINT message: $(cat "$tmp/err")"
+step=$(sed -n 's/.*"step": \([0-9]*\).*/\1/p' "$tmp/c/checkpoint-last/trainer_state.json")
+[ "${step:-0}" -gt 0 ] || fail "no steps in the checkpoint"
+$m train $long --resume --max-steps 1 2> "$tmp/err"
+[ $? -eq 1 ] && grep -q 'other training parameters' "$tmp/err" || fail "resume with other options accepted: $(cat "$tmp/err")"
+$m train $long --resume 2> "$tmp/err" & pid=$!
+sleep 1; kill -INT $pid; wait $pid; rc=$?
+[ $rc -eq 130 ] || fail "resumed run: exit $rc: $(cat "$tmp/err")"
+step2=$(sed -n 's/.*"step": \([0-9]*\).*/\1/p' "$tmp/c/checkpoint-last/trainer_state.json")
+[ "$step2" -gt "$step" ] || fail "the resumed run did not go on from step $step ($step2)"
+
+# a crash (SIGKILL) while checkpoints are written every step: --resume finds a complete one
+crash="--base $base --train $td/ncbi-train.tsv --out $tmp/k --epochs 100000 --batch-size 1 --max-length 32 --save-steps 1"
+$m train $crash 2> "$tmp/err" & pid=$!
+sleep 1; kill -KILL $pid; wait $pid 2>/dev/null
+$m train $crash --resume 2> "$tmp/err" & pid=$!
+sleep 1; kill -INT $pid; wait $pid; rc=$?
+[ $rc -eq 130 ] || fail "resume after SIGKILL: exit $rc: $(cat "$tmp/err")"
+grep -q 'optimizer steps (resumed)' "$tmp/err" || fail "resume after SIGKILL found no checkpoint: $(cat "$tmp/err")"
+
+if python3 -c 'import transformers, torch' 2>/dev/null; then
+  python3 tests/reference/check_hf_roundtrip.py "$tmp/out" "$m" > "$tmp/rt" 2>&1 ||
+    fail "transformers round trip: $(cat "$tmp/rt")"
+  echo "cli-train: transformers round trip: $(grep 'max |' "$tmp/rt")"
+else
+  echo "cli-train: transformers not installed: round trip skipped"
+fi
+echo "cli-train: OK"
