@@ -30,7 +30,7 @@ typedef void (*sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int 
 enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
 #define OPENBLAS_SONAME "libopenblas.so.0"
 
-static _Atomic(sgemm_fn) sgemm_ptr = NULL;
+static _Atomic(sgemm_fn) sgemm_ptr; /* NULL: static storage (an explicit NULL is not a constant for clang) */
 
 int medner__blas_open(const char **why)
 {

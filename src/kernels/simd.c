@@ -19,7 +19,7 @@ static _Atomic unsigned choices = 0;
 
 static medner__kfns tables[MEDNER__ISA_AVX512 + 1];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
-_Atomic(const medner__kfns *) medner__kfns_current = NULL;
+_Atomic(const medner__kfns *) medner__kfns_current; /* NULL (static storage) */
 
 /* The best level the CPU (and the OS) supports. */
 static int cpu_isa(void)

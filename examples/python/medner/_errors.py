@@ -19,6 +19,8 @@ class Status(enum.IntEnum):
     LIMIT = _capi.E_LIMIT
     BUSY = _capi.E_BUSY
     INTERNAL = _capi.E_INTERNAL
+    CANCELLED = _capi.E_CANCELLED
+    DIVERGED = _capi.E_DIVERGED
 
 
 class MednerError(Exception):

@@ -75,3 +75,15 @@ def test_struct_size_is_set_like_the_init_macros():
     for cls in _capi.STRUCTS.values():
         s = cls()
         assert s.struct_size == ctypes.sizeof(cls)
+
+
+def test_status_codes_match_the_header():
+    """Every MEDNER_E_* of enum medner_status has a Status member of the same
+    value (a code added to the header without the binding fails here)."""
+    import medner
+    codes = dict(re.findall(r"MEDNER_(E_[A-Z0-9_]+|OK)\s*=\s*(-?\d+)", HEADER.read_text()))
+    assert len(codes) >= 12, codes
+    for name, value in codes.items():
+        member = name[2:] if name.startswith("E_") else name
+        assert medner.Status[member] == int(value), (name, value)
+    assert len(medner.Status) == len(codes)
