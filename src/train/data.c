@@ -226,6 +226,17 @@ static int read_ann(const char *path, size_t n_cps, span **out, size_t *n_out, s
                               "the annotation id", path, line);
             break;
         }
+        /* The type becomes a label (config.json, tags): no NUL or other control
+         * byte (a NUL would cut it to nothing), valid UTF-8. */
+        size_t bad_at = 0;
+        for (const char *c = t0; c < t1 && bad_at == 0; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                bad_at = (size_t)(c - t0) + 1;
+        if (bad_at != 0 || medner__utf8_check(t0, (size_t)(t1 - t0), &bad_at) != 0) {
+            rc = medner__fail(MEDNER_E_PARSE, "%s:%zu: the entity type has a control byte or "
+                              "invalid UTF-8 (expected a printable name)", path, line);
+            break;
+        }
         const char *o = t1 + 1;
         size_t b0, e0;
         if (parse_size(&o, le, &b0) || o >= le || *o != ' ' || (o++, parse_size(&o, le, &e0))) {
