@@ -19,10 +19,14 @@ static uint64_t mix64(uint64_t z)
 
 #define GOLDEN64 0x9e3779b97f4a7c15ULL
 
+static uint64_t rng_key(uint64_t seed, uint64_t stream)
+{
+    return mix64(mix64(seed + GOLDEN64) ^ (stream * GOLDEN64 + 0x632be59bd9b4e019ULL));
+}
+
 uint64_t medner__rng_u64(uint64_t seed, uint64_t stream, uint64_t index)
 {
-    uint64_t key = mix64(mix64(seed + GOLDEN64) ^ (stream * GOLDEN64 + 0x632be59bd9b4e019ULL));
-    return mix64(key + (index + 1) * GOLDEN64);
+    return mix64(rng_key(seed, stream) + (index + 1) * GOLDEN64);
 }
 
 float medner__rng_uniform(uint64_t seed, uint64_t stream, uint64_t index)
@@ -43,11 +47,15 @@ typedef struct drop_job {
     uint64_t seed, stream, first;
 } drop_job;
 
+/* The key once per range, then one mix per element: the bits of
+ * medner__rng_u64, so the mask of medner__dropout_keep. */
 static void drop_range(const drop_job *j, size_t i0, size_t i1)
 {
-    for (size_t i = i0; i < i1; i++)
-        j->y[i] = medner__dropout_keep(j->p, j->seed, j->stream, j->first + i) ? j->x[i] * j->scale
-                                                                               : 0.0f;
+    uint64_t key = rng_key(j->seed, j->stream);
+    for (size_t i = i0; i < i1; i++) {
+        float u = (float)(mix64(key + (j->first + i + 1) * GOLDEN64) >> 40) * 0x1p-24f;
+        j->y[i] = u >= j->p ? j->x[i] * j->scale : 0.0f;
+    }
 }
 
 static void drop_task(void *arg, size_t tid, size_t nt, float *scratch)
@@ -97,14 +105,16 @@ size_t medner__linear_backward_work(size_t M, size_t N, size_t K)
 {
     /* W^T [K,N], dy^T [N,M], x^T [K,M], the product [max(M,N), K] */
     size_t r = M > N ? M : N;
-    return K * N + N * M + K * M + r * K;
+    return K * N + medner__gemm_packed_size(N, M) + 16 + K * M + r * K;
 }
 
 int medner__linear_backward(medner__par *par, float *dx, size_t lddx, int dx_add, float *dw,
                             float *db, const float *dy, size_t lddy, const float *x, size_t ldx,
                             const float *w, size_t M, size_t N, size_t K, float *work)
 {
-    float *wt = work, *dyt = wt + K * N, *xt = dyt + N * M, *prod = xt + K * M;
+    float *wt = work, *dyp = wt + K * N;
+    dyp += (16 - ((uintptr_t)dyp / sizeof(float)) % 16) % 16; /* panels 64-byte aligned */
+    float *xt = dyp + medner__gemm_packed_size(N, M), *prod = xt + K * M;
     size_t kmax = M > N ? M : N;
     if (medner__par_reserve(par, medner__linear_scratch(kmax)) != 0)
         return -1;
@@ -120,10 +130,20 @@ int medner__linear_backward(medner__par *par, float *dx, size_t lddx, int dx_add
                     dx[m * lddx + k] += prod[m * K + k];
     }
     if (dw != NULL) {
-        /* dw += dy^T . x: a linear layer of dy^T [N, M] with weights x^T [K, M] */
-        medner__transpose(dyt, M, dy, lddy, M, N);
+        /* dw += dy^T . x: a linear layer of dy^T [N, M] (packed straight from
+         * dy's rows, no transposed copy) with weights x^T [K, M] */
         medner__transpose(xt, M, x, ldx, M, K);
-        medner__linear(par, prod, K, dyt, M, xt, NULL, N, K, M, MEDNER__EPI_NONE);
+        if (K <= 64) {
+            /* narrow outputs: medner__linear's kernel summing in double (as
+             * the forward would choose), from a transposed copy of dy */
+            medner__transpose(dyp, M, dy, lddy, M, N);
+            medner__linear(par, prod, K, dyp, M, xt, NULL, N, K, M, MEDNER__EPI_NONE);
+        } else {
+            medner__gemm_pack_t(dyp, dy, lddy, N, M);
+            medner__linear_args la = { .y = prod, .ldy = K, .x = dyp, .x_panels = 1, .w = xt,
+                                       .M = N, .N = K, .K = M };
+            medner__linear_run(par, &la);
+        }
         for (size_t i = 0; i < N * K; i++)
             dw[i] += prod[i];
     }
@@ -371,11 +391,6 @@ size_t medner__attention_probs_size(const size_t *lens, size_t n_seqs, size_t H)
     return n;
 }
 
-size_t medner__attention_train_scratch(size_t L)
-{
-    return L * L + L + 16;
-}
-
 typedef struct att_job {
     float *out, *probs, *dqkv;
     const float *qkv, *dout, *cprobs;
@@ -394,37 +409,76 @@ static size_t probs_at(const att_job *j, size_t s, size_t h)
     return o + h * j->lens[s] * j->lens[s];
 }
 
+#define ALIGN16(n) (((n) + 15) & ~(size_t)15)
+
+/* Per (sequence, head) scratch, every buffer 64-byte aligned: the scores or
+ * their gradient [L, L], the dropped probabilities [L, L], packed panels of
+ * an L x L product's x, two transposed L x D operands, and the row-x GEMM's
+ * own scratch. */
+size_t medner__attention_train_scratch(size_t L, size_t D)
+{
+    size_t K = L > D ? L : D;
+    return 2 * ALIGN16(L * L) + ALIGN16(medner__gemm_packed_size(L, L)) + 2 * ALIGN16(D * L) +
+           ALIGN16(medner__gemm_scratch(K)) + 16;
+}
+
+typedef struct att_scr {
+    float *ds, *pd, *pk, *t1, *t2, *gs;
+} att_scr;
+
+static att_scr att_scratch(float *s, size_t L, size_t D)
+{
+    att_scr a;
+    a.ds = s;
+    a.pd = a.ds + ALIGN16(L * L);
+    a.pk = a.pd + ALIGN16(L * L);
+    a.t1 = a.pk + ALIGN16(medner__gemm_packed_size(L, L));
+    a.t2 = a.t1 + ALIGN16(D * L);
+    a.gs = a.t2 + ALIGN16(D * L);
+    return a;
+}
+
+/* y[M, N] = alpha x[M, K] . w[N, K]^T, x and w as rows (strides ldx, ldw). */
+static void att_gemm(float *y, size_t ldy, const float *x, size_t ldx, const float *w, size_t ldw,
+                     float alpha, size_t M, size_t N, size_t K, float *gs)
+{
+    medner__gemm_op g = { .y = y, .ldy = ldy, .ymode = MEDNER__GEMM_ROWS, .x = x, .ldx = ldx,
+                          .w = w, .ldw = ldw, .alpha = alpha, .M = M, .K = K };
+    medner__gemm(&g, 0, N, gs);
+}
+
+/* P' = dropout(P) into pd (the mask of element po + i L + t). */
+static void att_drop(const att_job *j, float *pd, const float *P, size_t L, size_t po)
+{
+    medner__dropout(NULL, pd, P, L * L, j->p, j->seed, j->stream, po);
+}
+
+/* Forward of one (sequence, head), as GEMMs: S = scale Q K^T into P, row
+ * softmax, out = P' V (V transposed once into scratch). Each element of a
+ * product is one FMA chain in ascending k (medner__gemm), computed by the
+ * one thread that owns the pair: thread-count invariant. */
 static void att_fwd_one(const att_job *j, size_t s, size_t h, float *scratch)
 {
-    (void)scratch;
     size_t L = j->lens[s], D = j->D, ld = 3 * j->H * D, ldo = j->H * D;
     const float *q = j->qkv + j->starts[s] * ld + h * D, *k = q + j->H * D, *v = k + j->H * D;
     size_t po = probs_at(j, s, h);
     float *P = j->probs + po, *o = j->out + j->starts[s] * ldo + h * D;
-    float keep = j->p > 0.0f ? 1.0f / (1.0f - j->p) : 1.0f;
-    for (size_t i = 0; i < L; i++) {
-        float *pr = P + i * L;
-        for (size_t t = 0; t < L; t++) {
-            float acc = 0.0f;
-            for (size_t d = 0; d < D; d++)
-                acc += q[i * ld + d] * k[t * ld + d];
-            pr[t] = acc * j->scale;
-        }
-        medner__softmax(pr, 1, L);
-        float *oi = o + i * ldo;
-        for (size_t d = 0; d < D; d++)
-            oi[d] = 0.0f;
-        for (size_t t = 0; t < L; t++) {
-            float pt = pr[t];
-            if (j->p > 0.0f)
-                pt = medner__dropout_keep(j->p, j->seed, j->stream, po + i * L + t) ? pt * keep
-                                                                                     : 0.0f;
-            for (size_t d = 0; d < D; d++)
-                oi[d] += pt * v[t * ld + d];
-        }
+    att_scr a = att_scratch(scratch, L, D);
+    att_gemm(P, L, q, ld, k, ld, j->scale, L, L, D, a.gs);
+    medner__softmax(P, L, L);
+    const float *pp = P;
+    if (j->p > 0.0f) {
+        att_drop(j, a.pd, P, L, po);
+        pp = a.pd;
     }
+    medner__transpose(a.t1, L, v, ld, L, D); /* v^T [D, L] */
+    att_gemm(o, ldo, pp, L, a.t1, L, 1.0f, L, D, L, a.gs);
 }
 
+/* Backward of one (sequence, head): dP' = dO V^T (a GEMM), through the
+ * dropout mask and the softmax: dS = P (dP - rowsum(P dP)) scale; then
+ * dV = P'^T dO, dQ = dS K, dK = dS^T Q as GEMMs (P'^T and dS^T packed
+ * straight from their rows, dO, K and Q transposed into scratch). */
 static void att_bwd_one(const att_job *j, size_t s, size_t h, float *scratch)
 {
     size_t L = j->lens[s], D = j->D, ld = 3 * j->H * D, ldo = j->H * D;
@@ -432,45 +486,36 @@ static void att_bwd_one(const att_job *j, size_t s, size_t h, float *scratch)
     float *dq = j->dqkv + j->starts[s] * ld + h * D, *dk = dq + j->H * D, *dv = dk + j->H * D;
     const float *dO = j->dout + j->starts[s] * ldo + h * D;
     size_t po = probs_at(j, s, h);
-    const float *P = j->cprobs + po;
-    float *dS = scratch; /* L x L */
-    float keep = j->p > 0.0f ? 1.0f / (1.0f - j->p) : 1.0f;
-    /* dP' = dO V^T, then through dropout and softmax: dS = P (dP - rowsum(P dP)) * scale */
+    const float *P = j->cprobs + po, *pp = P;
+    att_scr a = att_scratch(scratch, L, D);
+    float *dS = a.ds;
+    att_gemm(dS, L, dO, ldo, v, ld, 1.0f, L, L, D, a.gs);
+    if (j->p > 0.0f) {
+        medner__dropout(NULL, dS, dS, L * L, j->p, j->seed, j->stream, po);
+        att_drop(j, a.pd, P, L, po);
+        pp = a.pd;
+    }
     for (size_t i = 0; i < L; i++) {
         float *ds = dS + i * L;
+        const float *pr = P + i * L;
         double rs = 0;
-        for (size_t t = 0; t < L; t++) {
-            float acc = 0.0f;
-            for (size_t d = 0; d < D; d++)
-                acc += dO[i * ldo + d] * v[t * ld + d];
-            if (j->p > 0.0f)
-                acc = medner__dropout_keep(j->p, j->seed, j->stream, po + i * L + t) ? acc * keep
-                                                                                      : 0.0f;
-            ds[t] = acc;
-            rs += (double)acc * P[i * L + t];
-        }
+        for (size_t t = 0; t < L; t++)
+            rs += (double)ds[t] * pr[t];
         float rsf = (float)rs;
         for (size_t t = 0; t < L; t++)
-            ds[t] = P[i * L + t] * (ds[t] - rsf) * j->scale;
+            ds[t] = pr[t] * (ds[t] - rsf) * j->scale;
     }
-    /* dV = P'^T dO; dQ = dS K; dK = dS^T Q */
-    for (size_t t = 0; t < L; t++) {
-        float *dvt = dv + t * ld, *dkt = dk + t * ld, *dqt = dq + t * ld;
-        for (size_t d = 0; d < D; d++)
-            dvt[d] = dkt[d] = dqt[d] = 0.0f;
-        for (size_t i = 0; i < L; i++) {
-            float pt = P[i * L + t];
-            if (j->p > 0.0f)
-                pt = medner__dropout_keep(j->p, j->seed, j->stream, po + i * L + t) ? pt * keep
-                                                                                     : 0.0f;
-            float g = dS[i * L + t], gq = dS[t * L + i];
-            for (size_t d = 0; d < D; d++) {
-                dvt[d] += pt * dO[i * ldo + d];
-                dkt[d] += g * q[i * ld + d];
-                dqt[d] += gq * k[i * ld + d];
-            }
-        }
-    }
+    /* dV = P'^T dO */
+    medner__gemm_pack_t(a.pk, pp, L, L, L);
+    medner__transpose(a.t1, L, dO, ldo, L, D); /* dO^T [D, L] */
+    medner__gemm_packed(dv, ld, MEDNER__GEMM_ROWS, a.pk, L, L, a.t1, L, NULL, 1.0f, 0, D);
+    /* dQ = dS K */
+    medner__transpose(a.t2, L, k, ld, L, D); /* K^T */
+    att_gemm(dq, ld, dS, L, a.t2, L, 1.0f, L, D, L, a.gs);
+    /* dK = dS^T Q */
+    medner__gemm_pack_t(a.pk, dS, L, L, L);
+    medner__transpose(a.t1, L, q, ld, L, D); /* Q^T */
+    medner__gemm_packed(dk, ld, MEDNER__GEMM_ROWS, a.pk, L, L, a.t1, L, NULL, 1.0f, 0, D);
 }
 
 static void att_task(void *arg, size_t tid, size_t nt, float *scratch, int backward)

@@ -108,9 +108,12 @@ void medner__softmax_backward_ref(float *dx, const float *dy, const float *y, si
  * probs keeps P of every (sequence, head): medner__attention_probs_size()
  * floats, sequence s, head h at sum_{r<s} H L_r^2 + h L_s^2 (row-major
  * L_s x L_s). (sequence, head) pairs are spread over par's threads; scratch
- * medner__attention_train_scratch(Lmax) floats each. */
+ * medner__attention_train_scratch(Lmax, D) floats each. Every product runs
+ * as a GEMM (medner__gemm / medner__gemm_packed: each element one FMA chain
+ * in ascending k) on the thread that owns the pair, so results do not
+ * depend on the thread count. */
 size_t medner__attention_probs_size(const size_t *lens, size_t n_seqs, size_t H);
-size_t medner__attention_train_scratch(size_t L);
+size_t medner__attention_train_scratch(size_t L, size_t D);
 void medner__attention_train(medner__par *par, float *out, float *probs, const float *qkv,
                              const size_t *starts, const size_t *lens, size_t n_seqs, size_t H,
                              size_t D, float scale, float drop_p, uint64_t seed, uint64_t stream);

@@ -373,7 +373,7 @@ static void test_attention(void **state)
     float *probs = fa(medner__attention_probs_size(lens, 2, H));
     medner__par *par;
     assert_int_equal(medner__par_create(&par, 2), 0);
-    assert_int_equal(medner__par_reserve(par, medner__attention_train_scratch(7)), 0);
+    assert_int_equal(medner__par_reserve(par, medner__attention_train_scratch(7, 4)), 0);
     medner__attention_train(par, out, probs, qkv, starts, lens, 2, H, D, scale, 0.0f, 0, 0);
     medner__attention_backward(par, dqkv, dout, qkv, probs, starts, lens, 2, H, D, scale, 0.0f, 0,
                                0);
