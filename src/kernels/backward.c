@@ -616,13 +616,14 @@ void medner__embed_backward(float *dword, float *dpos, float *dtype, const float
 {
     for (size_t i = 0; i < n; i++) {
         const float *g = dout + i * dim;
-        float *w = ids[i] == pad_id ? NULL : dword + (size_t)ids[i] * dim;
-        float *p = dpos + (size_t)positions[i] * dim;
+        float *w = ids[i] == pad_id || !dword ? NULL : dword + (size_t)ids[i] * dim;
+        float *p = dpos ? dpos + (size_t)positions[i] * dim : NULL;
         float *t = dtype ? dtype + (size_t)(type_ids ? type_ids[i] : 0) * dim : NULL;
         for (size_t c = 0; c < dim; c++) {
             if (w)
                 w[c] += g[c];
-            p[c] += g[c];
+            if (p)
+                p[c] += g[c];
             if (t)
                 t[c] += g[c];
         }

@@ -136,7 +136,8 @@ void medner__attention_backward_ref(float *dq, float *dk, float *dv, size_t ldd,
  * DistilBERT; type_ids NULL: all 0), tokens in order (deterministic).
  * Tokens whose id is pad_id add nothing to dword (nn.Embedding's
  * padding_idx, which Hugging Face sets to pad_token_id: that row never
- * learns); pad_id < 0: none. Their position and type rows still do. */
+ * learns); pad_id < 0: none. Their position and type rows still do. A NULL
+ * table (frozen) gets nothing. */
 void medner__embed_backward(float *dword, float *dpos, float *dtype, const float *dout,
                             const int32_t *ids, const int32_t *type_ids,
                             const int32_t *positions, size_t n, size_t dim, int32_t pad_id);

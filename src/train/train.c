@@ -17,6 +17,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "train/lora.h"
 #include "train/train.h"
 
 /* ---- parameters ------------------------------------------------------------------- */
@@ -84,6 +85,7 @@ void medner__tparams_free(medner__tparams *t)
     medner__free(t->w.layers);
     medner__free(t->param);
     medner__free(t->grad);
+    medner__lora_free(t->lora);
     medner__free(t);
 }
 
@@ -106,6 +108,9 @@ float *medner__tparams_grad(medner__tparams *t, size_t s)
 
 typedef struct layer_acts {
     float *xin, *qkv, *probs, *ctx, *xhat1, *rstd1, *h1, *f1pre, *f1act, *xhat2, *rstd2;
+    /* LoRA, per linear of the layer (NULL: not targeted): the dropped input
+     * [T, in] (only with lora dropout on) and u = drop(x) A^T [T, r] */
+    float *lx[MEDNER__LORA_WHICH], *lu[MEDNER__LORA_WHICH];
 } layer_acts;
 
 struct medner__trainer_ctx {
@@ -122,6 +127,7 @@ struct medner__trainer_ctx {
     /* the current batch's buffers, carved from arena */
     float *xhat0, *rstd0, *xout, *xcls, *logits, *dlogits, *ytmp;
     float *dx, *dh, *dtmp, *dI, *dqkv, *dctx, *work;
+    float *lv, *ldu, *ldx; /* LoRA: [T, max(H, I)], [T, r], [T, max(H, I)] */
 };
 
 int medner__train_ctx_create(medner__trainer_ctx **out, size_t threads)
@@ -156,17 +162,34 @@ static size_t lin_work(size_t T, size_t N, size_t K)
 }
 
 /* Carve the arena for T tokens; P floats of attention probabilities per layer. */
+/* LoRA: floats kept per layer (inputs when dropped, u) and the widest in/out. */
+static size_t lora_layer_floats(const struct medner__lora *lo, size_t l, size_t T, int drop_on)
+{
+    size_t f = 0;
+    for (size_t k = 0; lo && k < MEDNER__LORA_WHICH; k++) {
+        long i = lo->index[l * MEDNER__LORA_WHICH + k];
+        if (i >= 0)
+            f += T * lo->r + (drop_on ? T * lo->mods[i].in : 0);
+    }
+    return f;
+}
+
 static int reserve(medner__trainer_ctx *c, const medner__config *cfg, size_t T, size_t P,
-                   size_t n)
+                   size_t n, const struct medner__lora *lo, int ldrop)
 {
     size_t H = cfg->hidden, I = cfg->intermediate, C = cfg->num_labels, NL = cfg->layers;
     size_t per_layer = T * (H + 3 * H + H + H + 1 + H + I + I + H + 1) + P;
-    size_t w = lin_work(T, C, H);
-    size_t cand[3] = { lin_work(T, H, I), lin_work(T, I, H), lin_work(T, H, H) };
-    for (size_t i = 0; i < 3; i++)
+    size_t w = lin_work(T, C, H), wide = H > I ? H : I, r = lo ? lo->r : 0;
+    size_t cand[5] = { lin_work(T, H, I), lin_work(T, I, H), lin_work(T, H, H),
+                       lo ? lin_work(T, wide, r) : 0, lo ? lin_work(T, r, wide) : 0 };
+    for (size_t i = 0; i < 5; i++)
         if (cand[i] > w)
             w = cand[i];
-    size_t need = NL * per_layer + T * (H + 1 + H + H + C + C + H) + T * (H + H + H + I + 3 * H + H) + w;
+    size_t lora_floats = lo ? T * (wide + r + wide) : 0;
+    for (size_t l = 0; l < NL; l++)
+        lora_floats += lora_layer_floats(lo, l, T, ldrop);
+    size_t need = NL * per_layer + T * (H + 1 + H + H + C + C + H) + T * (H + H + H + I + 3 * H + H) + w +
+                  lora_floats;
     if (need > c->cap) {
         float *a = medner__malloc(need * sizeof(float));
         if (a == NULL)
@@ -214,6 +237,15 @@ static int reserve(medner__trainer_ctx *c, const medner__config *cfg, size_t T, 
         TAKE(la->f1act, T * I);
         TAKE(la->xhat2, T * H);
         TAKE(la->rstd2, T);
+        for (size_t k = 0; k < MEDNER__LORA_WHICH; k++) {
+            long i = lo ? lo->index[l * MEDNER__LORA_WHICH + k] : -1;
+            la->lx[k] = la->lu[k] = NULL;
+            if (i < 0)
+                continue;
+            TAKE(la->lu[k], T * lo->r);
+            if (ldrop)
+                TAKE(la->lx[k], T * lo->mods[i].in);
+        }
     }
     TAKE(c->xhat0, T * H);
     TAKE(c->rstd0, T);
@@ -229,6 +261,12 @@ static int reserve(medner__trainer_ctx *c, const medner__config *cfg, size_t T, 
     TAKE(c->dqkv, T * 3 * H);
     TAKE(c->dctx, T * H);
     TAKE(c->work, w);
+    c->lv = c->ldu = c->ldx = NULL;
+    if (lo) {
+        TAKE(c->lv, T * wide);
+        TAKE(c->ldu, T * r);
+        TAKE(c->ldx, T * wide);
+    }
 #undef TAKE
     return 0;
 }
@@ -296,7 +334,92 @@ static int check_batch(const medner__config *cfg, const medner__tbatch *b, size_
     return MEDNER_OK;
 }
 
-#define G(t, p) ((t)->grad + ((p) - (t)->param))
+/* The gradient of the tensor at p: NULL when p is not in t->param (a
+ * frozen base weight of LoRA training). */
+static float *grad_of(medner__tparams *t, const float *p)
+{
+    if (p == NULL || p < t->param || p >= t->param + t->n)
+        return NULL;
+    return t->grad + (p - t->param);
+}
+#define G(t, p) grad_of((t), (p))
+
+/* ---- LoRA path of a targeted linear ------------------------------------------------
+ * Forward: y[T, out] (row stride ldy) += (drop(x) A^T) B^T * scale, PEFT's
+ * lora_B(lora_A(dropout(x))) * scaling: u = drop(x) A^T kept, v = u B^T,
+ * y += v * scale. The mask: seed and stream of the step's dropout, the
+ * stream's site field 8 + which (outside the base sites). */
+typedef struct lora_site {
+    const struct medner__lora *lo;
+    const medner__lora_mod *md;
+    const float *A, *B;
+    float *dA, *dB;
+    float p;
+    uint64_t seed, stream;
+} lora_site;
+
+static int lora_at(lora_site *ls, medner__tparams *t, size_t l, size_t which,
+                   const medner__tdropout *drop, int drop_on)
+{
+    const struct medner__lora *lo = t->lora;
+    long i = lo ? lo->index[l * MEDNER__LORA_WHICH + which] : -1;
+    if (i < 0)
+        return 0;
+    ls->lo = lo;
+    ls->md = &lo->mods[i];
+    ls->A = t->param + t->off[ls->md->a_slot];
+    ls->B = t->param + t->off[ls->md->b_slot];
+    ls->dA = t->grad + t->off[ls->md->a_slot];
+    ls->dB = t->grad + t->off[ls->md->b_slot];
+    ls->p = drop_on ? lo->dropout : 0.0f;
+    ls->seed = drop->seed ^ 0x4c6f5241ULL;
+    ls->stream = (drop->step << 16) | ((uint64_t)l << 4) | (8 + which);
+    return 1;
+}
+
+static void lora_forward(medner__par *par, const lora_site *ls, float *y, size_t ldy,
+                         const float *x, float *lx, float *u, float *v, size_t T)
+{
+    size_t in = ls->md->in, out = ls->md->out, r = ls->lo->r;
+    const float *xd = x;
+    if (ls->p > 0.0f) {
+        medner__dropout(par, lx, x, T * in, ls->p, ls->seed, ls->stream, 0);
+        xd = lx;
+    }
+    medner__linear(par, u, r, xd, in, ls->A, NULL, T, r, in, MEDNER__EPI_NONE);
+    medner__linear(par, v, out, u, r, ls->B, NULL, T, out, r, MEDNER__EPI_NONE);
+    float sc = ls->lo->scale;
+    for (size_t m = 0; m < T; m++)
+        for (size_t n = 0; n < out; n++)
+            y[m * ldy + n] += v[m * out + n] * sc;
+}
+
+/* Backward: dv = dy * scale; dB += dv^T u; du = dv B; dA += du^T drop(x);
+ * dx += drop'(du A). Returns 0, or -1 out of memory. */
+static int lora_backward(medner__par *par, const lora_site *ls, float *dx, size_t lddx,
+                         const float *dy, size_t lddy, const float *x, const float *lx,
+                         const float *u, float *dv, float *du, float *dxd, size_t T, float *work)
+{
+    size_t in = ls->md->in, out = ls->md->out, r = ls->lo->r;
+    float sc = ls->lo->scale;
+    for (size_t m = 0; m < T; m++)
+        for (size_t n = 0; n < out; n++)
+            dv[m * out + n] = dy[m * lddy + n] * sc;
+    int bad = medner__linear_backward(par, du, r, 0, ls->dB, NULL, dv, out, u, r, ls->B, T, out,
+                                      r, work);
+    if (ls->p > 0.0f) {
+        bad |= medner__linear_backward(par, dxd, in, 0, ls->dA, NULL, du, r, lx, in, ls->A, T, r,
+                                       in, work);
+        medner__dropout(par, dxd, dxd, T * in, ls->p, ls->seed, ls->stream, 0);
+        for (size_t m = 0; m < T; m++)
+            for (size_t k = 0; k < in; k++)
+                dx[m * lddx + k] += dxd[m * in + k];
+    } else {
+        bad |= medner__linear_backward(par, dx, lddx, 1, ls->dA, NULL, du, r, x, in, ls->A, T, r,
+                                       in, work);
+    }
+    return bad;
+}
 
 int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner__tbatch *b,
                        const medner__tdropout *drop, int backward, float grad_scale,
@@ -324,7 +447,10 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
     if (I > kmax)
         kmax = I;
     size_t scr = medner__linear_scratch(kmax), as = medner__attention_train_scratch(Lmax, D);
-    if (reserve(c, cfg, T, P, n) != 0 || medner__par_reserve(c->par, as > scr ? as : scr) != 0)
+    /* LoRA dropout: on whenever the step has dropout on */
+    int ldrop = t->lora && t->lora->dropout > 0.0f && drop != NULL &&
+                (drop->hidden > 0.0f || drop->attention > 0.0f);
+    if (reserve(c, cfg, T, P, n, t->lora, ldrop) != 0 || medner__par_reserve(c->par, as > scr ? as : scr) != 0)
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "training step: out of memory for %zu tokens",
                             T);
     int32_t *ids = c->ints, *types = ids + T, *pos = types + T, *labels = pos + T;
@@ -361,9 +487,17 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
                                        .K = H };
             medner__linear_run(par, &la);
         }
+        lora_site ls;
+        for (size_t k = 0; k < 3; k++)
+            if (lora_at(&ls, t, l, MEDNER__LORA_Q + k, drop, ldrop))
+                lora_forward(par, &ls, a->qkv + k * H, 3 * H, a->xin, a->lx[k], a->lu[k], c->lv,
+                             T);
         medner__attention_train(par, a->ctx, a->probs, a->qkv, starts, lens, n, heads, D, scale,
                                 pa, seed, stream_of(drop, l, SITE_ATT));
         medner__linear(par, c->ytmp, H, a->ctx, H, L->o_w, L->o_b, T, H, H, MEDNER__EPI_NONE);
+        if (lora_at(&ls, t, l, MEDNER__LORA_O, drop, ldrop))
+            lora_forward(par, &ls, c->ytmp, H, a->ctx, a->lx[MEDNER__LORA_O],
+                         a->lu[MEDNER__LORA_O], c->lv, T);
         if (bert)
             medner__dropout(par, c->ytmp, c->ytmp, T * H, ph, seed,
                             stream_of(drop, l, SITE_ATT_OUT), 0);
@@ -371,10 +505,16 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
                                 T, H, eps);
         medner__linear(par, a->f1pre, I, a->h1, H, L->ffn1_w, L->ffn1_b, T, I, H,
                        MEDNER__EPI_NONE);
+        if (lora_at(&ls, t, l, MEDNER__LORA_FFN1, drop, ldrop))
+            lora_forward(par, &ls, a->f1pre, I, a->h1, a->lx[MEDNER__LORA_FFN1],
+                         a->lu[MEDNER__LORA_FFN1], c->lv, T);
         memcpy(a->f1act, a->f1pre, T * I * sizeof(float));
         activate(a->f1act, T * I, act);
         medner__linear(par, c->ytmp, H, a->f1act, I, L->ffn2_w, L->ffn2_b, T, H, I,
                        MEDNER__EPI_NONE);
+        if (lora_at(&ls, t, l, MEDNER__LORA_FFN2, drop, ldrop))
+            lora_forward(par, &ls, c->ytmp, H, a->f1act, a->lx[MEDNER__LORA_FFN2],
+                         a->lu[MEDNER__LORA_FFN2], c->lv, T);
         medner__dropout(par, c->ytmp, c->ytmp, T * H, ph, seed, stream_of(drop, l, SITE_FFN_OUT),
                         0);
         medner__layernorm_train(xnext, a->xhat2, a->rstd2, c->ytmp, a->h1, L->ln2_g, L->ln2_b, T,
@@ -417,9 +557,17 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
                         0);
         bad |= medner__linear_backward(par, c->dI, I, 0, G(t, L->ffn2_w), G(t, L->ffn2_b),
                                        c->dtmp, H, a->f1act, I, L->ffn2_w, T, H, I, work);
+        lora_site ls;
+        if (lora_at(&ls, t, l, MEDNER__LORA_FFN2, drop, ldrop))
+            bad |= lora_backward(par, &ls, c->dI, I, c->dtmp, H, a->f1act,
+                                 a->lx[MEDNER__LORA_FFN2], a->lu[MEDNER__LORA_FFN2], c->lv,
+                                 c->ldu, c->ldx, T, work);
         medner__act_backward(c->dI, c->dI, a->f1pre, T * I, act);
         bad |= medner__linear_backward(par, c->dh, H, 1, G(t, L->ffn1_w), G(t, L->ffn1_b), c->dI,
                                        I, a->h1, H, L->ffn1_w, T, I, H, work);
+        if (lora_at(&ls, t, l, MEDNER__LORA_FFN1, drop, ldrop))
+            bad |= lora_backward(par, &ls, c->dh, H, c->dI, I, a->h1, a->lx[MEDNER__LORA_FFN1],
+                                 a->lu[MEDNER__LORA_FFN1], c->lv, c->ldu, c->ldx, T, work);
         /* h1 = LN1(drop(Wo ctx) + x_in) */
         medner__layernorm_backward(c->dtmp, G(t, L->ln1_g), G(t, L->ln1_b), c->dh, a->xhat1,
                                    a->rstd1, L->ln1_g, T, H);
@@ -429,20 +577,31 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
                             stream_of(drop, l, SITE_ATT_OUT), 0);
         bad |= medner__linear_backward(par, c->dctx, H, 0, G(t, L->o_w), G(t, L->o_b), c->dtmp,
                                        H, a->ctx, H, L->o_w, T, H, H, work);
+        if (lora_at(&ls, t, l, MEDNER__LORA_O, drop, ldrop))
+            bad |= lora_backward(par, &ls, c->dctx, H, c->dtmp, H, a->ctx, a->lx[MEDNER__LORA_O],
+                                 a->lu[MEDNER__LORA_O], c->lv, c->ldu, c->ldx, T, work);
         medner__attention_backward(par, c->dqkv, c->dctx, a->qkv, a->probs, starts, lens, n,
                                    heads, D, scale, pa, seed, stream_of(drop, l, SITE_ATT));
         const float *qkv_w[3] = { L->q_w, L->k_w, L->v_w }, *qkv_b[3] = { L->q_b, L->k_b, L->v_b };
-        for (size_t i = 0; i < 3; i++)
+        for (size_t i = 0; i < 3; i++) {
             bad |= medner__linear_backward(par, c->dx, H, 1, G(t, qkv_w[i]), G(t, qkv_b[i]),
                                            c->dqkv + i * H, 3 * H, a->xin, H, qkv_w[i], T, H, H,
                                            work);
+            if (lora_at(&ls, t, l, MEDNER__LORA_Q + i, drop, ldrop))
+                bad |= lora_backward(par, &ls, c->dx, H, c->dqkv + i * H, 3 * H, a->xin,
+                                     a->lx[i], a->lu[i], c->lv, c->ldu, c->ldx, T, work);
+        }
     }
-    medner__dropout(par, c->dx, c->dx, T * H, ph, seed, stream_of(drop, 0, SITE_EMB), 0);
-    medner__layernorm_backward(c->dtmp, G(t, w->emb_ln_g), G(t, w->emb_ln_b), c->dx, c->xhat0,
-                               c->rstd0, w->emb_ln_g, T, H);
-    medner__embed_backward(G(t, w->word_emb), G(t, w->pos_emb),
-                           w->type_emb ? G(t, w->type_emb) : NULL, c->dtmp, ids,
-                           w->type_emb ? types : NULL, pos, T, H, cfg->pad_token_id);
+    float *gword = G(t, w->word_emb), *gpos = G(t, w->pos_emb),
+          *gtype = w->type_emb ? G(t, w->type_emb) : NULL, *gln = G(t, w->emb_ln_g),
+          *glnb = G(t, w->emb_ln_b);
+    if (gword || gpos || gtype || gln || glnb) { /* not all frozen (LoRA) */
+        medner__dropout(par, c->dx, c->dx, T * H, ph, seed, stream_of(drop, 0, SITE_EMB), 0);
+        medner__layernorm_backward(c->dtmp, gln, glnb, c->dx, c->xhat0, c->rstd0, w->emb_ln_g,
+                                   T, H);
+        medner__embed_backward(gword, gpos, gtype, c->dtmp, ids, w->type_emb ? types : NULL, pos,
+                               T, H, cfg->pad_token_id);
+    }
     if (bad)
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "training step: out of memory for %zu tokens",
                             T);

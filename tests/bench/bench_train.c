@@ -53,6 +53,13 @@ int main(int argc, char **argv)
     if (lora) {
         medner__lora_config lc;
         medner__lora_config_default(&lc);
+        lc.r = 8;
+        lc.alpha = 16.0f;
+        lc.dropout = 0.1f;
+        const char *tg[] = { "query", "key", "value", "dense" };
+        for (size_t i = 0; i < 4; i++)
+            lc.target_modules[i] = tg[i];
+        lc.n_targets = 4;
         rc = medner__tparams_create_lora(&t, m, &lc);
     } else {
         rc = medner__tparams_create(&t, m);
