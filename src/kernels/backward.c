@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kernels/backward.h"
+#include "kernels/dispatch.h"
 
 /* ---- random numbers and dropout ------------------------------------------------ */
 
@@ -58,6 +59,63 @@ static void drop_range(const drop_job *j, size_t i0, size_t i1)
     }
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+/* drop_range with AVX-512 (F + DQ: 64-bit multiplies and conversions): the
+ * same integer hash and the same float compare and product per element, so
+ * bitwise the scalar result. */
+__attribute__((target("avx512f,avx512dq"))) static void drop_range_avx512(const drop_job *j,
+                                                                          size_t i0, size_t i1)
+{
+    uint64_t key = rng_key(j->seed, j->stream);
+    const __m512i vkey = _mm512_set1_epi64((long long)key),
+                  g = _mm512_set1_epi64((long long)GOLDEN64),
+                  c1 = _mm512_set1_epi64((long long)0xbf58476d1ce4e5b9ULL),
+                  c2 = _mm512_set1_epi64((long long)0x94d049bb133111ebULL),
+                  lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512 vp = _mm512_set1_ps(j->p), vs = _mm512_set1_ps(j->scale),
+                 unit = _mm512_set1_ps(0x1p-24f);
+    size_t i = i0;
+    for (; i + 16 <= i1; i += 16) {
+        __m256 u2[2];
+        for (size_t h = 0; h < 2; h++) {
+            __m512i idx = _mm512_add_epi64(_mm512_set1_epi64((long long)(j->first + i + 8 * h + 1)),
+                                           lane);
+            __m512i z = _mm512_add_epi64(vkey, _mm512_mullo_epi64(idx, g));
+            z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)), c1);
+            z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)), c2);
+            z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+            u2[h] = _mm512_cvtepi64_ps(_mm512_srli_epi64(z, 40));
+        }
+        __m512 u = _mm512_insertf32x8(_mm512_castps256_ps512(u2[0]), u2[1], 1);
+        u = _mm512_mul_ps(u, unit);
+        __mmask16 keep = _mm512_cmp_ps_mask(u, vp, _CMP_GE_OQ);
+        __m512 x = _mm512_loadu_ps(j->x + i);
+        _mm512_storeu_ps(j->y + i, _mm512_maskz_mul_ps(keep, x, vs));
+    }
+    for (; i < i1; i++) {
+        float u = (float)(mix64(key + (j->first + i + 1) * GOLDEN64) >> 40) * 0x1p-24f;
+        j->y[i] = u >= j->p ? j->x[i] * j->scale : 0.0f;
+    }
+}
+
+static int have_avx512dq(void)
+{
+    /* the CPU's answer once; the level chosen now (tests force lower ones) */
+    static _Atomic int cpu = -1;
+    int c = atomic_load_explicit(&cpu, memory_order_relaxed);
+    if (c < 0) {
+        __builtin_cpu_init();
+        c = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+        atomic_store_explicit(&cpu, c, memory_order_relaxed);
+    }
+    return c && medner__kfns_get()->level >= MEDNER__ISA_AVX512;
+}
+#define DROP_RANGE(j, a, b) (have_avx512dq() ? drop_range_avx512(j, a, b) : drop_range(j, a, b))
+#else
+#define DROP_RANGE(j, a, b) drop_range(j, a, b)
+#endif
+
 static void drop_task(void *arg, size_t tid, size_t nt, float *scratch)
 {
     (void)scratch;
@@ -67,7 +125,7 @@ static void drop_task(void *arg, size_t tid, size_t nt, float *scratch)
         i0 = j->n;
     if (i1 > j->n)
         i1 = j->n;
-    drop_range(j, i0, i1);
+    DROP_RANGE(j, i0, i1);
 }
 
 void medner__dropout(medner__par *par, float *y, const float *x, size_t n, float p, uint64_t seed,
@@ -84,7 +142,7 @@ void medner__dropout(medner__par *par, float *y, const float *x, size_t n, float
     }
     drop_job j = { y, x, n, p, 1.0f / (1.0f - p), seed, stream, first };
     if (par == NULL || n < 4096)
-        drop_range(&j, 0, n);
+        DROP_RANGE(&j, 0, n);
     else
         medner__par_run(par, drop_task, &j);
 }
@@ -147,12 +205,15 @@ int medner__linear_backward(medner__par *par, float *dx, size_t lddx, int dx_add
         for (size_t i = 0; i < N * K; i++)
             dw[i] += prod[i];
     }
-    if (db != NULL)
-        for (size_t n = 0; n < N; n++) {
-            double s = 0;
+    if (db != NULL) /* column sums in row order, read row by row (64 columns at a time) */
+        for (size_t n0 = 0; n0 < N; n0 += 64) {
+            size_t nn = N - n0 < 64 ? N - n0 : 64;
+            double s[64] = { 0 };
             for (size_t m = 0; m < M; m++)
-                s += dy[m * lddy + n];
-            db[n] += (float)s;
+                for (size_t n = 0; n < nn; n++)
+                    s[n] += dy[m * lddy + n0 + n];
+            for (size_t n = 0; n < nn; n++)
+                db[n0 + n] += (float)s[n];
         }
     return 0;
 }
@@ -219,16 +280,23 @@ void medner__layernorm_backward(float *dv, float *dgamma, float *dbeta, const fl
                                 size_t rows, size_t cols)
 {
     /* parameter sums first (dv may alias dy), in double over the rows in order */
-    for (size_t c = 0; c < cols && (dgamma || dbeta); c++) {
-        double sgam = 0, sbet = 0;
+    for (size_t c0 = 0; c0 < cols && (dgamma || dbeta); c0 += 64) {
+        /* 64 columns at a time, rows read in order: each column's sums in row order */
+        size_t nc = cols - c0 < 64 ? cols - c0 : 64;
+        double sgam[64] = { 0 }, sbet[64] = { 0 };
         for (size_t r = 0; r < rows; r++) {
-            sgam += (double)dy[r * cols + c] * xhat[r * cols + c];
-            sbet += dy[r * cols + c];
+            const float *g = dy + r * cols + c0, *h = xhat + r * cols + c0;
+            for (size_t c = 0; c < nc; c++) {
+                sgam[c] += (double)g[c] * h[c];
+                sbet[c] += g[c];
+            }
         }
-        if (dgamma)
-            dgamma[c] = (float)(dgamma[c] + sgam);
-        if (dbeta)
-            dbeta[c] = (float)(dbeta[c] + sbet);
+        for (size_t c = 0; c < nc; c++) {
+            if (dgamma)
+                dgamma[c0 + c] = (float)(dgamma[c0 + c] + sgam[c]);
+            if (dbeta)
+                dbeta[c0 + c] = (float)(dbeta[c0 + c] + sbet[c]);
+        }
     }
     for (size_t r = 0; r < rows; r++) {
         const float *g = dy + r * cols, *h = xhat + r * cols;

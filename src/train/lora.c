@@ -342,6 +342,27 @@ static int write_adapter_config(const struct medner__lora *l, const char *dir)
     return rc;
 }
 
+int medner__lora_slot_name(const medner__tparams *t, const medner__model *m, size_t s, char *buf,
+                           size_t size)
+{
+    const struct medner__lora *l = t ? t->lora : NULL;
+    if (l == NULL || m == NULL || s >= t->n_slots || t->numel[s] == 0)
+        return -1;
+    char inner[256];
+    int w;
+    if (s < l->n_model_slots) {
+        if (medner__slot_hf_name(m, s, inner, sizeof inner) != 0)
+            return -1;
+        w = snprintf(buf, size, "base_model.model.%s", inner);
+    } else {
+        const medner__lora_mod *md = &l->mods[(s - l->n_model_slots) / 2];
+        medner__model_slot_module(m, md->slot, model_prefix(m), inner, sizeof inner);
+        w = snprintf(buf, size, "base_model.model.%s.lora_%c.weight", inner,
+                     (s - l->n_model_slots) % 2 == 0 ? 'A' : 'B');
+    }
+    return w < 0 || (size_t)w >= size ? -1 : 0;
+}
+
 int medner__tparams_save_peft(const medner__tparams *t, const medner__model *m,
                               const char *base_dir, const char *dir)
 {
@@ -385,13 +406,11 @@ int medner__tparams_save_peft(const medner__tparams *t, const medner__model *m,
     for (size_t s = 0; s < t->n_slots; s++) {
         if (t->numel[s] == 0)
             continue;
-        char hf[256];
+        if (medner__lora_slot_name(t, m, s, names[n], sizeof names[n]) != 0) {
+            rc = medner__fail(MEDNER_E_INVALID_ARGUMENT, "%s: no PEFT name for slot %zu", dir, s);
+            goto done;
+        }
         if (s < l->n_model_slots) {
-            if (medner__slot_hf_name(m, s, hf, sizeof hf) != 0) {
-                rc = medner__fail(MEDNER_E_INVALID_ARGUMENT, "%s: no name for slot %zu", dir, s);
-                goto done;
-            }
-            snprintf(names[n], sizeof names[n], "base_model.model.%s", hf);
             nd[n] = t->ndim[s];
             medner__model_slot_shape(m, s, dims[n]);
             if (s == MEDNER__SLOT_CLS_W || s == MEDNER__SLOT_CLS_B)
@@ -399,10 +418,6 @@ int medner__tparams_save_peft(const medner__tparams *t, const medner__model *m,
         } else {
             const medner__lora_mod *md = &l->mods[(s - l->n_model_slots) / 2];
             int is_a = (s - l->n_model_slots) % 2 == 0;
-            char module[256];
-            medner__model_slot_module(m, md->slot, model_prefix(m), module, sizeof module);
-            snprintf(names[n], sizeof names[n], "base_model.model.%s.lora_%c.weight", module,
-                     is_a ? 'A' : 'B');
             nd[n] = 2;
             dims[n][0] = is_a ? l->r : md->out;
             dims[n][1] = is_a ? md->in : l->r;

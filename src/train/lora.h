@@ -95,6 +95,11 @@ struct medner__lora {
 int medner__tparams_create_lora(medner__tparams **out, medner__model *m,
                                 const medner__lora_config *cfg);
 
+/* The name PEFT saves trainable slot s of t under (see below), into buf.
+ * Returns 0, or -1 (s frozen or out of range, t not LoRA, buf too small). */
+int medner__lora_slot_name(const medner__tparams *t, const medner__model *m, size_t s, char *buf,
+                           size_t size);
+
 /* Write the PEFT adapter directory `dir` (created if missing):
  *   adapter_model.safetensors  base_model.model.<module>.lora_A.weight /
  *                              lora_B.weight per targeted Linear, and
