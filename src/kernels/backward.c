@@ -787,3 +787,129 @@ double medner__cross_entropy_ref(float *dlogits, const float *logits, const int3
     *count = cnt;
     return loss;
 }
+
+/* ---- thread-team forms ------------------------------------------------------------ */
+
+typedef struct range_job {
+    void (*fn)(const struct range_job *j, size_t i0, size_t i1);
+    size_t n, unit; /* split [0, n) into ranges of whole units */
+    float *y, *xhat, *rstd, *dgamma, *dbeta;
+    const float *x, *res, *gamma, *beta, *dy;
+    size_t rows, cols;
+    float eps;
+    medner__epi act;
+} range_job;
+
+static void range_task(void *arg, size_t tid, size_t nt, float *scratch)
+{
+    (void)scratch;
+    const range_job *j = arg;
+    size_t units = (j->n + j->unit - 1) / j->unit;
+    size_t i0 = units * tid / nt * j->unit, i1 = units * (tid + 1) / nt * j->unit;
+    if (i1 > j->n)
+        i1 = j->n;
+    if (i0 < i1)
+        j->fn(j, i0, i1);
+}
+
+static void run_ranges(medner__par *par, range_job *j, size_t min_par)
+{
+    if (par == NULL || medner__par_threads(par) == 1 || j->n < min_par)
+        j->fn(j, 0, j->n);
+    else
+        medner__par_run(par, range_task, j);
+}
+
+static void ln_train_rows(const range_job *j, size_t r0, size_t r1)
+{
+    size_t C = j->cols;
+    medner__layernorm_train(j->y + r0 * C, j->xhat + r0 * C, j->rstd + r0, j->x + r0 * C,
+                            j->res ? j->res + r0 * C : NULL, j->gamma, j->beta, r1 - r0, C,
+                            j->eps);
+}
+
+void medner__layernorm_train_par(medner__par *par, float *y, float *xhat, float *rstd,
+                                 const float *x, const float *residual, const float *gamma,
+                                 const float *beta, size_t rows, size_t cols, float eps)
+{
+    range_job j = { .fn = ln_train_rows, .n = rows, .unit = 1, .y = y, .xhat = xhat,
+                    .rstd = rstd, .x = x, .res = residual, .gamma = gamma, .beta = beta,
+                    .rows = rows, .cols = cols, .eps = eps };
+    run_ranges(par, &j, 16);
+}
+
+/* parameter sums of columns [c0, c1), every row in order */
+static void ln_bwd_cols(const range_job *j, size_t c0, size_t c1)
+{
+    size_t C = j->cols;
+    for (size_t a = c0; a < c1; a += 64) {
+        size_t nc = c1 - a < 64 ? c1 - a : 64;
+        double sgam[64] = { 0 }, sbet[64] = { 0 };
+        for (size_t r = 0; r < j->rows; r++) {
+            const float *g = j->dy + r * C + a, *h = j->xhat + r * C + a;
+            for (size_t c = 0; c < nc; c++) {
+                sgam[c] += (double)g[c] * h[c];
+                sbet[c] += g[c];
+            }
+        }
+        for (size_t c = 0; c < nc; c++) {
+            if (j->dgamma)
+                j->dgamma[a + c] = (float)(j->dgamma[a + c] + sgam[c]);
+            if (j->dbeta)
+                j->dbeta[a + c] = (float)(j->dbeta[a + c] + sbet[c]);
+        }
+    }
+}
+
+static void ln_bwd_rows(const range_job *j, size_t r0, size_t r1)
+{
+    size_t C = j->cols;
+    medner__layernorm_backward(j->y + r0 * C, NULL, NULL, j->dy + r0 * C, j->xhat + r0 * C,
+                               j->rstd + r0, j->gamma, r1 - r0, C);
+}
+
+void medner__layernorm_backward_par(medner__par *par, float *dv, float *dgamma, float *dbeta,
+                                    const float *dy, const float *xhat, const float *rstd,
+                                    const float *gamma, size_t rows, size_t cols)
+{
+    range_job j = { .fn = ln_bwd_cols, .n = cols, .unit = 64, .y = dv, .xhat = (float *)xhat,
+                    .rstd = (float *)rstd, .dgamma = dgamma, .dbeta = dbeta, .dy = dy,
+                    .gamma = gamma, .rows = rows, .cols = cols };
+    if (dgamma || dbeta)
+        run_ranges(par, &j, 128);
+    j.fn = ln_bwd_rows;
+    j.n = rows;
+    j.unit = 1;
+    run_ranges(par, &j, 16);
+}
+
+static void act_bwd_range(const range_job *j, size_t i0, size_t i1)
+{
+    medner__act_backward(j->y + i0, j->dy + i0, j->x + i0, i1 - i0, j->act);
+}
+
+void medner__act_backward_par(medner__par *par, float *dx, const float *dy, const float *x,
+                              size_t n, medner__epi act)
+{
+    range_job j = { .fn = act_bwd_range, .n = n, .unit = 64, .y = dx, .dy = dy, .x = x,
+                    .act = act };
+    run_ranges(par, &j, 4096);
+}
+
+static void act_fwd_range(const range_job *j, size_t i0, size_t i1)
+{
+    float *x = j->y + i0;
+    size_t n = i1 - i0;
+    if (j->act == MEDNER__EPI_GELU_TANH)
+        medner__gelu_tanh(x, n);
+    else if (j->act == MEDNER__EPI_RELU)
+        medner__relu(x, n);
+    else if (j->act == MEDNER__EPI_GELU)
+        medner__gelu(x, n);
+}
+
+void medner__activate_par(medner__par *par, float *x, size_t n, medner__epi act)
+{
+    range_job j = { .fn = act_fwd_range, .n = n, .unit = 64, .y = x, .act = act };
+    run_ranges(par, &j, 4096);
+}

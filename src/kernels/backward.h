@@ -147,6 +147,24 @@ void medner__embed_backward_ref(float *dword, float *dpos, float *dtype, const f
                                 const int32_t *positions, size_t n, size_t dim, int32_t pad_id,
                                 size_t rows_word, size_t rows_pos, size_t rows_type);
 
+/* ---- thread-team forms -----------------------------------------------------------
+ * The kernels above split over par's threads (par may be NULL): whole rows
+ * (LayerNorm), whole 64-column groups of the LayerNorm parameter sums (each
+ * column still summed over all rows in row order), 64-element chunks of the
+ * element-wise ones (chunk starts are multiples of 64 from x, so a
+ * vectorised kernel sees the same lanes as on the whole array). Bitwise the
+ * single-threaded results for any thread count. medner__activate_par: the
+ * forward activation in place (medner__gelu, _gelu_tanh, _relu; NONE: nothing). */
+void medner__layernorm_train_par(medner__par *par, float *y, float *xhat, float *rstd,
+                                 const float *x, const float *residual, const float *gamma,
+                                 const float *beta, size_t rows, size_t cols, float eps);
+void medner__layernorm_backward_par(medner__par *par, float *dv, float *dgamma, float *dbeta,
+                                    const float *dy, const float *xhat, const float *rstd,
+                                    const float *gamma, size_t rows, size_t cols);
+void medner__act_backward_par(medner__par *par, float *dx, const float *dy, const float *x,
+                              size_t n, medner__epi act);
+void medner__activate_par(medner__par *par, float *x, size_t n, medner__epi act);
+
 /* ---- token-classification cross-entropy -----------------------------------------
  * Over logits[T, C] and labels[T] (each in [0, C) or ignore_index): returns
  * the SUM over the non-ignored tokens of logsumexp(logits) - logits[label]

@@ -286,16 +286,6 @@ static medner__epi epi_of(medner__act a)
                                       : MEDNER__EPI_GELU;
 }
 
-static void activate(float *x, size_t n, medner__epi act)
-{
-    if (act == MEDNER__EPI_GELU_TANH)
-        medner__gelu_tanh(x, n);
-    else if (act == MEDNER__EPI_RELU)
-        medner__relu(x, n);
-    else
-        medner__gelu(x, n);
-}
-
 static int check_batch(const medner__config *cfg, const medner__tbatch *b, size_t *T_out,
                        size_t *Lmax)
 {
@@ -473,7 +463,7 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
     float *x0 = NL ? c->acts[0].xin : c->xout;
     medner__embed(c->ytmp, ids, w->type_emb ? types : NULL, pos, T, w->word_emb, w->pos_emb,
                   w->type_emb, H);
-    medner__layernorm_train(x0, c->xhat0, c->rstd0, c->ytmp, NULL, w->emb_ln_g, w->emb_ln_b, T,
+    medner__layernorm_train_par(par, x0, c->xhat0, c->rstd0, c->ytmp, NULL, w->emb_ln_g, w->emb_ln_b, T,
                             H, eps);
     medner__dropout(par, x0, x0, T * H, ph, seed, stream_of(drop, 0, SITE_EMB), 0);
     for (size_t l = 0; l < NL; l++) {
@@ -501,7 +491,7 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
         if (bert)
             medner__dropout(par, c->ytmp, c->ytmp, T * H, ph, seed,
                             stream_of(drop, l, SITE_ATT_OUT), 0);
-        medner__layernorm_train(a->h1, a->xhat1, a->rstd1, c->ytmp, a->xin, L->ln1_g, L->ln1_b,
+        medner__layernorm_train_par(par, a->h1, a->xhat1, a->rstd1, c->ytmp, a->xin, L->ln1_g, L->ln1_b,
                                 T, H, eps);
         medner__linear(par, a->f1pre, I, a->h1, H, L->ffn1_w, L->ffn1_b, T, I, H,
                        MEDNER__EPI_NONE);
@@ -509,7 +499,7 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
             lora_forward(par, &ls, a->f1pre, I, a->h1, a->lx[MEDNER__LORA_FFN1],
                          a->lu[MEDNER__LORA_FFN1], c->lv, T);
         memcpy(a->f1act, a->f1pre, T * I * sizeof(float));
-        activate(a->f1act, T * I, act);
+        medner__activate_par(par, a->f1act, T * I, act);
         medner__linear(par, c->ytmp, H, a->f1act, I, L->ffn2_w, L->ffn2_b, T, H, I,
                        MEDNER__EPI_NONE);
         if (lora_at(&ls, t, l, MEDNER__LORA_FFN2, drop, ldrop))
@@ -517,7 +507,7 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
                          a->lu[MEDNER__LORA_FFN2], c->lv, T);
         medner__dropout(par, c->ytmp, c->ytmp, T * H, ph, seed, stream_of(drop, l, SITE_FFN_OUT),
                         0);
-        medner__layernorm_train(xnext, a->xhat2, a->rstd2, c->ytmp, a->h1, L->ln2_g, L->ln2_b, T,
+        medner__layernorm_train_par(par, xnext, a->xhat2, a->rstd2, c->ytmp, a->h1, L->ln2_g, L->ln2_b, T,
                                 H, eps);
     }
     medner__dropout(par, c->xcls, c->xout, T * H, ph, seed, stream_of(drop, NL, SITE_CLS), 0);
@@ -550,7 +540,7 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
         const medner__layer *L = &w->layers[l];
         layer_acts *a = &c->acts[l];
         /* x_next = LN2(drop(W2 act(W1 h1)) + h1) */
-        medner__layernorm_backward(c->dtmp, G(t, L->ln2_g), G(t, L->ln2_b), c->dx, a->xhat2,
+        medner__layernorm_backward_par(par, c->dtmp, G(t, L->ln2_g), G(t, L->ln2_b), c->dx, a->xhat2,
                                    a->rstd2, L->ln2_g, T, H);
         memcpy(c->dh, c->dtmp, T * H * sizeof(float));
         medner__dropout(par, c->dtmp, c->dtmp, T * H, ph, seed, stream_of(drop, l, SITE_FFN_OUT),
@@ -562,14 +552,14 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
             bad |= lora_backward(par, &ls, c->dI, I, c->dtmp, H, a->f1act,
                                  a->lx[MEDNER__LORA_FFN2], a->lu[MEDNER__LORA_FFN2], c->lv,
                                  c->ldu, c->ldx, T, work);
-        medner__act_backward(c->dI, c->dI, a->f1pre, T * I, act);
+        medner__act_backward_par(par, c->dI, c->dI, a->f1pre, T * I, act);
         bad |= medner__linear_backward(par, c->dh, H, 1, G(t, L->ffn1_w), G(t, L->ffn1_b), c->dI,
                                        I, a->h1, H, L->ffn1_w, T, I, H, work);
         if (lora_at(&ls, t, l, MEDNER__LORA_FFN1, drop, ldrop))
             bad |= lora_backward(par, &ls, c->dh, H, c->dI, I, a->h1, a->lx[MEDNER__LORA_FFN1],
                                  a->lu[MEDNER__LORA_FFN1], c->lv, c->ldu, c->ldx, T, work);
         /* h1 = LN1(drop(Wo ctx) + x_in) */
-        medner__layernorm_backward(c->dtmp, G(t, L->ln1_g), G(t, L->ln1_b), c->dh, a->xhat1,
+        medner__layernorm_backward_par(par, c->dtmp, G(t, L->ln1_g), G(t, L->ln1_b), c->dh, a->xhat1,
                                    a->rstd1, L->ln1_g, T, H);
         memcpy(c->dx, c->dtmp, T * H * sizeof(float));
         if (bert)
@@ -597,7 +587,7 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
           *glnb = G(t, w->emb_ln_b);
     if (gword || gpos || gtype || gln || glnb) { /* not all frozen (LoRA) */
         medner__dropout(par, c->dx, c->dx, T * H, ph, seed, stream_of(drop, 0, SITE_EMB), 0);
-        medner__layernorm_backward(c->dtmp, gln, glnb, c->dx, c->xhat0, c->rstd0, w->emb_ln_g,
+        medner__layernorm_backward_par(par, c->dtmp, gln, glnb, c->dx, c->xhat0, c->rstd0, w->emb_ln_g,
                                    T, H);
         medner__embed_backward(gword, gpos, gtype, c->dtmp, ids, w->type_emb ? types : NULL, pos,
                                T, H, cfg->pad_token_id);
