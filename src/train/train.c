@@ -552,7 +552,7 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
             bad |= lora_backward(par, &ls, c->dI, I, c->dtmp, H, a->f1act,
                                  a->lx[MEDNER__LORA_FFN2], a->lu[MEDNER__LORA_FFN2], c->lv,
                                  c->ldu, c->ldx, T, work);
-        medner__act_backward_par(par, c->dI, c->dI, a->f1pre, T * I, act);
+        medner__act_backward_par(par, c->dI, c->dI, a->f1pre, a->f1act, T * I, act);
         bad |= medner__linear_backward(par, c->dh, H, 1, G(t, L->ffn1_w), G(t, L->ffn1_b), c->dI,
                                        I, a->h1, H, L->ffn1_w, T, I, H, work);
         if (lora_at(&ls, t, l, MEDNER__LORA_FFN1, drop, ldrop))
