@@ -128,6 +128,7 @@ struct medner__trainer_ctx {
     float *xhat0, *rstd0, *xout, *xcls, *logits, *dlogits, *ytmp;
     float *dx, *dh, *dtmp, *dI, *dqkv, *dctx, *work;
     float *lv, *ldu, *ldx; /* LoRA: [T, max(H, I)], [T, r], [T, max(H, I)] */
+    float *lpk, *lut, *lprod; /* LoRA: packed panels of T x max(H, I), u^T [r, T], [max(H, I), r] */
 };
 
 int medner__train_ctx_create(medner__trainer_ctx **out, size_t threads)
@@ -185,7 +186,8 @@ static int reserve(medner__trainer_ctx *c, const medner__config *cfg, size_t T, 
     for (size_t i = 0; i < 5; i++)
         if (cand[i] > w)
             w = cand[i];
-    size_t lora_floats = lo ? T * (wide + r + wide) : 0;
+    size_t lora_floats =
+        lo ? T * (wide + r + wide) + medner__gemm_packed_size(T, wide) + 16 + r * T + wide * r : 0;
     for (size_t l = 0; l < NL; l++)
         lora_floats += lora_layer_floats(lo, l, T, ldrop);
     size_t need = NL * per_layer + T * (H + 1 + H + H + C + C + H) + T * (H + H + H + I + 3 * H + H) + w +
@@ -266,6 +268,10 @@ static int reserve(medner__trainer_ctx *c, const medner__config *cfg, size_t T, 
         TAKE(c->lv, T * wide);
         TAKE(c->ldu, T * r);
         TAKE(c->ldx, T * wide);
+        a += (16 - ((uintptr_t)a / sizeof(float)) % 16) % 16; /* panels 64-byte aligned */
+        TAKE(c->lpk, medner__gemm_packed_size(T, wide));
+        TAKE(c->lut, r * T);
+        TAKE(c->lprod, wide * r);
     }
 #undef TAKE
     return 0;
@@ -367,8 +373,20 @@ static int lora_at(lora_site *ls, medner__tparams *t, size_t l, size_t which,
     return 1;
 }
 
+/* y[M, N] = x[M, K] . w[N, K]^T for a narrow N (r): x packed into pk, then
+ * the tiled product on the thread team (medner__linear would take its
+ * single-threaded narrow kernel for N <= 64). Thread-count invariant. */
+static void narrow_product(medner__par *par, float *y, const float *x, size_t ldx, const float *w,
+                           size_t M, size_t N, size_t K, float *pk)
+{
+    medner__gemm_pack(pk, x, ldx, M, K);
+    medner__linear_args la = { .y = y, .ldy = N, .x = pk, .x_panels = 1, .w = w, .M = M, .N = N,
+                               .K = K };
+    medner__linear_run(par, &la);
+}
+
 static void lora_forward(medner__par *par, const lora_site *ls, float *y, size_t ldy,
-                         const float *x, float *lx, float *u, float *v, size_t T)
+                         const float *x, float *lx, float *u, float *v, size_t T, float *pk)
 {
     size_t in = ls->md->in, out = ls->md->out, r = ls->lo->r;
     const float *xd = x;
@@ -376,7 +394,7 @@ static void lora_forward(medner__par *par, const lora_site *ls, float *y, size_t
         medner__dropout(par, lx, x, T * in, ls->p, ls->seed, ls->stream, 0);
         xd = lx;
     }
-    medner__linear(par, u, r, xd, in, ls->A, NULL, T, r, in, MEDNER__EPI_NONE);
+    narrow_product(par, u, xd, in, ls->A, T, r, in, pk);
     medner__linear(par, v, out, u, r, ls->B, NULL, T, out, r, MEDNER__EPI_NONE);
     float sc = ls->lo->scale;
     for (size_t m = 0; m < T; m++)
@@ -388,15 +406,26 @@ static void lora_forward(medner__par *par, const lora_site *ls, float *y, size_t
  * dx += drop'(du A). Returns 0, or -1 out of memory. */
 static int lora_backward(medner__par *par, const lora_site *ls, float *dx, size_t lddx,
                          const float *dy, size_t lddy, const float *x, const float *lx,
-                         const float *u, float *dv, float *du, float *dxd, size_t T, float *work)
+                         const float *u, float *dv, float *du, float *dxd, size_t T, float *work,
+                         float *pk, float *ut, float *prod)
 {
     size_t in = ls->md->in, out = ls->md->out, r = ls->lo->r;
     float sc = ls->lo->scale;
     for (size_t m = 0; m < T; m++)
         for (size_t n = 0; n < out; n++)
             dv[m * out + n] = dy[m * lddy + n] * sc;
-    int bad = medner__linear_backward(par, du, r, 0, ls->dB, NULL, dv, out, u, r, ls->B, T, out,
-                                      r, work);
+    /* dB += dv^T u: dv^T packed straight from dv's rows, u^T [r, T] as W */
+    medner__gemm_pack_t(pk, dv, out, out, T);
+    medner__transpose(ut, T, u, r, T, r);
+    medner__linear_args la = { .y = prod, .ldy = r, .x = pk, .x_panels = 1, .w = ut, .M = out,
+                               .N = r, .K = T };
+    medner__linear_run(par, &la);
+    for (size_t i = 0; i < out * r; i++)
+        ls->dB[i] += prod[i];
+    /* du = dv B: weights B^T [r, out] */
+    medner__transpose(prod, out, ls->B, r, out, r);
+    narrow_product(par, du, dv, out, prod, T, r, out, pk);
+    int bad = 0;
     if (ls->p > 0.0f) {
         bad |= medner__linear_backward(par, dxd, in, 0, ls->dA, NULL, du, r, lx, in, ls->A, T, r,
                                        in, work);
@@ -481,13 +510,13 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
         for (size_t k = 0; k < 3; k++)
             if (lora_at(&ls, t, l, MEDNER__LORA_Q + k, drop, ldrop))
                 lora_forward(par, &ls, a->qkv + k * H, 3 * H, a->xin, a->lx[k], a->lu[k], c->lv,
-                             T);
+                             T, c->lpk);
         medner__attention_train(par, a->ctx, a->probs, a->qkv, starts, lens, n, heads, D, scale,
                                 pa, seed, stream_of(drop, l, SITE_ATT));
         medner__linear(par, c->ytmp, H, a->ctx, H, L->o_w, L->o_b, T, H, H, MEDNER__EPI_NONE);
         if (lora_at(&ls, t, l, MEDNER__LORA_O, drop, ldrop))
             lora_forward(par, &ls, c->ytmp, H, a->ctx, a->lx[MEDNER__LORA_O],
-                         a->lu[MEDNER__LORA_O], c->lv, T);
+                         a->lu[MEDNER__LORA_O], c->lv, T, c->lpk);
         if (bert)
             medner__dropout(par, c->ytmp, c->ytmp, T * H, ph, seed,
                             stream_of(drop, l, SITE_ATT_OUT), 0);
@@ -497,14 +526,14 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
                        MEDNER__EPI_NONE);
         if (lora_at(&ls, t, l, MEDNER__LORA_FFN1, drop, ldrop))
             lora_forward(par, &ls, a->f1pre, I, a->h1, a->lx[MEDNER__LORA_FFN1],
-                         a->lu[MEDNER__LORA_FFN1], c->lv, T);
+                         a->lu[MEDNER__LORA_FFN1], c->lv, T, c->lpk);
         memcpy(a->f1act, a->f1pre, T * I * sizeof(float));
         medner__activate_par(par, a->f1act, T * I, act);
         medner__linear(par, c->ytmp, H, a->f1act, I, L->ffn2_w, L->ffn2_b, T, H, I,
                        MEDNER__EPI_NONE);
         if (lora_at(&ls, t, l, MEDNER__LORA_FFN2, drop, ldrop))
             lora_forward(par, &ls, c->ytmp, H, a->f1act, a->lx[MEDNER__LORA_FFN2],
-                         a->lu[MEDNER__LORA_FFN2], c->lv, T);
+                         a->lu[MEDNER__LORA_FFN2], c->lv, T, c->lpk);
         medner__dropout(par, c->ytmp, c->ytmp, T * H, ph, seed, stream_of(drop, l, SITE_FFN_OUT),
                         0);
         medner__layernorm_train_par(par, xnext, a->xhat2, a->rstd2, c->ytmp, a->h1, L->ln2_g, L->ln2_b, T,
@@ -551,13 +580,13 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
         if (lora_at(&ls, t, l, MEDNER__LORA_FFN2, drop, ldrop))
             bad |= lora_backward(par, &ls, c->dI, I, c->dtmp, H, a->f1act,
                                  a->lx[MEDNER__LORA_FFN2], a->lu[MEDNER__LORA_FFN2], c->lv,
-                                 c->ldu, c->ldx, T, work);
+                                 c->ldu, c->ldx, T, work, c->lpk, c->lut, c->lprod);
         medner__act_backward_par(par, c->dI, c->dI, a->f1pre, a->f1act, T * I, act);
         bad |= medner__linear_backward(par, c->dh, H, 1, G(t, L->ffn1_w), G(t, L->ffn1_b), c->dI,
                                        I, a->h1, H, L->ffn1_w, T, I, H, work);
         if (lora_at(&ls, t, l, MEDNER__LORA_FFN1, drop, ldrop))
             bad |= lora_backward(par, &ls, c->dh, H, c->dI, I, a->h1, a->lx[MEDNER__LORA_FFN1],
-                                 a->lu[MEDNER__LORA_FFN1], c->lv, c->ldu, c->ldx, T, work);
+                                 a->lu[MEDNER__LORA_FFN1], c->lv, c->ldu, c->ldx, T, work, c->lpk, c->lut, c->lprod);
         /* h1 = LN1(drop(Wo ctx) + x_in) */
         medner__layernorm_backward_par(par, c->dtmp, G(t, L->ln1_g), G(t, L->ln1_b), c->dh, a->xhat1,
                                    a->rstd1, L->ln1_g, T, H);
@@ -569,7 +598,7 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
                                        H, a->ctx, H, L->o_w, T, H, H, work);
         if (lora_at(&ls, t, l, MEDNER__LORA_O, drop, ldrop))
             bad |= lora_backward(par, &ls, c->dctx, H, c->dtmp, H, a->ctx, a->lx[MEDNER__LORA_O],
-                                 a->lu[MEDNER__LORA_O], c->lv, c->ldu, c->ldx, T, work);
+                                 a->lu[MEDNER__LORA_O], c->lv, c->ldu, c->ldx, T, work, c->lpk, c->lut, c->lprod);
         medner__attention_backward(par, c->dqkv, c->dctx, a->qkv, a->probs, starts, lens, n,
                                    heads, D, scale, pa, seed, stream_of(drop, l, SITE_ATT));
         const float *qkv_w[3] = { L->q_w, L->k_w, L->v_w }, *qkv_b[3] = { L->q_b, L->k_b, L->v_b };
@@ -579,7 +608,7 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
                                            work);
             if (lora_at(&ls, t, l, MEDNER__LORA_Q + i, drop, ldrop))
                 bad |= lora_backward(par, &ls, c->dx, H, c->dqkv + i * H, 3 * H, a->xin,
-                                     a->lx[i], a->lu[i], c->lv, c->ldu, c->ldx, T, work);
+                                     a->lx[i], a->lu[i], c->lv, c->ldu, c->ldx, T, work, c->lpk, c->lut, c->lprod);
         }
     }
     float *gword = G(t, w->word_emb), *gpos = G(t, w->pos_emb),
