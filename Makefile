@@ -310,7 +310,7 @@ bench-context: deps all
 # encoder's thread team, the kernels' dispatcher) on a TSan build.
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 TSAN_OBJ   := $(LIB_SRC:%.c=build/tsan/obj/%.o)
-TSAN_TESTS := test_stress test_pipeline test_encoder test_kernels test_train
+TSAN_TESTS := test_stress test_pipeline test_encoder test_kernels test_train test_lora
 TSAN_BIN   := $(TSAN_TESTS:%=build/tsan/tests/%)
 
 build/tsan/obj/%.o: %.c
