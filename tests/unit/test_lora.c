@@ -527,12 +527,118 @@ static void test_lora_save_roundtrip(void **state)
     medner__model_free(m);
 }
 
+/* ---- allocation failures ------------------------------------------------------------- */
+
+typedef struct failing {
+    long count, fail_at;
+} failing;
+
+static void *fail_alloc(void *u, size_t n)
+{
+    failing *f = u;
+    return ++f->count == f->fail_at ? NULL : malloc(n);
+}
+
+static void *fail_realloc(void *u, void *p, size_t n)
+{
+    failing *f = u;
+    return ++f->count == f->fail_at ? NULL : realloc(p, n);
+}
+
+static void fail_free(void *u, void *p)
+{
+    (void)u;
+    free(p);
+}
+
+/* load, LoRA parameters, a step with lora dropout, AdamW, save: the status */
+static int lora_sequence(const medner__tbatch *b, const char *dir)
+{
+    medner__model *m = NULL;
+    medner__tparams *t = NULL;
+    medner__trainer_ctx *c = NULL;
+    medner__adamw o;
+    memset(&o, 0, sizeof o);
+    medner__lora_config cfg;
+    lora_cfg(&cfg, "bert", 4, 8.0f, 0.1f);
+    int rc = medner__model_load(&m, DATA "/bert");
+    if (rc == MEDNER_OK)
+        rc = medner__tparams_create_lora(&t, m, &cfg);
+    if (rc == MEDNER_OK)
+        rc = medner__train_ctx_create(&c, 2);
+    medner__tdropout d = { 0.1f, 0.1f, 1, 0 };
+    if (rc == MEDNER_OK)
+        rc = medner__train_step(c, t, b, &d, 1, 0.0f, NULL, NULL, NULL);
+    if (rc == MEDNER_OK && (rc = medner__adamw_init(&o, t)) == MEDNER_OK) {
+        medner__adamw_step(&o, t);
+        medner__adamw_release(&o);
+    }
+    if (rc == MEDNER_OK)
+        rc = medner__tparams_save_peft(t, m, DATA "/bert", dir);
+    medner__train_ctx_free(c);
+    medner__tparams_free(t);
+    medner__model_free(m);
+    return rc;
+}
+
+static void test_lora_allocation_failures(void **state)
+{
+    (void)state;
+    lfix fx;
+    load(&fx, "bert", 4, 8.0f, 0.1f);
+    size_t T = fx.T, n = fx.n_seqs, lens[8];
+    int32_t *ids = malloc(T * sizeof *ids), *labels = malloc(T * sizeof *labels),
+            *types = malloc(T * sizeof *types);
+    memcpy(ids, fx.ids, T * sizeof *ids);
+    memcpy(labels, fx.labels, T * sizeof *labels);
+    memcpy(types, fx.types, T * sizeof *types);
+    memcpy(lens, fx.lens, sizeof lens);
+    unload(&fx);
+    medner__tbatch b = { ids, types, labels, lens, n };
+    char dir[128];
+    snprintf(dir, sizeof dir, "/tmp/medner-test-lora-alloc-%ld", (long)getpid());
+    failing f;
+    long k;
+    for (k = 1;; k++) {
+        f.count = 0;
+        f.fail_at = k;
+        medner_allocator a = MEDNER_ALLOCATOR_INIT;
+        a.alloc_fn = fail_alloc;
+        a.realloc_fn = fail_realloc;
+        a.free_fn = fail_free;
+        a.user_data = &f;
+        assert_int_equal(medner_allocator_set(&a), MEDNER_OK);
+        int rc = lora_sequence(&b, dir);
+        assert_int_equal(medner__live_allocations(), 0);
+        assert_int_equal(medner_allocator_set(NULL), MEDNER_OK);
+        if (rc == MEDNER_OK && f.count < k)
+            break;
+        if (rc == MEDNER_OK)
+            continue; /* absorbed: a worker thread not started */
+        if (rc != MEDNER_E_OUT_OF_MEMORY)
+            fail_msg("allocation %ld failing: status %d (%s)", k, rc, medner_last_error());
+    }
+    assert_true(k > 10);
+    print_message("LoRA: each of %ld allocations failing in turn: out of memory (or absorbed), "
+                  "nothing leaked\n", k - 1);
+    static const char *files[] = { "adapter_model.safetensors", "adapter_config.json",
+                                   "config.json", "vocab.txt", "tokenizer_config.json" };
+    char path[300];
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    free(ids), free(labels), free(types);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lora_gradients),     cmocka_unit_test(test_lora_trainable_set),
         cmocka_unit_test(test_lora_config),        cmocka_unit_test(test_lora_dropout_fd),
         cmocka_unit_test(test_lora_lowers_loss),   cmocka_unit_test(test_lora_save_roundtrip),
+        cmocka_unit_test(test_lora_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
