@@ -216,11 +216,12 @@ static double *to_d(const float *x, size_t n)
 static void test_linear(void **state)
 {
     (void)state;
-    /* N 5 (narrow products) and N 70, K 67 (the tiled SGEMM) */
-    const size_t shapes[2][3] = { { 7, 5, 9 }, { 37, 70, 67 } };
+    /* N 5 (narrow products), N 70, K 67 and N 66, K 97 (the tiled SGEMM, dW as x^T . dy
+     * with a transposed add over 32 x 32 blocks that do not divide N or K) */
+    const size_t shapes[3][3] = { { 7, 5, 9 }, { 37, 70, 67 }, { 41, 66, 97 } };
     medner__par *par;
     assert_int_equal(medner__par_create(&par, 2), 0);
-    for (size_t s = 0; s < 2; s++) {
+    for (size_t s = 0; s < 3; s++) {
         size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
         float *x = fa(M * K), *w = fa(N * K), *dy = fa(M * N), *b = fa(N);
         fill(x, M * K, 1);
