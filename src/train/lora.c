@@ -345,9 +345,11 @@ static int write_adapter_config(const struct medner__lora *l, const char *dir)
 int medner__lora_slot_name(const medner__tparams *t, const medner__model *m, size_t s, char *buf,
                            size_t size)
 {
-    const struct medner__lora *l = t ? t->lora : NULL;
-    if (l == NULL || m == NULL || s >= t->n_slots || t->numel[s] == 0)
+    if (t == NULL || m == NULL || buf == NULL || s >= t->n_slots || t->numel[s] == 0)
         return -1;
+    const struct medner__lora *l = t->lora;
+    if (l == NULL) /* full fine-tuning: the Hugging Face name */
+        return medner__slot_hf_name(m, s, buf, size);
     char inner[256];
     int w;
     if (s < l->n_model_slots) {

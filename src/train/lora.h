@@ -95,8 +95,10 @@ struct medner__lora {
 int medner__tparams_create_lora(medner__tparams **out, medner__model *m,
                                 const medner__lora_config *cfg);
 
-/* The name PEFT saves trainable slot s of t under (see below), into buf.
- * Returns 0, or -1 (s frozen or out of range, t not LoRA, buf too small). */
+/* A name for trainable slot s of t, into buf: with LoRA the name PEFT saves
+ * it under (see below; unique per slot, so usable for checkpoints of the
+ * optimizer state too), for full fine-tuning medner__slot_hf_name's.
+ * Returns 0, or -1 (s frozen or out of range, buf too small). */
 int medner__lora_slot_name(const medner__tparams *t, const medner__model *m, size_t s, char *buf,
                            size_t size);
 

@@ -244,6 +244,21 @@ static void test_lora_trainable_set(void **state)
         }
     }
     assert_int_equal(saved, 2);
+    char nm[300];
+    assert_int_equal(medner__lora_slot_name(t, fx.model, MEDNER__SLOT_CLS_W, nm, sizeof nm), 0);
+    assert_string_equal(nm, "base_model.model.classifier.weight");
+    assert_int_equal(medner__lora_slot_name(t, fx.model, t->lora->mods[0].b_slot, nm, sizeof nm),
+                     0);
+    assert_string_equal(nm, "base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight");
+    assert_int_equal(medner__lora_slot_name(t, fx.model, 7, nm, sizeof nm), -1); /* frozen */
+    {   /* full fine-tuning: the HF name */
+        medner__tparams *full;
+        assert_int_equal(medner__tparams_create(&full, fx.model), MEDNER_OK);
+        assert_int_equal(medner__lora_slot_name(full, fx.model, MEDNER__SLOT_CLS_B, nm, sizeof nm),
+                         0);
+        assert_string_equal(nm, "classifier.bias");
+        medner__tparams_free(full);
+    }
     assert_int_equal(lora, want);
     assert_int_equal(t->lora->n_mods, 6 * cfg->layers);
     assert_true(t->lora->scale == 2.0f);
