@@ -426,7 +426,10 @@ static int lora_backward(medner__par *par, const lora_site *ls, float *dx, size_
     medner__transpose(prod, out, ls->B, r, out, r);
     narrow_product(par, du, dv, out, prod, T, r, out, pk);
     int bad = 0;
-    if (ls->p > 0.0f) {
+    if (dx == NULL) { /* dA only */
+        bad |= medner__linear_backward(par, NULL, in, 0, ls->dA, NULL, du, r,
+                                       ls->p > 0.0f ? lx : x, in, ls->A, T, r, in, work);
+    } else if (ls->p > 0.0f) {
         bad |= medner__linear_backward(par, dxd, in, 0, ls->dA, NULL, du, r, lx, in, ls->A, T, r,
                                        in, work);
         medner__dropout(par, dxd, dxd, T * in, ls->p, ls->seed, ls->stream, 0);
@@ -560,6 +563,10 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
                           &cnt);
 
     /* ---- backward ---- */
+    float *gword = G(t, w->word_emb), *gpos = G(t, w->pos_emb),
+          *gtype = w->type_emb ? G(t, w->type_emb) : NULL, *gln = G(t, w->emb_ln_g),
+          *glnb = G(t, w->emb_ln_b);
+    int emb_trains = gword || gpos || gtype || gln || glnb; /* not all frozen (LoRA) */
     float *work = c->work;
     int bad = 0;
     bad |= medner__linear_backward(par, c->dx, H, 0, G(t, w->cls_w), G(t, w->cls_b), c->dlogits,
@@ -602,19 +609,20 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
         medner__attention_backward(par, c->dqkv, c->dctx, a->qkv, a->probs, starts, lens, n,
                                    heads, D, scale, pa, seed, stream_of(drop, l, SITE_ATT));
         const float *qkv_w[3] = { L->q_w, L->k_w, L->v_w }, *qkv_b[3] = { L->q_b, L->k_b, L->v_b };
+        /* the gradient of layer 0's input only when the embeddings train
+         * (with LoRA they are frozen: its three dx products are skipped) */
+        float *dxin = l > 0 || emb_trains ? c->dx : NULL;
         for (size_t i = 0; i < 3; i++) {
-            bad |= medner__linear_backward(par, c->dx, H, 1, G(t, qkv_w[i]), G(t, qkv_b[i]),
+            bad |= medner__linear_backward(par, dxin, H, 1, G(t, qkv_w[i]), G(t, qkv_b[i]),
                                            c->dqkv + i * H, 3 * H, a->xin, H, qkv_w[i], T, H, H,
                                            work);
             if (lora_at(&ls, t, l, MEDNER__LORA_Q + i, drop, ldrop))
-                bad |= lora_backward(par, &ls, c->dx, H, c->dqkv + i * H, 3 * H, a->xin,
-                                     a->lx[i], a->lu[i], c->lv, c->ldu, c->ldx, T, work, c->lpk, c->lut, c->lprod);
+                bad |= lora_backward(par, &ls, dxin, H, c->dqkv + i * H, 3 * H, a->xin, a->lx[i],
+                                     a->lu[i], c->lv, c->ldu, c->ldx, T, work, c->lpk, c->lut,
+                                     c->lprod);
         }
     }
-    float *gword = G(t, w->word_emb), *gpos = G(t, w->pos_emb),
-          *gtype = w->type_emb ? G(t, w->type_emb) : NULL, *gln = G(t, w->emb_ln_g),
-          *glnb = G(t, w->emb_ln_b);
-    if (gword || gpos || gtype || gln || glnb) { /* not all frozen (LoRA) */
+    if (emb_trains) {
         medner__dropout(par, c->dx, c->dx, T * H, ph, seed, stream_of(drop, 0, SITE_EMB), 0);
         medner__layernorm_backward_par(par, c->dtmp, gln, glnb, c->dx, c->xhat0, c->rstd0, w->emb_ln_g,
                                    T, H);
