@@ -181,9 +181,10 @@ static int reserve(medner__trainer_ctx *c, const medner__config *cfg, size_t T, 
     size_t H = cfg->hidden, I = cfg->intermediate, C = cfg->num_labels, NL = cfg->layers;
     size_t per_layer = T * (H + 3 * H + H + H + 1 + H + I + I + H + 1) + P;
     size_t w = lin_work(T, C, H), wide = H > I ? H : I, r = lo ? lo->r : 0;
-    size_t cand[5] = { lin_work(T, H, I), lin_work(T, I, H), lin_work(T, H, H),
-                       lo ? lin_work(T, wide, r) : 0, lo ? lin_work(T, r, wide) : 0 };
-    for (size_t i = 0; i < 5; i++)
+    size_t cand[6] = { lin_work(T, H, I), lin_work(T, I, H), lin_work(T, H, H),
+                       lo ? lin_work(T, wide, r) : 0, lo ? lin_work(T, r, wide) : 0,
+                       3 * H * H + T * H /* the stacked Q/K/V dx product */ };
+    for (size_t i = 0; i < 6; i++)
         if (cand[i] > w)
             w = cand[i];
     size_t lora_floats =
@@ -612,8 +613,24 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
         /* the gradient of layer 0's input only when the embeddings train
          * (with LoRA they are frozen: its three dx products are skipped) */
         float *dxin = l > 0 || emb_trains ? c->dx : NULL;
+        if (dxin != NULL) {
+            /* dx += dQ Wq + dK Wk + dV Wv as ONE product over the 3H columns of
+             * dqkv against [Wq; Wk; Wv] (transposed into work: [H, 3H]): one
+             * FMA chain per element, one pass adding into dx */
+            float *wt3 = work, *prod = work + 3 * H * H;
+            for (size_t i = 0; i < 3; i++)
+                medner__transpose(wt3 + i * H, 3 * H, qkv_w[i], H, H, H);
+            if (medner__par_reserve(par, medner__linear_scratch(3 * H)) != 0) {
+                bad = 1;
+            } else {
+                medner__linear(par, prod, H, c->dqkv, 3 * H, wt3, NULL, T, H, 3 * H,
+                               MEDNER__EPI_NONE);
+                for (size_t i = 0; i < T * H; i++)
+                    dxin[i] += prod[i];
+            }
+        }
         for (size_t i = 0; i < 3; i++) {
-            bad |= medner__linear_backward(par, dxin, H, 1, G(t, qkv_w[i]), G(t, qkv_b[i]),
+            bad |= medner__linear_backward(par, NULL, H, 1, G(t, qkv_w[i]), G(t, qkv_b[i]),
                                            c->dqkv + i * H, 3 * H, a->xin, H, qkv_w[i], T, H, H,
                                            work);
             if (lora_at(&ls, t, l, MEDNER__LORA_Q + i, drop, ldrop))
