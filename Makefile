@@ -9,6 +9,8 @@
 #   make abi-baseline    regenerate tests/abi/ after an intentional, compatible API addition
 #   make bench-precision accuracy guard of bf16/int8: F1 of the shipped adapters, logits error vs fp32
 #   make bench-context   clinical context: medner vs medspaCy documents/s on MACCROBAT, annotate overhead
+#   make bench-train     training steps (full, LoRA): medner vs PyTorch tokens/s and peak RSS, side by side
+#   make test-lora-roundtrip  a medner-trained LoRA adapter loads in peft and bin/medner with equal logits
 #   make test-python     Python package (examples/python) in a fresh venv, pytest
 #   make test-wheel      Python wheel: sdist -> platform wheel with libmedner inside, auditwheel, fresh venv
 #   make test-java       Java binding (examples/java, java.lang.foreign) against the CLI
@@ -77,7 +79,7 @@ SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%) \
               build/asan/tests/test_limits
 
-.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline bench-limits bench-context bench-precision models test-models test-sanitize test-tsan check-header check-abi \
+.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline bench-limits bench-context bench-precision bench-train test-lora-roundtrip models test-models test-sanitize test-tsan check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean \
         test-python test-wheel test-java doc test-html test-spark
 
@@ -320,6 +322,19 @@ bench-encoder: deps models build/bench/bench_encoder build/bench/bench_kernels
 bench-precision: deps models all
 	@sh tests/bench/precision_accuracy.sh
 
+# Training (docs/training.md): medner vs PyTorch (+ peft for LoRA) steps on MiniLM-L6 and a
+# BERT-base shape with a 9-label head, batch 8 x 128, 1 and 2 threads; then a LoRA adapter
+# trained and saved by medner loaded by peft and by bin/medner with equal logits.
+bench-train: deps models build/bench/bench_train
+	@python3 -c "import torch, transformers, peft" 2>/dev/null || \
+	    python3 -m pip install --quiet -r tests/reference/requirements-lora.txt
+	@sh tests/bench/bench_train.sh
+
+test-lora-roundtrip: deps-test all build/tests/test_lora
+	@python3 -c "import torch, transformers, peft, safetensors" 2>/dev/null || \
+	    python3 -m pip install --quiet -r tests/reference/requirements-lora.txt
+	@python3 tests/reference/check_lora_roundtrip.py
+
 bench-context: deps all
 	@sh tests/reference/fetch_minilm.sh
 	@sh tests/bench/bench_context.sh
@@ -328,7 +343,7 @@ bench-context: deps all
 # encoder's thread team, the kernels' dispatcher) on a TSan build.
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 TSAN_OBJ   := $(LIB_SRC:%.c=build/tsan/obj/%.o)
-TSAN_TESTS := test_stress test_pipeline test_encoder test_kernels test_train
+TSAN_TESTS := test_stress test_pipeline test_encoder test_kernels test_train test_lora
 TSAN_BIN   := $(TSAN_TESTS:%=build/tsan/tests/%)
 
 build/tsan/obj/%.o: %.c

@@ -108,9 +108,12 @@ void medner__softmax_backward_ref(float *dx, const float *dy, const float *y, si
  * probs keeps P of every (sequence, head): medner__attention_probs_size()
  * floats, sequence s, head h at sum_{r<s} H L_r^2 + h L_s^2 (row-major
  * L_s x L_s). (sequence, head) pairs are spread over par's threads; scratch
- * medner__attention_train_scratch(Lmax) floats each. */
+ * medner__attention_train_scratch(Lmax, D) floats each. Every product runs
+ * as a GEMM (medner__gemm / medner__gemm_packed: each element one FMA chain
+ * in ascending k) on the thread that owns the pair, so results do not
+ * depend on the thread count. */
 size_t medner__attention_probs_size(const size_t *lens, size_t n_seqs, size_t H);
-size_t medner__attention_train_scratch(size_t L);
+size_t medner__attention_train_scratch(size_t L, size_t D);
 void medner__attention_train(medner__par *par, float *out, float *probs, const float *qkv,
                              const size_t *starts, const size_t *lens, size_t n_seqs, size_t H,
                              size_t D, float scale, float drop_p, uint64_t seed, uint64_t stream);
@@ -133,7 +136,8 @@ void medner__attention_backward_ref(float *dq, float *dk, float *dv, size_t ldd,
  * DistilBERT; type_ids NULL: all 0), tokens in order (deterministic).
  * Tokens whose id is pad_id add nothing to dword (nn.Embedding's
  * padding_idx, which Hugging Face sets to pad_token_id: that row never
- * learns); pad_id < 0: none. Their position and type rows still do. */
+ * learns); pad_id < 0: none. Their position and type rows still do. A NULL
+ * table (frozen) gets nothing. */
 void medner__embed_backward(float *dword, float *dpos, float *dtype, const float *dout,
                             const int32_t *ids, const int32_t *type_ids,
                             const int32_t *positions, size_t n, size_t dim, int32_t pad_id);
@@ -142,6 +146,29 @@ void medner__embed_backward_ref(float *dword, float *dpos, float *dtype, const f
                                 const int32_t *ids, const int32_t *type_ids,
                                 const int32_t *positions, size_t n, size_t dim, int32_t pad_id,
                                 size_t rows_word, size_t rows_pos, size_t rows_type);
+
+/* ---- thread-team forms -----------------------------------------------------------
+ * The kernels above split over par's threads (par may be NULL): whole rows
+ * (LayerNorm), whole 64-column groups of the LayerNorm parameter sums (each
+ * column still summed over all rows in row order), 64-element chunks of the
+ * element-wise ones (chunk starts are multiples of 64 from x, so a
+ * vectorised kernel sees the same lanes as on the whole array). Bitwise the
+ * single-threaded results for any thread count. medner__activate_par: the
+ * forward activation in place (medner__gelu, _gelu_tanh, _relu; NONE: nothing). */
+void medner__layernorm_train_par(medner__par *par, float *y, float *xhat, float *rstd,
+                                 const float *x, const float *residual, const float *gamma,
+                                 const float *beta, size_t rows, size_t cols, float eps);
+void medner__layernorm_backward_par(medner__par *par, float *dv, float *dgamma, float *dbeta,
+                                    const float *dy, const float *xhat, const float *rstd,
+                                    const float *gamma, size_t rows, size_t cols);
+/* y: the forward's output act(x) (medner__gelu's), or NULL. With GELU (erf),
+ * y and AVX-512, the vector form: Phi(x) = y / x (1/2 at 0) and phi(x) from
+ * a polynomial e^x (about 1 ulp): no erf per element; dx within 1e-5
+ * relative or 1e-7 absolute of the twin (tested). Otherwise
+ * medner__act_backward on each chunk. Either way independent of threads. */
+void medner__act_backward_par(medner__par *par, float *dx, const float *dy, const float *x,
+                              const float *y, size_t n, medner__epi act);
+void medner__activate_par(medner__par *par, float *x, size_t n, medner__epi act);
 
 /* ---- token-classification cross-entropy -----------------------------------------
  * Over logits[T, C] and labels[T] (each in [0, C) or ignore_index): returns

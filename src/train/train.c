@@ -17,6 +17,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "train/lora.h"
 #include "train/train.h"
 
 /* ---- parameters ------------------------------------------------------------------- */
@@ -84,6 +85,7 @@ void medner__tparams_free(medner__tparams *t)
     medner__free(t->w.layers);
     medner__free(t->param);
     medner__free(t->grad);
+    medner__lora_free(t->lora);
     medner__free(t);
 }
 
@@ -106,6 +108,9 @@ float *medner__tparams_grad(medner__tparams *t, size_t s)
 
 typedef struct layer_acts {
     float *xin, *qkv, *probs, *ctx, *xhat1, *rstd1, *h1, *f1pre, *f1act, *xhat2, *rstd2;
+    /* LoRA, per linear of the layer (NULL: not targeted): the dropped input
+     * [T, in] (only with lora dropout on) and u = drop(x) A^T [T, r] */
+    float *lx[MEDNER__LORA_WHICH], *lu[MEDNER__LORA_WHICH];
 } layer_acts;
 
 struct medner__trainer_ctx {
@@ -122,6 +127,8 @@ struct medner__trainer_ctx {
     /* the current batch's buffers, carved from arena */
     float *xhat0, *rstd0, *xout, *xcls, *logits, *dlogits, *ytmp;
     float *dx, *dh, *dtmp, *dI, *dqkv, *dctx, *work;
+    float *lv, *ldu, *ldx; /* LoRA: [T, max(H, I)], [T, r], [T, max(H, I)] */
+    float *lpk, *lut, *lprod; /* LoRA: packed panels of T x max(H, I), u^T [r, T], [max(H, I), r] */
 };
 
 int medner__train_ctx_create(medner__trainer_ctx **out, size_t threads)
@@ -156,17 +163,36 @@ static size_t lin_work(size_t T, size_t N, size_t K)
 }
 
 /* Carve the arena for T tokens; P floats of attention probabilities per layer. */
+/* LoRA: floats kept per layer (inputs when dropped, u) and the widest in/out. */
+static size_t lora_layer_floats(const struct medner__lora *lo, size_t l, size_t T, int drop_on)
+{
+    size_t f = 0;
+    for (size_t k = 0; lo && k < MEDNER__LORA_WHICH; k++) {
+        long i = lo->index[l * MEDNER__LORA_WHICH + k];
+        if (i >= 0)
+            f += T * lo->r + (drop_on ? T * lo->mods[i].in : 0);
+    }
+    return f;
+}
+
 static int reserve(medner__trainer_ctx *c, const medner__config *cfg, size_t T, size_t P,
-                   size_t n)
+                   size_t n, const struct medner__lora *lo, int ldrop)
 {
     size_t H = cfg->hidden, I = cfg->intermediate, C = cfg->num_labels, NL = cfg->layers;
     size_t per_layer = T * (H + 3 * H + H + H + 1 + H + I + I + H + 1) + P;
-    size_t w = lin_work(T, C, H);
-    size_t cand[3] = { lin_work(T, H, I), lin_work(T, I, H), lin_work(T, H, H) };
-    for (size_t i = 0; i < 3; i++)
+    size_t w = lin_work(T, C, H), wide = H > I ? H : I, r = lo ? lo->r : 0;
+    size_t cand[6] = { lin_work(T, H, I), lin_work(T, I, H), lin_work(T, H, H),
+                       lo ? lin_work(T, wide, r) : 0, lo ? lin_work(T, r, wide) : 0,
+                       3 * H * H + T * H /* the stacked Q/K/V dx product */ };
+    for (size_t i = 0; i < 6; i++)
         if (cand[i] > w)
             w = cand[i];
-    size_t need = NL * per_layer + T * (H + 1 + H + H + C + C + H) + T * (H + H + H + I + 3 * H + H) + w;
+    size_t lora_floats =
+        lo ? T * (wide + r + wide) + medner__gemm_packed_size(T, wide) + 16 + r * T + wide * r : 0;
+    for (size_t l = 0; l < NL; l++)
+        lora_floats += lora_layer_floats(lo, l, T, ldrop);
+    size_t need = NL * per_layer + T * (H + 1 + H + H + C + C + H) + T * (H + H + H + I + 3 * H + H) + w +
+                  lora_floats;
     if (need > c->cap) {
         float *a = medner__malloc(need * sizeof(float));
         if (a == NULL)
@@ -214,6 +240,15 @@ static int reserve(medner__trainer_ctx *c, const medner__config *cfg, size_t T, 
         TAKE(la->f1act, T * I);
         TAKE(la->xhat2, T * H);
         TAKE(la->rstd2, T);
+        for (size_t k = 0; k < MEDNER__LORA_WHICH; k++) {
+            long i = lo ? lo->index[l * MEDNER__LORA_WHICH + k] : -1;
+            la->lx[k] = la->lu[k] = NULL;
+            if (i < 0)
+                continue;
+            TAKE(la->lu[k], T * lo->r);
+            if (ldrop)
+                TAKE(la->lx[k], T * lo->mods[i].in);
+        }
     }
     TAKE(c->xhat0, T * H);
     TAKE(c->rstd0, T);
@@ -229,6 +264,16 @@ static int reserve(medner__trainer_ctx *c, const medner__config *cfg, size_t T, 
     TAKE(c->dqkv, T * 3 * H);
     TAKE(c->dctx, T * H);
     TAKE(c->work, w);
+    c->lv = c->ldu = c->ldx = NULL;
+    if (lo) {
+        TAKE(c->lv, T * wide);
+        TAKE(c->ldu, T * r);
+        TAKE(c->ldx, T * wide);
+        a += (16 - ((uintptr_t)a / sizeof(float)) % 16) % 16; /* panels 64-byte aligned */
+        TAKE(c->lpk, medner__gemm_packed_size(T, wide));
+        TAKE(c->lut, r * T);
+        TAKE(c->lprod, wide * r);
+    }
 #undef TAKE
     return 0;
 }
@@ -246,16 +291,6 @@ static medner__epi epi_of(medner__act a)
     return a == MEDNER__ACT_GELU_TANH ? MEDNER__EPI_GELU_TANH
            : a == MEDNER__ACT_RELU    ? MEDNER__EPI_RELU
                                       : MEDNER__EPI_GELU;
-}
-
-static void activate(float *x, size_t n, medner__epi act)
-{
-    if (act == MEDNER__EPI_GELU_TANH)
-        medner__gelu_tanh(x, n);
-    else if (act == MEDNER__EPI_RELU)
-        medner__relu(x, n);
-    else
-        medner__gelu(x, n);
 }
 
 static int check_batch(const medner__config *cfg, const medner__tbatch *b, size_t *T_out,
@@ -296,7 +331,118 @@ static int check_batch(const medner__config *cfg, const medner__tbatch *b, size_
     return MEDNER_OK;
 }
 
-#define G(t, p) ((t)->grad + ((p) - (t)->param))
+/* The gradient of the tensor at p: NULL when p is not in t->param (a
+ * frozen base weight of LoRA training). */
+static float *grad_of(medner__tparams *t, const float *p)
+{
+    if (p == NULL || p < t->param || p >= t->param + t->n)
+        return NULL;
+    return t->grad + (p - t->param);
+}
+#define G(t, p) grad_of((t), (p))
+
+/* ---- LoRA path of a targeted linear ------------------------------------------------
+ * Forward: y[T, out] (row stride ldy) += (drop(x) A^T) B^T * scale, PEFT's
+ * lora_B(lora_A(dropout(x))) * scaling: u = drop(x) A^T kept, v = u B^T,
+ * y += v * scale. The mask: seed and stream of the step's dropout, the
+ * stream's site field 8 + which (outside the base sites). */
+typedef struct lora_site {
+    const struct medner__lora *lo;
+    const medner__lora_mod *md;
+    const float *A, *B;
+    float *dA, *dB;
+    float p;
+    uint64_t seed, stream;
+} lora_site;
+
+static int lora_at(lora_site *ls, medner__tparams *t, size_t l, size_t which,
+                   const medner__tdropout *drop, int drop_on)
+{
+    const struct medner__lora *lo = t->lora;
+    long i = lo ? lo->index[l * MEDNER__LORA_WHICH + which] : -1;
+    if (i < 0)
+        return 0;
+    ls->lo = lo;
+    ls->md = &lo->mods[i];
+    ls->A = t->param + t->off[ls->md->a_slot];
+    ls->B = t->param + t->off[ls->md->b_slot];
+    ls->dA = t->grad + t->off[ls->md->a_slot];
+    ls->dB = t->grad + t->off[ls->md->b_slot];
+    ls->p = drop_on ? lo->dropout : 0.0f;
+    ls->seed = drop->seed ^ 0x4c6f5241ULL;
+    ls->stream = (drop->step << 16) | ((uint64_t)l << 4) | (8 + which);
+    return 1;
+}
+
+/* y[M, N] = x[M, K] . w[N, K]^T for a narrow N (r): x packed into pk, then
+ * the tiled product on the thread team (medner__linear would take its
+ * single-threaded narrow kernel for N <= 64). Thread-count invariant. */
+static void narrow_product(medner__par *par, float *y, const float *x, size_t ldx, const float *w,
+                           size_t M, size_t N, size_t K, float *pk)
+{
+    medner__gemm_pack(pk, x, ldx, M, K);
+    medner__linear_args la = { .y = y, .ldy = N, .x = pk, .x_panels = 1, .w = w, .M = M, .N = N,
+                               .K = K };
+    medner__linear_run(par, &la);
+}
+
+static void lora_forward(medner__par *par, const lora_site *ls, float *y, size_t ldy,
+                         const float *x, float *lx, float *u, float *v, size_t T, float *pk)
+{
+    size_t in = ls->md->in, out = ls->md->out, r = ls->lo->r;
+    const float *xd = x;
+    if (ls->p > 0.0f) {
+        medner__dropout(par, lx, x, T * in, ls->p, ls->seed, ls->stream, 0);
+        xd = lx;
+    }
+    narrow_product(par, u, xd, in, ls->A, T, r, in, pk);
+    medner__linear(par, v, out, u, r, ls->B, NULL, T, out, r, MEDNER__EPI_NONE);
+    float sc = ls->lo->scale;
+    for (size_t m = 0; m < T; m++)
+        for (size_t n = 0; n < out; n++)
+            y[m * ldy + n] += v[m * out + n] * sc;
+}
+
+/* Backward: dv = dy * scale; dB += dv^T u; du = dv B; dA += du^T drop(x);
+ * dx += drop'(du A). Returns 0, or -1 out of memory. */
+static int lora_backward(medner__par *par, const lora_site *ls, float *dx, size_t lddx,
+                         const float *dy, size_t lddy, const float *x, const float *lx,
+                         const float *u, float *dv, float *du, float *dxd, size_t T, float *work,
+                         float *pk, float *ut, float *prod)
+{
+    size_t in = ls->md->in, out = ls->md->out, r = ls->lo->r;
+    float sc = ls->lo->scale;
+    for (size_t m = 0; m < T; m++)
+        for (size_t n = 0; n < out; n++)
+            dv[m * out + n] = dy[m * lddy + n] * sc;
+    /* dB += dv^T u: dv^T packed straight from dv's rows, u^T [r, T] as W */
+    medner__gemm_pack_t(pk, dv, out, out, T);
+    medner__transpose(ut, T, u, r, T, r);
+    medner__linear_args la = { .y = prod, .ldy = r, .x = pk, .x_panels = 1, .w = ut, .M = out,
+                               .N = r, .K = T };
+    medner__linear_run(par, &la);
+    for (size_t i = 0; i < out * r; i++)
+        ls->dB[i] += prod[i];
+    /* du = dv B: weights B^T [r, out] */
+    medner__transpose(prod, out, ls->B, r, out, r);
+    narrow_product(par, du, dv, out, prod, T, r, out, pk);
+    int bad = 0;
+    if (dx == NULL) { /* dA only */
+        bad |= medner__linear_backward(par, NULL, in, 0, ls->dA, NULL, du, r,
+                                       ls->p > 0.0f ? lx : x, in, ls->A, T, r, in, work);
+    } else if (ls->p > 0.0f) {
+        bad |= medner__linear_backward(par, dxd, in, 0, ls->dA, NULL, du, r, lx, in, ls->A, T, r,
+                                       in, work);
+        medner__dropout(par, dxd, dxd, T * in, ls->p, ls->seed, ls->stream, 0);
+        for (size_t m = 0; m < T; m++)
+            for (size_t k = 0; k < in; k++)
+                dx[m * lddx + k] += dxd[m * in + k];
+    } else {
+        bad |= medner__linear_backward(par, dx, lddx, 1, ls->dA, NULL, du, r, x, in, ls->A, T, r,
+                                       in, work);
+    }
+    return bad;
+}
 
 int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner__tbatch *b,
                        const medner__tdropout *drop, int backward, float grad_scale,
@@ -323,8 +469,11 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
     size_t kmax = T > 3 * H ? T : 3 * H;
     if (I > kmax)
         kmax = I;
-    size_t scr = medner__linear_scratch(kmax), as = medner__attention_train_scratch(Lmax);
-    if (reserve(c, cfg, T, P, n) != 0 || medner__par_reserve(c->par, as > scr ? as : scr) != 0)
+    size_t scr = medner__linear_scratch(kmax), as = medner__attention_train_scratch(Lmax, D);
+    /* LoRA dropout: on whenever the step has dropout on */
+    int ldrop = t->lora && t->lora->dropout > 0.0f && drop != NULL &&
+                (drop->hidden > 0.0f || drop->attention > 0.0f);
+    if (reserve(c, cfg, T, P, n, t->lora, ldrop) != 0 || medner__par_reserve(c->par, as > scr ? as : scr) != 0)
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "training step: out of memory for %zu tokens",
                             T);
     int32_t *ids = c->ints, *types = ids + T, *pos = types + T, *labels = pos + T;
@@ -347,35 +496,51 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
     float *x0 = NL ? c->acts[0].xin : c->xout;
     medner__embed(c->ytmp, ids, w->type_emb ? types : NULL, pos, T, w->word_emb, w->pos_emb,
                   w->type_emb, H);
-    medner__layernorm_train(x0, c->xhat0, c->rstd0, c->ytmp, NULL, w->emb_ln_g, w->emb_ln_b, T,
+    medner__layernorm_train_par(par, x0, c->xhat0, c->rstd0, c->ytmp, NULL, w->emb_ln_g, w->emb_ln_b, T,
                             H, eps);
     medner__dropout(par, x0, x0, T * H, ph, seed, stream_of(drop, 0, SITE_EMB), 0);
     for (size_t l = 0; l < NL; l++) {
         const medner__layer *L = &w->layers[l];
         layer_acts *a = &c->acts[l];
         float *xnext = l + 1 < NL ? c->acts[l + 1].xin : c->xout;
-        medner__linear(par, a->qkv, 3 * H, a->xin, H, L->q_w, L->q_b, T, H, H, MEDNER__EPI_NONE);
-        medner__linear(par, a->qkv + H, 3 * H, a->xin, H, L->k_w, L->k_b, T, H, H,
-                       MEDNER__EPI_NONE);
-        medner__linear(par, a->qkv + 2 * H, 3 * H, a->xin, H, L->v_w, L->v_b, T, H, H,
-                       MEDNER__EPI_NONE);
+        {   /* Q | K | V in one product (x read once; bitwise three linears) */
+            const float *ws[3] = { L->q_w, L->k_w, L->v_w }, *bs[3] = { L->q_b, L->k_b, L->v_b };
+            medner__linear_args la = { .y = a->qkv, .ldy = 3 * H, .x = a->xin, .ldx = H,
+                                       .ws = ws, .bs = bs, .count = 3, .M = T, .N = 3 * H,
+                                       .K = H };
+            medner__linear_run(par, &la);
+        }
+        lora_site ls;
+        for (size_t k = 0; k < 3; k++)
+            if (lora_at(&ls, t, l, MEDNER__LORA_Q + k, drop, ldrop))
+                lora_forward(par, &ls, a->qkv + k * H, 3 * H, a->xin, a->lx[k], a->lu[k], c->lv,
+                             T, c->lpk);
         medner__attention_train(par, a->ctx, a->probs, a->qkv, starts, lens, n, heads, D, scale,
                                 pa, seed, stream_of(drop, l, SITE_ATT));
         medner__linear(par, c->ytmp, H, a->ctx, H, L->o_w, L->o_b, T, H, H, MEDNER__EPI_NONE);
+        if (lora_at(&ls, t, l, MEDNER__LORA_O, drop, ldrop))
+            lora_forward(par, &ls, c->ytmp, H, a->ctx, a->lx[MEDNER__LORA_O],
+                         a->lu[MEDNER__LORA_O], c->lv, T, c->lpk);
         if (bert)
             medner__dropout(par, c->ytmp, c->ytmp, T * H, ph, seed,
                             stream_of(drop, l, SITE_ATT_OUT), 0);
-        medner__layernorm_train(a->h1, a->xhat1, a->rstd1, c->ytmp, a->xin, L->ln1_g, L->ln1_b,
+        medner__layernorm_train_par(par, a->h1, a->xhat1, a->rstd1, c->ytmp, a->xin, L->ln1_g, L->ln1_b,
                                 T, H, eps);
         medner__linear(par, a->f1pre, I, a->h1, H, L->ffn1_w, L->ffn1_b, T, I, H,
                        MEDNER__EPI_NONE);
+        if (lora_at(&ls, t, l, MEDNER__LORA_FFN1, drop, ldrop))
+            lora_forward(par, &ls, a->f1pre, I, a->h1, a->lx[MEDNER__LORA_FFN1],
+                         a->lu[MEDNER__LORA_FFN1], c->lv, T, c->lpk);
         memcpy(a->f1act, a->f1pre, T * I * sizeof(float));
-        activate(a->f1act, T * I, act);
+        medner__activate_par(par, a->f1act, T * I, act);
         medner__linear(par, c->ytmp, H, a->f1act, I, L->ffn2_w, L->ffn2_b, T, H, I,
                        MEDNER__EPI_NONE);
+        if (lora_at(&ls, t, l, MEDNER__LORA_FFN2, drop, ldrop))
+            lora_forward(par, &ls, c->ytmp, H, a->f1act, a->lx[MEDNER__LORA_FFN2],
+                         a->lu[MEDNER__LORA_FFN2], c->lv, T, c->lpk);
         medner__dropout(par, c->ytmp, c->ytmp, T * H, ph, seed, stream_of(drop, l, SITE_FFN_OUT),
                         0);
-        medner__layernorm_train(xnext, a->xhat2, a->rstd2, c->ytmp, a->h1, L->ln2_g, L->ln2_b, T,
+        medner__layernorm_train_par(par, xnext, a->xhat2, a->rstd2, c->ytmp, a->h1, L->ln2_g, L->ln2_b, T,
                                 H, eps);
     }
     medner__dropout(par, c->xcls, c->xout, T * H, ph, seed, stream_of(drop, NL, SITE_CLS), 0);
@@ -399,6 +564,10 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
                           &cnt);
 
     /* ---- backward ---- */
+    float *gword = G(t, w->word_emb), *gpos = G(t, w->pos_emb),
+          *gtype = w->type_emb ? G(t, w->type_emb) : NULL, *gln = G(t, w->emb_ln_g),
+          *glnb = G(t, w->emb_ln_b);
+    int emb_trains = gword || gpos || gtype || gln || glnb; /* not all frozen (LoRA) */
     float *work = c->work;
     int bad = 0;
     bad |= medner__linear_backward(par, c->dx, H, 0, G(t, w->cls_w), G(t, w->cls_b), c->dlogits,
@@ -408,18 +577,26 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
         const medner__layer *L = &w->layers[l];
         layer_acts *a = &c->acts[l];
         /* x_next = LN2(drop(W2 act(W1 h1)) + h1) */
-        medner__layernorm_backward(c->dtmp, G(t, L->ln2_g), G(t, L->ln2_b), c->dx, a->xhat2,
+        medner__layernorm_backward_par(par, c->dtmp, G(t, L->ln2_g), G(t, L->ln2_b), c->dx, a->xhat2,
                                    a->rstd2, L->ln2_g, T, H);
         memcpy(c->dh, c->dtmp, T * H * sizeof(float));
         medner__dropout(par, c->dtmp, c->dtmp, T * H, ph, seed, stream_of(drop, l, SITE_FFN_OUT),
                         0);
         bad |= medner__linear_backward(par, c->dI, I, 0, G(t, L->ffn2_w), G(t, L->ffn2_b),
                                        c->dtmp, H, a->f1act, I, L->ffn2_w, T, H, I, work);
-        medner__act_backward(c->dI, c->dI, a->f1pre, T * I, act);
+        lora_site ls;
+        if (lora_at(&ls, t, l, MEDNER__LORA_FFN2, drop, ldrop))
+            bad |= lora_backward(par, &ls, c->dI, I, c->dtmp, H, a->f1act,
+                                 a->lx[MEDNER__LORA_FFN2], a->lu[MEDNER__LORA_FFN2], c->lv,
+                                 c->ldu, c->ldx, T, work, c->lpk, c->lut, c->lprod);
+        medner__act_backward_par(par, c->dI, c->dI, a->f1pre, a->f1act, T * I, act);
         bad |= medner__linear_backward(par, c->dh, H, 1, G(t, L->ffn1_w), G(t, L->ffn1_b), c->dI,
                                        I, a->h1, H, L->ffn1_w, T, I, H, work);
+        if (lora_at(&ls, t, l, MEDNER__LORA_FFN1, drop, ldrop))
+            bad |= lora_backward(par, &ls, c->dh, H, c->dI, I, a->h1, a->lx[MEDNER__LORA_FFN1],
+                                 a->lu[MEDNER__LORA_FFN1], c->lv, c->ldu, c->ldx, T, work, c->lpk, c->lut, c->lprod);
         /* h1 = LN1(drop(Wo ctx) + x_in) */
-        medner__layernorm_backward(c->dtmp, G(t, L->ln1_g), G(t, L->ln1_b), c->dh, a->xhat1,
+        medner__layernorm_backward_par(par, c->dtmp, G(t, L->ln1_g), G(t, L->ln1_b), c->dh, a->xhat1,
                                    a->rstd1, L->ln1_g, T, H);
         memcpy(c->dx, c->dtmp, T * H * sizeof(float));
         if (bert)
@@ -427,20 +604,48 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
                             stream_of(drop, l, SITE_ATT_OUT), 0);
         bad |= medner__linear_backward(par, c->dctx, H, 0, G(t, L->o_w), G(t, L->o_b), c->dtmp,
                                        H, a->ctx, H, L->o_w, T, H, H, work);
+        if (lora_at(&ls, t, l, MEDNER__LORA_O, drop, ldrop))
+            bad |= lora_backward(par, &ls, c->dctx, H, c->dtmp, H, a->ctx, a->lx[MEDNER__LORA_O],
+                                 a->lu[MEDNER__LORA_O], c->lv, c->ldu, c->ldx, T, work, c->lpk, c->lut, c->lprod);
         medner__attention_backward(par, c->dqkv, c->dctx, a->qkv, a->probs, starts, lens, n,
                                    heads, D, scale, pa, seed, stream_of(drop, l, SITE_ATT));
         const float *qkv_w[3] = { L->q_w, L->k_w, L->v_w }, *qkv_b[3] = { L->q_b, L->k_b, L->v_b };
-        for (size_t i = 0; i < 3; i++)
-            bad |= medner__linear_backward(par, c->dx, H, 1, G(t, qkv_w[i]), G(t, qkv_b[i]),
+        /* the gradient of layer 0's input only when the embeddings train
+         * (with LoRA they are frozen: its three dx products are skipped) */
+        float *dxin = l > 0 || emb_trains ? c->dx : NULL;
+        if (dxin != NULL) {
+            /* dx += dQ Wq + dK Wk + dV Wv as ONE product over the 3H columns of
+             * dqkv against [Wq; Wk; Wv] (transposed into work: [H, 3H]): one
+             * FMA chain per element, one pass adding into dx */
+            float *wt3 = work, *prod = work + 3 * H * H;
+            for (size_t i = 0; i < 3; i++)
+                medner__transpose(wt3 + i * H, 3 * H, qkv_w[i], H, H, H);
+            if (medner__par_reserve(par, medner__linear_scratch(3 * H)) != 0) {
+                bad = 1;
+            } else {
+                medner__linear(par, prod, H, c->dqkv, 3 * H, wt3, NULL, T, H, 3 * H,
+                               MEDNER__EPI_NONE);
+                for (size_t i = 0; i < T * H; i++)
+                    dxin[i] += prod[i];
+            }
+        }
+        for (size_t i = 0; i < 3; i++) {
+            bad |= medner__linear_backward(par, NULL, H, 1, G(t, qkv_w[i]), G(t, qkv_b[i]),
                                            c->dqkv + i * H, 3 * H, a->xin, H, qkv_w[i], T, H, H,
                                            work);
+            if (lora_at(&ls, t, l, MEDNER__LORA_Q + i, drop, ldrop))
+                bad |= lora_backward(par, &ls, dxin, H, c->dqkv + i * H, 3 * H, a->xin, a->lx[i],
+                                     a->lu[i], c->lv, c->ldu, c->ldx, T, work, c->lpk, c->lut,
+                                     c->lprod);
+        }
     }
-    medner__dropout(par, c->dx, c->dx, T * H, ph, seed, stream_of(drop, 0, SITE_EMB), 0);
-    medner__layernorm_backward(c->dtmp, G(t, w->emb_ln_g), G(t, w->emb_ln_b), c->dx, c->xhat0,
-                               c->rstd0, w->emb_ln_g, T, H);
-    medner__embed_backward(G(t, w->word_emb), G(t, w->pos_emb),
-                           w->type_emb ? G(t, w->type_emb) : NULL, c->dtmp, ids,
-                           w->type_emb ? types : NULL, pos, T, H, cfg->pad_token_id);
+    if (emb_trains) {
+        medner__dropout(par, c->dx, c->dx, T * H, ph, seed, stream_of(drop, 0, SITE_EMB), 0);
+        medner__layernorm_backward_par(par, c->dtmp, gln, glnb, c->dx, c->xhat0, c->rstd0, w->emb_ln_g,
+                                   T, H);
+        medner__embed_backward(gword, gpos, gtype, c->dtmp, ids, w->type_emb ? types : NULL, pos,
+                               T, H, cfg->pad_token_id);
+    }
     if (bad)
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "training step: out of memory for %zu tokens",
                             T);

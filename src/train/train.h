@@ -34,12 +34,18 @@ typedef struct medner__tparams {
     float *param, *grad;    /* n floats each */
     size_t n;
     medner__weights w;      /* view on param */
+    /* LoRA (train/lora.h: medner__tparams_create_lora): NULL for full
+     * fine-tuning. Then only the LoRA pairs and modules_to_save are in
+     * param / grad, and w reads the frozen weights from the model. */
+    struct medner__lora *lora;
 } medner__tparams;
 
 /* Copy the weights of m (which must have a token-classification head).
  * Errors: MEDNER_E_INVALID_ARGUMENT (no head), MEDNER_E_OUT_OF_MEMORY. */
 int medner__tparams_create(medner__tparams **out, medner__model *m);
 void medner__tparams_free(medner__tparams *t);
+/* Frees a LoRA description (lora.c; NULL is a no-op). */
+void medner__lora_free(struct medner__lora *l);
 void medner__tparams_zero_grad(medner__tparams *t);
 /* Parameter / gradient of slot s (NULL when the model lacks it). */
 float *medner__tparams_param(medner__tparams *t, size_t s);

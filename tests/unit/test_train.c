@@ -216,11 +216,12 @@ static double *to_d(const float *x, size_t n)
 static void test_linear(void **state)
 {
     (void)state;
-    /* N 5 (narrow products) and N 70, K 67 (the tiled SGEMM) */
-    const size_t shapes[2][3] = { { 7, 5, 9 }, { 37, 70, 67 } };
+    /* N 5 (narrow products), N 70, K 67 and N 66, K 97 (the tiled SGEMM, dW as x^T . dy
+     * with a transposed add over 32 x 32 blocks that do not divide N or K) */
+    const size_t shapes[3][3] = { { 7, 5, 9 }, { 37, 70, 67 }, { 41, 66, 97 } };
     medner__par *par;
     assert_int_equal(medner__par_create(&par, 2), 0);
-    for (size_t s = 0; s < 2; s++) {
+    for (size_t s = 0; s < 3; s++) {
         size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
         float *x = fa(M * K), *w = fa(N * K), *dy = fa(M * N), *b = fa(N);
         fill(x, M * K, 1);
@@ -338,7 +339,31 @@ static void test_activations(void **state)
         }
         snprintf(what, sizeof what, "%s backward vs finite differences", names[a]);
         CHECK_CLOSE(dx, fd, n, 1e-4, 1e-6, what);
+        /* the thread-team form from the forward's output (GELU: Phi = y / x, vector e^x) */
+        float *y = fa(n);
+        memcpy(y, x, n * sizeof *y);
+        if (acts[a] == MEDNER__EPI_GELU)
+            medner__gelu(y, n);
+        else if (acts[a] == MEDNER__EPI_GELU_TANH)
+            medner__gelu_tanh(y, n);
+        else
+            medner__relu(y, n);
+        medner__act_backward_par(NULL, dx, dy, x, y, n, acts[a]);
+        snprintf(what, sizeof what, "%s backward from the output vs ref", names[a]);
+        CHECK_CLOSE(dx, dx_r, n, 1e-5, acts[a] == MEDNER__EPI_GELU ? 1e-7 : 1e-6, what);
+        free(y);
     }
+    /* x = 0 exactly, and far out: Phi = 1/2, no NaN */
+    float z[32], zy[32], zd[32], zg[32], zr[32];
+    for (size_t i = 0; i < 32; i++) {
+        z[i] = i == 3 ? 0.0f : -20.0f + 40.0f * (float)i / 31.0f;
+        zg[i] = 1.0f;
+    }
+    memcpy(zy, z, sizeof z);
+    medner__gelu(zy, 32);
+    medner__act_backward_par(NULL, zd, zg, z, zy, 32, MEDNER__EPI_GELU);
+    medner__act_backward_ref(zr, zg, z, 32, MEDNER__EPI_GELU);
+    CHECK_CLOSE(zd, zr, 32, 1e-5, 1e-7, "gelu backward from the output at 0 and +-20");
     free(x), free(dy), free(dx), free(dx_r), free(fd);
 }
 
@@ -373,7 +398,7 @@ static void test_attention(void **state)
     float *probs = fa(medner__attention_probs_size(lens, 2, H));
     medner__par *par;
     assert_int_equal(medner__par_create(&par, 2), 0);
-    assert_int_equal(medner__par_reserve(par, medner__attention_train_scratch(7)), 0);
+    assert_int_equal(medner__par_reserve(par, medner__attention_train_scratch(7, 4)), 0);
     medner__attention_train(par, out, probs, qkv, starts, lens, 2, H, D, scale, 0.0f, 0, 0);
     medner__attention_backward(par, dqkv, dout, qkv, probs, starts, lens, 2, H, D, scale, 0.0f, 0,
                                0);
@@ -809,6 +834,38 @@ static void test_adamw(void **state)
 
 /* The optimizer alone: the gradient held at the golden one every step (as
  * the script's fixed-gradient run), no clipping (max norm 20 > 12.9). */
+/* The vectorised AdamW loop (AVX-512, when the CPU has it) gives bitwise
+ * the scalar loop of the baseline level, decay on and off, odd lengths. */
+static void test_adamw_isa(void **state)
+{
+    (void)state;
+    size_t n = 1000 + 7;
+    float *p[2], *g = fa(n), *m[2], *v[2];
+    fill(g, n, 1e-2);
+    for (int k = 0; k < 2; k++) {
+        p[k] = fa(n), m[k] = fa(n), v[k] = fa(n);
+        g_rng = 99;
+        fill(p[k], n, 1);
+        fill(m[k], n, 1e-3);
+        for (size_t i = 0; i < n; i++)
+            v[k][i] = 1e-5f * (float)(1 + i % 7);
+    }
+    int top = medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    for (uint64_t step = 1; step <= 3; step++)
+        for (int k = 0; k < 2; k++) {
+            medner__kernels_set_isa(k == 0 ? top : MEDNER__ISA_BASE);
+            medner__adamw_update(p[k], g, m[k], v[k], n, 1e-3f, 0.9f, 0.999f, 1e-8f,
+                                 step == 2 ? 0.0f : 0.01f, step);
+        }
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    assert_memory_equal(p[0], p[1], n * sizeof(float));
+    assert_memory_equal(m[0], m[1], n * sizeof(float));
+    assert_memory_equal(v[0], v[1], n * sizeof(float));
+    for (int k = 0; k < 2; k++)
+        free(p[k]), free(m[k]), free(v[k]);
+    free(g);
+}
+
 static void test_adamw_fixed(void **state)
 {
     (void)state;
@@ -1192,7 +1249,7 @@ int main(void)
         cmocka_unit_test(test_gradients_minilm),
         cmocka_unit_test(test_gradients_distilbert),
         cmocka_unit_test(test_adamw),
-        cmocka_unit_test(test_adamw_fixed),
+        cmocka_unit_test(test_adamw_fixed), cmocka_unit_test(test_adamw_isa),
         cmocka_unit_test(test_dropout_model),
         cmocka_unit_test(test_dropout_gradients),
         cmocka_unit_test(test_accumulation),
