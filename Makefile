@@ -331,9 +331,11 @@ bench-train: deps models build/bench/bench_train
 	@sh tests/bench/bench_train.sh
 
 test-lora-roundtrip: deps-test all build/tests/test_lora
-	@python3 -c "import torch, transformers, peft, safetensors" 2>/dev/null || \
-	    python3 -m pip install --quiet -r tests/reference/requirements-lora.txt
-	@python3 tests/reference/check_lora_roundtrip.py
+	@sh .ci/deps.sh python
+	@test -x build/venv-lora/bin/python || $(PYTHON) -m venv --system-site-packages build/venv-lora
+	@build/venv-lora/bin/python -c "import torch, transformers, peft, safetensors" 2>/dev/null || \
+	    build/venv-lora/bin/python -m pip install --quiet -r tests/reference/requirements-lora.txt
+	@build/venv-lora/bin/python tests/reference/check_lora_roundtrip.py
 
 bench-context: deps all
 	@sh tests/reference/fetch_minilm.sh
