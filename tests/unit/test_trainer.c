@@ -804,9 +804,8 @@ static void test_cancel_from_thread(void **state)
 }
 
 /* Every allocation of create + run failing in turn: MEDNER_E_OUT_OF_MEMORY, no crash, no leak. */
-static void test_allocation_failures(void **state)
+static void allocation_failures(int lora)
 {
-    (void)state;
     work_make();
     failing f = { 0, 0 };
     assert_int_equal(failing_install(&f), MEDNER_OK);
@@ -818,6 +817,12 @@ static void test_allocation_failures(void **state)
     p.epochs = 1;
     p.batch_size = 8;
     p.max_length = 32;
+    if (lora) { /* the LoRA set-up (name lists split, adapter and checkpoint writers) */
+        p.lora_r = 2;
+        p.lora_dropout = 0.1;
+        p.lora_targets = "query,value";
+        p.lora_modules_to_save = "classifier";
+    }
     medner_trainer *t = NULL;
     assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
     long in_create = f.count;
@@ -826,9 +831,9 @@ static void test_allocation_failures(void **state)
     long total = f.count;
     assert_true(total > 100 && in_create > 50);
     long failures = 0, tried = 0;
-    /* every allocation of create, every other one of run (each failed run still writes and
-     * fsyncs files: slow on a busy disk) */
-    for (long k = 1; k <= total; k += k <= in_create ? 1 : 2) {
+    /* every allocation of create, every other one of run (LoRA: every third; each failed run
+     * still writes and fsyncs files: slow on a busy disk) */
+    for (long k = 1; k <= total; k += k <= in_create ? 1 : lora ? 3 : 2) {
         tried++;
         f.count = 0;
         f.fail_at = k;
@@ -845,12 +850,24 @@ static void test_allocation_failures(void **state)
         }
         assert_int_equal(medner__live_allocations(), 0);
     }
-    print_message("%ld allocations (%ld in create), %ld tried, %ld failed runs\n", total, in_create,
-                  tried, failures);
+    print_message("%s: %ld allocations (%ld in create), %ld tried, %ld failed runs\n",
+                  lora ? "LoRA" : "full", total, in_create, tried, failures);
     assert_true(failures > tried / 2);
     f.fail_at = 0;
     medner_allocator_set(NULL);
     work_remove();
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    allocation_failures(0);
+}
+
+static void test_lora_allocation_failures(void **state)
+{
+    (void)state;
+    allocation_failures(1);
 }
 
 int main(void)
@@ -871,6 +888,7 @@ int main(void)
         cmocka_unit_test(test_new_head_and_errors),
         cmocka_unit_test(test_cancel_from_thread),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_lora_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
