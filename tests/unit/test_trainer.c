@@ -20,7 +20,15 @@
  *    OUT_OF_MEMORY, no leak;
  *  - learning rate 1e30: MEDNER_E_DIVERGED with a clear message, the
  *    checkpoint written before stays;
- *  - a base without a head gets one with the training labels.
+ *  - a base without a head gets one with the training labels;
+ *  - LoRA (lora_r): 30 steps lower the loss through the public API, out_dir
+ *    is a PEFT adapter directory (names, r, alpha, targets) that loads on
+ *    the base, checkpoint moments named after the adapter tensors; cancel
+ *    at step 3 + resume = bitwise the uninterrupted run's adapter and
+ *    checkpoint files (lora_dropout, custom targets, grad accumulation);
+ *    other LoRA options or full fine-tuning refused on that checkpoint; bad
+ *    LoRA options refused with their reason; allocation failures in LoRA
+ *    mode (every third one of run) -> OUT_OF_MEMORY, no leak.
  */
 #include <math.h>
 #include <setjmp.h>
