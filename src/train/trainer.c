@@ -185,7 +185,8 @@ static int split_names(char **cur, const char *list, const char *what, const cha
 }
 
 static const char *const bert_targets[] = { "query", "key", "value", "dense" };
-static const char *const distil_targets[] = { "q_lin", "k_lin", "v_lin", "out_lin", "lin1", "lin2" };
+static const char *const distil_targets[] = { "q_lin", "k_lin", "v_lin",
+                                               "out_lin", "lin1", "lin2" };
 
 static int set_up_lora(medner_trainer *t)
 {
@@ -563,7 +564,9 @@ static int load_checkpoint(medner_trainer *t, const char *dir)
     medner__free(path);
     if (rc != MEDNER_OK)
         return rc;
-    char *mp = medner__path_join(dir, t->tp->lora ? "adapter_model.safetensors" : "model.safetensors"), *op = medner__path_join(dir, "optimizer.safetensors");
+    const char *model_file = t->tp->lora ? "adapter_model.safetensors" : "model.safetensors";
+    char *mp = medner__path_join(dir, model_file);
+    char *op = medner__path_join(dir, "optimizer.safetensors");
     rc = mp && op ? load_tensors(t, mp, 0) : medner__fail(MEDNER_E_OUT_OF_MEMORY, "out of memory");
     if (rc == MEDNER_OK)
         rc = load_tensors(t, op, 1);
@@ -667,7 +670,8 @@ static int resolve_params(medner_train_params *p)
                             "hidden size)", p->lora_r);
     if (p->lora_r > 0 && p->lora_alpha == 0)
         p->lora_alpha = 2.0f * (float)p->lora_r;
-    if (!(p->lora_alpha >= 0) || !isfinite(p->lora_alpha) || (p->lora_r > 0 && !(p->lora_alpha > 0)))
+    if (!(p->lora_alpha >= 0) || !isfinite(p->lora_alpha) ||
+        (p->lora_r > 0 && !(p->lora_alpha > 0)))
         return medner__fail(MEDNER_E_INVALID_ARGUMENT, "lora_alpha %g: must be a positive number "
                             "(scale = alpha / r; default 2 * r)", (double)p->lora_alpha);
     if (!(p->lora_dropout >= 0 && p->lora_dropout < 1))
