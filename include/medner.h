@@ -1190,7 +1190,8 @@ MEDNER_API int medner_utf8_validate(const char *text, size_t len, size_t *bad_of
  * @name Training (EXPERIMENTAL)
  *
  * Full fine-tuning of a BERT-family token classifier from CoNLL or brat
- * files, in fp32, on the CPU (docs/training.md). EXPERIMENTAL: these
+ * files, or LoRA training of a PEFT adapter on it (lora_r), in fp32, on the
+ * CPU (docs/training.md). EXPERIMENTAL: these
  * functions live in their own symbol version node (medner_experimental) and
  * may still change in a later release; everything above is stable.
  *
@@ -1200,7 +1201,9 @@ MEDNER_API int medner_utf8_validate(const char *text, size_t len, size_t *bad_of
  *  - the model (a Hugging Face directory: config.json with id2label,
  *    model.safetensors, tokenizer files) with the best dev F1 so far (the
  *    last epoch's weights without a dev set), which medner and
- *    transformers' AutoModelForTokenClassification load;
+ *    transformers' AutoModelForTokenClassification load; with lora_r a PEFT
+ *    adapter directory instead (adapter_config.json, adapter_model.safetensors,
+ *    config.json with the labels), loaded with the base (--adapter, peft);
  *  - checkpoint-last/: the weights, AdamW moments and trainer state
  *    (epoch, batch position, step, RNG counter) written at the end of each
  *    epoch, every save_steps optimizer steps, and on cancellation; with
@@ -1298,13 +1301,31 @@ typedef struct medner_train_params {
                                     "Sign_symptom,Medication"): tags of other types become O in
                                     the training and dev data (a type absent from the training
                                     data is an error) */
+    /* appended after the first version (LoRA through the trainer) */
+    uint32_t lora_r;           /**< LoRA rank: 0 (default) = full fine-tuning; N >= 1 trains
+                                    only a PEFT LoRA adapter of rank N (at most the model's
+                                    hidden size) on the frozen base,
+                                    plus the modules_to_save, and out_dir is a PEFT adapter
+                                    directory (medner --base BASE --adapter OUT, peft) */
+    float lora_alpha;          /**< LoRA scale numerator (scale = alpha / r); default 2 * r
+                                    (the shipped adapters' ratio); must be > 0 */
+    double lora_dropout;       /**< dropout on the LoRA input path, in [0, 1); default 0
+                                    (PEFT's); only applied while dropout is on */
+    const char *lora_targets;  /**< NULL: "query,key,value,dense" (BERT, the shipped adapters)
+                                    or "q_lin,k_lin,v_lin,out_lin,lin1,lin2" (DistilBERT); else a
+                                    comma-separated PEFT target_modules list: a Linear is
+                                    adapted when its module name is an entry or ends with
+                                    "." + entry; an entry matching no Linear is an error */
+    const char *lora_modules_to_save; /**< NULL: "classifier"; else comma-separated module
+                                    names trained in full and saved in the adapter (PEFT
+                                    modules_to_save) */
 } medner_train_params;
 
 /** Initialiser of a medner_train_params: struct_size set, every option at its default. */
 #define MEDNER_TRAIN_PARAMS_INIT \
     { sizeof(medner_train_params), NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
       0, 0, 0, 0, 0, 0, MEDNER_SCHEME_AUTO, MEDNER_DEFAULT, MEDNER_DEFAULT, MEDNER_DEFAULT, \
-      NULL, NULL, NULL }
+      NULL, NULL, NULL, 0, 0.0f, 0.0, NULL, NULL }
 
 /** Why medner_trainer_run() returned. */
 typedef enum medner_train_stop {

@@ -1,5 +1,6 @@
 /*
- * medner train: full fine-tuning of a token classifier (EXPERIMENTAL;
+ * medner train: full fine-tuning of a token classifier, or LoRA training of a
+ * PEFT adapter with --lora-r (EXPERIMENTAL;
  * docs/training.md). Options from the command line and/or a YAML recipe
  * (keys = the long option names; the command line wins). A progress bar on
  * a terminal, plain lines otherwise, and a JSON-lines log with --log-json.
@@ -24,7 +25,8 @@ static const char train_help[] =
     "usage: medner train --base DIR --train FILE --out DIR [--dev FILE] [options]\n"
     "       medner train --recipe FILE.yaml [options]\n"
     "\n"
-    "Fine-tune all the weights of a BERT-family token classifier (fp32, CPU).\n"
+    "Fine-tune all the weights of a BERT-family token classifier (fp32, CPU), or with\n"
+    "--lora-r a LoRA adapter on the frozen base (PEFT format).\n"
     "EXPERIMENTAL (docs/training.md). Data: CoNLL (TOKEN<TAB>TAG, blank line between\n"
     "sentences), a brat .ann file (its .txt next to it) or a directory of brat pairs.\n"
     "Writes to --out a Hugging Face model directory (the best dev F1; the last epoch\n"
@@ -57,6 +59,14 @@ static const char train_help[] =
     "  --strict-labels      a dev tag absent from train is an error (default: warning)\n"
     "  --resume             continue from OUT/checkpoint-last (same options)\n"
     "  --precision fp32     only fp32 training for now\n"
+    "  --lora-r N           train a LoRA adapter of rank N instead of all the weights:\n"
+    "                       --out is then a PEFT adapter directory, used as\n"
+    "                       `medner annotate --base BASE --adapter OUT` (and by peft)\n"
+    "  --lora-alpha X       LoRA scale alpha / r; default 2 * r\n"
+    "  --lora-dropout X     dropout on the LoRA input path, default 0\n"
+    "  --lora-targets A,B   PEFT target_modules, default query,key,value,dense\n"
+    "                       (DistilBERT: q_lin,k_lin,v_lin,out_lin,lin1,lin2)\n"
+    "  --lora-modules-to-save A,B  trained in full and saved, default classifier\n"
     "  --recipe FILE        YAML mapping of these options (e.g. `lr: 3.0e-5`,\n"
     "                       `batch-size: 16`, `resume: true`); paths relative to the\n"
     "                       current directory; command-line options win\n"
@@ -87,7 +97,8 @@ static const spec specs[] = {
     { "dropout", 'd' }, { "attention-dropout", 'd' }, { "scheme", 's' }, { "patience", 'u' },
     { "max-steps", 'U' }, { "save-steps", 'U' }, { "no-shuffle", 'f' }, { "strict-labels", 'f' },
     { "resume", 'f' }, { "precision", 's' }, { "log-json", 's' }, { "quiet", 'f' },
-    { "types", 's' },
+    { "types", 's' }, { "lora-r", 'u' }, { "lora-alpha", 'd' }, { "lora-dropout", 'd' },
+    { "lora-targets", 's' }, { "lora-modules-to-save", 's' },
 };
 
 static char *owned[64];
@@ -157,6 +168,7 @@ static int set_option(opts *o, int k, const char *v, const char *where)
         else if (!strcmp(name, "patience")) o->p.patience = u;
         else if (!strcmp(name, "max-steps")) o->p.max_steps = x;
         else if (!strcmp(name, "save-steps")) o->p.save_steps = x;
+        else if (!strcmp(name, "lora-r")) o->p.lora_r = u;
         return 0;
     }
     case 'd': {
@@ -171,6 +183,8 @@ static int set_option(opts *o, int k, const char *v, const char *where)
         else if (!strcmp(name, "max-grad-norm")) o->p.max_grad_norm = x;
         else if (!strcmp(name, "dropout")) o->p.hidden_dropout = x == 0 ? -1 : x;
         else if (!strcmp(name, "attention-dropout")) o->p.attention_dropout = x == 0 ? -1 : x;
+        else if (!strcmp(name, "lora-alpha")) o->p.lora_alpha = (float)x;
+        else if (!strcmp(name, "lora-dropout")) o->p.lora_dropout = x;
         return 0;
     }
     default:
@@ -187,6 +201,8 @@ static int set_option(opts *o, int k, const char *v, const char *where)
     else if (!strcmp(name, "out")) o->p.out_dir = s;
     else if (!strcmp(name, "log-json")) o->log_json = s;
     else if (!strcmp(name, "types")) o->p.types = s;
+    else if (!strcmp(name, "lora-targets")) o->p.lora_targets = s;
+    else if (!strcmp(name, "lora-modules-to-save")) o->p.lora_modules_to_save = s;
     else if (!strcmp(name, "scheme")) {
         if (!strcmp(s, "bio") || !strcmp(s, "BIO"))
             o->p.scheme = MEDNER_SCHEME_BIO;
@@ -518,6 +534,9 @@ int medner_cli_train(int argc, char **argv)
                     : info.stop == MEDNER_TRAIN_MAX_STEPS ? "max steps" : "all epochs",
                     (unsigned long long)info.step, o.p.out_dir,
                     info.dev_sequences ? "" : " (last epoch)");
+        if (!g.quiet && o.p.lora_r > 0)
+            fprintf(stderr, "medner train: %s is a LoRA adapter: medner annotate --base %s "
+                    "--adapter %s\n", o.p.out_dir, o.p.base_dir, o.p.out_dir);
         if (!g.quiet && info.dev_sequences)
             fprintf(stderr, "medner train: best dev F1 %.4f at epoch %u\n", info.best_dev_f1,
                     info.best_epoch);

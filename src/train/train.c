@@ -175,6 +175,14 @@ static size_t lora_layer_floats(const struct medner__lora *lo, size_t l, size_t 
     return f;
 }
 
+/* The LoRA pack buffer: x [T, wide] packed (forward, du) and dv^T [out, T]
+ * packed (dB), whose MR rounding is on the other dimension. */
+static size_t lora_pack_size(size_t T, size_t wide)
+{
+    size_t a = medner__gemm_packed_size(T, wide), b = medner__gemm_packed_size(wide, T);
+    return a > b ? a : b;
+}
+
 static int reserve(medner__trainer_ctx *c, const medner__config *cfg, size_t T, size_t P,
                    size_t n, const struct medner__lora *lo, int ldrop)
 {
@@ -188,7 +196,7 @@ static int reserve(medner__trainer_ctx *c, const medner__config *cfg, size_t T, 
         if (cand[i] > w)
             w = cand[i];
     size_t lora_floats =
-        lo ? T * (wide + r + wide) + medner__gemm_packed_size(T, wide) + 16 + r * T + wide * r : 0;
+        lo ? T * (wide + r + wide) + lora_pack_size(T, wide) + 16 + r * T + wide * r : 0;
     for (size_t l = 0; l < NL; l++)
         lora_floats += lora_layer_floats(lo, l, T, ldrop);
     size_t need = NL * per_layer + T * (H + 1 + H + H + C + C + H) + T * (H + H + H + I + 3 * H + H) + w +
@@ -270,7 +278,7 @@ static int reserve(medner__trainer_ctx *c, const medner__config *cfg, size_t T, 
         TAKE(c->ldu, T * r);
         TAKE(c->ldx, T * wide);
         a += (16 - ((uintptr_t)a / sizeof(float)) % 16) % 16; /* panels 64-byte aligned */
-        TAKE(c->lpk, medner__gemm_packed_size(T, wide));
+        TAKE(c->lpk, lora_pack_size(T, wide));
         TAKE(c->lut, r * T);
         TAKE(c->lprod, wide * r);
     }

@@ -20,6 +20,7 @@
 #include "json/json.h"
 #include "model/model.h"
 #include "train/data.h"
+#include "train/lora.h"
 #include "train/save.h"
 #include "train/train.h"
 
@@ -27,7 +28,7 @@
  * appended fields never land in tail padding (common/struct_sizes.h). */
 #define SIZE_V1_PARAMS MEDNER__END_OF(medner_train_params, types)
 #define SIZE_V1_INFO MEDNER__END_OF(medner_train_info, unknown_tags)
-MEDNER__NO_TAIL_PADDING(medner_train_params, types);
+MEDNER__NO_TAIL_PADDING(medner_train_params, lora_modules_to_save);
 MEDNER__NO_TAIL_PADDING(medner_train_info, unknown_tags);
 MEDNER__NO_TAIL_PADDING(medner_train_progress, dev_f1);
 #if defined(__LP64__) && SIZE_MAX == UINT64_MAX
@@ -47,6 +48,7 @@ struct medner_trainer {
     medner__tcorpus *train_c, *dev_c;
     medner__tdata *train, *dev;
     medner__tparams *tp;
+    char *lora_names;          /* lora_targets and lora_modules_to_save, split in place */
     medner__adamw opt;
     int opt_ready;
     medner__trainer_ctx *ctx;
@@ -126,6 +128,138 @@ static float normal(uint64_t *st, double sd)
     return (float)(sd * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
+/* ---- LoRA (lora_r > 0) ----------------------------------------------------------------------- */
+
+/* key == name or key ends with "." + name: PEFT's target_modules rule (lora.c). */
+static int ends_with_module(const char *key, const char *name)
+{
+    size_t klen = strlen(key), n = strlen(name);
+    if (klen == n)
+        return memcmp(key, name, n) == 0;
+    return klen > n && key[klen - n - 1] == '.' && memcmp(key + klen - n, name, n) == 0;
+}
+
+/* name is a whole run of dot-separated components of key: PEFT's modules_to_save rule. */
+static int has_module(const char *key, const char *name)
+{
+    size_t klen = strlen(key), n = strlen(name);
+    for (size_t p = 0; p + n <= klen; p++)
+        if ((p == 0 || key[p - 1] == '.') && memcmp(key + p, name, n) == 0 &&
+            (p + n == klen || key[p + n] == '.'))
+            return 1;
+    return 0;
+}
+
+/* Split the comma-separated list `list` (in the writable copy at *cur,
+ * advanced past it) into out[]: entries trimmed of spaces, none empty. */
+static int split_names(char **cur, const char *list, const char *what, const char **out,
+                       size_t *n)
+{
+    size_t len = strlen(list);
+    char *s = *cur;
+    memcpy(s, list, len + 1);
+    *cur = s + len + 1;
+    *n = 0;
+    for (char *tok = s;;) {
+        char *comma = strchr(tok, ',');
+        if (comma != NULL)
+            *comma = '\0';
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        size_t tl = strlen(tok);
+        while (tl > 0 && (tok[tl - 1] == ' ' || tok[tl - 1] == '\t'))
+            tok[--tl] = '\0';
+        if (tl == 0)
+            return medner__fail(MEDNER_E_INVALID_ARGUMENT, "%s \"%.200s\": an empty module name "
+                                "(expected comma-separated names such as \"query,value\")", what,
+                                list);
+        if (*n == MEDNER__LORA_MAX_NAMES)
+            return medner__fail(MEDNER_E_INVALID_ARGUMENT, "%s: more than %d names", what,
+                                MEDNER__LORA_MAX_NAMES);
+        out[(*n)++] = tok;
+        if (comma == NULL)
+            break;
+        tok = comma + 1;
+    }
+    return MEDNER_OK;
+}
+
+static const char *const bert_targets[] = { "query", "key", "value", "dense" };
+static const char *const distil_targets[] = { "q_lin", "k_lin", "v_lin",
+                                               "out_lin", "lin1", "lin2" };
+
+static int set_up_lora(medner_trainer *t)
+{
+    const medner_train_params *p = &t->p;
+    medner__model *m = &t->view;
+    int bert = m->config.arch == MEDNER__ARCH_BERT;
+    const char *prefix = bert ? "bert." : "distilbert.";
+    if (p->lora_r > m->config.hidden)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "lora_r %u is larger than the model's "
+                            "hidden size %zu (a LoRA rank is at most the smaller dimension of the "
+                            "Linears it adapts; typical: 4 to 64)", p->lora_r, m->config.hidden);
+    medner__lora_config cfg;
+    medner__lora_config_default(&cfg);
+    cfg.r = p->lora_r;
+    cfg.alpha = p->lora_alpha;
+    cfg.dropout = (float)p->lora_dropout;
+    cfg.seed = p->seed;
+    cfg.base_model_name_or_path = p->base_dir;
+    size_t need = (p->lora_targets ? strlen(p->lora_targets) + 1 : 0) +
+                  (p->lora_modules_to_save ? strlen(p->lora_modules_to_save) + 1 : 0) + 1;
+    t->lora_names = medner__malloc(need);
+    if (t->lora_names == NULL)
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "trainer: out of memory");
+    char *cur = t->lora_names;
+    int rc = MEDNER_OK;
+    if (p->lora_targets != NULL)
+        rc = split_names(&cur, p->lora_targets, "lora_targets", cfg.target_modules, &cfg.n_targets);
+    else {
+        cfg.n_targets = bert ? 4 : 6;
+        for (size_t i = 0; i < cfg.n_targets; i++)
+            cfg.target_modules[i] = bert ? bert_targets[i] : distil_targets[i];
+    }
+    if (rc == MEDNER_OK && p->lora_modules_to_save != NULL)
+        rc = split_names(&cur, p->lora_modules_to_save, "lora_modules_to_save",
+                         cfg.modules_to_save, &cfg.n_save);
+    if (rc == MEDNER_OK)
+        rc = medner__tparams_create_lora(&t->tp, m, &cfg);
+    if (rc != MEDNER_OK)
+        return rc;
+    /* every name must match something (PEFT only requires one target to match;
+     * a typo in one of several names would otherwise go unnoticed) */
+    const struct medner__lora *l = t->tp->lora;
+    char module[256];
+    for (size_t i = 0; i < l->n_targets; i++) {
+        int hit = 0;
+        for (size_t k = 0; k < l->n_mods && !hit; k++) {
+            medner__model_slot_module(m, l->mods[k].slot, prefix, module, sizeof module);
+            hit = ends_with_module(module, l->targets[i]);
+        }
+        if (!hit)
+            return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                "lora_targets: \"%s\" matches no Linear layer of this %s model "
+                                "(its Linears: %s)", l->targets[i], m->config.model_type,
+                                bert ? "query, key, value, dense (attention.output.dense, "
+                                       "intermediate.dense, output.dense)"
+                                     : "q_lin, k_lin, v_lin, out_lin, lin1, lin2");
+    }
+    for (size_t i = 0; i < l->n_save; i++) {
+        int hit = 0;
+        for (size_t s = 0; s < l->n_model_slots && !hit; s++) {
+            if (t->tp->numel[s] == 0)
+                continue;
+            medner__model_slot_module(m, s, prefix, module, sizeof module);
+            hit = has_module(module, l->save[i]);
+        }
+        if (!hit)
+            return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                "lora_modules_to_save: \"%s\" matches no module of this %s model "
+                                "(expected e.g. \"classifier\")", l->save[i], m->config.model_type);
+    }
+    return MEDNER_OK;
+}
+
 static int set_up_head(medner_trainer *t, double init_range)
 {
     medner__model *m = t->model;
@@ -148,7 +282,9 @@ static int set_up_head(medner_trainer *t, double init_range)
         t->view.weights.cls_w = t->head_w;
         t->view.weights.cls_b = t->head_b;
     }
-    return medner__tparams_create(&t->tp, &t->view);
+    if (t->p.lora_r == 0)
+        return medner__tparams_create(&t->tp, &t->view);
+    return set_up_lora(t);
 }
 
 static int fingerprint(medner_trainer *t)
@@ -167,6 +303,11 @@ static int fingerprint(medner_trainer *t)
                                  t->p.types ? t->p.types : "*");
     for (size_t i = 0; i < t->n_labels && !bad; i++)
         bad = medner__buf_printf(&b, "%s%s", i ? "," : "", t->labels[i]);
+    if (t->p.lora_r > 0 && !bad) /* full fine-tuning keeps its first fingerprint */
+        bad = medner__buf_printf(&b, " lora=%u/%.9g/%.9g targets=%s save=%s", t->p.lora_r,
+                                 (double)t->p.lora_alpha, t->p.lora_dropout,
+                                 t->p.lora_targets ? t->p.lora_targets : "*",
+                                 t->p.lora_modules_to_save ? t->p.lora_modules_to_save : "*");
     if (bad) {
         medner__buf_free(&b);
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "out of memory");
@@ -206,7 +347,7 @@ static int write_optimizer(medner_trainer *t, const char *dir)
 {
     medner__tparams *tp = t->tp;
     size_t ns = tp->n_slots, n = 0;
-    char (*names)[272] = medner__calloc(2 * ns, sizeof *names);
+    char (*names)[352] = medner__calloc(2 * ns, sizeof *names);
     const char **np = medner__calloc(2 * ns, sizeof *np);
     size_t (*dims)[2] = medner__calloc(2 * ns, sizeof *dims);
     const size_t **sp = medner__calloc(2 * ns, sizeof *sp);
@@ -221,8 +362,8 @@ static int write_optimizer(medner_trainer *t, const char *dir)
     for (size_t s = 0; s < ns; s++) {
         if (tp->numel[s] == 0)
             continue;
-        char hf[256];
-        if (medner__slot_hf_name(&t->view, s, hf, sizeof hf) != 0) {
+        char hf[320];
+        if (medner__lora_slot_name(tp, &t->view, s, hf, sizeof hf) != 0) {
             rc = medner__fail(MEDNER_E_INTERNAL, "checkpoint: no name for slot %zu", s);
             goto done;
         }
@@ -276,6 +417,15 @@ static int write_state(medner_trainer *t, const char *dir)
     return rc;
 }
 
+/* The weights trained: a Hugging Face model directory, or with LoRA a PEFT
+ * adapter directory. */
+static int save_model(medner_trainer *t, const char *dir)
+{
+    if (t->tp->lora != NULL)
+        return medner__tparams_save_peft(t->tp, &t->view, t->p.base_dir, dir);
+    return medner__tparams_save_hf(t->tp, &t->view, t->p.base_dir, dir);
+}
+
 /* checkpoint-last: written in checkpoint-last.tmp, then swapped in (the
  * previous one is kept as checkpoint-prev until the swap is done). */
 static int save_checkpoint(medner_trainer *t)
@@ -289,7 +439,7 @@ static int save_checkpoint(medner_trainer *t)
         goto done;
     }
     remove_dir(tmp);
-    rc = medner__tparams_save_hf(t->tp, &t->view, t->p.base_dir, tmp);
+    rc = save_model(t, tmp);
     if (rc == MEDNER_OK)
         rc = write_optimizer(t, tmp);
     if (rc == MEDNER_OK)
@@ -327,8 +477,11 @@ static int load_tensors(medner_trainer *t, const char *path, int optimizer)
     for (size_t s = 0; s < tp->n_slots && rc == MEDNER_OK; s++) {
         if (tp->numel[s] == 0)
             continue;
-        char hf[256], name[272];
-        medner__slot_hf_name(&t->view, s, hf, sizeof hf);
+        char hf[320], name[352];
+        if (medner__lora_slot_name(tp, &t->view, s, hf, sizeof hf) != 0) {
+            rc = medner__fail(MEDNER_E_INTERNAL, "checkpoint: no name for slot %zu", s);
+            break;
+        }
         for (int k = 0; k < (optimizer ? 2 : 1) && rc == MEDNER_OK; k++) {
             if (optimizer)
                 snprintf(name, sizeof name, "%s.%s", k ? "exp_avg_sq" : "exp_avg", hf);
@@ -411,7 +564,9 @@ static int load_checkpoint(medner_trainer *t, const char *dir)
     medner__free(path);
     if (rc != MEDNER_OK)
         return rc;
-    char *mp = medner__path_join(dir, "model.safetensors"), *op = medner__path_join(dir, "optimizer.safetensors");
+    const char *model_file = t->tp->lora ? "adapter_model.safetensors" : "model.safetensors";
+    char *mp = medner__path_join(dir, model_file);
+    char *op = medner__path_join(dir, "optimizer.safetensors");
     rc = mp && op ? load_tensors(t, mp, 0) : medner__fail(MEDNER_E_OUT_OF_MEMORY, "out of memory");
     if (rc == MEDNER_OK)
         rc = load_tensors(t, op, 1);
@@ -444,6 +599,9 @@ void medner_trainer_free(medner_trainer *t)
     medner__free((char *)t->p.dev_path);
     medner__free((char *)t->p.out_dir);
     medner__free((char *)t->p.types);
+    medner__free((char *)t->p.lora_targets);
+    medner__free((char *)t->p.lora_modules_to_save);
+    medner__free(t->lora_names);
     medner__train_ctx_free(t->ctx);
     if (t->opt_ready)
         medner__adamw_release(&t->opt);
@@ -503,6 +661,22 @@ static int resolve_params(medner_train_params *p)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT, "scheme: BIO or BIOES");
     if (p->max_length != 0 && p->max_length < 3)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT, "max_length %u: at least 3", p->max_length);
+    if (p->lora_r == 0 && (p->lora_alpha != 0 || p->lora_dropout != 0 || p->lora_targets != NULL ||
+                           p->lora_modules_to_save != NULL))
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "lora_alpha, lora_dropout, lora_targets "
+                            "and lora_modules_to_save need lora_r > 0 (LoRA training)");
+    if (p->lora_r > 4096)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "lora_r %u: at most 4096 (and the model's "
+                            "hidden size)", p->lora_r);
+    if (p->lora_r > 0 && p->lora_alpha == 0)
+        p->lora_alpha = 2.0f * (float)p->lora_r;
+    if (!(p->lora_alpha >= 0) || !isfinite(p->lora_alpha) ||
+        (p->lora_r > 0 && !(p->lora_alpha > 0)))
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "lora_alpha %g: must be a positive number "
+                            "(scale = alpha / r; default 2 * r)", (double)p->lora_alpha);
+    if (!(p->lora_dropout >= 0 && p->lora_dropout < 1))
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "lora_dropout %g: must be in [0, 1)",
+                            p->lora_dropout);
     if ((unsigned)p->resume > MEDNER_OFF || (unsigned)p->shuffle > MEDNER_OFF ||
         (unsigned)p->unknown_labels_error > MEDNER_OFF)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_switch option out of range");
@@ -627,8 +801,13 @@ int medner_trainer_create(medner_trainer **out, const medner_train_params *param
     t->p.dev_path = dup_str(t->p.dev_path);
     t->p.out_dir = dup_str(t->p.out_dir);
     t->p.types = dup_str(t->p.types);
+    const char *lt = t->p.lora_targets, *ls = t->p.lora_modules_to_save;
+    t->p.lora_targets = dup_str(t->p.lora_targets);
+    t->p.lora_modules_to_save = dup_str(t->p.lora_modules_to_save);
     if (!t->p.base_dir || !t->p.train_path || !t->p.out_dir ||
-        (params->dev_path && !t->p.dev_path) || (params->types && !t->p.types))
+        (params->dev_path && !t->p.dev_path) || (params->types && !t->p.types) ||
+        (t->p.lora_targets == NULL) != (lt == NULL) ||
+        (t->p.lora_modules_to_save == NULL) != (ls == NULL))
         rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "trainer: out of memory");
     if (rc == MEDNER_OK)
         rc = create(t);
@@ -737,7 +916,7 @@ static int report(medner_trainer *t, const medner_train_progress *pr)
 
 static int save_best(medner_trainer *t)
 {
-    return medner__tparams_save_hf(t->tp, &t->view, t->p.base_dir, t->p.out_dir);
+    return save_model(t, t->p.out_dir);
 }
 
 int medner_trainer_run(medner_trainer *t)

@@ -4,7 +4,8 @@
 # log (one valid object per step and per epoch) and plain progress lines when
 # stderr is not a terminal; bad options, recipe keys and data files are
 # refused with the place named; Ctrl-C (SIGINT) stops with status 130 and a
-# checkpoint that --resume continues from; with transformers installed, the
+# checkpoint that --resume continues from; --lora-r writes a PEFT adapter that
+# annotate/eval --adapter load, and resumes bitwise after SIGKILL; with transformers installed, the
 # model directory loads in AutoModelForTokenClassification with the same
 # logits as medner (tests/reference/check_hf_roundtrip.py).
 set -u
@@ -129,6 +130,67 @@ $m train $crash --resume 2> "$tmp/err" & pid=$!
 sleep 1; kill -INT $pid; wait $pid; rc=$?
 [ $rc -eq 130 ] || fail "resume after SIGKILL: exit $rc: $(cat "$tmp/err")"
 grep -q 'optimizer steps (resumed)' "$tmp/err" || fail "resume after SIGKILL found no checkpoint: $(cat "$tmp/err")"
+
+# LoRA (--lora-r): OUT is a PEFT adapter directory that annotate/eval load on the base; the
+# loop's best dev scores = `medner eval --base --adapter` (dev = train, F1 neither 0 nor 1)
+$m train --base $base --train $td/ncbi-train.tsv --dev $td/ncbi-train.tsv --out "$tmp/lo" --epochs 30 \
+  --lr 1e-2 --batch-size 2 --lora-r 8 --dropout -1 --attention-dropout -1 \
+  --log-json "$tmp/lo.jsonl" 2> "$tmp/err" || fail "LoRA run: exit $?: $(cat "$tmp/err")"
+grep -q "is a LoRA adapter: medner annotate --base $base --adapter $tmp/lo" "$tmp/err" ||
+  fail "no LoRA hint: $(cat "$tmp/err")"
+[ -f "$tmp/lo/adapter_model.safetensors" ] && [ ! -f "$tmp/lo/model.safetensors" ] ||
+  fail "LoRA output is not an adapter directory: $(ls "$tmp/lo")"
+grep -q '"r": 8,' "$tmp/lo/adapter_config.json" && grep -q '"lora_alpha": 16,' "$tmp/lo/adapter_config.json" ||
+  fail "adapter_config.json: $(cat "$tmp/lo/adapter_config.json")"
+printf 'The patient has breast cancer and diabetes.\n' > "$tmp/note.txt"
+$m annotate --base $base --adapter "$tmp/lo" --format jsonl "$tmp/note.txt" > "$tmp/ann" 2>&1 ||
+  fail "annotate --adapter on the LoRA output: $(cat "$tmp/ann")"
+grep -q '"entities":' "$tmp/ann" || fail "annotate --adapter output: $(cat "$tmp/ann")"
+$m eval --base $base --adapter "$tmp/lo" --data $td/ncbi-train.tsv --json > "$tmp/lo.json" ||
+  fail "medner eval --adapter of the LoRA output"
+python3 - "$tmp/lo.jsonl" "$tmp/lo.json" <<'PY' || fail "the LoRA loop's dev scores differ from medner eval --adapter"
+import json, sys
+best = [json.loads(l) for l in open(sys.argv[1]) if '"best":true' in l][-1]
+ev = json.load(open(sys.argv[2]))["micro"]
+assert 0 < best["dev_f1"] < 1, best
+for k in ("precision", "recall", "f1"):
+    assert abs(best["dev_" + k] - ev[k]) < 1e-8, (k, best, ev)
+PY
+# LoRA from a recipe, bad LoRA options refused with the reason
+printf 'lora-r: 2\nlora_alpha: 4\nlora-targets: query,value\nlora-modules-to-save: classifier\n' > "$tmp/lora.yaml"
+$m train --recipe "$tmp/lora.yaml" --base $base --train $td/ncbi-train.tsv --out "$tmp/lr" --max-steps 2 \
+  --quiet 2> "$tmp/err" || fail "LoRA recipe: exit $?: $(cat "$tmp/err")"
+grep -q '"target_modules": \["query", "value"\]' "$tmp/lr/adapter_config.json" && grep -q '"r": 2,' "$tmp/lr/adapter_config.json" ||
+  fail "LoRA recipe keys not applied: $(cat "$tmp/lr/adapter_config.json")"
+$m train --base $base --train $td/ncbi-train.tsv --out "$tmp/x" --lora-r 4 --lora-targets query,qeury 2> "$tmp/err"
+[ $? -eq 1 ] && grep -q '"qeury" matches no Linear layer' "$tmp/err" || fail "--lora-targets typo: $(cat "$tmp/err")"
+$m train --base $base --train $td/ncbi-train.tsv --out "$tmp/x" --lora-r 4 --lora-alpha -2 2> "$tmp/err"
+[ $? -eq 1 ] && grep -q 'lora_alpha -2: must be a positive number' "$tmp/err" || fail "--lora-alpha -2: $(cat "$tmp/err")"
+$m train --base $base --train $td/ncbi-train.tsv --out "$tmp/x" --lora-r 64 2> "$tmp/err"
+[ $? -eq 1 ] && grep -q "larger than the model's hidden size" "$tmp/err" || fail "--lora-r 64: $(cat "$tmp/err")"
+$m train --base $base --train $td/ncbi-train.tsv --out "$tmp/x" --lora-r x 2> "$tmp/err"
+[ $? -eq 2 ] || fail "--lora-r x accepted"
+
+# LoRA: a SIGKILL mid-run (checkpoint every step), then --resume: the same files as a run
+# never interrupted
+lora="--base $base --train $td/ncbi-train.tsv --dev $td/ncbi-dev.tsv --epochs 8 --batch-size 1 --max-length 32 --save-steps 1 --lora-r 4 --lora-dropout 0.1 --lr 5e-3 --seed 3"
+$m train $lora --out "$tmp/la" --quiet 2> "$tmp/err" || fail "LoRA uninterrupted run: $(cat "$tmp/err")"
+$m train $lora --out "$tmp/lb" --quiet 2> "$tmp/err" & pid=$!
+i=0; step=0
+while [ $i -lt 300 ]; do
+  step=$(sed -n 's/.*"step": \([0-9]*\).*/\1/p' "$tmp/lb/checkpoint-last/trainer_state.json" 2>/dev/null)
+  [ "${step:-0}" -ge 5 ] && break
+  sleep 0.1; i=$((i + 1))
+done
+kill -KILL $pid; wait $pid 2>/dev/null
+step=$(sed -n 's/.*"step": \([0-9]*\).*/\1/p' "$tmp/lb/checkpoint-last/trainer_state.json" 2>/dev/null)
+[ "${step:-0}" -ge 5 ] && [ "$step" -lt 120 ] || fail "LoRA: the kill did not land mid-run (step ${step:-none} of 120)"
+$m train $lora --out "$tmp/lb" --resume 2> "$tmp/err" || fail "LoRA resume: $(cat "$tmp/err")"
+grep -q 'optimizer steps (resumed)' "$tmp/err" || fail "LoRA resume found no checkpoint: $(cat "$tmp/err")"
+for f in adapter_model.safetensors adapter_config.json config.json checkpoint-last/adapter_model.safetensors \
+         checkpoint-last/optimizer.safetensors checkpoint-last/trainer_state.json; do
+  cmp -s "$tmp/la/$f" "$tmp/lb/$f" || fail "LoRA resume after SIGKILL at step $step: $f differs"
+done
 
 if python3 -c 'import transformers, torch' 2>/dev/null; then
   python3 tests/reference/check_hf_roundtrip.py "$tmp/out" "$m" > "$tmp/rt" 2>&1 ||

@@ -20,7 +20,15 @@
  *    OUT_OF_MEMORY, no leak;
  *  - learning rate 1e30: MEDNER_E_DIVERGED with a clear message, the
  *    checkpoint written before stays;
- *  - a base without a head gets one with the training labels.
+ *  - a base without a head gets one with the training labels;
+ *  - LoRA (lora_r): 30 steps lower the loss through the public API, out_dir
+ *    is a PEFT adapter directory (names, r, alpha, targets) that loads on
+ *    the base, checkpoint moments named after the adapter tensors; cancel
+ *    at step 3 + resume = bitwise the uninterrupted run's adapter and
+ *    checkpoint files (lora_dropout, custom targets, grad accumulation);
+ *    other LoRA options or full fine-tuning refused on that checkpoint; bad
+ *    LoRA options refused with their reason; allocation failures in LoRA
+ *    mode (every third one of run) -> OUT_OF_MEMORY, no leak.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -481,6 +489,190 @@ static void test_resume_bitwise(void **state)
     work_remove();
 }
 
+/* ---- LoRA through the trainer (lora_r) -------------------------------------------------- */
+
+static int file_has(const char *path, const char *needle)
+{
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    b[n] = '\0';
+    /* safetensors: the JSON header has no NUL; config files are text */
+    int hit = strstr((const char *)b + (n > 8 && b[0] != '{' ? 8 : 0), needle) != NULL;
+    free(b);
+    return hit;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static void test_lora_lowers_loss(void **state)
+{
+    (void)state;
+    work_make();
+    run_log log = { 0 };
+    medner_train_params p = base_params(work, &log);
+    p.max_steps = 30;
+    p.epochs = 10;
+    p.learning_rate = 5e-3;
+    p.lora_r = 4; /* alpha: default 2 r = 8 */
+    medner_trainer *t = NULL;
+    assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
+    assert_int_equal(medner_trainer_run(t), MEDNER_OK);
+    medner_train_info info = MEDNER_TRAIN_INFO_INIT;
+    assert_int_equal(medner_trainer_get_info(t, &info), MEDNER_OK);
+    assert_int_equal(info.stop, MEDNER_TRAIN_MAX_STEPS);
+    assert_int_equal(log.steps, 30);
+    medner_trainer_free(t);
+    double first = 0, last = 0;
+    for (int i = 0; i < 5; i++) {
+        first += log.loss[i] / 5;
+        last += log.loss[25 + i] / 5;
+    }
+    print_message("LoRA r 4: loss first 5 steps %.4f, last 5 steps %.4f; dev F1 %.4f\n", first,
+                  last, log.dev_f1);
+    assert_true(last < 0.7 * first);
+    /* out_dir is a PEFT adapter directory (no full model) that medner loads on the base */
+    assert_false(file_exists(wpath("model.safetensors")));
+    assert_true(file_has(wpath("adapter_config.json"), "\"r\": 4,"));
+    assert_true(file_has(wpath("adapter_config.json"), "\"lora_alpha\": 8,"));
+    assert_true(file_has(wpath("adapter_config.json"),
+                         "[\"query\", \"key\", \"value\", \"dense\"]"));
+    assert_true(file_has(wpath("adapter_model.safetensors"),
+                         "base_model.model.bert.encoder.layer.0.output.dense.lora_B.weight"));
+    assert_true(file_has(wpath("adapter_model.safetensors"), "base_model.model.classifier.weight"));
+    assert_true(file_has(wpath("checkpoint-last/optimizer.safetensors"),
+                         "exp_avg_sq.base_model.model.bert.encoder.layer.0.attention.self.query."
+                         "lora_A.weight"));
+    medner__model *m = NULL;
+    assert_int_equal(medner__model_load_adapter(&m, TINY, work), MEDNER_OK);
+    assert_int_equal(m->config.num_labels, 3);
+    assert_string_equal(m->config.labels[1], "I-Disease");
+    medner__model_free(m);
+    assert_int_equal(medner__model_load_adapter(&m, TINY, wpath("checkpoint-last")), MEDNER_OK);
+    medner__model_free(m);
+    work_remove();
+}
+
+static void test_lora_resume_bitwise(void **state)
+{
+    (void)state;
+    work_make();
+    char a[300], b[300];
+    snprintf(a, sizeof a, "%s/a", work);
+    snprintf(b, sizeof b, "%s/b", work);
+    run_log log = { 0 };
+    medner_train_params p = base_params(a, &log);
+    p.epochs = 2;
+    p.grad_accum = 2;
+    p.learning_rate = 5e-3;
+    p.lora_r = 2;
+    p.lora_alpha = 5;
+    p.lora_dropout = 0.1; /* masks keyed by the step counter: resumed with it */
+    p.lora_targets = "query, value,intermediate.dense";
+    medner_trainer *t = NULL;
+    assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
+    assert_int_equal(medner_trainer_run(t), MEDNER_OK);
+    medner_trainer_free(t);
+    memset(&log, 0, sizeof log);
+    log.cancel_at = 3;
+    p.out_dir = b;
+    assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
+    assert_int_equal(medner_trainer_run(t), MEDNER_E_CANCELLED);
+    medner_trainer_free(t);
+    log.cancel_at = 0;
+    p.resume = MEDNER_ON;
+    assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
+    medner_train_info info = MEDNER_TRAIN_INFO_INIT;
+    medner_trainer_get_info(t, &info);
+    assert_int_equal(info.resumed, 1);
+    assert_int_equal(info.step, 3);
+    assert_int_equal(medner_trainer_run(t), MEDNER_OK);
+    medner_trainer_get_info(t, &info);
+    assert_int_equal(info.step, 8);
+    medner_trainer_free(t);
+    static const char *const files[] = { "adapter_model.safetensors", "adapter_config.json",
+                                         "config.json",
+                                         "checkpoint-last/adapter_model.safetensors",
+                                         "checkpoint-last/optimizer.safetensors",
+                                         "checkpoint-last/trainer_state.json" };
+    char x[400], y[400];
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(x, sizeof x, "%s/%s", a, files[i]);
+        snprintf(y, sizeof y, "%s/%s", b, files[i]);
+        assert_same_file(x, y);
+    }
+    snprintf(x, sizeof x, "%s/adapter_config.json", a);
+    assert_true(file_has(x, "[\"query\", \"value\", \"intermediate.dense\"]"));
+    /* resuming a LoRA checkpoint with other LoRA options, or as full fine-tuning, is refused */
+    p.lora_r = 3;
+    assert_int_equal(medner_trainer_create(&t, &p), MEDNER_E_INVALID_CONFIG);
+    assert_non_null(strstr(medner_last_error(), "other training parameters"));
+    p.lora_r = 0;
+    p.lora_alpha = 0;
+    p.lora_dropout = 0;
+    p.lora_targets = NULL;
+    assert_int_equal(medner_trainer_create(&t, &p), MEDNER_E_INVALID_CONFIG);
+    work_remove();
+}
+
+static void expect_lora_error(medner_train_params q, const char *what)
+{
+    medner_trainer *t = NULL;
+    int rc = medner_trainer_create(&t, &q);
+    if (rc == MEDNER_OK)
+        medner_trainer_free(t);
+    assert_int_equal(rc, MEDNER_E_INVALID_ARGUMENT);
+    if (strstr(medner_last_error(), what) == NULL)
+        fail_msg("error \"%s\" lacks \"%s\"", medner_last_error(), what);
+    assert_null(t);
+}
+
+static void test_lora_errors(void **state)
+{
+    (void)state;
+    work_make();
+    run_log log = { 0 };
+    medner_train_params p = base_params(work, &log);
+    p.lora_r = 4;
+    medner_train_params q = p;
+    q.lora_r = 5000;
+    expect_lora_error(q, "lora_r 5000: at most 4096");
+    q.lora_r = 33; /* tiny-bert-tc: hidden 32 */
+    expect_lora_error(q, "lora_r 33 is larger than the model's hidden size 32");
+    q = p;
+    q.lora_alpha = -1;
+    expect_lora_error(q, "lora_alpha -1: must be a positive number");
+    q.lora_alpha = NAN;
+    expect_lora_error(q, "lora_alpha");
+    q = p;
+    q.lora_dropout = 1.0;
+    expect_lora_error(q, "lora_dropout 1: must be in [0, 1)");
+    q = p;
+    q.lora_targets = "query,qeury";
+    expect_lora_error(q, "lora_targets: \"qeury\" matches no Linear layer of this bert model");
+    q.lora_targets = "nothing";
+    expect_lora_error(q, "target_modules matches no Linear layer");
+    q.lora_targets = "query,,value";
+    expect_lora_error(q, "an empty module name");
+    q.lora_targets = "embeddings";
+    expect_lora_error(q, "matches no Linear layer");
+    q = p;
+    q.lora_modules_to_save = "clasifier";
+    expect_lora_error(q, "lora_modules_to_save: \"clasifier\" matches no module");
+    q = p;
+    q.lora_r = 0;
+    q.lora_targets = "query";
+    expect_lora_error(q, "need lora_r > 0");
+    /* a good one still works after them */
+    medner_trainer *t = NULL;
+    assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
+    medner_trainer_free(t);
+    work_remove();
+}
+
 static void test_nan_stops(void **state)
 {
     (void)state;
@@ -620,9 +812,8 @@ static void test_cancel_from_thread(void **state)
 }
 
 /* Every allocation of create + run failing in turn: MEDNER_E_OUT_OF_MEMORY, no crash, no leak. */
-static void test_allocation_failures(void **state)
+static void allocation_failures(int lora)
 {
-    (void)state;
     work_make();
     failing f = { 0, 0 };
     assert_int_equal(failing_install(&f), MEDNER_OK);
@@ -634,6 +825,12 @@ static void test_allocation_failures(void **state)
     p.epochs = 1;
     p.batch_size = 8;
     p.max_length = 32;
+    if (lora) { /* the LoRA set-up (name lists split, adapter and checkpoint writers) */
+        p.lora_r = 2;
+        p.lora_dropout = 0.1;
+        p.lora_targets = "query,value";
+        p.lora_modules_to_save = "classifier";
+    }
     medner_trainer *t = NULL;
     assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
     long in_create = f.count;
@@ -642,9 +839,9 @@ static void test_allocation_failures(void **state)
     long total = f.count;
     assert_true(total > 100 && in_create > 50);
     long failures = 0, tried = 0;
-    /* every allocation of create, every other one of run (each failed run still writes and
-     * fsyncs files: slow on a busy disk) */
-    for (long k = 1; k <= total; k += k <= in_create ? 1 : 2) {
+    /* every allocation of create, every other one of run (LoRA: every third; each failed run
+     * still writes and fsyncs files: slow on a busy disk) */
+    for (long k = 1; k <= total; k += k <= in_create ? 1 : lora ? 3 : 2) {
         tried++;
         f.count = 0;
         f.fail_at = k;
@@ -661,12 +858,24 @@ static void test_allocation_failures(void **state)
         }
         assert_int_equal(medner__live_allocations(), 0);
     }
-    print_message("%ld allocations (%ld in create), %ld tried, %ld failed runs\n", total, in_create,
-                  tried, failures);
+    print_message("%s: %ld allocations (%ld in create), %ld tried, %ld failed runs\n",
+                  lora ? "LoRA" : "full", total, in_create, tried, failures);
     assert_true(failures > tried / 2);
     f.fail_at = 0;
     medner_allocator_set(NULL);
     work_remove();
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    allocation_failures(0);
+}
+
+static void test_lora_allocation_failures(void **state)
+{
+    (void)state;
+    allocation_failures(1);
 }
 
 int main(void)
@@ -680,10 +889,14 @@ int main(void)
         cmocka_unit_test(test_unknown_dev_label),
         cmocka_unit_test(test_train_lowers_loss),
         cmocka_unit_test(test_resume_bitwise),
+        cmocka_unit_test(test_lora_lowers_loss),
+        cmocka_unit_test(test_lora_resume_bitwise),
+        cmocka_unit_test(test_lora_errors),
         cmocka_unit_test(test_nan_stops),
         cmocka_unit_test(test_new_head_and_errors),
         cmocka_unit_test(test_cancel_from_thread),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_lora_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,8 +16,8 @@ import ctypes.util
 import os
 import pathlib
 
-from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_int, c_int32,
-                    c_size_t, c_uint8, c_uint32, c_void_p)
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, c_int, c_int32,
+                    c_size_t, c_uint8, c_uint32, c_uint64, c_void_p)
 
 #: Oldest library release whose struct layouts this module mirrors (0.1.0).
 MIN_VERSION_NUMBER = 100
@@ -301,6 +301,89 @@ class PipelineParams(_Sized):
                 ("reserved3", c_uint32)]
 
 
+class TrainProgress(_Sized):
+    """medner_train_progress (EXPERIMENTAL training API; read-only in callbacks)."""
+    _fields_ = [("struct_size", c_size_t),
+                ("event", c_enum),
+                ("epoch", c_uint32),
+                ("epochs", c_uint32),
+                ("reserved", c_uint32),
+                ("step", c_uint64),
+                ("total_steps", c_uint64),
+                ("loss", c_double),
+                ("learning_rate", c_double),
+                ("grad_norm", c_double),
+                ("tokens_per_s", c_double),
+                ("elapsed_s", c_double),
+                ("has_dev", c_int),
+                ("improved", c_int),
+                ("dev_loss", c_double),
+                ("dev_precision", c_double),
+                ("dev_recall", c_double),
+                ("dev_f1", c_double)]
+
+
+#: int (*medner_train_callback)(const medner_train_progress *, void *)
+TrainCallback = CFUNCTYPE(c_int, POINTER(TrainProgress), c_void_p)
+
+
+class TrainParams(_Sized):
+    """medner_train_params (EXPERIMENTAL training API)."""
+    _fields_ = [("struct_size", c_size_t),
+                ("base_dir", c_char_p),
+                ("train_path", c_char_p),
+                ("dev_path", c_char_p),
+                ("out_dir", c_char_p),
+                ("learning_rate", c_double),
+                ("warmup_ratio", c_double),
+                ("weight_decay", c_double),
+                ("max_grad_norm", c_double),
+                ("hidden_dropout", c_double),
+                ("attention_dropout", c_double),
+                ("seed", c_uint64),
+                ("warmup_steps", c_uint64),
+                ("max_steps", c_uint64),
+                ("save_steps", c_uint64),
+                ("epochs", c_uint32),
+                ("batch_size", c_uint32),
+                ("grad_accum", c_uint32),
+                ("threads", c_uint32),
+                ("max_length", c_uint32),
+                ("patience", c_uint32),
+                ("scheme", c_enum),
+                ("resume", c_enum),
+                ("unknown_labels_error", c_enum),
+                ("shuffle", c_enum),
+                ("callback", TrainCallback),
+                ("user_data", c_void_p),
+                ("types", c_char_p),
+                # appended after the first version: LoRA through the trainer
+                ("lora_r", c_uint32),
+                ("lora_alpha", c_float),
+                ("lora_dropout", c_double),
+                ("lora_targets", c_char_p),
+                ("lora_modules_to_save", c_char_p)]
+
+
+class TrainInfo(_Sized):
+    """medner_train_info (EXPERIMENTAL training API)."""
+    _fields_ = [("struct_size", c_size_t),
+                ("num_labels", c_size_t),
+                ("train_sequences", c_size_t),
+                ("dev_sequences", c_size_t),
+                ("train_tokens", c_size_t),
+                ("truncated", c_size_t),
+                ("unknown_dev_tags", c_size_t),
+                ("total_steps", c_uint64),
+                ("step", c_uint64),
+                ("epoch", c_uint32),
+                ("best_epoch", c_uint32),
+                ("best_dev_f1", c_double),
+                ("stop", c_enum),
+                ("resumed", c_uint32),
+                ("unknown_tags", c_char_p)]
+
+
 #: C struct name -> ctypes mirror (used by the layout test).
 STRUCTS = {
     "medner_allocator": AllocatorStruct,
@@ -312,6 +395,9 @@ STRUCTS = {
     "medner_decoder_params": DecoderParams,
     "medner_entity": EntityStruct,
     "medner_pipeline_params": PipelineParams,
+    "medner_train_progress": TrainProgress,
+    "medner_train_params": TrainParams,
+    "medner_train_info": TrainInfo,
 }
 
 LogFn = CFUNCTYPE(None, c_enum, c_char_p, c_void_p)
