@@ -293,7 +293,7 @@ static int read_lora_config(lora_config *lc, const medner__model *m)
 /* ---- module matching (PEFT's rules for plain names) ----------------------- */
 
 /* key == name, or key ends with "." + name (target_modules, exclude_modules). */
-static int ends_with_module(const char *key, size_t klen, const char *name)
+int medner__peft_ends_with_module(const char *key, size_t klen, const char *name)
 {
     size_t n = strlen(name);
     if (klen == n)
@@ -303,7 +303,7 @@ static int ends_with_module(const char *key, size_t klen, const char *name)
 
 /* `name` is a whole run of components of key: key is, starts with, ends with
  * or contains it between dots (modules_to_save, and everything below it). */
-static int has_module(const char *key, size_t klen, const char *name)
+int medner__peft_has_module(const char *key, size_t klen, const char *name)
 {
     size_t n = strlen(name);
     for (size_t p = 0; p + n <= klen; p++)
@@ -316,7 +316,7 @@ static int has_module(const char *key, size_t klen, const char *name)
 static int saved(const lora_config *lc, const char *module, size_t len)
 {
     for (size_t i = 0; i < lc->n_save; i++)
-        if (has_module(module, len, lc->save[i]))
+        if (medner__peft_has_module(module, len, lc->save[i]))
             return 1;
     return 0;
 }
@@ -326,13 +326,13 @@ static int saved(const lora_config *lc, const char *module, size_t len)
 static int targeted(const lora_config *lc, const char *module, size_t len, size_t layer)
 {
     for (size_t i = 0; i < lc->n_exclude; i++)
-        if (ends_with_module(module, len, lc->exclude[i]))
+        if (medner__peft_ends_with_module(module, len, lc->exclude[i]))
             return 0;
     if (saved(lc, module, len))
         return 0;
     int hit = 0;
     for (size_t i = 0; i < lc->n_targets && !hit; i++)
-        hit = ends_with_module(module, len, lc->targets[i]);
+        hit = medner__peft_ends_with_module(module, len, lc->targets[i]);
     if (!hit || lc->layers == NULL)
         return hit;
     for (size_t i = 0; i < lc->n_layers; i++)

@@ -86,6 +86,14 @@ typedef struct medner__mapping {
 
 typedef struct medner__model medner__model;
 
+/* PEFT's module-name rules for plain names, shared by the adapter loader and
+ * LoRA training (src/train) so both read adapter_config.json alike.
+ * target_modules / exclude_modules: key (klen bytes) == name or ends with
+ * "." + name. modules_to_save: name is a whole run of dot-separated
+ * components of key. Pure functions, any thread. */
+int medner__peft_ends_with_module(const char *key, size_t klen, const char *name);
+int medner__peft_has_module(const char *key, size_t klen, const char *name);
+
 /* What a PEFT LoRA adapter changed (medner__model_load_adapter()). */
 typedef struct medner__adapter {
     char *dir;               /* the adapter directory as given */

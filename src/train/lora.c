@@ -39,32 +39,12 @@ void medner__lora_free(struct medner__lora *l)
     medner__free(l);
 }
 
-/* ---- PEFT's matching rules (the same as src/model/adapter.c) ---------------- */
-
-/* key == name, or key ends with "." + name (target_modules). */
-static int ends_with_module(const char *key, const char *name)
-{
-    size_t klen = strlen(key), n = strlen(name);
-    if (klen == n)
-        return memcmp(key, name, n) == 0;
-    return klen > n && key[klen - n - 1] == '.' && memcmp(key + klen - n, name, n) == 0;
-}
-
-/* name is a whole run of dot-separated components of key (modules_to_save). */
-static int has_module(const char *key, const char *name)
-{
-    size_t klen = strlen(key), n = strlen(name);
-    for (size_t p = 0; p + n <= klen; p++)
-        if ((p == 0 || key[p - 1] == '.') && memcmp(key + p, name, n) == 0 &&
-            (p + n == klen || key[p + n] == '.'))
-            return 1;
-    return 0;
-}
+/* ---- PEFT's matching rules (medner__peft_*_module of src/model/adapter.c) ---- */
 
 static int is_saved(const struct medner__lora *l, const char *module)
 {
     for (size_t i = 0; i < l->n_save; i++)
-        if (has_module(module, l->save[i]))
+        if (medner__peft_has_module(module, strlen(module), l->save[i]))
             return 1;
     return 0;
 }
@@ -74,7 +54,7 @@ static int is_targeted(const struct medner__lora *l, const char *module)
     if (is_saved(l, module))
         return 0;
     for (size_t i = 0; i < l->n_targets; i++)
-        if (ends_with_module(module, l->targets[i]))
+        if (medner__peft_ends_with_module(module, strlen(module), l->targets[i]))
             return 1;
     return 0;
 }

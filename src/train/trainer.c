@@ -130,26 +130,6 @@ static float normal(uint64_t *st, double sd)
 
 /* ---- LoRA (lora_r > 0) ----------------------------------------------------------------------- */
 
-/* key == name or key ends with "." + name: PEFT's target_modules rule (lora.c). */
-static int ends_with_module(const char *key, const char *name)
-{
-    size_t klen = strlen(key), n = strlen(name);
-    if (klen == n)
-        return memcmp(key, name, n) == 0;
-    return klen > n && key[klen - n - 1] == '.' && memcmp(key + klen - n, name, n) == 0;
-}
-
-/* name is a whole run of dot-separated components of key: PEFT's modules_to_save rule. */
-static int has_module(const char *key, const char *name)
-{
-    size_t klen = strlen(key), n = strlen(name);
-    for (size_t p = 0; p + n <= klen; p++)
-        if ((p == 0 || key[p - 1] == '.') && memcmp(key + p, name, n) == 0 &&
-            (p + n == klen || key[p + n] == '.'))
-            return 1;
-    return 0;
-}
-
 /* Split the comma-separated list `list` (in the writable copy at *cur,
  * advanced past it) into out[]: entries trimmed of spaces, none empty. */
 static int split_names(char **cur, const char *list, const char *what, const char **out,
@@ -234,7 +214,7 @@ static int set_up_lora(medner_trainer *t)
         int hit = 0;
         for (size_t k = 0; k < l->n_mods && !hit; k++) {
             medner__model_slot_module(m, l->mods[k].slot, prefix, module, sizeof module);
-            hit = ends_with_module(module, l->targets[i]);
+            hit = medner__peft_ends_with_module(module, strlen(module), l->targets[i]);
         }
         if (!hit)
             return medner__fail(MEDNER_E_INVALID_ARGUMENT,
@@ -250,7 +230,7 @@ static int set_up_lora(medner_trainer *t)
             if (t->tp->numel[s] == 0)
                 continue;
             medner__model_slot_module(m, s, prefix, module, sizeof module);
-            hit = has_module(module, l->save[i]);
+            hit = medner__peft_has_module(module, strlen(module), l->save[i]);
         }
         if (!hit)
             return medner__fail(MEDNER_E_INVALID_ARGUMENT,
