@@ -7,7 +7,7 @@ same initial weights, same data in the same order, same hyper-parameters, dropou
       SRC's encoder + a token-classification head for the labels of TRAIN (sorted distinct tags, as
       HF run_ner and medner derive them), seeded (torch.manual_seed(0)), saved as a Hugging Face model
       directory DST (config with id2label/label2id, model.safetensors with the classifier, tokenizer).
-  bench_train_parity.py hf INIT TRAIN LOG.jsonl [--out DIR] [--max-steps N] [--epochs N] [--batch N]
+  bench_train_parity.py hf INIT TRAIN LOG.jsonl [--out DIR] [--max-steps N] [--epochs N] [--batch N] [--grad-accum N]
                          [--lr X] [--warmup-steps N] [--weight-decay X] [--max-grad-norm X]
                          [--max-length N] [--threads N] [--seed N]
       transformers.Trainer on TRAIN from INIT: fast tokenizer (is_split_into_words=True, truncation at
@@ -122,7 +122,7 @@ def hf(a):
 
     out = a.out or a.log + ".hf-out"
     args = TrainingArguments(
-        output_dir=out, per_device_train_batch_size=a.batch, gradient_accumulation_steps=1,
+        output_dir=out, per_device_train_batch_size=a.batch, gradient_accumulation_steps=a.grad_accum,
         learning_rate=a.lr, weight_decay=a.weight_decay, max_grad_norm=a.max_grad_norm,
         warmup_steps=a.warmup_steps, lr_scheduler_type="linear", optim="adamw_torch",
         adam_beta1=0.9, adam_beta2=0.999, adam_epsilon=1e-8,
@@ -253,6 +253,7 @@ def main():
     p.add_argument("--max-steps", type=int, default=0)
     p.add_argument("--epochs", type=float, default=1)
     p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--grad-accum", type=int, default=1)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--warmup-steps", type=int, default=5)
     p.add_argument("--weight-decay", type=float, default=0.01)
