@@ -7,9 +7,9 @@ same initial weights, same data in the same order, same hyper-parameters, dropou
       SRC's encoder + a token-classification head for the labels of TRAIN (sorted distinct tags, as
       HF run_ner and medner derive them), seeded (torch.manual_seed(0)), saved as a Hugging Face model
       directory DST (config with id2label/label2id, model.safetensors with the classifier, tokenizer).
-  bench_train_parity.py hf INIT TRAIN LOG.jsonl [--out DIR] [--max-steps N] [--epochs N] [--batch N] [--grad-accum N]
-                         [--lr X] [--warmup-steps N] [--weight-decay X] [--max-grad-norm X]
-                         [--max-length N] [--threads N] [--seed N]
+  bench_train_parity.py hf INIT TRAIN LOG.jsonl [--out DIR] [--max-steps N] [--epochs N] [--batch N]
+                         [--grad-accum N] [--loss model|token] [--lr X] [--warmup-steps N]
+                         [--weight-decay X] [--max-grad-norm X] [--max-length N] [--threads N] [--seed N]
       transformers.Trainer on TRAIN from INIT: fast tokenizer (is_split_into_words=True, truncation at
       max_length), labels with label_all_tokens=False (-100 on later pieces and specials),
       DataCollatorForTokenClassification, a SequentialSampler (= medner's --no-shuffle), dropout 0,
@@ -130,9 +130,22 @@ def hf(a):
         logging_steps=1, logging_strategy="steps", save_strategy="no", eval_strategy="no",
         report_to="none", use_cpu=True, seed=a.seed, dataloader_num_workers=0,
         dataloader_drop_last=False, remove_unused_columns=False, disable_tqdm=True)
+    loss_func = None
+    if a.loss == "token":
+        # the mean over the labelled tokens of the whole optimizer step (Trainer's num_items_in_batch),
+        # which BertForTokenClassification drops: it declares **kwargs but returns the mean over its
+        # micro-batch, and Trainer then skips the division by gradient_accumulation_steps
+        # (huggingface/transformers#47688), so with accumulation the step's loss is the sum of the
+        # micro-batch means. The same as the model's loss with gradient_accumulation_steps 1.
+        def loss_func(outputs, labels, num_items_in_batch=None):
+            logits = outputs["logits"]
+            ce = torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]).float(),
+                                                   labels.view(-1), ignore_index=-100,
+                                                   reduction="sum")
+            return ce / num_items_in_batch
     trainer = Sequential(model=model, args=args, train_dataset=feats,
                          data_collator=DataCollatorForTokenClassification(tok),
-                         callbacks=[Log()])
+                         callbacks=[Log()], compute_loss_func=loss_func)
     trainer.remove_callback(PrinterCallback)  # the per-step dicts on stdout: the table shows them
     # the optimizer groups HF Trainer makes: no decay on biases and LayerNorm weights
     decay = set(trainer.get_decay_parameter_names(model))
@@ -254,6 +267,9 @@ def main():
     p.add_argument("--epochs", type=float, default=1)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--grad-accum", type=int, default=1)
+    p.add_argument("--loss", choices=("model", "token"), default="model",
+                   help="model: the model's own loss (Trainer as shipped); token: sum / labelled "
+                        "tokens of the optimizer step")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--warmup-steps", type=int, default=5)
     p.add_argument("--weight-decay", type=float, default=0.01)
