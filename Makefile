@@ -10,6 +10,7 @@
 #   make bench-precision accuracy guard of bf16/int8: F1 of the shipped adapters, logits error vs fp32
 #   make bench-context   clinical context: medner vs medspaCy documents/s on MACCROBAT, annotate overhead
 #   make bench-train     training steps (full, LoRA): medner vs PyTorch tokens/s and peak RSS, side by side
+#   make bench-train-parity  medner train vs transformers.Trainer, same init/data/recipe: per-step loss (PARITY_FULL=1: test F1)
 #   make test-lora-roundtrip  a medner-trained LoRA adapter loads in peft and bin/medner with equal logits
 #   make test-python     Python package (examples/python) in a fresh venv, pytest
 #   make test-wheel      Python wheel: sdist -> platform wheel with libmedner inside, auditwheel, fresh venv
@@ -79,7 +80,7 @@ SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%) \
               build/asan/tests/test_limits
 
-.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline bench-limits bench-context bench-precision bench-train test-lora-roundtrip models test-models test-sanitize test-tsan check-header check-abi \
+.PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline bench-limits bench-context bench-precision bench-train bench-train-parity test-lora-roundtrip models test-models test-sanitize test-tsan check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean \
         test-python test-wheel test-java doc test-html test-spark
 
@@ -329,6 +330,16 @@ bench-train: deps models build/bench/bench_train
 	@python3 -c "import torch, transformers, peft" 2>/dev/null || \
 	    python3 -m pip install --quiet -r tests/reference/requirements-lora.txt
 	@sh tests/bench/bench_train.sh
+
+# Recipe parity (docs/training.md, "Recipe parity"): medner train and transformers.Trainer from the
+# same initial model, NCBI-disease in file order, dropout off: per-step loss within 1e-3 for 50 steps;
+# PARITY_FULL=1 PARITY_EPOCHS=N also trains N epochs each and compares test F1 (within 0.3 points).
+bench-train-parity: deps all
+	@sh tests/reference/fetch_minilm.sh
+	@python3 -c "import torch, transformers" 2>/dev/null || \
+	    { echo "bench-train-parity needs torch and transformers: python3 -m pip install -r tests/reference/requirements-train.txt" >&2; exit 1; }
+	@python3 -c "import seqeval" 2>/dev/null || python3 -m pip install --quiet seqeval==1.2.2
+	@sh tests/bench/bench_train_parity.sh
 
 test-lora-roundtrip: deps-test all build/tests/test_lora
 	@sh .ci/deps.sh python
