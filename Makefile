@@ -287,7 +287,7 @@ ifeq ($(BUILD),)
 test: ## unit tests, fuzz-corpus replays, CLI, header + ABI checks, install test (README command 2); BUILD=asan|tsan for a sanitizer tier
 	@$(CHECK_DEPS) test
 	@$(MAKE) --no-print-directory WERROR=1 all $(V_BIN)
-	@sh tests/run-tests.sh all $(V_BIN) tests/build/check-help.sh
+	@sh tests/run-tests.sh all $(V_BIN) tests/build/check-help.sh tests/build/check-version.sh
 else
 test:
 	@$(CHECK_DEPS) test
@@ -456,8 +456,9 @@ fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%) ## libFuzzer targets (clang), FUZZ_SEC
 check-header: ## include/medner.h compiles alone as C99, C++98 and C++11 with -Werror
 	@sh tests/abi/check-header.sh
 
-check-abi: check-header lib ## header checks, exported symbols, abidiff against tests/abi/, v0.1.0 caller
+check-abi: check-header lib ## header checks, exported symbols, abidiff against tests/abi/, v0.1.0 caller, experimental node
 	@sh tests/abi/check-abi.sh check $(SOLIB)
+	@sh tests/abi/check-experimental.sh $(SOLIB)
 
 # check-abi without rebuilding (used by the ABI gate test on a patched copy).
 check-abi-only: ## check-abi without rebuilding (the ABI gate test runs it on a patched copy)
