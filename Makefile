@@ -287,7 +287,8 @@ ifeq ($(BUILD),)
 test: ## unit tests, fuzz-corpus replays, CLI, header + ABI checks, install test (README command 2); BUILD=asan|tsan for a sanitizer tier
 	@$(CHECK_DEPS) test
 	@$(MAKE) --no-print-directory WERROR=1 all $(V_BIN)
-	@sh tests/run-tests.sh all $(V_BIN) tests/build/check-help.sh tests/build/check-version.sh
+	@sh tests/run-tests.sh all $(V_BIN) tests/build/check-help.sh tests/build/check-version.sh \
+	    tests/build/check-layers.sh
 else
 test:
 	@$(CHECK_DEPS) test
