@@ -288,7 +288,7 @@ test: ## unit tests, fuzz-corpus replays, CLI, header + ABI checks, install test
 	@$(CHECK_DEPS) test
 	@$(MAKE) --no-print-directory WERROR=1 all $(V_BIN)
 	@sh tests/run-tests.sh all $(V_BIN) tests/build/check-help.sh tests/build/check-version.sh \
-	    tests/build/check-layers.sh
+	    tests/build/check-layers.sh tests/build/check-no-install.sh
 else
 test:
 	@$(CHECK_DEPS) test
