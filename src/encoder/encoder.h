@@ -3,7 +3,7 @@
 #define MEDNER_ENCODER_H
 
 #include "common/common.h"
-#include "model/model.h"
+#include "model/adapter.h"
 
 /* The loaded model behind a public encoder handle. */
 const medner__model *medner__encoder_model(const medner_encoder *enc);

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "model/model.h"
+#include "model/adapter.h"
 
 #define KEY_PREFIX "base_model.model."
 #define NAME_MAX_LEN 255
@@ -51,17 +51,6 @@ static void lora_config_release(lora_config *lc)
     medner__free(lc->save);
     medner__free(lc->layers);
     memset(lc, 0, sizeof *lc);
-}
-
-void medner__adapter_free(medner__adapter *a)
-{
-    if (a == NULL)
-        return;
-    medner__free(a->dir);
-    medner__free(a->base_model);
-    medner__free(a->targets);
-    medner__free(a->modules_to_save);
-    medner__free(a);
 }
 
 /* ---- adapter_config.json ------------------------------------------------- */
@@ -755,21 +744,36 @@ static char *join_names(const char *const *names, size_t n)
     return s;
 }
 
+/* The record is one allocation, its strings after the struct, so that
+ * medner__model_free() releases it with medner__free() without calling into
+ * this file (the adapter is the layer above the model). */
 static int record_adapter(apply_state *st)
 {
-    medner__adapter *a = medner__calloc(1, sizeof *a);
-    if (a == NULL)
+    char *targets = join_names(st->lc.targets, st->lc.n_targets);
+    char *save = join_names(st->lc.save, st->lc.n_save);
+    const char *base = st->lc.base_model;
+    size_t ld = strlen(st->adapter_dir) + 1, lb = base ? strlen(base) + 1 : 0;
+    size_t lt = targets ? strlen(targets) + 1 : 0, ls = save ? strlen(save) + 1 : 0;
+    medner__adapter *a =
+        targets && save ? medner__calloc(1, sizeof *a + ld + lb + lt + ls) : NULL;
+    if (a == NULL) {
+        medner__free(targets);
+        medner__free(save);
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", st->adapter_dir);
+    }
+    char *p = (char *)(a + 1);
+    a->dir = memcpy(p, st->adapter_dir, ld);
+    p += ld;
+    if (base != NULL) {
+        a->base_model = memcpy(p, base, lb);
+        p += lb;
+    }
+    a->targets = memcpy(p, targets, lt);
+    p += lt;
+    a->modules_to_save = memcpy(p, save, ls);
+    medner__free(targets);
+    medner__free(save);
     st->m->adapter = a;
-    a->dir = medner__strndup(st->adapter_dir, strlen(st->adapter_dir));
-    a->base_model = st->lc.base_model
-                        ? medner__strndup(st->lc.base_model, strlen(st->lc.base_model))
-                        : NULL;
-    a->targets = join_names(st->lc.targets, st->lc.n_targets);
-    a->modules_to_save = join_names(st->lc.save, st->lc.n_save);
-    if (a->dir == NULL || (st->lc.base_model && a->base_model == NULL) || a->targets == NULL ||
-        a->modules_to_save == NULL)
-        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", st->adapter_dir);
     a->r = st->lc.r;
     a->alpha = st->lc.alpha;
     a->rslora = st->lc.rslora;

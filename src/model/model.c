@@ -624,7 +624,7 @@ void medner__model_free(medner__model *m)
     if (m == NULL)
         return;
     medner__config_release(&m->config);
-    medner__adapter_free(m->adapter);
+    medner__free(m->adapter); /* one block (model/adapter.h) */
     medner__free(m->weights.layers);
     for (size_t i = 0; i < m->n_owned; i++)
         medner__free(m->owned[i]);

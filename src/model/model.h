@@ -86,29 +86,10 @@ typedef struct medner__mapping {
 
 typedef struct medner__model medner__model;
 
-/* PEFT's module-name rules for plain names, shared by the adapter loader and
- * LoRA training (src/train) so both read adapter_config.json alike.
- * target_modules / exclude_modules: key (klen bytes) == name or ends with
- * "." + name. modules_to_save: name is a whole run of dot-separated
- * components of key. Pure functions, any thread. */
-int medner__peft_ends_with_module(const char *key, size_t klen, const char *name);
-int medner__peft_has_module(const char *key, size_t klen, const char *name);
-
-/* What a PEFT LoRA adapter changed (medner__model_load_adapter()). */
-typedef struct medner__adapter {
-    char *dir;               /* the adapter directory as given */
-    char *base_model;        /* base_model_name_or_path, or NULL (recorded, not checked:
-                                usually a hub name) */
-    size_t r;                /* rank */
-    double alpha;            /* lora_alpha */
-    double scale;            /* alpha / r, or alpha / sqrt(r) with use_rslora */
-    int rslora;              /* use_rslora */
-    char *targets;           /* target_modules, ", "-separated */
-    char *modules_to_save;   /* modules_to_save, ", "-separated ("" if none) */
-    size_t n_merged;         /* base weights with scale * B.A merged in */
-    size_t n_replaced;       /* base tensors replaced by modules_to_save tensors */
-    size_t n_skipped;        /* LoRA pairs on modules medner does not run (e.g. pooler.dense) */
-} medner__adapter;
+/* What a PEFT LoRA adapter changed: defined in model/adapter.h, the layer
+ * above this one (adapter.c loads a model through this header and edits its
+ * weight slots; nothing here calls into adapter.c). */
+struct medner__adapter;
 
 struct medner__model {
     medner__config config;
@@ -124,7 +105,10 @@ struct medner__model {
     size_t n_maps;
     float **owned;
     size_t n_owned;
-    medner__adapter *adapter; /* NULL without an adapter */
+    /* NULL without an adapter; else set by medner__model_load_adapter() as one
+     * allocation (strings included), released by medner__model_free() with
+     * medner__free() */
+    struct medner__adapter *adapter;
 };
 
 /* Load config.json and the weights of a model directory:
@@ -153,33 +137,6 @@ void medner__model_free(medner__model *model);
 /* 1 if the `bytes` bytes at p lie inside one of the model's read-only
  * mappings (a zero-copy weight), else 0. */
 int medner__model_is_mapped(const medner__model *model, const void *p, size_t bytes);
-
-/* medner__model_load(dir), then merge the PEFT LoRA adapter in adapter_dir
- * (adapter_config.json + adapter_model.safetensors; NULL: no adapter, same as
- * medner__model_load()). Each weight with a LoRA pair becomes a private fp32
- * copy W + scale * B.A (computed in double); modules_to_save tensors (e.g.
- * `classifier`) replace the base tensor, and may give a base without a head
- * one. Every other tensor stays as the base loaded it (mapped, zero copy).
- * Labels of a head the adapter brings or relabels: the adapter directory's
- * config.json id2label, else the base config.json id2label, else LABEL_i.
- * docs/model-formats.md lists every rule. Errors: those of
- * medner__model_load(), plus for the adapter
- *   MEDNER_E_IO              adapter_dir, adapter_config.json or
- *                            adapter_model.safetensors missing or unreadable
- *   MEDNER_E_PARSE           malformed JSON (file:line:col) or safetensors header
- *   MEDNER_E_UNSUPPORTED     peft_type other than LORA, target_modules as a
- *                            regular expression, use_dora, bias other than
- *                            "none", fan_in_fan_out, rank/alpha patterns,
- *                            other LoRA variants, only adapter_model.bin
- *   MEDNER_E_INVALID_MODEL   bad config values (file:line:col); a LoRA tensor
- *                            without its pair, of the wrong shape, naming no
- *                            module of the base or one outside target_modules;
- *                            a targeted module without tensors; labels that do
- *                            not match the classifier (file and tensor named)
- * On failure *out is untouched and nothing stays allocated or mapped. */
-int medner__model_load_adapter(medner__model **out, const char *dir, const char *adapter_dir);
-/* NULL is a no-op (called by medner__model_free()). */
-void medner__adapter_free(medner__adapter *adapter);
 
 /* ---- weight slots (private to src/model: model.c for adapter.c) ---------- */
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "json/json.h"
+#include "model/adapter.h"
 #include "train/lora.h"
 #include "train/save.h"
 

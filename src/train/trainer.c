@@ -18,6 +18,7 @@
 #include "common/struct_sizes.h"
 #include "eval/eval.h"
 #include "json/json.h"
+#include "model/adapter.h"
 #include "model/model.h"
 #include "train/data.h"
 #include "train/lora.h"

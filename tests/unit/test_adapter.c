@@ -36,6 +36,7 @@
 
 #include "encoder/encoder.h"
 #include "json/json.h"
+#include "model/adapter.h"
 #include "model/model.h"
 
 #define TOL 1e-4

@@ -47,6 +47,7 @@
 
 #include "json/json.h"
 #include "medner.h"
+#include "model/adapter.h"
 #include "model/model.h"
 #include "train/data.h"
 
