@@ -158,7 +158,8 @@ demo:
 # ---- tests ----------------------------------------------------------------
 
 TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
-               $(shell pkg-config --cflags cmocka 2>/dev/null) -Wall -Wextra -O1 -g
+               $(shell pkg-config --cflags cmocka 2>/dev/null) -Wall -Wextra -O1 -g \
+               -DMEDNER_MAKE_VERSION=\"$(VERSION)\"
 TEST_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null) $(DEP_LIBS)
 
 build/tests/%: tests/unit/%.c $(ALIB)

@@ -121,11 +121,30 @@ static void test_first_window_only(void **state)
     medner_pipeline *p = NULL;
     assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_OK);
     medner_entities *e = annotate(p, text, len);
+    /* the same text with every window: entities past the first window exist,
+     * so the check below can see one that should not be there */
+    pp.first_window_only = MEDNER_OFF;
+    medner_pipeline *all = NULL;
+    assert_int_equal(medner_pipeline_create(&all, &pp), MEDNER_OK);
+    medner_entities *everything = annotate(all, text, len);
+    size_t beyond = 0;
+    for (size_t i = 0; i < medner_entities_count(everything); i++) {
+        medner_entity x = MEDNER_ENTITY_INIT;
+        assert_int_equal(medner_entities_get(everything, i, &x), MEDNER_OK);
+        beyond += x.first_token + x.n_tokens > 62;
+    }
+    assert_true(beyond > 0);
+    /* the first window has entities, and only those */
+    assert_true(medner_entities_count(e) > 0);
     for (size_t i = 0; i < medner_entities_count(e); i++) {
         medner_entity x = MEDNER_ENTITY_INIT;
-        medner_entities_get(e, i, &x);
+        assert_int_equal(medner_entities_get(e, i, &x), MEDNER_OK);
         assert_true(x.first_token + x.n_tokens <= 62); /* within the first window */
     }
+    /* the whole text was still tokenized (the count covers every token) */
+    assert_int_equal(medner_entities_num_tokens(e), medner_entities_num_tokens(everything));
+    medner_entities_free(everything);
+    medner_pipeline_free(all);
     medner_entities_free(e);
     medner_pipeline_free(p);
     free(text);
@@ -172,8 +191,10 @@ typedef struct tjob {
     size_t len;
     size_t count;
     double score_sum;
+    int runs; /* successful annotate calls */
 } tjob;
 
+/* Annotate the job's text 5 times; NULL unless every call succeeded. */
 static void *tworker(void *arg)
 {
     tjob *j = arg;
@@ -184,6 +205,7 @@ static void *tworker(void *arg)
         medner_entities *e = NULL;
         if (medner_pipeline_annotate(&e, j->p, c, &j->text, &j->len, 1) != MEDNER_OK)
             break;
+        j->runs++;
         double s = 0;
         for (size_t k = 0; k < medner_entities_count(e); k++) {
             medner_entity x = MEDNER_ENTITY_INIT;
@@ -195,7 +217,7 @@ static void *tworker(void *arg)
         medner_entities_free(e);
     }
     medner_context_free(c);
-    return arg;
+    return j->runs == 5 ? arg : NULL;
 }
 
 static void test_threads_share_a_pipeline(void **state)
@@ -204,18 +226,20 @@ static void test_threads_share_a_pipeline(void **state)
     medner_pipeline *p = make(MEDNER_MERGE_CENTER, 64, 16, MEDNER_AGGREGATION_FIRST);
     size_t len;
     char *text = long_text(1, &len);
-    tjob serial = { p, text, len, 0, 0 };
+    tjob serial = { p, text, len, 0, 0, 0 };
     assert_non_null(tworker(&serial));
+    assert_true(serial.count > 0 && serial.score_sum > 0); /* something to compare */
     pthread_t th[4];
     tjob jobs[4];
     for (int i = 0; i < 4; i++) {
-        jobs[i] = (tjob){ p, text, len, 0, 0 };
+        jobs[i] = (tjob){ p, text, len, 0, 0, 0 };
         assert_int_equal(pthread_create(&th[i], NULL, tworker, &jobs[i]), 0);
     }
     for (int i = 0; i < 4; i++) {
         void *ret;
         pthread_join(th[i], &ret);
         assert_non_null(ret);
+        assert_int_equal(jobs[i].runs, 5);
         assert_int_equal(jobs[i].count, serial.count);
         assert_true(jobs[i].score_sum == serial.score_sum);
     }
