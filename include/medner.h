@@ -256,6 +256,27 @@ typedef enum medner_switch {
     MEDNER_OFF = 2      /**< force off */
 } medner_switch;
 
+/**
+ * @name Defaults and limits
+ * The values a zero field of a params struct stands for, and the limits the
+ * library enforces, in one place: the library, the YAML schema
+ * (docs/config.md), the CLI's help and the bindings use these names instead
+ * of repeating the numbers. (Added in 0.3; the values are those of 0.1.)
+ * @{
+ */
+#define MEDNER_DEFAULT_OVERLAP 128      /**< medner_pipeline_params.overlap (capped below max_length - 2) */
+#define MEDNER_DEFAULT_BATCH_SIZE 8     /**< medner_pipeline_params.batch_size */
+#define MEDNER_DEFAULT_THREADS 1        /**< medner_pipeline_params.threads, encoder_threads,
+                                              medner_encoder_params.threads */
+#define MEDNER_DEFAULT_MIN_SCORE 0.0     /**< medner_decoder_params.min_score */
+#define MEDNER_DEFAULT_MODEL_MAX_LENGTH 512 /**< medner_tokenizer_params.model_max_length */
+#define MEDNER_DEFAULT_MAX_INPUT_CHARS_PER_WORD 100 /**< medner_tokenizer_params.max_input_chars_per_word */
+#define MEDNER_DEFAULT_IGNORE_LABEL "O"  /**< the one label medner_decoder_params.ignore_labels
+                                              ignores by default */
+#define MEDNER_MAX_BATCH_SIZE 4096      /**< largest medner_pipeline_params.batch_size */
+#define MEDNER_MAX_THREADS 256          /**< largest thread count of any params struct */
+/** @} */
+
 /** Clinical context of an entity (ConText, docs/context.md): bits of
  *  medner_entity.context. An entity without any bit is an affirmed finding
  *  about the patient, current and real. */
@@ -814,10 +835,14 @@ typedef struct medner_decoder_params {
     medner_decoding decoding;        /**< default MEDNER_DECODING_ARGMAX */
     medner_scheme scheme;            /**< default MEDNER_SCHEME_AUTO */
     uint32_t reserved;               /**< must be zero */
-    double min_score;                /**< entities scoring below are dropped (default 0) */
-    /** Entity types (or, for NONE, labels) left out; default {"O"}. */
+    double min_score;                /**< entities scoring below are dropped (default
+                                          MEDNER_DEFAULT_MIN_SCORE, 0) */
+    /** Entity types (or, for NONE, labels) left out; default
+     *  {MEDNER_DEFAULT_IGNORE_LABEL} ({"O"}); no label at all with
+     *  MEDNER_DECODER_EXPLICIT_IGNORE_LABELS and n_ignore_labels 0. */
     const char *const *ignore_labels;
-    size_t n_ignore_labels;          /**< entries in ignore_labels (0: the default) */
+    size_t n_ignore_labels;          /**< entries in ignore_labels (0: the default, unless
+                                          MEDNER_DECODER_EXPLICIT_IGNORE_LABELS) */
     /** When not empty: keep only entities of these types (after renaming). */
     const char *const *keep_labels;
     size_t n_keep_labels;            /**< entries in keep_labels (0: keep all) */
@@ -825,12 +850,27 @@ typedef struct medner_decoder_params {
     const char *const *rename_from;
     const char *const *rename_to;    /**< new names, one per rename_from entry */
     size_t n_renames;                /**< entries in rename_from and rename_to */
+    /* appended in 0.3 */
+    /** MEDNER_DECODER_EXPLICIT_* bits: the fields named are taken as written
+     *  even when zero (0: zero means "default", as before). */
+    uint32_t explicit_fields;
+    uint32_t reserved2;              /**< must be zero */
 } medner_decoder_params;
+
+/** medner_decoder_params.explicit_fields: n_ignore_labels is taken as
+ *  written, so 0 ignores no label (every label, "O" included, can become an
+ *  entity: Hugging Face's ignore_labels=[]). */
+#define MEDNER_DECODER_EXPLICIT_IGNORE_LABELS 0x1u
+/** medner_decoder_params.explicit_fields: min_score is taken as written.
+ *  It changes nothing in medner_decoder_create() (the default is 0 anyway);
+ *  it lets min_score 0 win over a configuration file's value in the
+ *  overrides of medner_pipeline_load_config(). */
+#define MEDNER_DECODER_EXPLICIT_MIN_SCORE 0x2u
 
 /** Initialiser of a medner_decoder_params: struct_size set, every option at its default. */
 #define MEDNER_DECODER_PARAMS_INIT \
     { sizeof(medner_decoder_params), MEDNER_AGGREGATION_DEFAULT, MEDNER_DECODING_DEFAULT, \
-      MEDNER_SCHEME_AUTO, 0, 0.0, NULL, 0, NULL, 0, NULL, NULL, 0 }
+      MEDNER_SCHEME_AUTO, 0, MEDNER_DEFAULT_MIN_SCORE, NULL, 0, NULL, 0, NULL, NULL, 0, 0, 0 }
 
 /**
  * Create an entity decoder for a label set (index = class id, e.g. the
@@ -1023,6 +1063,38 @@ typedef enum medner_merge {
                                    farthest from an edge; the whole text is decoded once */
 } medner_merge;
 
+/** Where a medner_pipeline_annotate() call stands (valid during the
+ *  callback only). New members are only appended; check struct_size. */
+typedef struct medner_progress {
+    size_t struct_size;   /**< sizeof(medner_progress) of the library */
+    size_t texts_done;    /**< texts of the call whose entities are final */
+    size_t n_texts;       /**< texts of the call */
+    size_t windows_done;  /**< windows run through the encoder so far in this call */
+    size_t bytes_done;    /**< bytes of the texts (or segments) whose windows have all run */
+    size_t total_bytes;   /**< sum of the call's text lengths */
+} medner_progress;
+
+/**
+ * Progress callback of a pipeline (medner_pipeline_params.progress): called
+ * on the annotating thread after each batch of windows has run and after
+ * each segment of a long text. The pipeline is shared, so when several
+ * threads annotate with it at once the callback runs on each of them,
+ * concurrently: it must be thread-safe. It must not call into the same
+ * pipeline and context. Its return value is ignored (stop with
+ * abort_callback).
+ */
+typedef void (*medner_progress_fn)(const medner_progress *progress, void *user_data);
+
+/**
+ * Abort callback of a pipeline (medner_pipeline_params.abort_callback), as
+ * llama.h's ggml_abort_callback: return non-zero to stop the call. Asked
+ * before each batch of windows and each segment of a long text, on the
+ * annotating thread (thread-safety: as medner_progress_fn). A stopped
+ * medner_pipeline_annotate() returns MEDNER_E_CANCELLED, returns no result
+ * and holds no memory; the context stays usable.
+ */
+typedef int (*medner_abort_fn)(void *user_data);
+
 /**
  * A ready-to-run NER pipeline: tokenizer, encoder, decoder and windowing.
  * Immutable after creation; any number of threads may annotate with it, each
@@ -1039,11 +1111,16 @@ typedef struct medner_pipeline_params {
                                                 or NULL; the tokenizer comes from model_dir */
     uint32_t max_length;                   /**< tokens per window incl. [CLS]/[SEP]; default: the
                                                 model's positions and the tokenizer's model_max_length */
-    uint32_t overlap;                      /**< tokens shared by consecutive windows; default 128
-                                                (capped below max_length - 2) */
-    uint32_t batch_size;                   /**< windows per encoder call; default 8, at most 4096 */
-    uint32_t threads;                      /**< worker threads the CLI and examples use; default 1,
-                                                at most 256 */
+    uint32_t overlap;                      /**< tokens shared by consecutive windows; default
+                                                MEDNER_DEFAULT_OVERLAP (128, capped below
+                                                max_length - 2); 0 with
+                                                MEDNER_PIPELINE_EXPLICIT_OVERLAP: none */
+    uint32_t batch_size;                   /**< windows per encoder call; default
+                                                MEDNER_DEFAULT_BATCH_SIZE (8), at most
+                                                MEDNER_MAX_BATCH_SIZE (4096) */
+    uint32_t threads;                      /**< worker threads the CLI and examples use (the
+                                                library itself runs none of them); default 1,
+                                                at most MEDNER_MAX_THREADS (256) */
     medner_merge merge;                    /**< reconciliation of overlapping windows; default CENTER */
     medner_switch first_window_only;       /**< ON: only the first window, like Hugging Face's
                                                 pipeline without `stride` (the rest of a long
@@ -1066,12 +1143,32 @@ typedef struct medner_pipeline_params {
                                                 medner_pipeline_get_params() reports the one
                                                 that runs (FP32, BF16 or INT8) */
     uint32_t reserved3;                    /**< must be zero */
+    /* appended in 0.3 */
+    uint32_t explicit_fields;              /**< MEDNER_PIPELINE_EXPLICIT_* bits: the fields
+                                                named are taken as written even when zero;
+                                                medner_pipeline_get_params() sets
+                                                MEDNER_PIPELINE_EXPLICIT_OVERLAP, so its
+                                                output can be passed back */
+    uint32_t reserved4;                    /**< must be zero */
+    medner_progress_fn progress;           /**< called after each batch of windows and each
+                                                segment of a long text, or NULL; see
+                                                medner_progress_fn */
+    medner_abort_fn abort_callback;        /**< asked before each batch and segment whether
+                                                to stop (the call then fails with
+                                                MEDNER_E_CANCELLED), or NULL */
+    void *callback_user_data;              /**< passed to progress and abort_callback; not owned */
 } medner_pipeline_params;
+
+/** medner_pipeline_params.explicit_fields: overlap is taken as written, so 0
+ *  means windows that share no token (without the bit, 0 means
+ *  MEDNER_DEFAULT_OVERLAP). */
+#define MEDNER_PIPELINE_EXPLICIT_OVERLAP 0x1u
 
 /** Initialiser of a medner_pipeline_params: struct_size set, every option at its default. */
 #define MEDNER_PIPELINE_PARAMS_INIT \
     { sizeof(medner_pipeline_params), NULL, NULL, 0, 0, 0, 0, MEDNER_MERGE_DEFAULT, \
-      MEDNER_DEFAULT, 0, 0, NULL, MEDNER_DEFAULT, 0, NULL, MEDNER_PRECISION_DEFAULT, 0 }
+      MEDNER_DEFAULT, 0, 0, NULL, MEDNER_DEFAULT, 0, NULL, MEDNER_PRECISION_DEFAULT, 0, \
+      0, 0, NULL, NULL, NULL }
 
 /**
  * Create a pipeline from a model directory with a token-classification head.
@@ -1141,6 +1238,32 @@ MEDNER_API int medner_pipeline_context_create(medner_context **out,
 MEDNER_API int medner_pipeline_annotate(medner_entities **out, const medner_pipeline *pipeline,
                                         medner_context *context, const char *const *texts,
                                         const size_t *lens, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Default params for callers that cannot use the _INIT macros (0.3)        */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * @name Params defaults
+ * Fill a params struct exactly as its `MEDNER_*_INIT` macro does, for
+ * callers that cannot expand C macros (ctypes, Java FFM, C#, Rust bindgen).
+ * `struct_size` is the caller's sizeof of the struct: that many bytes are
+ * written (members this library does not know, from a newer header, are
+ * zeroed, which is their default) and out->struct_size is set to it.
+ * @param[out] out          the struct to fill.
+ * @param      struct_size  the caller's sizeof; at least the struct's 0.1
+ *                          size and a multiple of sizeof(size_t).
+ * @return MEDNER_OK, or MEDNER_E_INVALID_ARGUMENT (out NULL, bad
+ *         struct_size; nothing is written).
+ * Thread-safety: safe from any thread.
+ * @{
+ */
+MEDNER_API int medner_tokenizer_params_default(medner_tokenizer_params *out, size_t struct_size);
+MEDNER_API int medner_encode_params_default(medner_encode_params *out, size_t struct_size);
+MEDNER_API int medner_encoder_params_default(medner_encoder_params *out, size_t struct_size);
+MEDNER_API int medner_decoder_params_default(medner_decoder_params *out, size_t struct_size);
+MEDNER_API int medner_pipeline_params_default(medner_pipeline_params *out, size_t struct_size);
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* Offset conversion                                                        */

@@ -372,11 +372,9 @@ static int read_label_list(reader *r, const char *key, char ***items, size_t *n,
     }
     if (rc < 0)
         return rc;
-    if (*n == 0 && strcmp(key, "ignore") == 0)
-        /* medner_decoder_params cannot express "ignore nothing": a zero
-         * count means the default ["O"]; say so rather than surprise. */
-        return cfg_error(r, MEDNER_E_INVALID_CONFIG, start,
-                         "\"labels.ignore\" must not be empty (leave it out for the default [O])");
+    (void)start;
+    if (strcmp(key, "ignore") == 0) /* [] ignores no label, O included */
+        r->cfg->decoder.explicit_fields |= MEDNER_DECODER_EXPLICIT_IGNORE_LABELS;
     return MEDNER_OK;
 }
 
@@ -643,6 +641,7 @@ static int read_value(reader *r, int k)
         return read_uint(r, subject, 3, UINT32_MAX, &p->max_length);
     case T_OVERLAP:
         c->set |= MEDNER__CONFIG_HAS_OVERLAP;
+        p->explicit_fields |= MEDNER_PIPELINE_EXPLICIT_OVERLAP; /* overlap: 0 means none */
         return read_uint(r, subject, 0, UINT32_MAX, &p->overlap);
     case T_BATCH_SIZE:
         c->set |= MEDNER__CONFIG_HAS_BATCH_SIZE;
@@ -658,6 +657,7 @@ static int read_value(reader *r, int k)
         return read_bool(r, subject, &p->first_window_only);
     case T_MIN_SCORE:
         c->set |= MEDNER__CONFIG_HAS_MIN_SCORE;
+        d->explicit_fields |= MEDNER_DECODER_EXPLICIT_MIN_SCORE;
         return read_score(r, subject, &d->min_score);
     case T_CONTEXT:
         return read_context(r);
@@ -862,7 +862,8 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
         (rc = medner__params_copy(&od, sizeof od, o.decoder, MEDNER__SIZE_V0_1_DECODER_PARAMS,
                                   "medner_decoder_params")) != MEDNER_OK)
         return rc;
-    if (o.reserved != 0 || o.reserved2 != 0 || o.reserved3 != 0 || od.reserved != 0)
+    if (o.reserved != 0 || o.reserved2 != 0 || o.reserved3 != 0 || od.reserved != 0 ||
+        o.reserved4 != 0 || od.reserved2 != 0)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "overrides: the reserved fields must be zero");
     if ((od.n_ignore_labels && !od.ignore_labels) || (od.n_keep_labels && !od.keep_labels) ||
@@ -873,7 +874,13 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
     if (o.model_dir) dst->model_dir = o.model_dir;
     if (o.adapter_dir) dst->adapter_dir = o.adapter_dir;
     if (o.max_length) dst->max_length = o.max_length;
-    if (o.overlap) dst->overlap = o.overlap;
+    if (o.overlap || (o.explicit_fields & MEDNER_PIPELINE_EXPLICIT_OVERLAP)) {
+        dst->overlap = o.overlap;
+        dst->explicit_fields |= o.explicit_fields & MEDNER_PIPELINE_EXPLICIT_OVERLAP;
+    }
+    if (o.progress) dst->progress = o.progress;
+    if (o.abort_callback) dst->abort_callback = o.abort_callback;
+    if (o.callback_user_data) dst->callback_user_data = o.callback_user_data;
     if (o.batch_size) dst->batch_size = o.batch_size;
     if (o.threads) dst->threads = o.threads;
     if (o.merge) dst->merge = o.merge;
@@ -886,11 +893,14 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
     if (od.aggregation) dst_decoder->aggregation = od.aggregation;
     if (od.decoding) dst_decoder->decoding = od.decoding;
     if (od.scheme) dst_decoder->scheme = od.scheme;
-    if (od.min_score != 0.0) dst_decoder->min_score = od.min_score;
-    if (od.ignore_labels || od.n_ignore_labels) {
+    if (od.min_score != 0.0 || (od.explicit_fields & MEDNER_DECODER_EXPLICIT_MIN_SCORE))
+        dst_decoder->min_score = od.min_score;
+    if (od.ignore_labels || od.n_ignore_labels ||
+        (od.explicit_fields & MEDNER_DECODER_EXPLICIT_IGNORE_LABELS)) {
         dst_decoder->ignore_labels = od.ignore_labels;
         dst_decoder->n_ignore_labels = od.n_ignore_labels;
     }
+    dst_decoder->explicit_fields |= od.explicit_fields;
     if (od.keep_labels || od.n_keep_labels) {
         dst_decoder->keep_labels = od.keep_labels;
         dst_decoder->n_keep_labels = od.n_keep_labels;

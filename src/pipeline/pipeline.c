@@ -208,11 +208,13 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
     if (pp.reserved != 0 || (unsigned)pp.merge > MEDNER_MERGE_CENTER ||
         (unsigned)pp.first_window_only > MEDNER_OFF || (pp.max_length && pp.max_length < 3) ||
         (unsigned)pp.context > MEDNER_OFF || pp.reserved2 != 0 ||
-        (unsigned)pp.precision > MEDNER_PRECISION_AUTO || pp.reserved3 != 0)
+        (unsigned)pp.precision > MEDNER_PRECISION_AUTO || pp.reserved3 != 0 ||
+        pp.reserved4 != 0 || (pp.explicit_fields & ~MEDNER_PIPELINE_EXPLICIT_OVERLAP) != 0)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_pipeline_params: merge, first_window_only, context and "
-                            "precision must be enum values, max_length >= 3 when set, reserved, "
-                            "reserved2 and reserved3 0");
+                            "precision must be enum values, max_length >= 3 when set, "
+                            "explicit_fields known MEDNER_PIPELINE_EXPLICIT_* bits, reserved, "
+                            "reserved2, reserved3 and reserved4 0");
     if (pp.batch_size > MEDNER__MAX_BATCH_SIZE || pp.threads > MEDNER__MAX_THREADS ||
         pp.encoder_threads > MEDNER__MAX_THREADS)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
@@ -305,20 +307,22 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
                           "positions", pp.max_length, info.max_positions);
         goto fail;
     }
-    if (pp.overlap == 0 && params->overlap == 0)
-        pp.overlap = 128;
+    int explicit_overlap = (pp.explicit_fields & MEDNER_PIPELINE_EXPLICIT_OVERLAP) != 0;
+    if (pp.overlap == 0 && !explicit_overlap)
+        pp.overlap = MEDNER_DEFAULT_OVERLAP;
     if (pp.overlap >= pp.max_length - 2)
         pp.overlap = pp.max_length > 3 ? (pp.max_length - 2) / 2 : 0;
-    if (params->overlap != 0 && params->overlap != pp.overlap) {
+    if ((params->overlap != 0 || explicit_overlap) && params->overlap != pp.overlap) {
         rc = medner__fail(MEDNER_E_INVALID_ARGUMENT,
                           "medner_pipeline_params: overlap %u must be less than max_length %u "
                           "minus 2", params->overlap, pp.max_length);
         goto fail;
     }
     if (pp.batch_size == 0)
-        pp.batch_size = 8;
+        pp.batch_size = MEDNER_DEFAULT_BATCH_SIZE;
     if (pp.threads == 0)
-        pp.threads = 1;
+        pp.threads = MEDNER_DEFAULT_THREADS;
+    pp.explicit_fields |= MEDNER_PIPELINE_EXPLICIT_OVERLAP; /* the effective value, 0 too */
     if (pp.merge == MEDNER_MERGE_DEFAULT)
         pp.merge = MEDNER_MERGE_CENTER;
     if (pp.first_window_only == MEDNER_DEFAULT)

@@ -289,6 +289,83 @@ static void test_errors(void **state)
     medner_pipeline_free(NULL);
 }
 
+/* Issue 19 item 4: overlap 0 and "ignore no label" are expressible, the
+ * named defaults are the ones applied, *_default() fills as _INIT does. */
+static void test_explicit_zero_and_defaults(void **state)
+{
+    (void)state;
+    medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+    pp.model_dir = TINY;
+    pp.max_length = 300;
+    medner_pipeline *p = NULL;
+    medner_pipeline_params got = MEDNER_PIPELINE_PARAMS_INIT;
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_OK);
+    assert_int_equal(medner_pipeline_get_params(p, &got), MEDNER_OK);
+    assert_int_equal(got.overlap, MEDNER_DEFAULT_OVERLAP); /* 0 without the bit */
+    assert_int_equal(got.batch_size, MEDNER_DEFAULT_BATCH_SIZE);
+    assert_int_equal(got.threads, MEDNER_DEFAULT_THREADS);
+    medner_pipeline_free(p);
+    pp.explicit_fields = MEDNER_PIPELINE_EXPLICIT_OVERLAP;
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_OK);
+    assert_int_equal(medner_pipeline_get_params(p, &got), MEDNER_OK);
+    assert_int_equal(got.overlap, 0);
+    assert_true(got.explicit_fields & MEDNER_PIPELINE_EXPLICIT_OVERLAP);
+    /* the getter's output round-trips (its strings are borrowed from p) */
+    medner_pipeline *p2 = NULL;
+    if (medner_pipeline_create(&p2, &got) != MEDNER_OK)
+        fail_msg("%s", medner_last_error());
+    medner_pipeline_params again = MEDNER_PIPELINE_PARAMS_INIT;
+    assert_int_equal(medner_pipeline_get_params(p2, &again), MEDNER_OK);
+    assert_int_equal(again.overlap, 0);
+    medner_pipeline_free(p2);
+    medner_pipeline_free(p);
+    pp.explicit_fields = 0x80; /* an unknown bit */
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_INVALID_ARGUMENT);
+    pp.explicit_fields = 0;
+
+    /* ignore no label: tests/unit/test_decoder.c (test_ignore_no_label) */
+    medner_decoder_params dp = MEDNER_DECODER_PARAMS_INIT;
+    pp.decoder = &dp;
+    dp.explicit_fields = 0x40; /* an unknown bit */
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_INVALID_ARGUMENT);
+
+    /* *_default() == _INIT, for the caller's size */
+    medner_pipeline_params a = MEDNER_PIPELINE_PARAMS_INIT, b;
+    memset(&b, 0xA5, sizeof b);
+    assert_int_equal(medner_pipeline_params_default(&b, sizeof b), MEDNER_OK);
+    assert_memory_equal(&a, &b, sizeof a);
+    medner_decoder_params da = MEDNER_DECODER_PARAMS_INIT, db;
+    memset(&db, 0xA5, sizeof db);
+    assert_int_equal(medner_decoder_params_default(&db, sizeof db), MEDNER_OK);
+    assert_memory_equal(&da, &db, sizeof da);
+    medner_tokenizer_params ta = MEDNER_TOKENIZER_PARAMS_INIT, tb;
+    assert_int_equal(medner_tokenizer_params_default(&tb, sizeof tb), MEDNER_OK);
+    assert_memory_equal(&ta, &tb, sizeof ta);
+    medner_encode_params ea = MEDNER_ENCODE_PARAMS_INIT, eb;
+    assert_int_equal(medner_encode_params_default(&eb, sizeof eb), MEDNER_OK);
+    assert_memory_equal(&ea, &eb, sizeof ea);
+    medner_encoder_params ca = MEDNER_ENCODER_PARAMS_INIT, cb;
+    assert_int_equal(medner_encoder_params_default(&cb, sizeof cb), MEDNER_OK);
+    assert_memory_equal(&ca, &cb, sizeof ca);
+    /* an older caller's size: only that many bytes are written */
+    unsigned char old[128];
+    memset(old, 0xA5, sizeof old);
+    assert_int_equal(medner_pipeline_params_default((medner_pipeline_params *)(void *)old, 64),
+                     MEDNER_OK);
+    size_t sz;
+    memcpy(&sz, old, sizeof sz);
+    assert_int_equal(sz, 64);
+    assert_int_equal(old[64], 0xA5);
+    /* a newer caller's size: the tail is zeroed */
+    struct { medner_pipeline_params p; uint64_t future; } newer;
+    memset(&newer, 0xA5, sizeof newer);
+    assert_int_equal(medner_pipeline_params_default(&newer.p, sizeof newer), MEDNER_OK);
+    assert_int_equal(newer.future, 0);
+    assert_int_equal(newer.p.struct_size, sizeof newer);
+    assert_int_equal(medner_pipeline_params_default(&b, 60), MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(medner_pipeline_params_default(&b, 56), MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(medner_pipeline_params_default(NULL, sizeof b), MEDNER_E_INVALID_ARGUMENT);
+}
 
 static void test_out_of_memory(void **state)
 {
@@ -336,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_batching_does_not_change_results),
         cmocka_unit_test(test_threads_share_a_pipeline),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_explicit_zero_and_defaults),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
