@@ -214,7 +214,9 @@ MEDNER_API int medner_log_set_callback(medner_log_fn fn, medner_log_level max_le
  * All three functions are required. `alloc_fn` and `realloc_fn` return NULL
  * on failure (medner then fails cleanly with MEDNER_E_OUT_OF_MEMORY), which
  * makes the hook suitable for fault-injection tests. `free_fn` receives only
- * pointers returned by `alloc_fn`/`realloc_fn`, never NULL. Sizes are never 0.
+ * pointers returned by `alloc_fn`/`realloc_fn`, never NULL. Sizes are never 0
+ * (since 0.3 each request is 16 bytes more than the block medner uses: the
+ * header that medner_memory_used() counts with).
  * The functions may be called from several threads at once.
  */
 typedef struct medner_allocator {
@@ -243,6 +245,27 @@ typedef struct medner_allocator {
  * start-up); it must not race with other medner calls.
  */
 MEDNER_API int medner_allocator_set(const medner_allocator *allocator);
+
+/**
+ * Bytes of memory medner holds now through its allocator (medner_allocator
+ * or malloc), as sqlite3_memory_used(): the sizes medner asked for (each
+ * block also costs a 16-byte header the library adds, not counted here).
+ * Not counted: model weights memory-mapped from their files (shared with
+ * the page cache), memory of libyaml and utf8proc inside a call, thread
+ * stacks. Process-wide, all threads together. (0.3)
+ * Thread-safety: safe from any thread (an atomic counter). Errors: none.
+ */
+MEDNER_API size_t medner_memory_used(void);
+
+/**
+ * Highest value medner_memory_used() has had since the process started or
+ * since the last reset, as sqlite3_memory_highwater(). (0.3)
+ * @param reset  non-zero: after reading, restart the high-water mark from the
+ *               current medner_memory_used().
+ * @return the high-water mark in bytes (before the reset).
+ * Thread-safety: safe from any thread. Errors: none.
+ */
+MEDNER_API size_t medner_memory_highwater(int reset);
 
 /* ------------------------------------------------------------------------ */
 /* Options shared by several params structs                                 */
@@ -1229,15 +1252,51 @@ MEDNER_API int medner_pipeline_context_create(medner_context **out,
  * When the pipeline's context is on (medner_pipeline_get_params()), each
  * text's entities carry their context flags, section and sentence,
  * computed once over the whole text after its entities are final.
+ * The pipeline's progress callback is called after each batch of windows
+ * and each segment; its abort callback is asked before each (0.3).
  * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT; MEDNER_E_INVALID_UTF8 (the
  *         message gives the text index and byte offset); MEDNER_E_LIMIT;
- *         MEDNER_E_OUT_OF_MEMORY. All or nothing: on failure no result is
- *         returned.
+ *         MEDNER_E_OUT_OF_MEMORY; MEDNER_E_CANCELLED (the abort callback
+ *         returned non-zero). All or nothing: on failure no result is
+ *         returned and no memory is held.
  * Thread-safety: any number of threads at once, one context each.
  */
 MEDNER_API int medner_pipeline_annotate(medner_entities **out, const medner_pipeline *pipeline,
                                         medner_context *context, const char *const *texts,
                                         const size_t *lens, size_t n);
+
+/**
+ * Find the entities of `n` texts, each text succeeding or failing on its
+ * own (0.3). The all-or-nothing medner_pipeline_annotate() stays.
+ * Texts that are NULL with a length or not valid UTF-8 are found first; the
+ * others run batched together as in medner_pipeline_annotate(); if that
+ * batch fails (memory, a limit), they are run again one by one so that each
+ * gets its own status (a text's entities do not depend on the other texts
+ * of a call).
+ * @param[out] out           n result pointers: out[i] is the entities of
+ *                           texts[i] when status[i] is MEDNER_OK (free each
+ *                           with medner_entities_free()), else NULL.
+ * @param[out] status        n statuses: MEDNER_OK or the failure of texts[i]
+ *                           (MEDNER_E_INVALID_ARGUMENT for a NULL text with a
+ *                           length, MEDNER_E_INVALID_UTF8, MEDNER_E_LIMIT,
+ *                           MEDNER_E_OUT_OF_MEMORY).
+ * @param[out] first_failed  the lowest i whose status is not MEDNER_OK, or
+ *                           SIZE_MAX when every text succeeded;
+ *                           medner_last_error() then describes that text's
+ *                           failure ("text I: ...").
+ * @param pipeline, context, texts, lens, n  as medner_pipeline_annotate().
+ * @return MEDNER_OK when out, status and first_failed are filled (even if
+ *         some texts failed: read status); MEDNER_E_INVALID_ARGUMENT (a NULL
+ *         array or object: nothing is written); MEDNER_E_CANCELLED (the
+ *         abort callback stopped the call: every out[i] is NULL, status and
+ *         first_failed are not meaningful, no memory is held).
+ * Thread-safety: as medner_pipeline_annotate().
+ */
+MEDNER_API int medner_pipeline_annotate_each(medner_entities **out, int *status,
+                                             size_t *first_failed,
+                                             const medner_pipeline *pipeline,
+                                             medner_context *context, const char *const *texts,
+                                             const size_t *lens, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Default params for callers that cannot use the _INIT macros (0.3)        */

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "countalloc.h"
 #include "failalloc.h"
 
 #include "common/common.h"
@@ -367,6 +368,266 @@ static void test_explicit_zero_and_defaults(void **state)
     assert_int_equal(medner_pipeline_params_default(NULL, sizeof b), MEDNER_E_INVALID_ARGUMENT);
 }
 
+/* An allocator that fails allocations number a and b (0: none). */
+static struct { long count, a, b; } two_fail;
+
+static void *two_fail_alloc(void *u, size_t n)
+{
+    (void)u;
+    long k = ++two_fail.count;
+    return k == two_fail.a || k == two_fail.b ? NULL : malloc(n);
+}
+
+static void *two_fail_realloc(void *u, void *q, size_t n)
+{
+    (void)u;
+    long k = ++two_fail.count;
+    return k == two_fail.a || k == two_fail.b ? NULL : realloc(q, n);
+}
+
+static int two_fail_install(void)
+{
+    medner_allocator al = MEDNER_ALLOCATOR_INIT;
+    al.alloc_fn = two_fail_alloc;
+    al.realloc_fn = two_fail_realloc;
+    al.free_fn = failing_free;
+    return medner_allocator_set(&al);
+}
+
+/* Issue 19 item 3: one status per text, the failing index in a field. */
+static void test_annotate_each(void **state)
+{
+    (void)state;
+    medner_pipeline *p = make(MEDNER_MERGE_CENTER, 16, 4, MEDNER_AGGREGATION_FIRST);
+    medner_context *c = NULL;
+    assert_int_equal(medner_pipeline_context_create(&c, p), MEDNER_OK);
+    const char *texts[5] = { "Fever and cough in a BRCA1 carrier.", "bad \xFF utf-8", NULL,
+                             "", "Chest X-ray showed right lower lobe consolidation." };
+    size_t lens[5] = { strlen(texts[0]), 12, 3, 0, strlen(texts[4]) };
+    medner_entities *out[5];
+    int st[5];
+    size_t first = 0;
+    assert_int_equal(medner_pipeline_annotate_each(out, st, &first, p, c, texts, lens, 5),
+                     MEDNER_OK);
+    assert_int_equal(st[0], MEDNER_OK);
+    assert_int_equal(st[1], MEDNER_E_INVALID_UTF8);
+    assert_int_equal(st[2], MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(st[3], MEDNER_OK);
+    assert_int_equal(st[4], MEDNER_OK);
+    assert_int_equal(first, 1);
+    assert_non_null(strstr(medner_last_error(), "text 1"));
+    assert_null(out[1]);
+    assert_null(out[2]);
+    /* the good texts: the same entities as the all-or-nothing call */
+    for (int i = 0; i < 5; i += i == 0 ? 3 : 1) {
+        medner_entities *one = NULL;
+        assert_int_equal(medner_pipeline_annotate(&one, p, c, &texts[i], &lens[i], 1), MEDNER_OK);
+        assert_non_null(out[i]);
+        assert_int_equal(medner_entities_count(one), medner_entities_count(out[i]));
+        for (size_t k = 0; k < medner_entities_count(one); k++) {
+            medner_entity x = MEDNER_ENTITY_INIT, y = MEDNER_ENTITY_INIT;
+            medner_entities_get(one, k, &x);
+            medner_entities_get(out[i], k, &y);
+            assert_int_equal(x.begin, y.begin);
+            assert_int_equal(x.end, y.end);
+            assert_true(x.score == y.score);
+        }
+        medner_entities_free(one);
+        medner_entities_free(out[i]);
+    }
+    /* all good: first_failed is SIZE_MAX */
+    assert_int_equal(medner_pipeline_annotate_each(out, st, &first, p, c, texts, lens, 1),
+                     MEDNER_OK);
+    assert_int_equal(first, SIZE_MAX);
+    assert_int_equal(st[0], MEDNER_OK);
+    medner_entities_free(out[0]);
+    assert_int_equal(medner_pipeline_annotate_each(out, NULL, &first, p, c, texts, lens, 1),
+                     MEDNER_E_INVALID_ARGUMENT);
+    medner_context_free(c);
+    medner_pipeline_free(p);
+
+    /* allocation failures: the batched call fails at allocation a, the
+     * texts are rerun one by one and the rerun fails at allocation b: each
+     * text gets its own status, nothing leaks */
+    int saw_partial = 0;
+    for (long a = 1; a < 400 && !saw_partial; a++) {
+        for (long d = 1; d < 200 && !saw_partial; d += 7) {
+            two_fail.count = 0;
+            two_fail.a = two_fail.b = 0;
+            assert_int_equal(two_fail_install(), MEDNER_OK);
+            p = make(MEDNER_MERGE_CENTER, 16, 4, MEDNER_AGGREGATION_FIRST);
+            assert_int_equal(medner_pipeline_context_create(&c, p), MEDNER_OK);
+            const char *good[3] = { texts[0], texts[4], texts[0] };
+            size_t glens[3] = { lens[0], lens[4], lens[0] };
+            two_fail.count = 0;
+            two_fail.a = a;
+            two_fail.b = a + d;
+            int rc = medner_pipeline_annotate_each(out, st, &first, p, c, good, glens, 3);
+            two_fail.a = two_fail.b = 0;
+            if (rc == MEDNER_OK) {
+                int oks = 0;
+                size_t lowest = SIZE_MAX;
+                for (int i = 0; i < 3; i++) {
+                    assert_true(st[i] == MEDNER_OK || st[i] == MEDNER_E_OUT_OF_MEMORY);
+                    assert_true((st[i] == MEDNER_OK) == (out[i] != NULL));
+                    oks += st[i] == MEDNER_OK;
+                    if (st[i] != MEDNER_OK && lowest == SIZE_MAX)
+                        lowest = (size_t)i;
+                    medner_entities_free(out[i]);
+                }
+                assert_int_equal(first, lowest);
+                saw_partial |= oks > 0 && oks < 3;
+            } else {
+                assert_int_equal(rc, MEDNER_E_OUT_OF_MEMORY);
+            }
+            medner_context_free(c);
+            medner_pipeline_free(p);
+            assert_int_equal(medner__live_allocations(), 0);
+            assert_int_equal(medner_allocator_set(NULL), MEDNER_OK);
+        }
+    }
+    assert_true(saw_partial); /* some texts succeeded while another failed */
+}
+
+typedef struct cb_state {
+    long asks, abort_at;    /* abort on the abort_at-th question (0: never) */
+    long reports;
+    medner_progress last;
+    int monotonic;
+} cb_state;
+
+static int abort_cb(void *u)
+{
+    cb_state *s = u;
+    return ++s->asks == s->abort_at;
+}
+
+static void progress_cb(const medner_progress *pr, void *u)
+{
+    cb_state *s = u;
+    if (pr->windows_done < s->last.windows_done || pr->texts_done < s->last.texts_done ||
+        pr->bytes_done < s->last.bytes_done || pr->texts_done > pr->n_texts ||
+        pr->bytes_done > pr->total_bytes || pr->struct_size != sizeof *pr)
+        s->monotonic = 0;
+    s->last = *pr;
+    s->reports++;
+}
+
+/* Issue 19 item 2: progress and abort callbacks, between batches and
+ * segments; an abort is MEDNER_E_CANCELLED and leaks nothing. */
+static void test_progress_and_abort(void **state)
+{
+    (void)state;
+    cb_state cs;
+    medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+    pp.model_dir = TINY;
+    pp.max_length = 32;
+    pp.overlap = 8;
+    pp.batch_size = 4;
+    pp.progress = progress_cb;
+    pp.abort_callback = abort_cb;
+    pp.callback_user_data = &cs;
+    medner_pipeline *p = NULL;
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_OK);
+    medner_context *c = NULL;
+    assert_int_equal(medner_pipeline_context_create(&c, p), MEDNER_OK);
+    size_t l0, l1;
+    char *mid = long_text(1, &l0);   /* ~2,900 bytes: some batches */
+    char *big = long_text(100, &l1); /* ~290 KB: two segments */
+    const char *texts[3] = { mid, "Fever.", big };
+    size_t lens[3] = { l0, 6, l1 };
+
+    /* a full run: reports go forward and end at the totals */
+    memset(&cs, 0, sizeof cs);
+    cs.monotonic = 1;
+    medner_entities *out[3] = { NULL, NULL, NULL };
+    assert_int_equal(medner_pipeline_annotate(out, p, c, texts, lens, 3), MEDNER_OK);
+    assert_true(cs.monotonic);
+    assert_true(cs.reports > 10);
+    assert_int_equal(cs.last.texts_done, 3);
+    assert_int_equal(cs.last.n_texts, 3);
+    assert_int_equal(cs.last.bytes_done, l0 + 6 + l1);
+    assert_int_equal(cs.last.total_bytes, l0 + 6 + l1);
+    assert_true(cs.last.windows_done > 1000);
+    long total_asks = cs.asks;
+    assert_true(total_asks >= cs.reports - 3); /* asked before each batch and segment */
+    for (int i = 0; i < 3; i++)
+        medner_entities_free(out[i]);
+    long live = medner__live_allocations();
+
+    /* abort at every question of the short texts, then a few in the long one */
+    long at[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 20, total_asks / 2, total_asks - 1,
+                  total_asks };
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+        memset(&cs, 0, sizeof cs);
+        cs.monotonic = 1;
+        cs.abort_at = at[k];
+        medner_entities *keep = (medner_entities *)&cs; /* must stay untouched */
+        out[0] = out[1] = out[2] = keep;
+        assert_int_equal(medner_pipeline_annotate(out, p, c, texts, lens, 3), MEDNER_E_CANCELLED);
+        assert_non_null(strstr(medner_last_error(), "abort callback"));
+        assert_ptr_equal(out[0], keep);
+        assert_ptr_equal(out[2], keep);
+        assert_int_equal(cs.asks, at[k]); /* not asked again after saying stop */
+        assert_int_equal(medner__live_allocations(), live);
+        /* the per-text call is cancelled as a whole too */
+        int st[3];
+        size_t first;
+        cs.asks = 0;
+        assert_int_equal(medner_pipeline_annotate_each(out, st, &first, p, c, texts, lens, 3),
+                         MEDNER_E_CANCELLED);
+        assert_null(out[0]);
+        assert_null(out[2]);
+        assert_int_equal(medner__live_allocations(), live);
+    }
+    /* the context still works after an abort */
+    memset(&cs, 0, sizeof cs);
+    cs.monotonic = 1;
+    assert_int_equal(medner_pipeline_annotate(out, p, c, texts, lens, 2), MEDNER_OK);
+    medner_entities_free(out[0]);
+    medner_entities_free(out[1]);
+    medner_context_free(c);
+    medner_pipeline_free(p);
+    free(mid);
+    free(big);
+}
+
+/* Issue 19 item 2: medner_memory_used()/highwater() against an allocator
+ * hook that counts the bytes itself (each block: the size medner uses plus
+ * the 16-byte header). */
+static void test_memory_statistics(void **state)
+{
+    (void)state;
+    assert_int_equal(medner__live_allocations(), 0);
+    assert_int_equal(medner_memory_used(), 0);
+    assert_int_equal(countalloc_install(), MEDNER_OK);
+    countalloc_high = 0;
+    medner_memory_highwater(1);
+    assert_int_equal(medner_memory_highwater(0), 0);
+    medner_pipeline *p = make(MEDNER_MERGE_CENTER, 32, 8, MEDNER_AGGREGATION_FIRST);
+    size_t loaded = medner_memory_used();
+    assert_true(loaded > 1000);
+    assert_int_equal(loaded + 16 * (size_t)medner__live_allocations(), countalloc_in_use);
+    size_t len;
+    char *text = long_text(2, &len);
+    medner_entities *e = annotate(p, text, len);
+    size_t with_result = medner_memory_used();
+    assert_true(with_result > loaded); /* the entities object */
+    assert_int_equal(with_result + 16 * (size_t)medner__live_allocations(), countalloc_in_use);
+    size_t high = medner_memory_highwater(0);
+    assert_true(high > with_result); /* the call's working memory came and went */
+    assert_true(high <= countalloc_high);
+    assert_true(high + 16 * 64 > countalloc_high - 16 * 4096); /* near the hook's peak */
+    assert_int_equal(medner_memory_highwater(1), high); /* reset ... */
+    assert_int_equal(medner_memory_highwater(0), with_result); /* ... to the current */
+    medner_entities_free(e);
+    medner_pipeline_free(p);
+    assert_int_equal(medner_memory_used(), 0);
+    assert_int_equal(countalloc_in_use, 0);
+    assert_int_equal(medner_allocator_set(NULL), MEDNER_OK);
+    free(text);
+}
+
 static void test_out_of_memory(void **state)
 {
     (void)state;
@@ -414,6 +675,9 @@ int main(void)
         cmocka_unit_test(test_threads_share_a_pipeline),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_explicit_zero_and_defaults),
+        cmocka_unit_test(test_annotate_each),
+        cmocka_unit_test(test_progress_and_abort),
+        cmocka_unit_test(test_memory_statistics),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
