@@ -1230,6 +1230,16 @@ MEDNER_API int medner_pipeline_get_params(const medner_pipeline *pipeline,
 /** The encoder inside a pipeline (borrowed), e.g. for medner_encoder_get_info(). NULL for a NULL pipeline. Thread-safety: safe from any thread. */
 MEDNER_API const medner_encoder *medner_pipeline_encoder(const medner_pipeline *pipeline);
 
+/** The tokenizer inside a pipeline (borrowed: valid until the pipeline is
+ *  freed), e.g. to encode a text the same way before medner_decoder_decode().
+ *  NULL for a NULL pipeline. Thread-safety: safe from any thread. (0.3) */
+MEDNER_API const medner_tokenizer *medner_pipeline_tokenizer(const medner_pipeline *pipeline);
+
+/** The entity decoder inside a pipeline (borrowed, as above), with the
+ *  pipeline's decoder options. NULL for a NULL pipeline. Thread-safety: safe
+ *  from any thread. (0.3) */
+MEDNER_API const medner_decoder *medner_pipeline_decoder(const medner_pipeline *pipeline);
+
 /** Create a per-thread context for a pipeline (free with medner_context_free()
  *  before the pipeline), as medner_context_create() does for its encoder.
  *  @return MEDNER_OK, MEDNER_E_INVALID_ARGUMENT or MEDNER_E_OUT_OF_MEMORY.
@@ -1297,6 +1307,55 @@ MEDNER_API int medner_pipeline_annotate_each(medner_entities **out, int *status,
                                              const medner_pipeline *pipeline,
                                              medner_context *context, const char *const *texts,
                                              const size_t *lens, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Decoding logits from an encoder of one's own (0.3)                       */
+/* ------------------------------------------------------------------------ */
+
+/** Number of labels of a decoder: the width of each logits row it reads
+ *  (0 for NULL). Thread-safety: safe from any thread. (0.3) */
+MEDNER_API size_t medner_decoder_num_labels(const medner_decoder *decoder);
+
+/**
+ * Turn per-token logits computed elsewhere (your own ONNX Runtime, PyTorch
+ * or GPU encoder) into entities, exactly as medner_pipeline_annotate() does
+ * with the logits of its own encoder: the same softmax, aggregation,
+ * scheme, filters, and the same reconciliation of overlapping windows.
+ * Clinical context is not applied (call medner_context_apply() on the
+ * result's spans). docs/embedding.md and examples/decode_own_logits.c show
+ * the whole loop.
+ *
+ * @param[out] out            receives the entities (free with medner_entities_free());
+ *                            untouched on failure.
+ * @param decoder             label set and options (medner_decoder_create(),
+ *                            or medner_pipeline_decoder()).
+ * @param tokenizer           the tokenizer that made `encoding` (its vocabulary
+ *                            gives Hugging Face's word-start rule).
+ * @param encoding            medner_tokenizer_encode() of `text`, with special
+ *                            tokens (each window [CLS] ... [SEP]).
+ * @param window_logits       one array per window, in order: window w's
+ *                            length rows of medner_decoder_num_labels() floats,
+ *                            row-major, [CLS] and [SEP] rows included (what
+ *                            medner_context_logits() returns for that window).
+ * @param n_windows           medner_encoding_num_windows(encoding) to decode
+ *                            the whole text; fewer: only the first n_windows
+ *                            windows, each decoded on its own (1: like
+ *                            first_window_only).
+ * @param merge               reconciliation of overlapping windows
+ *                            (MEDNER_MERGE_DEFAULT: CENTER), as in the pipeline.
+ * @param text, len           the text that was encoded (offsets refer to it).
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULLs, n_windows out of range,
+ *         a window without [CLS]/[SEP], an id outside the tokenizer's
+ *         vocabulary or an offset beyond len: the message names window and
+ *         token); MEDNER_E_INVALID_UTF8; MEDNER_E_OUT_OF_MEMORY.
+ * Thread-safety: any number of threads at once (decoder, tokenizer and
+ * encoding are only read).
+ */
+MEDNER_API int medner_decoder_decode(medner_entities **out, const medner_decoder *decoder,
+                                     const medner_tokenizer *tokenizer,
+                                     const medner_encoding *encoding,
+                                     const float *const *window_logits, size_t n_windows,
+                                     medner_merge merge, const char *text, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Default params for callers that cannot use the _INIT macros (0.3)        */

@@ -400,7 +400,14 @@ static uint8_t is_subword(const medner_pipeline *p, int32_t id, const char *text
 {
     if (id == p->unk_id)
         return 0;
-    return p->token_cplen[id] != count_codepoints(text + b, e - b);
+    uint32_t cplen;
+    if (p->token_cplen != NULL) {
+        cplen = p->token_cplen[id];
+    } else { /* medner_decoder_decode(): no table, the string's length */
+        const char *t = medner_tokenizer_id_to_token(p->tok, id);
+        cplen = t ? count_codepoints(t, strlen(t)) : 0;
+    }
+    return cplen != count_codepoints(text + b, e - b);
 }
 
 /* Decode one window on its own (MERGE_HF / first window only). */
@@ -448,6 +455,8 @@ static void keep_centered(const medner_pipeline *p, doc_state *d, const medner_w
     }
 }
 
+static int alloc_centered(const medner_pipeline *p, doc_state *d, size_t index);
+
 static int prepare_doc(const medner_pipeline *p, doc_state *d, const char *text, size_t len,
                        size_t index)
 {
@@ -461,6 +470,12 @@ static int prepare_doc(const medner_pipeline *p, doc_state *d, const char *text,
         return rc;
     d->n_windows = p->params.first_window_only == MEDNER_ON ? 1 : medner_encoding_num_windows(d->enc);
     d->n_tokens = medner_encoding_num_tokens(d->enc);
+    return alloc_centered(p, d, index);
+}
+
+/* MERGE_CENTER over every window: the whole-text buffers. */
+static int alloc_centered(const medner_pipeline *p, doc_state *d, size_t index)
+{
     if (p->params.merge == MEDNER_MERGE_CENTER && p->params.first_window_only != MEDNER_ON) {
         size_t n = d->n_tokens ? d->n_tokens : 1, bytes;
         if (medner__mul_size(n, p->n_labels * sizeof(float), &bytes) != 0)
@@ -888,6 +903,103 @@ int medner_pipeline_annotate_each(medner_entities **out, int *status, size_t *fi
     if (first != SIZE_MAX) /* the detail of the first failed text */
         medner__fail(status[first], "%s", first_msg);
     return MEDNER_OK;
+}
+
+/* ---- decoding an integrator's logits ----------------------------------- */
+
+int medner_decoder_decode(medner_entities **out, const medner_decoder *decoder,
+                          const medner_tokenizer *tokenizer, const medner_encoding *encoding,
+                          const float *const *window_logits, size_t n_windows, medner_merge merge,
+                          const char *text, size_t len)
+{
+    if (out == NULL || decoder == NULL || tokenizer == NULL || encoding == NULL ||
+        window_logits == NULL || (text == NULL && len > 0))
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_decoder_decode: NULL argument");
+    size_t total = medner_encoding_num_windows(encoding);
+    if (n_windows == 0 || n_windows > total || (unsigned)merge > MEDNER_MERGE_CENTER)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_decoder_decode: n_windows %zu: expected 1 to %zu (the "
+                            "encoding's windows); merge must be a medner_merge value",
+                            n_windows, total);
+    size_t bad = 0;
+    if (medner_utf8_validate(text, len, &bad) != MEDNER_OK)
+        return medner__fail(MEDNER_E_INVALID_UTF8,
+                            "medner_decoder_decode: invalid UTF-8 at byte offset %zu", bad);
+    if (text == NULL)
+        text = "";
+    size_t vocab = medner_tokenizer_vocab_size(tokenizer);
+    /* the encoding must be of this text and tokenizer, with [CLS]/[SEP] */
+    for (size_t w = 0; w < n_windows; w++) {
+        medner_window win = MEDNER_WINDOW_INIT;
+        medner_encoding_window(encoding, w, &win);
+        if (window_logits[w] == NULL)
+            return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                "medner_decoder_decode: window_logits[%zu] is NULL", w);
+        if (win.length < 2 || !win.special_mask[0] || !win.special_mask[win.length - 1])
+            return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                "medner_decoder_decode: window %zu does not start with [CLS] "
+                                "and end with [SEP] (encode with special tokens on)", w);
+        for (size_t k = 0; k < win.length; k++) {
+            if (win.ids[k] < 0 || (size_t)win.ids[k] >= vocab)
+                return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                    "medner_decoder_decode: window %zu token %zu: id %d is not "
+                                    "in the tokenizer's vocabulary of %zu (another tokenizer?)",
+                                    w, k, (int)win.ids[k], vocab);
+            if (win.offsets[2 * k + 1] > len || win.offsets[2 * k] > win.offsets[2 * k + 1])
+                return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                    "medner_decoder_decode: window %zu token %zu: offsets "
+                                    "[%zu, %zu) are not inside the text of %zu bytes (another "
+                                    "text?)", w, k, win.offsets[2 * k], win.offsets[2 * k + 1],
+                                    len);
+        }
+    }
+    /* the pipeline's own decoding, on a pipeline that has only a decoder */
+    medner_pipeline tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.dec = (medner_decoder *)decoder;
+    tmp.tok = (medner_tokenizer *)tokenizer;
+    tmp.n_labels = medner__decoder_n_labels(decoder);
+    tmp.unk_id = medner_tokenizer_special_id(tokenizer, MEDNER_TOKEN_UNK);
+    tmp.params.merge = merge == MEDNER_MERGE_DEFAULT ? MEDNER_MERGE_CENTER : merge;
+    tmp.params.first_window_only = n_windows < total ? MEDNER_ON : MEDNER_OFF;
+    doc_state d;
+    memset(&d, 0, sizeof d);
+    d.enc = (medner_encoding *)encoding; /* borrowed: not freed below */
+    d.n_windows = n_windows;
+    d.n_tokens = medner_encoding_num_tokens(encoding);
+    int rc = alloc_centered(&tmp, &d, 0);
+    for (size_t w = 0; w < n_windows && rc == MEDNER_OK; w++) {
+        medner_window win = MEDNER_WINDOW_INIT;
+        medner_encoding_window(encoding, w, &win);
+        if (d.logits)
+            keep_centered(&tmp, &d, &win, window_logits[w], text);
+        else if ((rc = decode_window(&tmp, &d, &win, window_logits[w], text)) != MEDNER_OK)
+            rc = medner__fail(rc, "medner_decoder_decode: out of memory");
+    }
+    if (rc == MEDNER_OK)
+        rc = finish_ents(&tmp, &d);
+    if (rc == MEDNER_OK)
+        rc = medner__entities_create(out, decoder, &d.ents, text, len, d.n_tokens,
+                                     medner__decoder_aggregation(decoder) ==
+                                         MEDNER_AGGREGATION_NONE);
+    d.enc = NULL;
+    doc_release(&d);
+    return rc;
+}
+
+size_t medner_decoder_num_labels(const medner_decoder *decoder)
+{
+    return decoder ? medner__decoder_n_labels(decoder) : 0;
+}
+
+const medner_tokenizer *medner_pipeline_tokenizer(const medner_pipeline *p)
+{
+    return p ? p->tok : NULL;
+}
+
+const medner_decoder *medner_pipeline_decoder(const medner_pipeline *p)
+{
+    return p ? p->dec : NULL;
 }
 
 int medner_pipeline_load_config(medner_pipeline **out, const char *config_path,

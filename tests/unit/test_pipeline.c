@@ -628,6 +628,128 @@ static void test_memory_statistics(void **state)
     free(text);
 }
 
+static void same_entities(const medner_entities *a, const medner_entities *b)
+{
+    assert_int_equal(medner_entities_count(a), medner_entities_count(b));
+    assert_int_equal(medner_entities_num_tokens(a), medner_entities_num_tokens(b));
+    for (size_t k = 0; k < medner_entities_count(a); k++) {
+        medner_entity x = MEDNER_ENTITY_INIT, y = MEDNER_ENTITY_INIT;
+        assert_int_equal(medner_entities_get(a, k, &x), MEDNER_OK);
+        assert_int_equal(medner_entities_get(b, k, &y), MEDNER_OK);
+        assert_int_equal(x.begin, y.begin);
+        assert_int_equal(x.end, y.end);
+        assert_string_equal(x.label, y.label);
+        assert_true(x.score == y.score); /* bitwise */
+        assert_int_equal(x.first_token, y.first_token);
+        assert_int_equal(x.n_tokens, y.n_tokens);
+    }
+}
+
+/* Issue 19 item 1: medner_decoder_decode() on the logits of the pipeline's
+ * own encoder, run window by window outside the pipeline, gives the
+ * pipeline's entities (both merges, several aggregations, first window). */
+static void test_decode_own_logits(void **state)
+{
+    (void)state;
+    size_t len;
+    char *text = long_text(1, &len);
+    static const medner_merge merges[] = { MEDNER_MERGE_CENTER, MEDNER_MERGE_HF };
+    static const medner_aggregation aggs[] = { MEDNER_AGGREGATION_FIRST, MEDNER_AGGREGATION_NONE,
+                                               MEDNER_AGGREGATION_AVERAGE,
+                                               MEDNER_AGGREGATION_SIMPLE };
+    for (int fwo = 0; fwo < 2; fwo++)
+    for (size_t m = 0; m < 2; m++)
+    for (size_t g = 0; g < 4; g++) {
+        medner_decoder_params dp = MEDNER_DECODER_PARAMS_INIT;
+        dp.aggregation = aggs[g];
+        medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+        pp.model_dir = TINY;
+        pp.merge = merges[m];
+        pp.max_length = 32;
+        pp.overlap = 10;
+        pp.batch_size = 3;
+        pp.first_window_only = fwo ? MEDNER_ON : MEDNER_OFF;
+        pp.context = MEDNER_OFF;
+        pp.decoder = &dp;
+        medner_pipeline *p = NULL;
+        assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_OK);
+        medner_entities *want = annotate(p, text, len);
+        assert_true(medner_entities_count(want) > 0);
+
+        medner_encode_params ep = MEDNER_ENCODE_PARAMS_INIT;
+        ep.max_length = 32;
+        ep.overlap = 10;
+        medner_encoding *enc = NULL;
+        assert_int_equal(medner_tokenizer_encode(&enc, medner_pipeline_tokenizer(p), text, len,
+                                                 &ep), MEDNER_OK);
+        size_t nw = medner_encoding_num_windows(enc);
+        assert_true(nw > 5);
+        const int32_t **ids = calloc(nw, sizeof *ids);
+        size_t *lens = calloc(nw, sizeof *lens);
+        const float **lg = calloc(nw, sizeof *lg);
+        for (size_t w = 0; w < nw; w++) {
+            medner_window win = MEDNER_WINDOW_INIT;
+            assert_int_equal(medner_encoding_window(enc, w, &win), MEDNER_OK);
+            ids[w] = win.ids;
+            lens[w] = win.length;
+        }
+        medner_context *c = NULL;
+        assert_int_equal(medner_context_create(&c, medner_pipeline_encoder(p)), MEDNER_OK);
+        assert_int_equal(medner_encoder_run(c, ids, NULL, lens, nw), MEDNER_OK); /* one batch */
+        for (size_t w = 0; w < nw; w++)
+            lg[w] = medner_context_logits(c, w);
+        medner_entities *got = NULL;
+        assert_int_equal(medner_decoder_decode(&got, medner_pipeline_decoder(p),
+                                               medner_pipeline_tokenizer(p), enc, lg,
+                                               fwo ? 1 : nw, merges[m], text, len), MEDNER_OK);
+        same_entities(got, want);
+        medner_entities_free(got);
+
+        if (fwo == 0 && m == 0 && g == 0) { /* errors */
+            medner_entities *none = (medner_entities *)lg;
+            assert_int_equal(medner_decoder_num_labels(medner_pipeline_decoder(p)), 9);
+            assert_int_equal(medner_decoder_decode(&none, medner_pipeline_decoder(p),
+                                                   medner_pipeline_tokenizer(p), enc, lg, nw + 1,
+                                                   merges[m], text, len),
+                             MEDNER_E_INVALID_ARGUMENT);
+            assert_int_equal(medner_decoder_decode(&none, medner_pipeline_decoder(p),
+                                                   medner_pipeline_tokenizer(p), enc, lg, nw,
+                                                   merges[m], text, 100), /* another text */
+                             MEDNER_E_INVALID_ARGUMENT);
+            assert_non_null(strstr(medner_last_error(), "not inside the text"));
+            const float *saved = lg[2];
+            lg[2] = NULL;
+            assert_int_equal(medner_decoder_decode(&none, medner_pipeline_decoder(p),
+                                                   medner_pipeline_tokenizer(p), enc, lg, nw,
+                                                   merges[m], text, len),
+                             MEDNER_E_INVALID_ARGUMENT);
+            lg[2] = saved;
+            assert_int_equal(medner_decoder_decode(&none, NULL, medner_pipeline_tokenizer(p), enc,
+                                                   lg, nw, merges[m], text, len),
+                             MEDNER_E_INVALID_ARGUMENT);
+            medner_encoding *bare = NULL; /* no [CLS]/[SEP] */
+            ep.special_tokens = MEDNER_OFF;
+            assert_int_equal(medner_tokenizer_encode(&bare, medner_pipeline_tokenizer(p), text,
+                                                     len, &ep), MEDNER_OK);
+            assert_int_equal(medner_decoder_decode(&none, medner_pipeline_decoder(p),
+                                                   medner_pipeline_tokenizer(p), bare, lg, 1,
+                                                   merges[m], text, len),
+                             MEDNER_E_INVALID_ARGUMENT);
+            assert_ptr_equal(none, (medner_entities *)lg); /* untouched */
+            medner_encoding_free(bare);
+        }
+        medner_context_free(c);
+        free(ids);
+        free(lens);
+        free(lg);
+        medner_encoding_free(enc);
+        medner_entities_free(want);
+        medner_pipeline_free(p);
+    }
+    assert_int_equal(medner__live_allocations(), 0);
+    free(text);
+}
+
 static void test_out_of_memory(void **state)
 {
     (void)state;
@@ -678,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_annotate_each),
         cmocka_unit_test(test_progress_and_abort),
         cmocka_unit_test(test_memory_statistics),
+        cmocka_unit_test(test_decode_own_logits),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
