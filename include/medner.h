@@ -1143,7 +1143,10 @@ typedef struct medner_pipeline_params {
                                                 MEDNER_MAX_BATCH_SIZE (4096) */
     uint32_t threads;                      /**< worker threads the CLI and examples use (the
                                                 library itself runs none of them); default 1,
-                                                at most MEDNER_MAX_THREADS (256) */
+                                                at most MEDNER_MAX_THREADS (256). Deprecated
+                                                since 0.3: an application setting, not a
+                                                pipeline option; still accepted and reported,
+                                                never used by the library */
     medner_merge merge;                    /**< reconciliation of overlapping windows; default CENTER */
     medner_switch first_window_only;       /**< ON: only the first window, like Hugging Face's
                                                 pipeline without `stride` (the rest of a long
@@ -1180,6 +1183,11 @@ typedef struct medner_pipeline_params {
                                                 to stop (the call then fails with
                                                 MEDNER_E_CANCELLED), or NULL */
     void *callback_user_data;              /**< passed to progress and abort_callback; not owned */
+    const medner_tokenizer_params *tokenizer; /**< tokenizer options passed to
+                                                medner_tokenizer_load() (copied at creation),
+                                                or NULL: as the model files say;
+                                                medner_pipeline_get_params() points it at the
+                                                effective options (borrowed from the pipeline) */
 } medner_pipeline_params;
 
 /** medner_pipeline_params.explicit_fields: overlap is taken as written, so 0
@@ -1191,7 +1199,7 @@ typedef struct medner_pipeline_params {
 #define MEDNER_PIPELINE_PARAMS_INIT \
     { sizeof(medner_pipeline_params), NULL, NULL, 0, 0, 0, 0, MEDNER_MERGE_DEFAULT, \
       MEDNER_DEFAULT, 0, 0, NULL, MEDNER_DEFAULT, 0, NULL, MEDNER_PRECISION_DEFAULT, 0, \
-      0, 0, NULL, NULL, NULL }
+      0, 0, NULL, NULL, NULL, NULL }
 
 /**
  * Create a pipeline from a model directory with a token-classification head.

@@ -66,7 +66,7 @@ MEDNER__NO_TAIL_PADDING(medner_encoder_params, reserved2);
 MEDNER__NO_TAIL_PADDING(medner_encoder_info, kernels);
 MEDNER__NO_TAIL_PADDING(medner_decoder_params, reserved2);
 MEDNER__NO_TAIL_PADDING(medner_entity, sentence);
-MEDNER__NO_TAIL_PADDING(medner_pipeline_params, callback_user_data);
+MEDNER__NO_TAIL_PADDING(medner_pipeline_params, tokenizer);
 
 /* Fill a caller's output struct `out` (whose first field is its struct_size)
  * from `full`, a complete struct of this library's version of `full_size`

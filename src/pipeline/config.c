@@ -881,6 +881,7 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
     if (o.progress) dst->progress = o.progress;
     if (o.abort_callback) dst->abort_callback = o.abort_callback;
     if (o.callback_user_data) dst->callback_user_data = o.callback_user_data;
+    if (o.tokenizer) dst->tokenizer = o.tokenizer;
     if (o.batch_size) dst->batch_size = o.batch_size;
     if (o.threads) dst->threads = o.threads;
     if (o.merge) dst->merge = o.merge;

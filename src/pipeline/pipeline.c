@@ -48,6 +48,7 @@ struct medner_pipeline {
     uint32_t *token_cplen;         /* code points of each vocabulary string */
     int32_t unk_id;
     char *context_rules;           /* copy of params.context_rules */
+    medner_tokenizer_params tparams; /* effective tokenizer options (strings: the tokenizer's) */
     medner_context_rules *rules;   /* loaded when context runs, else NULL */
 };
 
@@ -243,7 +244,7 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
     const char *tok_dir = pp.model_dir;
     if (pp.adapter_dir != NULL && (rc = tokenizer_dir(pp.model_dir, pp.adapter_dir, &tok_dir)))
         goto fail;
-    if ((rc = medner_tokenizer_load(&p->tok, tok_dir, NULL)) != MEDNER_OK ||
+    if ((rc = medner_tokenizer_load(&p->tok, tok_dir, pp.tokenizer)) != MEDNER_OK ||
         (rc = medner_encoder_load(&p->enc, pp.model_dir, &ep)) != MEDNER_OK)
         goto fail;
     medner_encoder_info info = MEDNER_ENCODER_INFO_INIT;
@@ -298,6 +299,8 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
     /* effective options */
     medner_tokenizer_params tp = MEDNER_TOKENIZER_PARAMS_INIT;
     medner_tokenizer_get_params(p->tok, &tp);
+    p->tparams = tp;
+    pp.tokenizer = &p->tparams;
     uint32_t limit = (uint32_t)(info.max_positions < tp.model_max_length ? info.max_positions
                                                                           : tp.model_max_length);
     if (pp.max_length == 0)

@@ -394,6 +394,39 @@ static int two_fail_install(void)
     return medner_allocator_set(&al);
 }
 
+/* Issue 19 item 5: the pipeline passes tokenizer options through. */
+static void test_tokenizer_options(void **state)
+{
+    (void)state;
+    medner_tokenizer_params tp = MEDNER_TOKENIZER_PARAMS_INIT;
+    tp.lowercase = MEDNER_OFF;
+    tp.model_max_length = 40;
+    medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+    pp.model_dir = TINY;
+    pp.tokenizer = &tp;
+    medner_pipeline *p = NULL;
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_OK);
+    medner_pipeline_params got = MEDNER_PIPELINE_PARAMS_INIT;
+    assert_int_equal(medner_pipeline_get_params(p, &got), MEDNER_OK);
+    assert_int_equal(got.max_length, 40); /* the default follows model_max_length */
+    assert_non_null(got.tokenizer);
+    assert_int_equal(got.tokenizer->lowercase, MEDNER_OFF);
+    medner_tokenizer_params eff = MEDNER_TOKENIZER_PARAMS_INIT;
+    assert_int_equal(medner_tokenizer_get_params(medner_pipeline_tokenizer(p), &eff), MEDNER_OK);
+    assert_int_equal(eff.lowercase, MEDNER_OFF);
+    assert_int_equal(eff.model_max_length, 40);
+    medner_pipeline_free(p);
+    pp.tokenizer = NULL; /* as the files say */
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_OK);
+    assert_int_equal(medner_pipeline_get_params(p, &got), MEDNER_OK);
+    assert_int_equal(got.tokenizer->lowercase, MEDNER_ON);
+    assert_true(got.max_length > 40);
+    medner_pipeline_free(p);
+    tp.lowercase = (medner_switch)7; /* a bad option fails the creation */
+    pp.tokenizer = &tp;
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_INVALID_ARGUMENT);
+}
+
 /* Issue 19 item 3: one status per text, the failing index in a field. */
 static void test_annotate_each(void **state)
 {
@@ -797,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_threads_share_a_pipeline),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_explicit_zero_and_defaults),
+        cmocka_unit_test(test_tokenizer_options),
         cmocka_unit_test(test_annotate_each),
         cmocka_unit_test(test_progress_and_abort),
         cmocka_unit_test(test_memory_statistics),

@@ -311,7 +311,8 @@ class PipelineParams(_Sized):
                 ("reserved4", c_uint32),
                 ("progress", c_void_p),
                 ("abort_callback", c_void_p),
-                ("callback_user_data", c_void_p)]
+                ("callback_user_data", c_void_p),
+                ("tokenizer", c_void_p)]
 
 
 class TrainProgress(_Sized):

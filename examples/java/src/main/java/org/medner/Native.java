@@ -63,7 +63,8 @@ final class Native {
             JAVA_INT.withName("reserved4"),
             ADDRESS.withName("progress"),
             ADDRESS.withName("abort_callback"),
-            ADDRESS.withName("callback_user_data"));
+            ADDRESS.withName("callback_user_data"),
+            ADDRESS.withName("tokenizer"));
 
     /** medner_entity. */
     static final StructLayout ENTITY = MemoryLayout.structLayout(
