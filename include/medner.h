@@ -78,6 +78,18 @@ extern "C" {
 #  define MEDNER_API
 #endif
 
+/**
+ * @def MEDNER_DEPRECATED
+ * Marks a function kept for compatibility whose newer spelling should be
+ * used (each says which). Silent by default; define MEDNER_WARN_DEPRECATED
+ * before including this header to get compiler warnings at the call sites.
+ */
+#if defined(MEDNER_WARN_DEPRECATED) && defined(__GNUC__)
+#  define MEDNER_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#else
+#  define MEDNER_DEPRECATED(msg)
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* Version                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -499,6 +511,7 @@ MEDNER_API int32_t medner_tokenizer_special_id(const medner_tokenizer *tokenizer
  * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT.
  * Thread-safety: safe from any thread.
  */
+MEDNER_DEPRECATED("use medner_tokenizer_params_get()")
 MEDNER_API int medner_tokenizer_get_params(const medner_tokenizer *tokenizer,
                                            medner_tokenizer_params *out);
 
@@ -610,6 +623,7 @@ MEDNER_API size_t medner_encoding_num_tokens(const medner_encoding *encoding);
  *         struct_size too small).
  * Thread-safety: safe from any thread.
  */
+MEDNER_DEPRECATED("use medner_window_get()")
 MEDNER_API int medner_encoding_window(const medner_encoding *encoding, size_t index,
                                       medner_window *out);
 
@@ -759,6 +773,7 @@ typedef struct medner_encoder_info {
  * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT.
  * Thread-safety: safe from any thread.
  */
+MEDNER_DEPRECATED("use medner_encoder_info_get()")
 MEDNER_API int medner_encoder_get_info(const medner_encoder *encoder, medner_encoder_info *out);
 
 /**
@@ -953,6 +968,7 @@ MEDNER_API size_t medner_entities_count(const medner_entities *entities);
  * Entity `index`, in text order (by begin, then end).
  * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT (NULL, index out of range,
  *         struct_size too small). Thread-safety: safe from any thread. */
+MEDNER_DEPRECATED("use medner_entity_get()")
 MEDNER_API int medner_entities_get(const medner_entities *entities, size_t index,
                                    medner_entity *out);
 
@@ -961,11 +977,13 @@ MEDNER_API int medner_entities_get(const medner_entities *entities, size_t index
  * code units (Java/C#/JavaScript string indices) of the original text.
  * Any out pointer may be NULL.
  * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
+MEDNER_DEPRECATED("use medner_entity_span_codepoints()")
 MEDNER_API int medner_entities_span_codepoints(const medner_entities *entities, size_t index,
                                                size_t *begin, size_t *end);
 /** As medner_entities_span_codepoints(), in UTF-16 code units of the original
  *  text (Java, C#, JavaScript string indices: characters above U+FFFF count 2).
  *  @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
+MEDNER_DEPRECATED("use medner_entity_span_utf16()")
 MEDNER_API int medner_entities_span_utf16(const medner_entities *entities, size_t index,
                                           size_t *begin, size_t *end);
 
@@ -1022,6 +1040,7 @@ MEDNER_API size_t medner_spans_count(const medner_spans *spans);
  * @param[out] category  medner_section for sections, 0 for sentences
  * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT (NULL spans, index out of range).
  * Thread-safety: safe from any thread. */
+MEDNER_DEPRECATED("use medner_span_get()")
 MEDNER_API int medner_spans_get(const medner_spans *spans, size_t index, size_t *begin,
                                 size_t *end, int32_t *category);
 
@@ -1232,6 +1251,7 @@ MEDNER_API void medner_pipeline_free(medner_pipeline *pipeline);
  *  up to out->struct_size; strings and the decoder pointer are borrowed.
  *  `context` is the effective choice (MEDNER_ON or MEDNER_OFF, never
  *  DEFAULT). Returns MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
+MEDNER_DEPRECATED("use medner_pipeline_params_get()")
 MEDNER_API int medner_pipeline_get_params(const medner_pipeline *pipeline,
                                           medner_pipeline_params *out);
 
@@ -1315,6 +1335,49 @@ MEDNER_API int medner_pipeline_annotate_each(medner_entities **out, int *status,
                                              const medner_pipeline *pipeline,
                                              medner_context *context, const char *const *texts,
                                              const size_t *lens, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Out-parameters first: the 0.3 spellings of the getters                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * @name Getters, out-parameters first (0.3)
+ * One vocabulary for the functions that fill a caller's struct: the
+ * out-parameters come first (as in libgit2), and the function is named
+ * after the struct it fills: `medner_<struct>_get(out, owner, ...)`, the
+ * twin of `medner_<struct>_default(out, size)`. A function that returns a
+ * number or a borrowed pointer stays `medner_<object>_<thing>(object)`.
+ * Each behaves exactly as the 0.1 function it replaces (named in each
+ * line), which stays exported and is marked MEDNER_DEPRECATED: same
+ * struct_size rules, errors (MEDNER_OK or MEDNER_E_INVALID_ARGUMENT) and
+ * thread-safety (safe from any thread; strings and arrays are borrowed from
+ * the owner).
+ * @{
+ */
+/** As medner_tokenizer_get_params(): the tokenizer's effective options. */
+MEDNER_API int medner_tokenizer_params_get(medner_tokenizer_params *out,
+                                           const medner_tokenizer *tokenizer);
+/** As medner_encoding_window(): window `index` of an encoding. */
+MEDNER_API int medner_window_get(medner_window *out, const medner_encoding *encoding,
+                                 size_t index);
+/** As medner_encoder_get_info(): the description of an encoder. */
+MEDNER_API int medner_encoder_info_get(medner_encoder_info *out, const medner_encoder *encoder);
+/** As medner_entities_get(): entity `index`. */
+MEDNER_API int medner_entity_get(medner_entity *out, const medner_entities *entities,
+                                 size_t index);
+/** As medner_entities_span_codepoints(): entity `index` in code points (either out may be NULL). */
+MEDNER_API int medner_entity_span_codepoints(size_t *begin, size_t *end,
+                                             const medner_entities *entities, size_t index);
+/** As medner_entities_span_utf16(): entity `index` in UTF-16 code units (either out may be NULL). */
+MEDNER_API int medner_entity_span_utf16(size_t *begin, size_t *end,
+                                        const medner_entities *entities, size_t index);
+/** As medner_spans_get(): span `index` (any out may be NULL). */
+MEDNER_API int medner_span_get(size_t *begin, size_t *end, int32_t *category,
+                               const medner_spans *spans, size_t index);
+/** As medner_pipeline_get_params(): the pipeline's effective options. */
+MEDNER_API int medner_pipeline_params_get(medner_pipeline_params *out,
+                                          const medner_pipeline *pipeline);
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* Decoding logits from an encoder of one's own (0.3)                       */

@@ -427,6 +427,65 @@ static void test_tokenizer_options(void **state)
     assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_INVALID_ARGUMENT);
 }
 
+/* Issue 19 item 5: the out-first spellings fill what the 0.1 getters fill. */
+static void test_new_spellings(void **state)
+{
+    (void)state;
+    medner_pipeline *p = make(MEDNER_MERGE_CENTER, 32, 8, MEDNER_AGGREGATION_FIRST);
+    const char *text = "Fever and cough in a BRCA1 carrier; \xCE\xB2-thalassemia.";
+    size_t len = strlen(text);
+    medner_entities *e = annotate(p, text, len);
+    assert_true(medner_entities_count(e) > 0);
+    for (size_t i = 0; i < medner_entities_count(e); i++) {
+        medner_entity a = MEDNER_ENTITY_INIT, b = MEDNER_ENTITY_INIT;
+        assert_int_equal(medner_entities_get(e, i, &a), MEDNER_OK);
+        assert_int_equal(medner_entity_get(&b, e, i), MEDNER_OK);
+        assert_memory_equal(&a, &b, sizeof a);
+        size_t b0, e0, b1, e1;
+        assert_int_equal(medner_entities_span_codepoints(e, i, &b0, &e0), MEDNER_OK);
+        assert_int_equal(medner_entity_span_codepoints(&b1, &e1, e, i), MEDNER_OK);
+        assert_true(b0 == b1 && e0 == e1);
+        assert_int_equal(medner_entities_span_utf16(e, i, &b0, &e0), MEDNER_OK);
+        assert_int_equal(medner_entity_span_utf16(&b1, &e1, e, i), MEDNER_OK);
+        assert_true(b0 == b1 && e0 == e1);
+    }
+    medner_entity x = MEDNER_ENTITY_INIT;
+    assert_int_equal(medner_entity_get(&x, e, medner_entities_count(e)), MEDNER_E_INVALID_ARGUMENT);
+    medner_pipeline_params pa = MEDNER_PIPELINE_PARAMS_INIT, pb = MEDNER_PIPELINE_PARAMS_INIT;
+    assert_int_equal(medner_pipeline_get_params(p, &pa), MEDNER_OK);
+    assert_int_equal(medner_pipeline_params_get(&pb, p), MEDNER_OK);
+    assert_memory_equal(&pa, &pb, sizeof pa);
+    medner_encoder_info ia = MEDNER_ENCODER_INFO_INIT, ib = MEDNER_ENCODER_INFO_INIT;
+    assert_int_equal(medner_encoder_get_info(medner_pipeline_encoder(p), &ia), MEDNER_OK);
+    assert_int_equal(medner_encoder_info_get(&ib, medner_pipeline_encoder(p)), MEDNER_OK);
+    assert_memory_equal(&ia, &ib, sizeof ia);
+    medner_tokenizer_params ta = MEDNER_TOKENIZER_PARAMS_INIT, tb = MEDNER_TOKENIZER_PARAMS_INIT;
+    assert_int_equal(medner_tokenizer_get_params(medner_pipeline_tokenizer(p), &ta), MEDNER_OK);
+    assert_int_equal(medner_tokenizer_params_get(&tb, medner_pipeline_tokenizer(p)), MEDNER_OK);
+    assert_memory_equal(&ta, &tb, sizeof ta);
+    medner_encoding *enc = NULL;
+    medner_encode_params ep = MEDNER_ENCODE_PARAMS_INIT;
+    ep.max_length = 8;
+    assert_int_equal(medner_tokenizer_encode(&enc, medner_pipeline_tokenizer(p), text, len, &ep),
+                     MEDNER_OK);
+    assert_true(medner_encoding_num_windows(enc) > 1);
+    medner_window wa = MEDNER_WINDOW_INIT, wb = MEDNER_WINDOW_INIT;
+    assert_int_equal(medner_encoding_window(enc, 1, &wa), MEDNER_OK);
+    assert_int_equal(medner_window_get(&wb, enc, 1), MEDNER_OK);
+    assert_memory_equal(&wa, &wb, sizeof wa);
+    medner_spans *sp = NULL;
+    assert_int_equal(medner_sentences_split(&sp, "One. Two.", 9), MEDNER_OK);
+    size_t sb0, se0, sb1, se1;
+    int32_t c0, c1;
+    assert_int_equal(medner_spans_get(sp, 1, &sb0, &se0, &c0), MEDNER_OK);
+    assert_int_equal(medner_span_get(&sb1, &se1, &c1, sp, 1), MEDNER_OK);
+    assert_true(sb0 == sb1 && se0 == se1 && c0 == c1 && sb1 == 5);
+    medner_spans_free(sp);
+    medner_encoding_free(enc);
+    medner_entities_free(e);
+    medner_pipeline_free(p);
+}
+
 /* Issue 19 item 3: one status per text, the failing index in a field. */
 static void test_annotate_each(void **state)
 {
@@ -831,6 +890,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_explicit_zero_and_defaults),
         cmocka_unit_test(test_tokenizer_options),
+        cmocka_unit_test(test_new_spellings),
         cmocka_unit_test(test_annotate_each),
         cmocka_unit_test(test_progress_and_abort),
         cmocka_unit_test(test_memory_statistics),
