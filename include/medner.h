@@ -1236,7 +1236,8 @@ MEDNER_API int medner_pipeline_create(medner_pipeline **out, const medner_pipeli
 /**
  * Create a pipeline from a YAML configuration file (docs/config.md). Fields
  * of `overrides` that are non-zero win over the file (the CLI passes its
- * flags this way).
+ * flags this way); since 0.3 a zero field wins too when its explicit_fields
+ * bit is set (overlap; min_score and ignore_labels of overrides->decoder).
  * @return as medner_pipeline_create(), plus MEDNER_E_IO (unreadable file),
  *         MEDNER_E_PARSE (YAML syntax: file:line:column) and
  *         MEDNER_E_INVALID_CONFIG (unknown key, wrong type or bad value:

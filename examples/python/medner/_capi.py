@@ -315,6 +315,16 @@ class PipelineParams(_Sized):
                 ("tokenizer", c_void_p)]
 
 
+class Progress(_Sized):
+    """medner_progress (0.3): what a pipeline's progress callback receives."""
+    _fields_ = [("struct_size", c_size_t),
+                ("texts_done", c_size_t),
+                ("n_texts", c_size_t),
+                ("windows_done", c_size_t),
+                ("bytes_done", c_size_t),
+                ("total_bytes", c_size_t)]
+
+
 class TrainProgress(_Sized):
     """medner_train_progress (EXPERIMENTAL training API; read-only in callbacks)."""
     _fields_ = [("struct_size", c_size_t),
@@ -409,6 +419,7 @@ STRUCTS = {
     "medner_decoder_params": DecoderParams,
     "medner_entity": EntityStruct,
     "medner_pipeline_params": PipelineParams,
+    "medner_progress": Progress,
     "medner_train_progress": TrainProgress,
     "medner_train_params": TrainParams,
     "medner_train_info": TrainInfo,
