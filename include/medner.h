@@ -25,9 +25,14 @@
  *             callback) are process-wide; see each setter.
  * Params      Options that will grow are passed as a pointer to a params
  *             struct whose first field is `size_t struct_size`. Initialise it
- *             with the matching `MEDNER_*_INIT` macro; zero in any field means
- *             "default"; NULL means "all defaults". Fields are only appended,
+ *             with the matching `MEDNER_*_INIT` macro (or, through an FFI,
+ *             its `medner_*_params_default()` function); zero in any field
+ *             means "default" (MEDNER_DEFAULT_* name the values), unless the
+ *             struct's `explicit_fields` bit for that field says the zero is
+ *             meant; NULL means "all defaults". Fields are only appended,
  *             so a program compiled against an older header keeps working.
+ * Out-params  Since 0.3 the getters that fill a caller's struct put it first
+ *             (`medner_<struct>_get(out, owner, ...)`); the 0.1 spellings stay.
  * Text        Input text is UTF-8 with an explicit byte length (no NUL
  *             terminator needed). Offsets are half-open byte ranges
  *             [begin, end) into the caller's original text.
@@ -1144,7 +1149,8 @@ typedef int (*medner_abort_fn)(void *user_data);
  */
 typedef struct medner_pipeline medner_pipeline;
 
-/** Options of medner_pipeline_create(). Zero fields take the defaults. */
+/** Options of medner_pipeline_create(). Zero fields take the defaults
+ *  (MEDNER_DEFAULT_*), except those named in explicit_fields. */
 typedef struct medner_pipeline_params {
     size_t struct_size;                    /**< sizeof(medner_pipeline_params) */
     const char *model_dir;                 /**< Hugging Face model directory (required) */
