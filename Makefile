@@ -238,7 +238,8 @@ demo: ## install missing Debian packages (demo + test), build, fetch the base mo
 # ---- tests ----------------------------------------------------------------
 
 TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
-               $(shell pkg-config --cflags cmocka 2>/dev/null) -Wall -Wextra -O1 -g $(FP_FLAGS)
+               $(shell pkg-config --cflags cmocka 2>/dev/null) -Wall -Wextra -O1 -g $(FP_FLAGS) \
+               -DMEDNER_MAKE_VERSION=\"$(VERSION)\"
 TEST_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null) $(DEP_LIBS)
 
 ifneq ($(BUILD),)

@@ -25,9 +25,14 @@
  *             callback) are process-wide; see each setter.
  * Params      Options that will grow are passed as a pointer to a params
  *             struct whose first field is `size_t struct_size`. Initialise it
- *             with the matching `MEDNER_*_INIT` macro; zero in any field means
- *             "default"; NULL means "all defaults". Fields are only appended,
+ *             with the matching `MEDNER_*_INIT` macro (or, through an FFI,
+ *             its `medner_*_params_default()` function); zero in any field
+ *             means "default" (MEDNER_DEFAULT_* name the values), unless the
+ *             struct's `explicit_fields` bit for that field says the zero is
+ *             meant; NULL means "all defaults". Fields are only appended,
  *             so a program compiled against an older header keeps working.
+ * Out-params  Since 0.3 the getters that fill a caller's struct put it first
+ *             (`medner_<struct>_get(out, owner, ...)`); the 0.1 spellings stay.
  * Text        Input text is UTF-8 with an explicit byte length (no NUL
  *             terminator needed). Offsets are half-open byte ranges
  *             [begin, end) into the caller's original text.
@@ -76,6 +81,18 @@ extern "C" {
 #  define MEDNER_API __attribute__((visibility("default")))
 #else
 #  define MEDNER_API
+#endif
+
+/**
+ * @def MEDNER_DEPRECATED
+ * Marks a function kept for compatibility whose newer spelling should be
+ * used (each says which). Silent by default; define MEDNER_WARN_DEPRECATED
+ * before including this header to get compiler warnings at the call sites.
+ */
+#if defined(MEDNER_WARN_DEPRECATED) && defined(__GNUC__)
+#  define MEDNER_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#else
+#  define MEDNER_DEPRECATED(msg)
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -214,7 +231,9 @@ MEDNER_API int medner_log_set_callback(medner_log_fn fn, medner_log_level max_le
  * All three functions are required. `alloc_fn` and `realloc_fn` return NULL
  * on failure (medner then fails cleanly with MEDNER_E_OUT_OF_MEMORY), which
  * makes the hook suitable for fault-injection tests. `free_fn` receives only
- * pointers returned by `alloc_fn`/`realloc_fn`, never NULL. Sizes are never 0.
+ * pointers returned by `alloc_fn`/`realloc_fn`, never NULL. Sizes are never 0
+ * (since 0.3 each request is 16 bytes more than the block medner uses: the
+ * header that medner_memory_used() counts with).
  * The functions may be called from several threads at once.
  */
 typedef struct medner_allocator {
@@ -244,6 +263,27 @@ typedef struct medner_allocator {
  */
 MEDNER_API int medner_allocator_set(const medner_allocator *allocator);
 
+/**
+ * Bytes of memory medner holds now through its allocator (medner_allocator
+ * or malloc), as sqlite3_memory_used(): the sizes medner asked for (each
+ * block also costs a 16-byte header the library adds, not counted here).
+ * Not counted: model weights memory-mapped from their files (shared with
+ * the page cache), memory of libyaml and utf8proc inside a call, thread
+ * stacks. Process-wide, all threads together. (0.3)
+ * Thread-safety: safe from any thread (an atomic counter). Errors: none.
+ */
+MEDNER_API size_t medner_memory_used(void);
+
+/**
+ * Highest value medner_memory_used() has had since the process started or
+ * since the last reset, as sqlite3_memory_highwater(). (0.3)
+ * @param reset  non-zero: after reading, restart the high-water mark from the
+ *               current medner_memory_used().
+ * @return the high-water mark in bytes (before the reset).
+ * Thread-safety: safe from any thread. Errors: none.
+ */
+MEDNER_API size_t medner_memory_highwater(int reset);
+
 /* ------------------------------------------------------------------------ */
 /* Options shared by several params structs                                 */
 /* ------------------------------------------------------------------------ */
@@ -255,6 +295,27 @@ typedef enum medner_switch {
     MEDNER_ON = 1,      /**< force on */
     MEDNER_OFF = 2      /**< force off */
 } medner_switch;
+
+/**
+ * @name Defaults and limits
+ * The values a zero field of a params struct stands for, and the limits the
+ * library enforces, in one place: the library, the YAML schema
+ * (docs/config.md), the CLI's help and the bindings use these names instead
+ * of repeating the numbers. (Added in 0.3; the values are those of 0.1.)
+ * @{
+ */
+#define MEDNER_DEFAULT_OVERLAP 128      /**< medner_pipeline_params.overlap (capped below max_length - 2) */
+#define MEDNER_DEFAULT_BATCH_SIZE 8     /**< medner_pipeline_params.batch_size */
+#define MEDNER_DEFAULT_THREADS 1        /**< medner_pipeline_params.threads, encoder_threads,
+                                              medner_encoder_params.threads */
+#define MEDNER_DEFAULT_MIN_SCORE 0.0     /**< medner_decoder_params.min_score */
+#define MEDNER_DEFAULT_MODEL_MAX_LENGTH 512 /**< medner_tokenizer_params.model_max_length */
+#define MEDNER_DEFAULT_MAX_INPUT_CHARS_PER_WORD 100 /**< medner_tokenizer_params.max_input_chars_per_word */
+#define MEDNER_DEFAULT_IGNORE_LABEL "O"  /**< the one label medner_decoder_params.ignore_labels
+                                              ignores by default */
+#define MEDNER_MAX_BATCH_SIZE 4096      /**< largest medner_pipeline_params.batch_size */
+#define MEDNER_MAX_THREADS 256          /**< largest thread count of any params struct */
+/** @} */
 
 /** Clinical context of an entity (ConText, docs/context.md): bits of
  *  medner_entity.context. An entity without any bit is an affirmed finding
@@ -455,6 +516,7 @@ MEDNER_API int32_t medner_tokenizer_special_id(const medner_tokenizer *tokenizer
  * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT.
  * Thread-safety: safe from any thread.
  */
+MEDNER_DEPRECATED("use medner_tokenizer_params_get()")
 MEDNER_API int medner_tokenizer_get_params(const medner_tokenizer *tokenizer,
                                            medner_tokenizer_params *out);
 
@@ -566,6 +628,7 @@ MEDNER_API size_t medner_encoding_num_tokens(const medner_encoding *encoding);
  *         struct_size too small).
  * Thread-safety: safe from any thread.
  */
+MEDNER_DEPRECATED("use medner_window_get()")
 MEDNER_API int medner_encoding_window(const medner_encoding *encoding, size_t index,
                                       medner_window *out);
 
@@ -715,6 +778,7 @@ typedef struct medner_encoder_info {
  * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT.
  * Thread-safety: safe from any thread.
  */
+MEDNER_DEPRECATED("use medner_encoder_info_get()")
 MEDNER_API int medner_encoder_get_info(const medner_encoder *encoder, medner_encoder_info *out);
 
 /**
@@ -814,10 +878,14 @@ typedef struct medner_decoder_params {
     medner_decoding decoding;        /**< default MEDNER_DECODING_ARGMAX */
     medner_scheme scheme;            /**< default MEDNER_SCHEME_AUTO */
     uint32_t reserved;               /**< must be zero */
-    double min_score;                /**< entities scoring below are dropped (default 0) */
-    /** Entity types (or, for NONE, labels) left out; default {"O"}. */
+    double min_score;                /**< entities scoring below are dropped (default
+                                          MEDNER_DEFAULT_MIN_SCORE, 0) */
+    /** Entity types (or, for NONE, labels) left out; default
+     *  {MEDNER_DEFAULT_IGNORE_LABEL} ({"O"}); no label at all with
+     *  MEDNER_DECODER_EXPLICIT_IGNORE_LABELS and n_ignore_labels 0. */
     const char *const *ignore_labels;
-    size_t n_ignore_labels;          /**< entries in ignore_labels (0: the default) */
+    size_t n_ignore_labels;          /**< entries in ignore_labels (0: the default, unless
+                                          MEDNER_DECODER_EXPLICIT_IGNORE_LABELS) */
     /** When not empty: keep only entities of these types (after renaming). */
     const char *const *keep_labels;
     size_t n_keep_labels;            /**< entries in keep_labels (0: keep all) */
@@ -825,12 +893,27 @@ typedef struct medner_decoder_params {
     const char *const *rename_from;
     const char *const *rename_to;    /**< new names, one per rename_from entry */
     size_t n_renames;                /**< entries in rename_from and rename_to */
+    /* appended in 0.3 */
+    /** MEDNER_DECODER_EXPLICIT_* bits: the fields named are taken as written
+     *  even when zero (0: zero means "default", as before). */
+    uint32_t explicit_fields;
+    uint32_t reserved2;              /**< must be zero */
 } medner_decoder_params;
+
+/** medner_decoder_params.explicit_fields: n_ignore_labels is taken as
+ *  written, so 0 ignores no label (every label, "O" included, can become an
+ *  entity: Hugging Face's ignore_labels=[]). */
+#define MEDNER_DECODER_EXPLICIT_IGNORE_LABELS 0x1u
+/** medner_decoder_params.explicit_fields: min_score is taken as written.
+ *  It changes nothing in medner_decoder_create() (the default is 0 anyway);
+ *  it lets min_score 0 win over a configuration file's value in the
+ *  overrides of medner_pipeline_load_config(). */
+#define MEDNER_DECODER_EXPLICIT_MIN_SCORE 0x2u
 
 /** Initialiser of a medner_decoder_params: struct_size set, every option at its default. */
 #define MEDNER_DECODER_PARAMS_INIT \
     { sizeof(medner_decoder_params), MEDNER_AGGREGATION_DEFAULT, MEDNER_DECODING_DEFAULT, \
-      MEDNER_SCHEME_AUTO, 0, 0.0, NULL, 0, NULL, 0, NULL, NULL, 0 }
+      MEDNER_SCHEME_AUTO, 0, MEDNER_DEFAULT_MIN_SCORE, NULL, 0, NULL, 0, NULL, NULL, 0, 0, 0 }
 
 /**
  * Create an entity decoder for a label set (index = class id, e.g. the
@@ -890,6 +973,7 @@ MEDNER_API size_t medner_entities_count(const medner_entities *entities);
  * Entity `index`, in text order (by begin, then end).
  * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT (NULL, index out of range,
  *         struct_size too small). Thread-safety: safe from any thread. */
+MEDNER_DEPRECATED("use medner_entity_get()")
 MEDNER_API int medner_entities_get(const medner_entities *entities, size_t index,
                                    medner_entity *out);
 
@@ -898,11 +982,13 @@ MEDNER_API int medner_entities_get(const medner_entities *entities, size_t index
  * code units (Java/C#/JavaScript string indices) of the original text.
  * Any out pointer may be NULL.
  * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
+MEDNER_DEPRECATED("use medner_entity_span_codepoints()")
 MEDNER_API int medner_entities_span_codepoints(const medner_entities *entities, size_t index,
                                                size_t *begin, size_t *end);
 /** As medner_entities_span_codepoints(), in UTF-16 code units of the original
  *  text (Java, C#, JavaScript string indices: characters above U+FFFF count 2).
  *  @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
+MEDNER_DEPRECATED("use medner_entity_span_utf16()")
 MEDNER_API int medner_entities_span_utf16(const medner_entities *entities, size_t index,
                                           size_t *begin, size_t *end);
 
@@ -959,6 +1045,7 @@ MEDNER_API size_t medner_spans_count(const medner_spans *spans);
  * @param[out] category  medner_section for sections, 0 for sentences
  * @return MEDNER_OK or MEDNER_E_INVALID_ARGUMENT (NULL spans, index out of range).
  * Thread-safety: safe from any thread. */
+MEDNER_DEPRECATED("use medner_span_get()")
 MEDNER_API int medner_spans_get(const medner_spans *spans, size_t index, size_t *begin,
                                 size_t *end, int32_t *category);
 
@@ -1023,6 +1110,38 @@ typedef enum medner_merge {
                                    farthest from an edge; the whole text is decoded once */
 } medner_merge;
 
+/** Where a medner_pipeline_annotate() call stands (valid during the
+ *  callback only). New members are only appended; check struct_size. */
+typedef struct medner_progress {
+    size_t struct_size;   /**< sizeof(medner_progress) of the library */
+    size_t texts_done;    /**< texts of the call whose entities are final */
+    size_t n_texts;       /**< texts of the call */
+    size_t windows_done;  /**< windows run through the encoder so far in this call */
+    size_t bytes_done;    /**< bytes of the texts (or segments) whose windows have all run */
+    size_t total_bytes;   /**< sum of the call's text lengths */
+} medner_progress;
+
+/**
+ * Progress callback of a pipeline (medner_pipeline_params.progress): called
+ * on the annotating thread after each batch of windows has run and after
+ * each segment of a long text. The pipeline is shared, so when several
+ * threads annotate with it at once the callback runs on each of them,
+ * concurrently: it must be thread-safe. It must not call into the same
+ * pipeline and context. Its return value is ignored (stop with
+ * abort_callback).
+ */
+typedef void (*medner_progress_fn)(const medner_progress *progress, void *user_data);
+
+/**
+ * Abort callback of a pipeline (medner_pipeline_params.abort_callback), as
+ * llama.h's ggml_abort_callback: return non-zero to stop the call. Asked
+ * before each batch of windows and each segment of a long text, on the
+ * annotating thread (thread-safety: as medner_progress_fn). A stopped
+ * medner_pipeline_annotate() returns MEDNER_E_CANCELLED, returns no result
+ * and holds no memory; the context stays usable.
+ */
+typedef int (*medner_abort_fn)(void *user_data);
+
 /**
  * A ready-to-run NER pipeline: tokenizer, encoder, decoder and windowing.
  * Immutable after creation; any number of threads may annotate with it, each
@@ -1030,7 +1149,8 @@ typedef enum medner_merge {
  */
 typedef struct medner_pipeline medner_pipeline;
 
-/** Options of medner_pipeline_create(). Zero fields take the defaults. */
+/** Options of medner_pipeline_create(). Zero fields take the defaults
+ *  (MEDNER_DEFAULT_*), except those named in explicit_fields. */
 typedef struct medner_pipeline_params {
     size_t struct_size;                    /**< sizeof(medner_pipeline_params) */
     const char *model_dir;                 /**< Hugging Face model directory (required) */
@@ -1039,11 +1159,19 @@ typedef struct medner_pipeline_params {
                                                 or NULL; the tokenizer comes from model_dir */
     uint32_t max_length;                   /**< tokens per window incl. [CLS]/[SEP]; default: the
                                                 model's positions and the tokenizer's model_max_length */
-    uint32_t overlap;                      /**< tokens shared by consecutive windows; default 128
-                                                (capped below max_length - 2) */
-    uint32_t batch_size;                   /**< windows per encoder call; default 8, at most 4096 */
-    uint32_t threads;                      /**< worker threads the CLI and examples use; default 1,
-                                                at most 256 */
+    uint32_t overlap;                      /**< tokens shared by consecutive windows; default
+                                                MEDNER_DEFAULT_OVERLAP (128, capped below
+                                                max_length - 2); 0 with
+                                                MEDNER_PIPELINE_EXPLICIT_OVERLAP: none */
+    uint32_t batch_size;                   /**< windows per encoder call; default
+                                                MEDNER_DEFAULT_BATCH_SIZE (8), at most
+                                                MEDNER_MAX_BATCH_SIZE (4096) */
+    uint32_t threads;                      /**< worker threads the CLI and examples use (the
+                                                library itself runs none of them); default 1,
+                                                at most MEDNER_MAX_THREADS (256). Deprecated
+                                                since 0.3: an application setting, not a
+                                                pipeline option; still accepted and reported,
+                                                never used by the library */
     medner_merge merge;                    /**< reconciliation of overlapping windows; default CENTER */
     medner_switch first_window_only;       /**< ON: only the first window, like Hugging Face's
                                                 pipeline without `stride` (the rest of a long
@@ -1066,12 +1194,37 @@ typedef struct medner_pipeline_params {
                                                 medner_pipeline_get_params() reports the one
                                                 that runs (FP32, BF16 or INT8) */
     uint32_t reserved3;                    /**< must be zero */
+    /* appended in 0.3 */
+    uint32_t explicit_fields;              /**< MEDNER_PIPELINE_EXPLICIT_* bits: the fields
+                                                named are taken as written even when zero;
+                                                medner_pipeline_get_params() sets
+                                                MEDNER_PIPELINE_EXPLICIT_OVERLAP, so its
+                                                output can be passed back */
+    uint32_t reserved4;                    /**< must be zero */
+    medner_progress_fn progress;           /**< called after each batch of windows and each
+                                                segment of a long text, or NULL; see
+                                                medner_progress_fn */
+    medner_abort_fn abort_callback;        /**< asked before each batch and segment whether
+                                                to stop (the call then fails with
+                                                MEDNER_E_CANCELLED), or NULL */
+    void *callback_user_data;              /**< passed to progress and abort_callback; not owned */
+    const medner_tokenizer_params *tokenizer; /**< tokenizer options passed to
+                                                medner_tokenizer_load() (copied at creation),
+                                                or NULL: as the model files say;
+                                                medner_pipeline_get_params() points it at the
+                                                effective options (borrowed from the pipeline) */
 } medner_pipeline_params;
+
+/** medner_pipeline_params.explicit_fields: overlap is taken as written, so 0
+ *  means windows that share no token (without the bit, 0 means
+ *  MEDNER_DEFAULT_OVERLAP). */
+#define MEDNER_PIPELINE_EXPLICIT_OVERLAP 0x1u
 
 /** Initialiser of a medner_pipeline_params: struct_size set, every option at its default. */
 #define MEDNER_PIPELINE_PARAMS_INIT \
     { sizeof(medner_pipeline_params), NULL, NULL, 0, 0, 0, 0, MEDNER_MERGE_DEFAULT, \
-      MEDNER_DEFAULT, 0, 0, NULL, MEDNER_DEFAULT, 0, NULL, MEDNER_PRECISION_DEFAULT, 0 }
+      MEDNER_DEFAULT, 0, 0, NULL, MEDNER_DEFAULT, 0, NULL, MEDNER_PRECISION_DEFAULT, 0, \
+      0, 0, NULL, NULL, NULL, NULL }
 
 /**
  * Create a pipeline from a model directory with a token-classification head.
@@ -1089,7 +1242,8 @@ MEDNER_API int medner_pipeline_create(medner_pipeline **out, const medner_pipeli
 /**
  * Create a pipeline from a YAML configuration file (docs/config.md). Fields
  * of `overrides` that are non-zero win over the file (the CLI passes its
- * flags this way).
+ * flags this way); since 0.3 a zero field wins too when its explicit_fields
+ * bit is set (overlap; min_score and ignore_labels of overrides->decoder).
  * @return as medner_pipeline_create(), plus MEDNER_E_IO (unreadable file),
  *         MEDNER_E_PARSE (YAML syntax: file:line:column) and
  *         MEDNER_E_INVALID_CONFIG (unknown key, wrong type or bad value:
@@ -1104,11 +1258,22 @@ MEDNER_API void medner_pipeline_free(medner_pipeline *pipeline);
  *  up to out->struct_size; strings and the decoder pointer are borrowed.
  *  `context` is the effective choice (MEDNER_ON or MEDNER_OFF, never
  *  DEFAULT). Returns MEDNER_OK or MEDNER_E_INVALID_ARGUMENT. Thread-safety: safe from any thread. */
+MEDNER_DEPRECATED("use medner_pipeline_params_get()")
 MEDNER_API int medner_pipeline_get_params(const medner_pipeline *pipeline,
                                           medner_pipeline_params *out);
 
 /** The encoder inside a pipeline (borrowed), e.g. for medner_encoder_get_info(). NULL for a NULL pipeline. Thread-safety: safe from any thread. */
 MEDNER_API const medner_encoder *medner_pipeline_encoder(const medner_pipeline *pipeline);
+
+/** The tokenizer inside a pipeline (borrowed: valid until the pipeline is
+ *  freed), e.g. to encode a text the same way before medner_decoder_decode().
+ *  NULL for a NULL pipeline. Thread-safety: safe from any thread. (0.3) */
+MEDNER_API const medner_tokenizer *medner_pipeline_tokenizer(const medner_pipeline *pipeline);
+
+/** The entity decoder inside a pipeline (borrowed, as above), with the
+ *  pipeline's decoder options. NULL for a NULL pipeline. Thread-safety: safe
+ *  from any thread. (0.3) */
+MEDNER_API const medner_decoder *medner_pipeline_decoder(const medner_pipeline *pipeline);
 
 /** Create a per-thread context for a pipeline (free with medner_context_free()
  *  before the pipeline), as medner_context_create() does for its encoder.
@@ -1132,15 +1297,169 @@ MEDNER_API int medner_pipeline_context_create(medner_context **out,
  * When the pipeline's context is on (medner_pipeline_get_params()), each
  * text's entities carry their context flags, section and sentence,
  * computed once over the whole text after its entities are final.
+ * The pipeline's progress callback is called after each batch of windows
+ * and each segment; its abort callback is asked before each (0.3).
  * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT; MEDNER_E_INVALID_UTF8 (the
  *         message gives the text index and byte offset); MEDNER_E_LIMIT;
- *         MEDNER_E_OUT_OF_MEMORY. All or nothing: on failure no result is
- *         returned.
+ *         MEDNER_E_OUT_OF_MEMORY; MEDNER_E_CANCELLED (the abort callback
+ *         returned non-zero). All or nothing: on failure no result is
+ *         returned and no memory is held.
  * Thread-safety: any number of threads at once, one context each.
  */
 MEDNER_API int medner_pipeline_annotate(medner_entities **out, const medner_pipeline *pipeline,
                                         medner_context *context, const char *const *texts,
                                         const size_t *lens, size_t n);
+
+/**
+ * Find the entities of `n` texts, each text succeeding or failing on its
+ * own (0.3). The all-or-nothing medner_pipeline_annotate() stays.
+ * Texts that are NULL with a length or not valid UTF-8 are found first; the
+ * others run batched together as in medner_pipeline_annotate(); if that
+ * batch fails (memory, a limit), they are run again one by one so that each
+ * gets its own status (a text's entities do not depend on the other texts
+ * of a call).
+ * @param[out] out           n result pointers: out[i] is the entities of
+ *                           texts[i] when status[i] is MEDNER_OK (free each
+ *                           with medner_entities_free()), else NULL.
+ * @param[out] status        n statuses: MEDNER_OK or the failure of texts[i]
+ *                           (MEDNER_E_INVALID_ARGUMENT for a NULL text with a
+ *                           length, MEDNER_E_INVALID_UTF8, MEDNER_E_LIMIT,
+ *                           MEDNER_E_OUT_OF_MEMORY).
+ * @param[out] first_failed  the lowest i whose status is not MEDNER_OK, or
+ *                           SIZE_MAX when every text succeeded;
+ *                           medner_last_error() then describes that text's
+ *                           failure ("text I: ...").
+ * @param pipeline, context, texts, lens, n  as medner_pipeline_annotate().
+ * @return MEDNER_OK when out, status and first_failed are filled (even if
+ *         some texts failed: read status); MEDNER_E_INVALID_ARGUMENT (a NULL
+ *         array or object: nothing is written); MEDNER_E_CANCELLED (the
+ *         abort callback stopped the call: every out[i] is NULL, status and
+ *         first_failed are not meaningful, no memory is held).
+ * Thread-safety: as medner_pipeline_annotate().
+ */
+MEDNER_API int medner_pipeline_annotate_each(medner_entities **out, int *status,
+                                             size_t *first_failed,
+                                             const medner_pipeline *pipeline,
+                                             medner_context *context, const char *const *texts,
+                                             const size_t *lens, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Out-parameters first: the 0.3 spellings of the getters                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * @name Getters, out-parameters first (0.3)
+ * One vocabulary for the functions that fill a caller's struct: the
+ * out-parameters come first (as in libgit2), and the function is named
+ * after the struct it fills: `medner_<struct>_get(out, owner, ...)`, the
+ * twin of `medner_<struct>_default(out, size)`. A function that returns a
+ * number or a borrowed pointer stays `medner_<object>_<thing>(object)`.
+ * Each behaves exactly as the 0.1 function it replaces (named in each
+ * line), which stays exported and is marked MEDNER_DEPRECATED: same
+ * struct_size rules, errors (MEDNER_OK or MEDNER_E_INVALID_ARGUMENT) and
+ * thread-safety (safe from any thread; strings and arrays are borrowed from
+ * the owner).
+ * @{
+ */
+/** As medner_tokenizer_get_params(): the tokenizer's effective options. */
+MEDNER_API int medner_tokenizer_params_get(medner_tokenizer_params *out,
+                                           const medner_tokenizer *tokenizer);
+/** As medner_encoding_window(): window `index` of an encoding. */
+MEDNER_API int medner_window_get(medner_window *out, const medner_encoding *encoding,
+                                 size_t index);
+/** As medner_encoder_get_info(): the description of an encoder. */
+MEDNER_API int medner_encoder_info_get(medner_encoder_info *out, const medner_encoder *encoder);
+/** As medner_entities_get(): entity `index`. */
+MEDNER_API int medner_entity_get(medner_entity *out, const medner_entities *entities,
+                                 size_t index);
+/** As medner_entities_span_codepoints(): entity `index` in code points (either out may be NULL). */
+MEDNER_API int medner_entity_span_codepoints(size_t *begin, size_t *end,
+                                             const medner_entities *entities, size_t index);
+/** As medner_entities_span_utf16(): entity `index` in UTF-16 code units (either out may be NULL). */
+MEDNER_API int medner_entity_span_utf16(size_t *begin, size_t *end,
+                                        const medner_entities *entities, size_t index);
+/** As medner_spans_get(): span `index` (any out may be NULL). */
+MEDNER_API int medner_span_get(size_t *begin, size_t *end, int32_t *category,
+                               const medner_spans *spans, size_t index);
+/** As medner_pipeline_get_params(): the pipeline's effective options. */
+MEDNER_API int medner_pipeline_params_get(medner_pipeline_params *out,
+                                          const medner_pipeline *pipeline);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/* Decoding logits from an encoder of one's own (0.3)                       */
+/* ------------------------------------------------------------------------ */
+
+/** Number of labels of a decoder: the width of each logits row it reads
+ *  (0 for NULL). Thread-safety: safe from any thread. (0.3) */
+MEDNER_API size_t medner_decoder_num_labels(const medner_decoder *decoder);
+
+/**
+ * Turn per-token logits computed elsewhere (your own ONNX Runtime, PyTorch
+ * or GPU encoder) into entities, exactly as medner_pipeline_annotate() does
+ * with the logits of its own encoder: the same softmax, aggregation,
+ * scheme, filters, and the same reconciliation of overlapping windows.
+ * Clinical context is not applied (call medner_context_apply() on the
+ * result's spans). docs/embedding.md and examples/decode_own_logits.c show
+ * the whole loop.
+ *
+ * @param[out] out            receives the entities (free with medner_entities_free());
+ *                            untouched on failure.
+ * @param decoder             label set and options (medner_decoder_create(),
+ *                            or medner_pipeline_decoder()).
+ * @param tokenizer           the tokenizer that made `encoding` (its vocabulary
+ *                            gives Hugging Face's word-start rule).
+ * @param encoding            medner_tokenizer_encode() of `text`, with special
+ *                            tokens (each window [CLS] ... [SEP]).
+ * @param window_logits       one array per window, in order: window w's
+ *                            length rows of medner_decoder_num_labels() floats,
+ *                            row-major, [CLS] and [SEP] rows included (what
+ *                            medner_context_logits() returns for that window).
+ * @param n_windows           medner_encoding_num_windows(encoding) to decode
+ *                            the whole text; fewer: only the first n_windows
+ *                            windows, each decoded on its own (1: like
+ *                            first_window_only).
+ * @param merge               reconciliation of overlapping windows
+ *                            (MEDNER_MERGE_DEFAULT: CENTER), as in the pipeline.
+ * @param text, len           the text that was encoded (offsets refer to it).
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULLs, n_windows out of range,
+ *         a window without [CLS]/[SEP], an id outside the tokenizer's
+ *         vocabulary or an offset beyond len: the message names window and
+ *         token); MEDNER_E_INVALID_UTF8; MEDNER_E_OUT_OF_MEMORY.
+ * Thread-safety: any number of threads at once (decoder, tokenizer and
+ * encoding are only read).
+ */
+MEDNER_API int medner_decoder_decode(medner_entities **out, const medner_decoder *decoder,
+                                     const medner_tokenizer *tokenizer,
+                                     const medner_encoding *encoding,
+                                     const float *const *window_logits, size_t n_windows,
+                                     medner_merge merge, const char *text, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Default params for callers that cannot use the _INIT macros (0.3)        */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * @name Params defaults
+ * Fill a params struct exactly as its `MEDNER_*_INIT` macro does, for
+ * callers that cannot expand C macros (ctypes, Java FFM, C#, Rust bindgen).
+ * `struct_size` is the caller's sizeof of the struct: that many bytes are
+ * written (members this library does not know, from a newer header, are
+ * zeroed, which is their default) and out->struct_size is set to it.
+ * @param[out] out          the struct to fill.
+ * @param      struct_size  the caller's sizeof; at least the struct's 0.1
+ *                          size and a multiple of sizeof(size_t).
+ * @return MEDNER_OK, or MEDNER_E_INVALID_ARGUMENT (out NULL, bad
+ *         struct_size; nothing is written).
+ * Thread-safety: safe from any thread.
+ * @{
+ */
+MEDNER_API int medner_tokenizer_params_default(medner_tokenizer_params *out, size_t struct_size);
+MEDNER_API int medner_encode_params_default(medner_encode_params *out, size_t struct_size);
+MEDNER_API int medner_encoder_params_default(medner_encoder_params *out, size_t struct_size);
+MEDNER_API int medner_decoder_params_default(medner_decoder_params *out, size_t struct_size);
+MEDNER_API int medner_pipeline_params_default(medner_pipeline_params *out, size_t struct_size);
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* Offset conversion                                                        */

@@ -77,7 +77,7 @@ static void doc_free(doc *d)
 {
     medner_entities_free(d->ents);
     free(d->text);
-    free(d->id_json);
+    medner__free(d->id_json); /* a medner__buf's data */
     if (d->error != no_memory)
         free(d->error);
     memset(d, 0, sizeof *d);

@@ -38,7 +38,10 @@ int medner_cli_pipeline_create(const char *cmd, medner_cli_options *o, medner_pi
 extern const char medner_cli_pipeline_help[];
 
 /* Limits of the CLI (docs/security.md, "No lost document"). */
-#define MEDNER_CLI_MAX_THREADS 256u
+#define MEDNER_CLI_MAX_THREADS ((unsigned)MEDNER_MAX_THREADS)
+/* A macro's value as a string literal (defaults in the help texts). */
+#define MEDNER_STR_(x) #x
+#define MEDNER_STR(x) MEDNER_STR_(x)
 /* Largest document read: a FILE argument of annotate, or one input line of
  * stdin (annotate --max-document-size changes it for annotate). */
 #define MEDNER_CLI_MAX_DOCUMENT ((size_t)256 << 20)

@@ -138,6 +138,7 @@ int medner_cli_pipeline_option(const char *cmd, medner_cli_options *o, int argc,
             return 1;
         }
         dp->min_score = x;
+        dp->explicit_fields |= MEDNER_DECODER_EXPLICIT_MIN_SCORE; /* 0 wins over a config's */
         o->any_decoder = 1;
     } else if (!strcmp(a, "--ignore-label")) {
         if (push(&o->ignore, &dp->n_ignore_labels, v))
@@ -168,8 +169,10 @@ int medner_cli_pipeline_option(const char *cmd, medner_cli_options *o, int argc,
             return 1;
         if (!strcmp(a, "--max-length"))
             pp->max_length = u;
-        else if (!strcmp(a, "--overlap"))
+        else if (!strcmp(a, "--overlap")) {
             pp->overlap = u;
+            pp->explicit_fields |= MEDNER_PIPELINE_EXPLICIT_OVERLAP; /* 0: no overlap */
+        }
         else if (!strcmp(a, "--batch-size"))
             pp->batch_size = u;
         else if (!strcmp(a, "--threads")) {
@@ -248,18 +251,24 @@ const char medner_cli_pipeline_help[] =
     "  --decoding argmax|constrained                  (default argmax)\n"
     "  --scheme auto|io|bio|bioes                     (default auto)\n"
     "  --max-length N             tokens per window incl. [CLS]/[SEP] (default: the model's)\n"
-    "  --overlap N                tokens shared by consecutive windows (default 128)\n"
+    "  --overlap N                tokens shared by consecutive windows (default "
+    MEDNER_STR(MEDNER_DEFAULT_OVERLAP) "; 0: none)\n"
     "  --merge center|hf          overlapping windows: per-token centre (default) or HF's\n"
     "  --first-window-only        only the first window (Hugging Face without stride)\n"
-    "  --batch-size N             windows per encoder call (default 8)\n"
-    "  --threads N                worker threads, 1 to 256 (default 1)\n"
-    "  --encoder-threads N        threads of each forward pass (default 1)\n"
+    "  --batch-size N             windows per encoder call (default "
+    MEDNER_STR(MEDNER_DEFAULT_BATCH_SIZE) ")\n"
+    "  --threads N                worker threads, 1 to " MEDNER_STR(MEDNER_MAX_THREADS)
+    " (default " MEDNER_STR(MEDNER_DEFAULT_THREADS) ")\n"
+    "  --encoder-threads N        threads of each forward pass (default "
+    MEDNER_STR(MEDNER_DEFAULT_THREADS) ")\n"
     "  --precision fp32|bf16|int8|auto  arithmetic of the encoder's products (default\n"
     "                             fp32; auto: the fastest this CPU runs natively;\n"
     "                             docs/precision.md); MEDNER_GEMM=own|openblas picks\n"
     "                             the fp32 products' library\n"
-    "  --min-score X              drop entities scoring below X\n"
-    "  --ignore-label L           entity type to drop (repeatable; default O)\n"
+    "  --min-score X              drop entities scoring below X (default 0; 0 also wins\n"
+    "                             over a --config file's min_score)\n"
+    "  --ignore-label L           entity type to drop (repeatable; default "
+    MEDNER_DEFAULT_IGNORE_LABEL ")\n"
     "  --keep-label L             keep only these types (repeatable)\n"
     "  --rename FROM=TO           rename an entity type (repeatable)\n"
     "  --context default|off|FILE clinical context of each entity (negated, uncertain,\n"

@@ -1,4 +1,7 @@
-/* Allocation through the process-wide allocator hooks. */
+/* Allocation through the process-wide allocator hooks. Every block carries
+ * a header of MEDNER__ALLOC_HEADER bytes in front of what the caller gets,
+ * holding the size asked for, so that medner_memory_used() can count bytes
+ * (the header keeps the hook's 16-byte alignment). */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,35 @@ static void libc_free(void *u, void *p) { (void)u; free(p); }
 
 static medner_allocator current = LIBC_ALLOCATOR;
 static atomic_long live_blocks;
+static atomic_size_t bytes_used, bytes_high;
+
+#define MEDNER__ALLOC_HEADER 16u
+
+/* bytes_used += add - sub (add >= 0, sub <= bytes_used), then the high-water. */
+static void count_bytes(size_t add, size_t sub)
+{
+    size_t now;
+    if (add >= sub)
+        now = atomic_fetch_add(&bytes_used, add - sub) + (add - sub);
+    else
+        now = atomic_fetch_sub(&bytes_used, sub - add) - (sub - add);
+    size_t high = atomic_load(&bytes_high);
+    while (now > high && !atomic_compare_exchange_weak(&bytes_high, &high, now))
+        ;
+}
+
+size_t medner_memory_used(void)
+{
+    return atomic_load(&bytes_used);
+}
+
+size_t medner_memory_highwater(int reset)
+{
+    size_t high = atomic_load(&bytes_high);
+    if (reset)
+        atomic_store(&bytes_high, atomic_load(&bytes_used));
+    return high;
+}
 
 long medner__live_allocations(void)
 {
@@ -47,10 +79,16 @@ int medner_allocator_set(const medner_allocator *allocator)
 
 void *medner__malloc(size_t size)
 {
-    void *p = current.alloc_fn(current.user_data, size ? size : 1);
-    if (p)
-        atomic_fetch_add(&live_blocks, 1);
-    return p;
+    size = size ? size : 1;
+    if (size > SIZE_MAX - MEDNER__ALLOC_HEADER)
+        return NULL;
+    unsigned char *raw = current.alloc_fn(current.user_data, size + MEDNER__ALLOC_HEADER);
+    if (raw == NULL)
+        return NULL;
+    memcpy(raw, &size, sizeof size);
+    atomic_fetch_add(&live_blocks, 1);
+    count_bytes(size, 0);
+    return raw + MEDNER__ALLOC_HEADER;
 }
 
 void *medner__malloc_aligned64(size_t size, void **raw)
@@ -74,15 +112,30 @@ void *medner__realloc(void *ptr, size_t size)
 {
     if (ptr == NULL)
         return medner__malloc(size);
-    return current.realloc_fn(current.user_data, ptr, size ? size : 1);
+    size = size ? size : 1;
+    if (size > SIZE_MAX - MEDNER__ALLOC_HEADER)
+        return NULL;
+    unsigned char *raw = (unsigned char *)ptr - MEDNER__ALLOC_HEADER;
+    size_t old;
+    memcpy(&old, raw, sizeof old);
+    raw = current.realloc_fn(current.user_data, raw, size + MEDNER__ALLOC_HEADER);
+    if (raw == NULL)
+        return NULL; /* the old block stays valid, and counted */
+    memcpy(raw, &size, sizeof size);
+    count_bytes(size, old);
+    return raw + MEDNER__ALLOC_HEADER;
 }
 
 void medner__free(void *ptr)
 {
     if (ptr == NULL)
         return;
+    unsigned char *raw = (unsigned char *)ptr - MEDNER__ALLOC_HEADER;
+    size_t size;
+    memcpy(&size, raw, sizeof size);
     atomic_fetch_sub(&live_blocks, 1);
-    current.free_fn(current.user_data, ptr);
+    atomic_fetch_sub(&bytes_used, size);
+    current.free_fn(current.user_data, raw);
 }
 
 char *medner__strndup(const char *s, size_t n)

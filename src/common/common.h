@@ -94,7 +94,7 @@ char *medner__path_join(const char *dir, const char *name);
  * request. 4096 windows per encoder call is far past where batching stops
  * paying on a CPU, and keeps windows x positions x width (2^12 x 2^20 x
  * 2^20 floats) far from overflowing a size_t. */
-#define MEDNER__MAX_THREADS 256u
-#define MEDNER__MAX_BATCH_SIZE 4096u
+#define MEDNER__MAX_THREADS ((unsigned)MEDNER_MAX_THREADS)
+#define MEDNER__MAX_BATCH_SIZE ((unsigned)MEDNER_MAX_BATCH_SIZE)
 
 #endif /* MEDNER_COMMON_H */

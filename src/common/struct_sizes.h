@@ -64,9 +64,9 @@ MEDNER__NO_TAIL_PADDING(medner_encode_params, reserved);
 MEDNER__NO_TAIL_PADDING(medner_window, first_token);
 MEDNER__NO_TAIL_PADDING(medner_encoder_params, reserved2);
 MEDNER__NO_TAIL_PADDING(medner_encoder_info, kernels);
-MEDNER__NO_TAIL_PADDING(medner_decoder_params, n_renames);
+MEDNER__NO_TAIL_PADDING(medner_decoder_params, reserved2);
 MEDNER__NO_TAIL_PADDING(medner_entity, sentence);
-MEDNER__NO_TAIL_PADDING(medner_pipeline_params, reserved3);
+MEDNER__NO_TAIL_PADDING(medner_pipeline_params, tokenizer);
 
 /* Fill a caller's output struct `out` (whose first field is its struct_size)
  * from `full`, a complete struct of this library's version of `full_size`

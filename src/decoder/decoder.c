@@ -187,12 +187,16 @@ int medner_decoder_create(medner_decoder **out, const char *const *labels, size_
                                  "medner_decoder_params");
     if (rc != MEDNER_OK)
         return rc;
-    if (p.reserved != 0 || (unsigned)p.aggregation > MEDNER_AGGREGATION_MAX ||
+    if (p.reserved != 0 || p.reserved2 != 0 ||
+        (p.explicit_fields & ~(MEDNER_DECODER_EXPLICIT_IGNORE_LABELS |
+                               MEDNER_DECODER_EXPLICIT_MIN_SCORE)) != 0 ||
+        (unsigned)p.aggregation > MEDNER_AGGREGATION_MAX ||
         (unsigned)p.decoding > MEDNER_DECODING_CONSTRAINED ||
         (unsigned)p.scheme > MEDNER_SCHEME_BIOES || !(p.min_score >= 0.0 && p.min_score <= 1.0))
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_decoder_params: aggregation, decoding, scheme must be enum "
-                            "values, min_score in [0, 1], reserved 0");
+                            "values, min_score in [0, 1], explicit_fields known MEDNER_DECODER_EXPLICIT_* "
+                            "bits, reserved and reserved2 0");
     if ((p.n_ignore_labels && !p.ignore_labels) || (p.n_keep_labels && !p.keep_labels) ||
         (p.n_renames && (!p.rename_from || !p.rename_to)))
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
@@ -263,9 +267,10 @@ int medner_decoder_create(medner_decoder **out, const char *const *labels, size_
             goto oom;
         /* ignore: on the names before renaming (Hugging Face's ignore_labels);
          * keep: after renaming */
-        const char *const dflt[] = { "O" };
-        const char *const *ign = p.n_ignore_labels ? p.ignore_labels : dflt;
-        size_t n_ign = p.n_ignore_labels ? p.n_ignore_labels : 1;
+        const char *const dflt[] = { MEDNER_DEFAULT_IGNORE_LABEL };
+        bool given = p.n_ignore_labels || (p.explicit_fields & MEDNER_DECODER_EXPLICIT_IGNORE_LABELS);
+        const char *const *ign = given ? p.ignore_labels : dflt;
+        size_t n_ign = given ? p.n_ignore_labels : 1;
         if (in_list(group, ign, n_ign) || (p.n_keep_labels && !in_list(gname, p.keep_labels,
                                                                         p.n_keep_labels)))
             d->name_dropped[li->group_name] = true;

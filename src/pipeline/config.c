@@ -13,16 +13,17 @@
  * Scalars are resolved with the YAML 1.2 core schema: plain `true`/`false`
  * are booleans, plain numbers are numbers, plain `null`/`~`/empty is null,
  * and a quoted scalar is always a string.
+ *
+ * This file is the schema (keys, enumeration words, label lists, what each
+ * key sets, overrides); reading one typed scalar (string, path, integer,
+ * boolean, score, number syntax) is config_values.c's.
  */
-#include <locale.h>
-#include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pipeline/config.h"
-#include "yaml/yaml_reader.h"
+#include "pipeline/config_values.h"
 
 /* ---- enumerations ------------------------------------------------------- */
 
@@ -115,69 +116,10 @@ const char *medner__config_enum_name(const char *key, int value)
     return NULL;
 }
 
-/* ---- numbers ---------------------------------------------------------- */
-
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
-
-/* Value of a MEDNER__YAML_INT scalar; *neg set for a negative non-zero value, *big when
- * the magnitude does not fit in 64 bits. */
-static uint64_t int_value(const char *s, size_t len, int *neg, int *big)
-{
-    unsigned base = 10;
-    size_t i = 0;
-    *neg = 0;
-    *big = 0;
-    if (s[0] == '-' || s[0] == '+')
-        *neg = s[i++] == '-';
-    else if (len > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'x')) {
-        base = s[1] == 'o' ? 8 : 16;
-        i = 2;
-    }
-    uint64_t v = 0;
-    for (; i < len; i++) {
-        char c = s[i];
-        unsigned d = is_digit(c) ? (unsigned)(c - '0')
-                                 : (unsigned)((c | 0x20) - 'a') + 10u;
-        if (v > (UINT64_MAX - d) / base) {
-            *big = 1;
-            v = UINT64_MAX;
-            break;
-        }
-        v = v * base + d;
-    }
-    if (v == 0)
-        *neg = 0;
-    return v;
-}
-
-/* strtod follows LC_NUMERIC; numbers in the file always use '.', so convert
- * in the C locale whatever the host set. */
-static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
-static locale_t c_locale;
-
-static void c_locale_init(void)
-{
-    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-}
-
-static double float_value(const char *s, size_t len)
-{
-    if (len >= 4 && (memcmp(s + len - 4, ".inf", 4) == 0 || memcmp(s + len - 4, ".Inf", 4) == 0 ||
-                     memcmp(s + len - 4, ".INF", 4) == 0))
-        return s[0] == '-' ? -INFINITY : INFINITY;
-    if (len >= 4 && s[len - 4] == '.' && (s[len - 3] | 0x20) == 'n')
-        return NAN;
-    pthread_once(&c_locale_once, c_locale_init);
-    /* libyaml NUL-terminates scalar values; the syntax is already checked */
-    return c_locale ? strtod_l(s, NULL, c_locale) : strtod(s, NULL);
-}
-
 /* ---- the reader --------------------------------------------------------- */
 
 typedef struct reader {
-    medner__yaml_reader y;
-    const char *path;
-    size_t dir_len;            /* bytes of path up to and including the last '/' */
+    medner__cfg_values v;      /* the event reader and the path (config_values.h) */
     medner__config_file *cfg;
     size_t cap_ignore, cap_keep;
     yaml_mark_t *rename_marks; /* where each rename key is, for duplicate reports */
@@ -194,70 +136,7 @@ static const medner__yaml_dialect config_yaml = {
     .describe_styles = 1,
 };
 
-#define cfg_error(r, status, m, ...)                                                           \
-    medner__yaml_error(&(r)->y, (status), (m).line, (m).column, __VA_ARGS__)
-
-/* Next event, which must be a scalar (else a type error). */
-static int expect_scalar(reader *r, yaml_event_t *ev, const char *subject, const char *expected)
-{
-    int rc = medner__yaml_next(&r->y, ev);
-    if (rc != MEDNER_OK)
-        return rc;
-    if (ev->type != YAML_SCALAR_EVENT)
-        return medner__yaml_type_error(&r->y, ev, subject, expected);
-    return MEDNER_OK;
-}
-
-/* A string scalar: quoted, block, or plain that is not null/bool/number.
- * Copied (joined to the file's directory when `is_path` and relative). */
-static int read_string(reader *r, const char *subject, const char *expected, int is_path,
-                       char **out)
-{
-    yaml_event_t ev;
-    int rc = expect_scalar(r, &ev, subject, expected);
-    if (rc != MEDNER_OK)
-        return rc;
-    const char *s = (const char *)ev.data.scalar.value;
-    size_t len = ev.data.scalar.length;
-    if (medner__yaml_scalar_kind(&ev) != MEDNER__YAML_STR || len == 0)
-        return medner__yaml_type_error(&r->y, &ev, subject, expected);
-    if (memchr(s, '\0', len) != NULL) {
-        yaml_mark_t m = ev.start_mark;
-        yaml_event_delete(&ev);
-        return cfg_error(r, MEDNER_E_INVALID_CONFIG, m, "%s must not contain NUL characters",
-                         subject);
-    }
-    size_t pre = is_path && s[0] != '/' ? r->dir_len : 0;
-    char *copy = medner__malloc(pre + len + 1);
-    if (copy != NULL) {
-        memcpy(copy, r->path, pre);
-        memcpy(copy + pre, s, len + 1);
-    }
-    yaml_event_delete(&ev);
-    if (copy == NULL)
-        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", r->path);
-    *out = copy;
-    return MEDNER_OK;
-}
-
-static int read_uint(reader *r, const char *subject, uint32_t min, uint32_t max, uint32_t *out)
-{
-    char expected[64];
-    snprintf(expected, sizeof expected, "an integer in [%u, %u]", min, max);
-    yaml_event_t ev;
-    int rc = expect_scalar(r, &ev, subject, expected);
-    if (rc != MEDNER_OK)
-        return rc;
-    if (medner__yaml_scalar_kind(&ev) != MEDNER__YAML_INT)
-        return medner__yaml_type_error(&r->y, &ev, subject, expected);
-    int neg, big;
-    uint64_t v = int_value((const char *)ev.data.scalar.value, ev.data.scalar.length, &neg, &big);
-    if (neg || big || v < min || v > max)
-        return medner__yaml_type_error(&r->y, &ev, subject, expected);
-    yaml_event_delete(&ev);
-    *out = (uint32_t)v;
-    return MEDNER_OK;
-}
+#define cfg_error(r, status, m, ...) medner__cfg_error(&(r)->v, status, m, __VA_ARGS__)
 
 static int read_enum(reader *r, const char *key, int *out)
 {
@@ -266,74 +145,19 @@ static int read_enum(reader *r, const char *key, int *out)
     snprintf(subject, sizeof subject, "\"%s\"", key);
     snprintf(expected, sizeof expected, "one of %s", e->list);
     yaml_event_t ev;
-    int rc = expect_scalar(r, &ev, subject, expected);
+    int rc = medner__cfg_expect_scalar(&r->v, &ev, subject, expected);
     if (rc != MEDNER_OK)
         return rc;
     if (medner__yaml_scalar_kind(&ev) != MEDNER__YAML_STR ||
         !lookup_word(e, (const char *)ev.data.scalar.value, ev.data.scalar.length, out))
-        return medner__yaml_type_error(&r->y, &ev, subject, expected);
+        return medner__yaml_type_error(&r->v.y, &ev, subject, expected);
     yaml_event_delete(&ev);
     return MEDNER_OK;
-}
-
-static int read_bool(reader *r, const char *subject, medner_switch *out)
-{
-    yaml_event_t ev;
-    int rc = expect_scalar(r, &ev, subject, "true or false");
-    if (rc != MEDNER_OK)
-        return rc;
-    if (medner__yaml_scalar_kind(&ev) != MEDNER__YAML_BOOL)
-        return medner__yaml_type_error(&r->y, &ev, subject, "true or false");
-    *out = (ev.data.scalar.value[0] | 0x20) == 't' ? MEDNER_ON : MEDNER_OFF;
-    yaml_event_delete(&ev);
-    return MEDNER_OK;
-}
-
-static int read_score(reader *r, const char *subject, double *out)
-{
-    const char *expected = "a number in [0, 1]";
-    yaml_event_t ev;
-    int rc = expect_scalar(r, &ev, subject, expected);
-    if (rc != MEDNER_OK)
-        return rc;
-    medner__yaml_kind k = medner__yaml_scalar_kind(&ev);
-    if (k != MEDNER__YAML_INT && k != MEDNER__YAML_FLOAT)
-        return medner__yaml_type_error(&r->y, &ev, subject, expected);
-    const char *s = (const char *)ev.data.scalar.value;
-    size_t len = ev.data.scalar.length;
-    double v;
-    if (k == MEDNER__YAML_INT) {
-        int neg, big;
-        uint64_t u = int_value(s, len, &neg, &big);
-        v = neg ? -1.0 : (double)u;
-    } else {
-        v = float_value(s, len);
-    }
-    if (!(v >= 0.0 && v <= 1.0)) /* also NaN */
-        return medner__yaml_type_error(&r->y, &ev, subject, expected);
-    yaml_event_delete(&ev);
-    *out = v == 0.0 ? 0.0 : v; /* no -0 */
-    return MEDNER_OK;
-}
-
-/* `arr` (capacity *cap, n used) with room for one more element: the same or
- * a moved block, or NULL when out of memory (then `arr` is still valid). */
-static void *grow(void *arr, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap)
-        return arr;
-    size_t want = *cap ? *cap * 2 : 8, bytes;
-    if (medner__mul_size(want, elem, &bytes) != 0)
-        return NULL;
-    void *p = medner__realloc(arr, bytes);
-    if (p != NULL)
-        *cap = want;
-    return p;
 }
 
 static int oom(const reader *r)
 {
-    return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", r->path);
+    return medner__fail(MEDNER_E_OUT_OF_MEMORY, "%s: out of memory", r->v.path);
 }
 
 #define LABEL_NAME "a label name (a non-empty string)"
@@ -346,14 +170,14 @@ static int read_label_list(reader *r, const char *key, char ***items, size_t *n,
     snprintf(item, sizeof item, "an item of \"labels.%s\"", key);
     yaml_event_t ev;
     yaml_mark_t start;
-    int rc = medner__yaml_list_begin(&r->y, subject, "a list of label names", &start);
+    int rc = medner__yaml_list_begin(&r->v.y, subject, "a list of label names", &start);
     if (rc != MEDNER_OK)
         return rc;
-    while ((rc = medner__yaml_list_item(&r->y, &ev)) > 0) {
+    while ((rc = medner__yaml_list_item(&r->v.y, &ev)) > 0) {
         if (ev.type != YAML_SCALAR_EVENT)
-            return medner__yaml_type_error(&r->y, &ev, item, LABEL_NAME);
+            return medner__yaml_type_error(&r->v.y, &ev, item, LABEL_NAME);
         if (medner__yaml_scalar_kind(&ev) != MEDNER__YAML_STR || ev.data.scalar.length == 0)
-            return medner__yaml_type_error(&r->y, &ev, item, LABEL_NAME);
+            return medner__yaml_type_error(&r->v.y, &ev, item, LABEL_NAME);
         if (memchr(ev.data.scalar.value, '\0', ev.data.scalar.length) != NULL) {
             yaml_mark_t m = ev.start_mark;
             yaml_event_delete(&ev);
@@ -362,7 +186,7 @@ static int read_label_list(reader *r, const char *key, char ***items, size_t *n,
         }
         char *s = medner__strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
         yaml_event_delete(&ev);
-        char **grown = s ? grow(*items, cap, *n, sizeof **items) : NULL;
+        char **grown = s ? medner__cfg_grow(*items, cap, *n, sizeof **items) : NULL;
         if (grown == NULL) {
             medner__free(s);
             return oom(r);
@@ -372,11 +196,9 @@ static int read_label_list(reader *r, const char *key, char ***items, size_t *n,
     }
     if (rc < 0)
         return rc;
-    if (*n == 0 && strcmp(key, "ignore") == 0)
-        /* medner_decoder_params cannot express "ignore nothing": a zero
-         * count means the default ["O"]; say so rather than surprise. */
-        return cfg_error(r, MEDNER_E_INVALID_CONFIG, start,
-                         "\"labels.ignore\" must not be empty (leave it out for the default [O])");
+    (void)start;
+    if (strcmp(key, "ignore") == 0) /* [] ignores no label, O included */
+        r->cfg->decoder.explicit_fields |= MEDNER_DECODER_EXPLICIT_IGNORE_LABELS;
     return MEDNER_OK;
 }
 
@@ -385,7 +207,7 @@ static int read_label(reader *r, yaml_event_t *ev, const char *subject, char **o
 {
     if (ev->type != YAML_SCALAR_EVENT || medner__yaml_scalar_kind(ev) != MEDNER__YAML_STR ||
         ev->data.scalar.length == 0)
-        return medner__yaml_type_error(&r->y, ev, subject, LABEL_NAME);
+        return medner__yaml_type_error(&r->v.y, ev, subject, LABEL_NAME);
     if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length) != NULL) {
         yaml_mark_t m = ev->start_mark;
         yaml_event_delete(ev);
@@ -450,30 +272,34 @@ static int read_renames(reader *r)
 {
     medner__config_file *c = r->cfg;
     yaml_event_t ev;
-    int rc = medner__yaml_next(&r->y, &ev);
+    int rc = medner__yaml_next(&r->v.y, &ev);
     if (rc != MEDNER_OK)
         return rc;
     if (ev.type != YAML_MAPPING_START_EVENT)
-        return medner__yaml_type_error(&r->y, &ev, "\"labels.rename\"",
+        return medner__yaml_type_error(&r->v.y, &ev, "\"labels.rename\"",
                                        "a mapping of label names (FROM: TO)");
     yaml_event_delete(&ev);
     size_t cap_from = 0, cap_to = 0, cap_marks = 0;
     for (;;) {
-        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
+        if ((rc = medner__yaml_next(&r->v.y, &ev)) != MEDNER_OK)
             return rc;
         if (ev.type == YAML_MAPPING_END_EVENT) {
             yaml_event_delete(&ev);
             break;
         }
         yaml_mark_t key_mark = ev.start_mark;
-        char **from_arr = grow(c->rename_from, &cap_from, c->n_renames, sizeof *from_arr);
+        char **from_arr =
+            medner__cfg_grow(c->rename_from, &cap_from, c->n_renames, sizeof *from_arr);
         if (from_arr)
             c->rename_from = from_arr;
-        char **to_arr = from_arr ? grow(c->rename_to, &cap_to, c->n_renames, sizeof *to_arr) : NULL;
+        char **to_arr = from_arr ? medner__cfg_grow(c->rename_to, &cap_to, c->n_renames,
+                                                    sizeof *to_arr)
+                                 : NULL;
         if (to_arr)
             c->rename_to = to_arr;
         yaml_mark_t *marks =
-            to_arr ? grow(r->rename_marks, &cap_marks, c->n_renames, sizeof *marks) : NULL;
+            to_arr ? medner__cfg_grow(r->rename_marks, &cap_marks, c->n_renames, sizeof *marks)
+                   : NULL;
         if (marks == NULL) {
             yaml_event_delete(&ev);
             return oom(r);
@@ -485,7 +311,7 @@ static int read_renames(reader *r)
         char subject[96], ex[48];
         medner__yaml_excerpt(ex, sizeof ex, (const unsigned char *)from, strlen(from));
         snprintf(subject, sizeof subject, "the new name of \"%s\" in \"labels.rename\"", ex);
-        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK ||
+        if ((rc = medner__yaml_next(&r->v.y, &ev)) != MEDNER_OK ||
             (rc = read_label(r, &ev, subject, &to)) != MEDNER_OK) {
             medner__free(from);
             return rc;
@@ -504,24 +330,24 @@ static int read_labels(reader *r)
 {
     medner__config_file *c = r->cfg;
     yaml_event_t ev;
-    int rc = medner__yaml_next(&r->y, &ev);
+    int rc = medner__yaml_next(&r->v.y, &ev);
     if (rc != MEDNER_OK)
         return rc;
     if (ev.type != YAML_MAPPING_START_EVENT)
-        return medner__yaml_type_error(&r->y, &ev, "\"labels\"",
+        return medner__yaml_type_error(&r->v.y, &ev, "\"labels\"",
                                        "a mapping with the keys ignore, keep, rename");
     yaml_event_delete(&ev);
     yaml_mark_t seen[3];
     int have[3] = { 0, 0, 0 };
     for (;;) {
-        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
+        if ((rc = medner__yaml_next(&r->v.y, &ev)) != MEDNER_OK)
             return rc;
         if (ev.type == YAML_MAPPING_END_EVENT) {
             yaml_event_delete(&ev);
             return MEDNER_OK;
         }
         if (ev.type != YAML_SCALAR_EVENT)
-            return medner__yaml_type_error(&r->y, &ev, "a key of \"labels\"", "a string");
+            return medner__yaml_type_error(&r->v.y, &ev, "a key of \"labels\"", "a string");
         size_t k = 0;
         while (k < 3 && !(strlen(label_keys[k]) == ev.data.scalar.length &&
                           memcmp(label_keys[k], ev.data.scalar.value, ev.data.scalar.length) == 0))
@@ -579,7 +405,7 @@ static int read_context(reader *r)
     static const char expected[] = "default, on, off or a rule file (a non-empty string)";
     medner__config_file *c = r->cfg;
     char *s = NULL;
-    int rc = read_string(r, "\"context\"", expected, 0, &s);
+    int rc = medner__cfg_read_string(&r->v, "\"context\"", expected, 0, &s);
     if (rc != MEDNER_OK)
         return rc;
     c->set |= MEDNER__CONFIG_HAS_CONTEXT;
@@ -588,13 +414,13 @@ static int read_context(reader *r)
         medner__free(s);
         return MEDNER_OK;
     }
-    size_t pre = s[0] != '/' ? r->dir_len : 0, len = strlen(s);
+    size_t pre = s[0] != '/' ? r->v.dir_len : 0, len = strlen(s);
     char *path = medner__malloc(pre + len + 1);
     if (path == NULL) {
         medner__free(s);
         return oom(r);
     }
-    memcpy(path, r->path, pre);
+    memcpy(path, r->v.path, pre);
     memcpy(path + pre, s, len + 1);
     medner__free(s);
     c->params.context = MEDNER_ON;
@@ -614,10 +440,12 @@ static int read_value(reader *r, int k)
     case T_MODEL:
     case T_BASE:
         c->set |= MEDNER__CONFIG_HAS_MODEL;
-        return read_string(r, subject, "a directory (a non-empty string)", 1, &c->model_dir);
+        return medner__cfg_read_string(&r->v, subject, "a directory (a non-empty string)", 1,
+                                       &c->model_dir);
     case T_ADAPTER:
         c->set |= MEDNER__CONFIG_HAS_ADAPTER;
-        return read_string(r, subject, "a directory (a non-empty string)", 1, &c->adapter_dir);
+        return medner__cfg_read_string(&r->v, subject, "a directory (a non-empty string)", 1,
+                                       &c->adapter_dir);
     case T_AGGREGATION:
         c->set |= MEDNER__CONFIG_HAS_AGGREGATION;
         rc = read_enum(r, top_keys[k], &v);
@@ -640,25 +468,27 @@ static int read_value(reader *r, int k)
         return rc;
     case T_MAX_LENGTH:
         c->set |= MEDNER__CONFIG_HAS_MAX_LENGTH;
-        return read_uint(r, subject, 3, UINT32_MAX, &p->max_length);
+        return medner__cfg_read_uint(&r->v, subject, 3, UINT32_MAX, &p->max_length);
     case T_OVERLAP:
         c->set |= MEDNER__CONFIG_HAS_OVERLAP;
-        return read_uint(r, subject, 0, UINT32_MAX, &p->overlap);
+        p->explicit_fields |= MEDNER_PIPELINE_EXPLICIT_OVERLAP; /* overlap: 0 means none */
+        return medner__cfg_read_uint(&r->v, subject, 0, UINT32_MAX, &p->overlap);
     case T_BATCH_SIZE:
         c->set |= MEDNER__CONFIG_HAS_BATCH_SIZE;
-        return read_uint(r, subject, 1, MEDNER__MAX_BATCH_SIZE, &p->batch_size);
+        return medner__cfg_read_uint(&r->v, subject, 1, MEDNER__MAX_BATCH_SIZE, &p->batch_size);
     case T_THREADS:
         c->set |= MEDNER__CONFIG_HAS_THREADS;
-        return read_uint(r, subject, 1, MEDNER__MAX_THREADS, &p->threads);
+        return medner__cfg_read_uint(&r->v, subject, 1, MEDNER__MAX_THREADS, &p->threads);
     case T_BLAS_THREADS:
         c->set |= MEDNER__CONFIG_HAS_BLAS_THREADS;
-        return read_uint(r, subject, 0, MEDNER__MAX_THREADS, &p->encoder_threads);
+        return medner__cfg_read_uint(&r->v, subject, 0, MEDNER__MAX_THREADS, &p->encoder_threads);
     case T_FIRST_WINDOW_ONLY:
         c->set |= MEDNER__CONFIG_HAS_FIRST_WINDOW_ONLY;
-        return read_bool(r, subject, &p->first_window_only);
+        return medner__cfg_read_bool(&r->v, subject, &p->first_window_only);
     case T_MIN_SCORE:
         c->set |= MEDNER__CONFIG_HAS_MIN_SCORE;
-        return read_score(r, subject, &d->min_score);
+        d->explicit_fields |= MEDNER_DECODER_EXPLICIT_MIN_SCORE;
+        return medner__cfg_read_score(&r->v, subject, &d->min_score);
     case T_CONTEXT:
         return read_context(r);
     case T_PRECISION:
@@ -678,14 +508,14 @@ static int read_top_mapping(reader *r, yaml_mark_t start)
     yaml_event_t ev;
     int rc;
     for (;;) {
-        if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
+        if ((rc = medner__yaml_next(&r->v.y, &ev)) != MEDNER_OK)
             return rc;
         if (ev.type == YAML_MAPPING_END_EVENT) {
             yaml_event_delete(&ev);
             break;
         }
         if (ev.type != YAML_SCALAR_EVENT)
-            return medner__yaml_type_error(&r->y, &ev, "a key", "a string");
+            return medner__yaml_type_error(&r->v.y, &ev, "a key", "a string");
         int k = 0;
         while (k < T_COUNT && !(strlen(top_keys[k]) == ev.data.scalar.length &&
                                 memcmp(top_keys[k], ev.data.scalar.value,
@@ -728,11 +558,11 @@ static int read_config(reader *r)
 {
     yaml_event_t ev;
     yaml_mark_t m;
-    int rc = medner__yaml_next(&r->y, &ev); /* STREAM-START */
+    int rc = medner__yaml_next(&r->v.y, &ev); /* STREAM-START */
     if (rc != MEDNER_OK)
         return rc;
     yaml_event_delete(&ev);
-    if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
+    if ((rc = medner__yaml_next(&r->v.y, &ev)) != MEDNER_OK)
         return rc;
     if (ev.type == YAML_STREAM_END_EVENT) {
         yaml_event_delete(&ev);
@@ -741,7 +571,7 @@ static int read_config(reader *r)
                          "empty configuration (expected a mapping with at least \"model\")");
     }
     yaml_event_delete(&ev); /* DOCUMENT-START */
-    if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
+    if ((rc = medner__yaml_next(&r->v.y, &ev)) != MEDNER_OK)
         return rc;
     if (ev.type == YAML_SCALAR_EVENT && medner__yaml_scalar_kind(&ev) == MEDNER__YAML_NULL) {
         m = ev.start_mark;
@@ -750,15 +580,15 @@ static int read_config(reader *r)
                          "empty configuration (expected a mapping with at least \"model\")");
     }
     if (ev.type != YAML_MAPPING_START_EVENT)
-        return medner__yaml_type_error(&r->y, &ev, "the top level", "a mapping of keys to values");
+        return medner__yaml_type_error(&r->v.y, &ev, "the top level", "a mapping of keys to values");
     m = ev.start_mark;
     yaml_event_delete(&ev);
     if ((rc = read_top_mapping(r, m)) != MEDNER_OK)
         return rc;
-    if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK) /* DOCUMENT-END */
+    if ((rc = medner__yaml_next(&r->v.y, &ev)) != MEDNER_OK) /* DOCUMENT-END */
         return rc;
     yaml_event_delete(&ev);
-    if ((rc = medner__yaml_next(&r->y, &ev)) != MEDNER_OK)
+    if ((rc = medner__yaml_next(&r->v.y, &ev)) != MEDNER_OK)
         return rc;
     m = ev.start_mark;
     int more = ev.type == YAML_DOCUMENT_START_EVENT;
@@ -785,16 +615,16 @@ int medner__config_file_load(medner__config_file *out, const char *path)
     cfg.decoder.struct_size = sizeof cfg.decoder;
     reader r;
     memset(&r, 0, sizeof r);
-    r.path = path;
+    r.v.path = path;
     r.cfg = &cfg;
-    medner__yaml_init(&r.y, &config_yaml, path, text, len);
+    medner__yaml_init(&r.v.y, &config_yaml, path, text, len);
     const char *slash = strrchr(path, '/');
-    r.dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+    r.v.dir_len = slash ? (size_t)(slash - path) + 1 : 0;
 
-    rc = medner__yaml_open(&r.y);
+    rc = medner__yaml_open(&r.v.y);
     if (rc == MEDNER_OK) {
         rc = read_config(&r);
-        medner__yaml_close(&r.y);
+        medner__yaml_close(&r.v.y);
     }
     medner__free(r.rename_marks);
     medner__free(text);
@@ -862,7 +692,8 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
         (rc = medner__params_copy(&od, sizeof od, o.decoder, MEDNER__SIZE_V0_1_DECODER_PARAMS,
                                   "medner_decoder_params")) != MEDNER_OK)
         return rc;
-    if (o.reserved != 0 || o.reserved2 != 0 || o.reserved3 != 0 || od.reserved != 0)
+    if (o.reserved != 0 || o.reserved2 != 0 || o.reserved3 != 0 || od.reserved != 0 ||
+        o.reserved4 != 0 || od.reserved2 != 0)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "overrides: the reserved fields must be zero");
     if ((od.n_ignore_labels && !od.ignore_labels) || (od.n_keep_labels && !od.keep_labels) ||
@@ -873,7 +704,14 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
     if (o.model_dir) dst->model_dir = o.model_dir;
     if (o.adapter_dir) dst->adapter_dir = o.adapter_dir;
     if (o.max_length) dst->max_length = o.max_length;
-    if (o.overlap) dst->overlap = o.overlap;
+    if (o.overlap || (o.explicit_fields & MEDNER_PIPELINE_EXPLICIT_OVERLAP)) {
+        dst->overlap = o.overlap;
+        dst->explicit_fields |= o.explicit_fields & MEDNER_PIPELINE_EXPLICIT_OVERLAP;
+    }
+    if (o.progress) dst->progress = o.progress;
+    if (o.abort_callback) dst->abort_callback = o.abort_callback;
+    if (o.callback_user_data) dst->callback_user_data = o.callback_user_data;
+    if (o.tokenizer) dst->tokenizer = o.tokenizer;
     if (o.batch_size) dst->batch_size = o.batch_size;
     if (o.threads) dst->threads = o.threads;
     if (o.merge) dst->merge = o.merge;
@@ -886,11 +724,14 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
     if (od.aggregation) dst_decoder->aggregation = od.aggregation;
     if (od.decoding) dst_decoder->decoding = od.decoding;
     if (od.scheme) dst_decoder->scheme = od.scheme;
-    if (od.min_score != 0.0) dst_decoder->min_score = od.min_score;
-    if (od.ignore_labels || od.n_ignore_labels) {
+    if (od.min_score != 0.0 || (od.explicit_fields & MEDNER_DECODER_EXPLICIT_MIN_SCORE))
+        dst_decoder->min_score = od.min_score;
+    if (od.ignore_labels || od.n_ignore_labels ||
+        (od.explicit_fields & MEDNER_DECODER_EXPLICIT_IGNORE_LABELS)) {
         dst_decoder->ignore_labels = od.ignore_labels;
         dst_decoder->n_ignore_labels = od.n_ignore_labels;
     }
+    dst_decoder->explicit_fields |= od.explicit_fields;
     if (od.keep_labels || od.n_keep_labels) {
         dst_decoder->keep_labels = od.keep_labels;
         dst_decoder->n_keep_labels = od.n_keep_labels;

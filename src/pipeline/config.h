@@ -15,9 +15,9 @@
  * MEDNER_E_LIMIT. (A valid configuration never nests deeper than 3.) */
 #define MEDNER__CONFIG_MAX_DEPTH 32
 
-/* Bits of medner__config_file.set: which keys the file gave. Lets a caller
- * tell `overlap: 0` (or `encoder_threads: 0`) from an absent key, since zero
- * means "default" in the params structs. */
+/* Bits of medner__config_file.set: which keys the file gave (an explicit
+ * zero that the params structs can express is also in their
+ * explicit_fields). */
 enum {
     MEDNER__CONFIG_HAS_MODEL = 1u << 0,       /* `model` or `base` */
     MEDNER__CONFIG_HAS_ADAPTER = 1u << 1,
@@ -49,8 +49,10 @@ enum {
  * Conventions the file maps onto:
  * - a key absent from the file leaves its field zero (the default);
  * - `first_window_only: true/false` gives MEDNER_ON/MEDNER_OFF;
- * - label arrays are NULL when empty; `labels: {ignore: []}` is refused,
- *   since a zero n_ignore_labels means the default {"O"};
+ * - label arrays are NULL when empty; `labels: {ignore: []}` sets
+ *   MEDNER_DECODER_EXPLICIT_IGNORE_LABELS (ignore no label), `overlap` sets
+ *   MEDNER_PIPELINE_EXPLICIT_OVERLAP (so `overlap: 0` means none) and
+ *   `min_score` MEDNER_DECODER_EXPLICIT_MIN_SCORE;
  * - relative `model`/`base`/`adapter` paths are already joined to the
  *   directory of the file;
  * - `context: default | on` gives MEDNER_ON with the built-in rules,
@@ -115,8 +117,11 @@ void medner__config_file_release(medner__config_file *cfg);
  *         struct_size in overrides or overrides->decoder, non-zero reserved
  *         fields, a NULL array with a non-zero count). On failure dst and
  *         dst_decoder are untouched.
- * Note: a zero field cannot override (0 means "default"), so e.g. a file's
- * `min_score: 0.5` cannot be lowered to 0 through overrides.
+ * A zero field overrides only with its explicit_fields bit (0 otherwise
+ * means "default"): MEDNER_PIPELINE_EXPLICIT_OVERLAP,
+ * MEDNER_DECODER_EXPLICIT_MIN_SCORE (a file's `min_score: 0.5` lowered to
+ * 0), MEDNER_DECODER_EXPLICIT_IGNORE_LABELS (ignore no label). The
+ * callbacks and the tokenizer options override when non-NULL.
  */
 int medner__config_apply_overrides(medner_pipeline_params *dst,
                                    medner_decoder_params *dst_decoder,

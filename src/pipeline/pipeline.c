@@ -20,6 +20,7 @@
  * its final entities, over the whole text (also for a segmented one), so
  * sentence indices and offsets are those of the whole text.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "context/context.h"
@@ -47,6 +48,7 @@ struct medner_pipeline {
     uint32_t *token_cplen;         /* code points of each vocabulary string */
     int32_t unk_id;
     char *context_rules;           /* copy of params.context_rules */
+    medner_tokenizer_params tparams; /* effective tokenizer options (strings: the tokenizer's) */
     medner_context_rules *rules;   /* loaded when context runs, else NULL */
 };
 
@@ -208,11 +210,13 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
     if (pp.reserved != 0 || (unsigned)pp.merge > MEDNER_MERGE_CENTER ||
         (unsigned)pp.first_window_only > MEDNER_OFF || (pp.max_length && pp.max_length < 3) ||
         (unsigned)pp.context > MEDNER_OFF || pp.reserved2 != 0 ||
-        (unsigned)pp.precision > MEDNER_PRECISION_AUTO || pp.reserved3 != 0)
+        (unsigned)pp.precision > MEDNER_PRECISION_AUTO || pp.reserved3 != 0 ||
+        pp.reserved4 != 0 || (pp.explicit_fields & ~MEDNER_PIPELINE_EXPLICIT_OVERLAP) != 0)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_pipeline_params: merge, first_window_only, context and "
-                            "precision must be enum values, max_length >= 3 when set, reserved, "
-                            "reserved2 and reserved3 0");
+                            "precision must be enum values, max_length >= 3 when set, "
+                            "explicit_fields known MEDNER_PIPELINE_EXPLICIT_* bits, reserved, "
+                            "reserved2, reserved3 and reserved4 0");
     if (pp.batch_size > MEDNER__MAX_BATCH_SIZE || pp.threads > MEDNER__MAX_THREADS ||
         pp.encoder_threads > MEDNER__MAX_THREADS)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
@@ -240,7 +244,7 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
     const char *tok_dir = pp.model_dir;
     if (pp.adapter_dir != NULL && (rc = tokenizer_dir(pp.model_dir, pp.adapter_dir, &tok_dir)))
         goto fail;
-    if ((rc = medner_tokenizer_load(&p->tok, tok_dir, NULL)) != MEDNER_OK ||
+    if ((rc = medner_tokenizer_load(&p->tok, tok_dir, pp.tokenizer)) != MEDNER_OK ||
         (rc = medner_encoder_load(&p->enc, pp.model_dir, &ep)) != MEDNER_OK)
         goto fail;
     medner_encoder_info info = MEDNER_ENCODER_INFO_INIT;
@@ -295,6 +299,8 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
     /* effective options */
     medner_tokenizer_params tp = MEDNER_TOKENIZER_PARAMS_INIT;
     medner_tokenizer_get_params(p->tok, &tp);
+    p->tparams = tp;
+    pp.tokenizer = &p->tparams;
     uint32_t limit = (uint32_t)(info.max_positions < tp.model_max_length ? info.max_positions
                                                                           : tp.model_max_length);
     if (pp.max_length == 0)
@@ -305,20 +311,22 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
                           "positions", pp.max_length, info.max_positions);
         goto fail;
     }
-    if (pp.overlap == 0 && params->overlap == 0)
-        pp.overlap = 128;
+    int explicit_overlap = (pp.explicit_fields & MEDNER_PIPELINE_EXPLICIT_OVERLAP) != 0;
+    if (pp.overlap == 0 && !explicit_overlap)
+        pp.overlap = MEDNER_DEFAULT_OVERLAP;
     if (pp.overlap >= pp.max_length - 2)
         pp.overlap = pp.max_length > 3 ? (pp.max_length - 2) / 2 : 0;
-    if (params->overlap != 0 && params->overlap != pp.overlap) {
+    if ((params->overlap != 0 || explicit_overlap) && params->overlap != pp.overlap) {
         rc = medner__fail(MEDNER_E_INVALID_ARGUMENT,
                           "medner_pipeline_params: overlap %u must be less than max_length %u "
                           "minus 2", params->overlap, pp.max_length);
         goto fail;
     }
     if (pp.batch_size == 0)
-        pp.batch_size = 8;
+        pp.batch_size = MEDNER_DEFAULT_BATCH_SIZE;
     if (pp.threads == 0)
-        pp.threads = 1;
+        pp.threads = MEDNER_DEFAULT_THREADS;
+    pp.explicit_fields |= MEDNER_PIPELINE_EXPLICIT_OVERLAP; /* the effective value, 0 too */
     if (pp.merge == MEDNER_MERGE_DEFAULT)
         pp.merge = MEDNER_MERGE_CENTER;
     if (pp.first_window_only == MEDNER_DEFAULT)
@@ -395,7 +403,14 @@ static uint8_t is_subword(const medner_pipeline *p, int32_t id, const char *text
 {
     if (id == p->unk_id)
         return 0;
-    return p->token_cplen[id] != count_codepoints(text + b, e - b);
+    uint32_t cplen;
+    if (p->token_cplen != NULL) {
+        cplen = p->token_cplen[id];
+    } else { /* medner_decoder_decode(): no table, the string's length */
+        const char *t = medner_tokenizer_id_to_token(p->tok, id);
+        cplen = t ? count_codepoints(t, strlen(t)) : 0;
+    }
+    return cplen != count_codepoints(text + b, e - b);
 }
 
 /* Decode one window on its own (MERGE_HF / first window only). */
@@ -443,6 +458,8 @@ static void keep_centered(const medner_pipeline *p, doc_state *d, const medner_w
     }
 }
 
+static int alloc_centered(const medner_pipeline *p, doc_state *d, size_t index);
+
 static int prepare_doc(const medner_pipeline *p, doc_state *d, const char *text, size_t len,
                        size_t index)
 {
@@ -456,6 +473,12 @@ static int prepare_doc(const medner_pipeline *p, doc_state *d, const char *text,
         return rc;
     d->n_windows = p->params.first_window_only == MEDNER_ON ? 1 : medner_encoding_num_windows(d->enc);
     d->n_tokens = medner_encoding_num_tokens(d->enc);
+    return alloc_centered(p, d, index);
+}
+
+/* MERGE_CENTER over every window: the whole-text buffers. */
+static int alloc_centered(const medner_pipeline *p, doc_state *d, size_t index)
+{
     if (p->params.merge == MEDNER_MERGE_CENTER && p->params.first_window_only != MEDNER_ON) {
         size_t n = d->n_tokens ? d->n_tokens : 1, bytes;
         if (medner__mul_size(n, p->n_labels * sizeof(float), &bytes) != 0)
@@ -488,6 +511,27 @@ static int finish_ents(const medner_pipeline *p, doc_state *d)
     return rc == MEDNER_OK ? rc : medner__fail(rc, "pipeline: out of memory");
 }
 
+/* One annotate call: where it stands (for the progress callback) and the
+ * index of its first text in the caller's array (for messages). */
+typedef struct call_state {
+    medner_progress pr;
+    size_t base;
+} call_state;
+
+/* Ask the abort callback (before each batch and segment). */
+static int check_abort(const medner_pipeline *p)
+{
+    if (p->params.abort_callback != NULL && p->params.abort_callback(p->params.callback_user_data))
+        return medner__fail(MEDNER_E_CANCELLED, "annotate: stopped by the abort callback");
+    return MEDNER_OK;
+}
+
+static void report(const medner_pipeline *p, const call_state *cs)
+{
+    if (p->params.progress != NULL)
+        p->params.progress(&cs->pr, p->params.callback_user_data);
+}
+
 /* A prepared document during a call: its state, its text, the next of its
  * windows to queue and the number of its windows already run. */
 typedef struct slot {
@@ -518,9 +562,14 @@ static void queue_window(slot *slots, size_t k, const batch_bufs *bb, size_t nb)
 /* Run the nb queued windows through the encoder and hand each window's
  * logits to its document. */
 static int run_batch(const medner_pipeline *p, medner_context *ctx, slot *slots,
-                     const batch_bufs *bb, size_t nb)
+                     const batch_bufs *bb, size_t nb, call_state *cs)
 {
-    int rc = medner_encoder_run(ctx, bb->ids, NULL, bb->wl, nb);
+    int rc = check_abort(p);
+    if (rc != MEDNER_OK)
+        return rc;
+    rc = medner_encoder_run(ctx, bb->ids, NULL, bb->wl, nb);
+    if (rc == MEDNER_OK)
+        cs->pr.windows_done += nb;
     for (size_t b = 0; b < nb && rc == MEDNER_OK; b++) {
         slot *x = &slots[bb->jobs[b].doc];
         medner_window w = MEDNER_WINDOW_INIT;
@@ -538,7 +587,7 @@ static int run_batch(const medner_pipeline *p, medner_context *ctx, slot *slots,
 /* Run every window of the prepared slots[0, n) batch_size at a time, in
  * order, and complete each document's entity list. */
 static int run_docs(const medner_pipeline *p, medner_context *ctx, slot *slots, size_t n,
-                    const batch_bufs *bb)
+                    const batch_bufs *bb, call_state *cs)
 {
     size_t B = p->params.batch_size, k = 0;
     int rc = MEDNER_OK;
@@ -552,7 +601,7 @@ static int run_docs(const medner_pipeline *p, medner_context *ctx, slot *slots, 
         }
         if (nb == 0)
             break;
-        rc = run_batch(p, ctx, slots, bb, nb);
+        rc = run_batch(p, ctx, slots, bb, nb, cs);
     }
     for (size_t i = 0; i < n && rc == MEDNER_OK; i++)
         rc = finish_ents(p, &slots[i].d);
@@ -592,7 +641,7 @@ static int apply_context(const medner_pipeline *p, medner_entities *e, const cha
 
 static int annotate_short(medner_entities **res, const medner_pipeline *p, medner_context *ctx,
                           const char *const *texts, const size_t *lens, size_t n, slot *slots,
-                          const batch_bufs *bb)
+                          const batch_bufs *bb, call_state *cs)
 {
     size_t B = p->params.batch_size, cap = B + 1, n_slots = 0, next_text = 0;
     bool none = medner__decoder_aggregation(p->dec) == MEDNER_AGGREGATION_NONE;
@@ -610,7 +659,8 @@ static int annotate_short(medner_entities **res, const medner_pipeline *p, medne
                 memset(x, 0, sizeof *x);
                 x->text = texts[next_text] ? texts[next_text] : "";
                 x->index = next_text++;
-                if ((rc = prepare_doc(p, &x->d, x->text, lens[x->index], x->index)) != MEDNER_OK)
+                if ((rc = prepare_doc(p, &x->d, x->text, lens[x->index], cs->base + x->index)) !=
+                    MEDNER_OK)
                     goto done;
             }
             if (slots[k].next >= slots[k].d.n_windows)
@@ -618,7 +668,7 @@ static int annotate_short(medner_entities **res, const medner_pipeline *p, medne
             else
                 queue_window(slots, k, bb, nb++);
         }
-        if (nb > 0 && (rc = run_batch(p, ctx, slots, bb, nb)) != MEDNER_OK)
+        if (nb > 0 && (rc = run_batch(p, ctx, slots, bb, nb, cs)) != MEDNER_OK)
             goto done;
         /* windows are queued in text order, so the finished texts are a prefix */
         size_t f = 0;
@@ -631,9 +681,13 @@ static int annotate_short(medner_entities **res, const medner_pipeline *p, medne
                 goto done;
             doc_release(&x->d);
             memset(&x->d, 0, sizeof x->d);
+            cs->pr.texts_done++;
+            cs->pr.bytes_done += lens[x->index];
         }
         memmove(slots, slots + f, (n_slots - f) * sizeof *slots);
         n_slots -= f;
+        if (nb > 0 || f > 0)
+            report(p, cs);
         if (nb == 0 && f == 0)
             break; /* nothing queued, nothing finished: every text is done */
     }
@@ -672,26 +726,28 @@ static size_t segment_end(const char *text, size_t pos, size_t len)
  * working memory is bounded by one segment whatever the text's length. */
 static int annotate_segmented(medner_entities **out, const medner_pipeline *p,
                               medner_context *ctx, const char *text, size_t len, size_t index,
-                              const batch_bufs *bb)
+                              const batch_bufs *bb, call_state *cs)
 {
     medner__entlist all = { NULL, 0, 0 };
     size_t pos = 0, tokens = 0;
     int rc = MEDNER_OK;
     while (pos < len && rc == MEDNER_OK) {
         size_t end = segment_end(text, pos, len);
+        if ((rc = check_abort(p)) != MEDNER_OK)
+            break;
         slot sl;
         memset(&sl, 0, sizeof sl);
         doc_state *dp = &sl.d;
         sl.text = text + pos;
         sl.index = index;
-        rc = prepare_doc(p, dp, sl.text, end - pos, index);
+        rc = prepare_doc(p, dp, sl.text, end - pos, cs->base + index);
         if (rc == MEDNER_E_INVALID_UTF8) /* its byte offset is relative to the segment */
             rc = medner__fail(rc, "%s (in the segment that starts at byte %zu)",
                               medner_last_error(), pos);
         /* first_window_only: only the first segment is run; the others are
          * only tokenized, so that the result counts the text's tokens */
         if (rc == MEDNER_OK && (pos == 0 || p->params.first_window_only != MEDNER_ON))
-            rc = run_docs(p, ctx, &sl, 1, bb);
+            rc = run_docs(p, ctx, &sl, 1, bb, cs);
         for (size_t k = 0; k < dp->ents.n && rc == MEDNER_OK; k++) {
             medner__ent e = dp->ents.items[k];
             e.begin += pos;
@@ -702,6 +758,10 @@ static int annotate_segmented(medner_entities **out, const medner_pipeline *p,
         }
         tokens += dp->n_tokens;
         doc_release(dp);
+        if (rc == MEDNER_OK) {
+            cs->pr.bytes_done += end - pos;
+            report(p, cs);
+        }
         pos = end;
     }
     if (rc == MEDNER_OK)
@@ -709,7 +769,53 @@ static int annotate_segmented(medner_entities **out, const medner_pipeline *p,
                                      medner__decoder_aggregation(p->dec) == MEDNER_AGGREGATION_NONE);
     if (rc == MEDNER_OK)
         rc = apply_context(p, *out, text, len); /* on failure the caller frees *out */
+    if (rc == MEDNER_OK) {
+        cs->pr.texts_done++;
+        report(p, cs);
+    }
     medner__entlist_release(&all);
+    return rc;
+}
+
+/* All or nothing over texts[0, n) (arguments checked by the caller); texts
+ * are numbered from `base` in messages. */
+static int annotate_all(medner_entities **out, const medner_pipeline *p, medner_context *ctx,
+                        const char *const *texts, const size_t *lens, size_t n, size_t base)
+{
+    call_state cs;
+    memset(&cs, 0, sizeof cs);
+    cs.pr.struct_size = sizeof cs.pr;
+    cs.pr.n_texts = n;
+    cs.base = base;
+    for (size_t i = 0; i < n; i++)
+        cs.pr.total_bytes += lens[i];
+    medner_entities **res = medner__calloc(n, sizeof *res);
+    size_t B = p->params.batch_size;
+    slot *slots = medner__malloc((B + 1) * sizeof *slots);
+    batch_bufs bb = { medner__malloc(B * sizeof *bb.jobs), medner__malloc(B * sizeof *bb.ids),
+                      medner__malloc(B * sizeof *bb.wl) };
+    int rc = MEDNER_OK;
+    if (!res || !slots || !bb.jobs || !bb.ids || !bb.wl) {
+        rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+        goto done;
+    }
+    /* texts up to MEDNER__SEGMENT_BYTES: windows batched across texts */
+    rc = annotate_short(res, p, ctx, texts, lens, n, slots, &bb, &cs);
+    /* longer texts: one at a time, segment by segment */
+    for (size_t i = 0; i < n && rc == MEDNER_OK; i++)
+        if (lens[i] > MEDNER__SEGMENT_BYTES)
+            rc = annotate_segmented(&res[i], p, ctx, texts[i], lens[i], i, &bb, &cs);
+    if (rc == MEDNER_OK)
+        memcpy(out, res, n * sizeof *res);
+    else
+        for (size_t i = 0; i < n; i++)
+            medner_entities_free(res[i]);
+done:
+    medner__free(res);
+    medner__free(slots);
+    medner__free(bb.jobs);
+    medner__free(bb.ids);
+    medner__free(bb.wl);
     return rc;
 }
 
@@ -724,34 +830,179 @@ int medner_pipeline_annotate(medner_entities **out, const medner_pipeline *p, me
     for (size_t i = 0; i < n; i++)
         if (texts[i] == NULL && lens[i] > 0)
             return medner__fail(MEDNER_E_INVALID_ARGUMENT, "text %zu is NULL", i);
-    medner_entities **res = medner__calloc(n, sizeof *res);
-    size_t B = p->params.batch_size;
-    slot *slots = medner__malloc((B + 1) * sizeof *slots);
-    batch_bufs bb = { medner__malloc(B * sizeof *bb.jobs), medner__malloc(B * sizeof *bb.ids),
-                      medner__malloc(B * sizeof *bb.wl) };
-    int rc = MEDNER_OK;
-    if (!res || !slots || !bb.jobs || !bb.ids || !bb.wl) {
-        rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
-        goto done;
+    return annotate_all(out, p, ctx, texts, lens, n, 0);
+}
+
+int medner_pipeline_annotate_each(medner_entities **out, int *status, size_t *first_failed,
+                                  const medner_pipeline *p, medner_context *ctx,
+                                  const char *const *texts, const size_t *lens, size_t n)
+{
+    if (out == NULL || status == NULL || first_failed == NULL || p == NULL || ctx == NULL ||
+        (n > 0 && (texts == NULL || lens == NULL)))
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_pipeline_annotate_each: NULL argument");
+    char first_msg[256] = "";
+    size_t first = SIZE_MAX, n_ok = 0;
+    /* texts that fail on their own (NULL, invalid UTF-8) are found first */
+    for (size_t i = 0; i < n; i++) {
+        size_t bad = 0;
+        out[i] = NULL;
+        if (texts[i] == NULL && lens[i] > 0)
+            status[i] = medner__fail(MEDNER_E_INVALID_ARGUMENT, "text %zu is NULL", i);
+        else if (medner_utf8_validate(texts[i], lens[i], &bad) != MEDNER_OK)
+            status[i] = medner__fail(MEDNER_E_INVALID_UTF8,
+                                     "text %zu: invalid UTF-8 at byte offset %zu", i, bad);
+        else
+            status[i] = MEDNER_OK, n_ok++;
+        if (status[i] != MEDNER_OK && first == SIZE_MAX) {
+            first = i;
+            snprintf(first_msg, sizeof first_msg, "%s", medner_last_error());
+        }
     }
-    /* texts up to MEDNER__SEGMENT_BYTES: windows batched across texts */
-    rc = annotate_short(res, p, ctx, texts, lens, n, slots, &bb);
-    /* longer texts: one at a time, segment by segment */
-    for (size_t i = 0; i < n && rc == MEDNER_OK; i++)
-        if (lens[i] > MEDNER__SEGMENT_BYTES)
-            rc = annotate_segmented(&res[i], p, ctx, texts[i], lens[i], i, &bb);
+    /* the others in one batched call; if it fails (memory, a limit), text by
+     * text, so that each gets its own status (results do not depend on the
+     * batch: test_batching_does_not_change_results) */
+    int rc = MEDNER_OK;
+    if (n_ok > 0) {
+        const char **t = medner__malloc(n_ok * sizeof *t);
+        size_t *l = medner__malloc(n_ok * sizeof *l);
+        medner_entities **r = medner__malloc(n_ok * sizeof *r);
+        if (t == NULL || l == NULL || r == NULL) {
+            rc = medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+        } else {
+            for (size_t i = 0, k = 0; i < n; i++)
+                if (status[i] == MEDNER_OK)
+                    t[k] = texts[i], l[k++] = lens[i];
+            rc = annotate_all(r, p, ctx, t, l, n_ok, 0);
+            for (size_t i = 0, k = 0; rc == MEDNER_OK && i < n; i++)
+                if (status[i] == MEDNER_OK)
+                    out[i] = r[k++];
+        }
+        medner__free(t);
+        medner__free(l);
+        medner__free(r);
+    }
+    if (rc == MEDNER_E_CANCELLED)
+        return rc; /* the whole call stopped: nothing is returned */
+    if (rc != MEDNER_OK) {
+        for (size_t i = 0; i < n; i++) {
+            if (status[i] != MEDNER_OK)
+                continue;
+            status[i] = annotate_all(&out[i], p, ctx, &texts[i], &lens[i], 1, i);
+            if (status[i] == MEDNER_E_CANCELLED) {
+                for (size_t j = 0; j <= i; j++) {
+                    medner_entities_free(out[j]);
+                    out[j] = NULL;
+                }
+                return MEDNER_E_CANCELLED;
+            }
+            if (status[i] != MEDNER_OK && i < first) {
+                first = i;
+                snprintf(first_msg, sizeof first_msg, "%s", medner_last_error());
+            }
+        }
+    }
+    *first_failed = first;
+    if (first != SIZE_MAX) /* the detail of the first failed text */
+        medner__fail(status[first], "%s", first_msg);
+    return MEDNER_OK;
+}
+
+/* ---- decoding an integrator's logits ----------------------------------- */
+
+int medner_decoder_decode(medner_entities **out, const medner_decoder *decoder,
+                          const medner_tokenizer *tokenizer, const medner_encoding *encoding,
+                          const float *const *window_logits, size_t n_windows, medner_merge merge,
+                          const char *text, size_t len)
+{
+    if (out == NULL || decoder == NULL || tokenizer == NULL || encoding == NULL ||
+        window_logits == NULL || (text == NULL && len > 0))
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_decoder_decode: NULL argument");
+    size_t total = medner_encoding_num_windows(encoding);
+    if (n_windows == 0 || n_windows > total || (unsigned)merge > MEDNER_MERGE_CENTER)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_decoder_decode: n_windows %zu: expected 1 to %zu (the "
+                            "encoding's windows); merge must be a medner_merge value",
+                            n_windows, total);
+    size_t bad = 0;
+    if (medner_utf8_validate(text, len, &bad) != MEDNER_OK)
+        return medner__fail(MEDNER_E_INVALID_UTF8,
+                            "medner_decoder_decode: invalid UTF-8 at byte offset %zu", bad);
+    if (text == NULL)
+        text = "";
+    size_t vocab = medner_tokenizer_vocab_size(tokenizer);
+    /* the encoding must be of this text and tokenizer, with [CLS]/[SEP] */
+    for (size_t w = 0; w < n_windows; w++) {
+        medner_window win = MEDNER_WINDOW_INIT;
+        medner_encoding_window(encoding, w, &win);
+        if (window_logits[w] == NULL)
+            return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                "medner_decoder_decode: window_logits[%zu] is NULL", w);
+        if (win.length < 2 || !win.special_mask[0] || !win.special_mask[win.length - 1])
+            return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                "medner_decoder_decode: window %zu does not start with [CLS] "
+                                "and end with [SEP] (encode with special tokens on)", w);
+        for (size_t k = 0; k < win.length; k++) {
+            if (win.ids[k] < 0 || (size_t)win.ids[k] >= vocab)
+                return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                    "medner_decoder_decode: window %zu token %zu: id %d is not "
+                                    "in the tokenizer's vocabulary of %zu (another tokenizer?)",
+                                    w, k, (int)win.ids[k], vocab);
+            if (win.offsets[2 * k + 1] > len || win.offsets[2 * k] > win.offsets[2 * k + 1])
+                return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                                    "medner_decoder_decode: window %zu token %zu: offsets "
+                                    "[%zu, %zu) are not inside the text of %zu bytes (another "
+                                    "text?)", w, k, win.offsets[2 * k], win.offsets[2 * k + 1],
+                                    len);
+        }
+    }
+    /* the pipeline's own decoding, on a pipeline that has only a decoder */
+    medner_pipeline tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.dec = (medner_decoder *)decoder;
+    tmp.tok = (medner_tokenizer *)tokenizer;
+    tmp.n_labels = medner__decoder_n_labels(decoder);
+    tmp.unk_id = medner_tokenizer_special_id(tokenizer, MEDNER_TOKEN_UNK);
+    tmp.params.merge = merge == MEDNER_MERGE_DEFAULT ? MEDNER_MERGE_CENTER : merge;
+    tmp.params.first_window_only = n_windows < total ? MEDNER_ON : MEDNER_OFF;
+    doc_state d;
+    memset(&d, 0, sizeof d);
+    d.enc = (medner_encoding *)encoding; /* borrowed: not freed below */
+    d.n_windows = n_windows;
+    d.n_tokens = medner_encoding_num_tokens(encoding);
+    int rc = alloc_centered(&tmp, &d, 0);
+    for (size_t w = 0; w < n_windows && rc == MEDNER_OK; w++) {
+        medner_window win = MEDNER_WINDOW_INIT;
+        medner_encoding_window(encoding, w, &win);
+        if (d.logits)
+            keep_centered(&tmp, &d, &win, window_logits[w], text);
+        else if ((rc = decode_window(&tmp, &d, &win, window_logits[w], text)) != MEDNER_OK)
+            rc = medner__fail(rc, "medner_decoder_decode: out of memory");
+    }
     if (rc == MEDNER_OK)
-        memcpy(out, res, n * sizeof *res);
-    else
-        for (size_t i = 0; i < n; i++)
-            medner_entities_free(res[i]);
-done:
-    medner__free(res);
-    medner__free(slots);
-    medner__free(bb.jobs);
-    medner__free(bb.ids);
-    medner__free(bb.wl);
+        rc = finish_ents(&tmp, &d);
+    if (rc == MEDNER_OK)
+        rc = medner__entities_create(out, decoder, &d.ents, text, len, d.n_tokens,
+                                     medner__decoder_aggregation(decoder) ==
+                                         MEDNER_AGGREGATION_NONE);
+    d.enc = NULL;
+    doc_release(&d);
     return rc;
+}
+
+size_t medner_decoder_num_labels(const medner_decoder *decoder)
+{
+    return decoder ? medner__decoder_n_labels(decoder) : 0;
+}
+
+const medner_tokenizer *medner_pipeline_tokenizer(const medner_pipeline *p)
+{
+    return p ? p->tok : NULL;
+}
+
+const medner_decoder *medner_pipeline_decoder(const medner_pipeline *p)
+{
+    return p ? p->dec : NULL;
 }
 
 int medner_pipeline_load_config(medner_pipeline **out, const char *config_path,

@@ -114,14 +114,14 @@ int medner__tokenizer_finish(medner_tokenizer *t, const medner__tok_options *o,
     t->chinese_chars = cjk;
     t->clean_text = clean;
     t->max_chars_per_word = p.max_input_chars_per_word ? p.max_input_chars_per_word
-                            : o->max_chars_per_word ? o->max_chars_per_word : 100;
+                            : o->max_chars_per_word ? o->max_chars_per_word : MEDNER_DEFAULT_MAX_INPUT_CHARS_PER_WORD;
     if (p.model_max_length != 0 && p.model_max_length < MEDNER__MIN_MAX_LENGTH)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_tokenizer_params: model_max_length %u leaves no room for "
                             "[CLS], [SEP] and a token (0 for the default, or %u or more)",
                             p.model_max_length, MEDNER__MIN_MAX_LENGTH);
     t->model_max_length = p.model_max_length ? p.model_max_length
-                          : o->model_max_length ? o->model_max_length : 512;
+                          : o->model_max_length ? o->model_max_length : MEDNER_DEFAULT_MODEL_MAX_LENGTH;
     const char *prefix = o->prefix ? o->prefix : "##";
     t->prefix = medner__strndup(prefix, strlen(prefix));
     if (t->prefix == NULL)

@@ -78,9 +78,18 @@ static void test_read_file_refuses_non_regular(void **state)
 static void test_version(void **state)
 {
     (void)state;
-    assert_string_equal(medner_version(), MEDNER_VERSION_STRING);
-    assert_int_equal(medner_version_number(), MEDNER_VERSION_NUMBER);
-    assert_int_equal(MEDNER_VERSION_NUMBER, 100);
+    /* Independent sources: the numeric macros, and the Makefile's VERSION
+     * (the library file name libmedner.so.$(VERSION); passed as
+     * -DMEDNER_MAKE_VERSION by TEST_CFLAGS). */
+    char from_macros[32];
+    snprintf(from_macros, sizeof from_macros, "%d.%d.%d", MEDNER_VERSION_MAJOR,
+             MEDNER_VERSION_MINOR, MEDNER_VERSION_PATCH);
+    assert_string_equal(medner_version(), from_macros);
+    assert_string_equal(MEDNER_VERSION_STRING, from_macros);
+    assert_int_equal(medner_version_number(), MEDNER_VERSION_MAJOR * 10000 +
+                                                  MEDNER_VERSION_MINOR * 100 +
+                                                  MEDNER_VERSION_PATCH);
+    assert_string_equal(MEDNER_MAKE_VERSION, medner_version()); /* -D by the Makefile */
 }
 
 static void test_status_values_are_fixed(void **state)

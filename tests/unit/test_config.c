@@ -513,8 +513,6 @@ static const bad config_errors[] = {
       "\"labels\" must be a mapping with the keys ignore, keep, rename; found a list" },
     { "model: m\nlabels:\n  ignore: O\n", MEDNER_E_INVALID_CONFIG, "3:11",
       "\"labels.ignore\" must be a list of label names; found \"O\"" },
-    { "model: m\nlabels:\n  ignore: []\n", MEDNER_E_INVALID_CONFIG, "3:11",
-      "\"labels.ignore\" must not be empty (leave it out for the default [O])" },
     { "model: m\nlabels:\n  keep:\n    - Drug\n    - [Problem]\n", MEDNER_E_INVALID_CONFIG,
       "5:7", "an item of \"labels.keep\" must be a label name (a non-empty string); found a list" },
     { "model: m\nlabels: {keep: [A, 12]}\n", MEDNER_E_INVALID_CONFIG, "2:20",
@@ -971,6 +969,49 @@ static void test_overrides(void **state)
     assert_int_equal(medner__live_allocations(), 0);
 }
 
+/* Zero values that are not "default" (issue 19 item 4): overlap: 0,
+ * labels.ignore: [] and min_score 0, in the file and as overrides. */
+static void test_explicit_zero(void **state)
+{
+    (void)state;
+    medner__config_file cfg;
+    load_ok(&cfg, "model: m\noverlap: 0\nlabels: {ignore: []}\n");
+    assert_int_equal(cfg.params.overlap, 0);
+    assert_true(cfg.params.explicit_fields & MEDNER_PIPELINE_EXPLICIT_OVERLAP);
+    assert_int_equal(cfg.decoder.n_ignore_labels, 0);
+    assert_true(cfg.decoder.explicit_fields & MEDNER_DECODER_EXPLICIT_IGNORE_LABELS);
+    medner__config_file_release(&cfg);
+    load_ok(&cfg, "model: m\n"); /* absent keys stay defaults */
+    assert_int_equal(cfg.params.explicit_fields, 0);
+    assert_int_equal(cfg.decoder.explicit_fields, 0);
+    medner__config_file_release(&cfg);
+
+    load_ok(&cfg, "model: m\noverlap: 32\nmin_score: 0.5\nlabels: {ignore: [O, X]}\n");
+    medner_pipeline_params o = MEDNER_PIPELINE_PARAMS_INIT;
+    medner_decoder_params od = MEDNER_DECODER_PARAMS_INIT;
+    o.decoder = &od;
+    /* zeros without the bits: the file's values stay */
+    assert_int_equal(medner__config_apply_overrides(&cfg.params, &cfg.decoder, &o), MEDNER_OK);
+    assert_int_equal(cfg.params.overlap, 32);
+    assert_true(cfg.decoder.min_score == 0.5);
+    assert_int_equal(cfg.decoder.n_ignore_labels, 2);
+    /* with the bits, the zeros win */
+    o.explicit_fields = MEDNER_PIPELINE_EXPLICIT_OVERLAP;
+    od.explicit_fields = MEDNER_DECODER_EXPLICIT_MIN_SCORE | MEDNER_DECODER_EXPLICIT_IGNORE_LABELS;
+    assert_int_equal(medner__config_apply_overrides(&cfg.params, &cfg.decoder, &o), MEDNER_OK);
+    assert_int_equal(cfg.params.overlap, 0);
+    assert_true(cfg.decoder.min_score == 0.0);
+    assert_int_equal(cfg.decoder.n_ignore_labels, 0);
+    assert_null(cfg.decoder.ignore_labels);
+    assert_true(cfg.decoder.explicit_fields & MEDNER_DECODER_EXPLICIT_IGNORE_LABELS);
+    od.reserved2 = 1;
+    assert_int_equal(medner__config_apply_overrides(&cfg.params, &cfg.decoder, &o),
+                     MEDNER_E_INVALID_ARGUMENT);
+    cfg.decoder.ignore_labels = (const char *const *)cfg.ignore; /* for release */
+    medner__config_file_release(&cfg);
+    assert_int_equal(medner__live_allocations(), 0);
+}
+
 /* ---- shipped examples ------------------------------------------------------ */
 
 static void test_examples_load(void **state)
@@ -1097,6 +1138,7 @@ int main(void)
         cmocka_unit_test(test_many_renames),
         cmocka_unit_test(test_context_key),
         cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_explicit_zero),
         cmocka_unit_test(test_examples_load),
         cmocka_unit_test(test_out_of_memory),
     };

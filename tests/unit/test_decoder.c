@@ -266,6 +266,43 @@ static void test_filters_and_renames(void **state)
     medner_decoder_free(d);
 }
 
+/* Issue 19 item 4: n_ignore_labels 0 with MEDNER_DECODER_EXPLICIT_IGNORE_LABELS
+ * ignores nothing ("O" runs become entities), without the bit it is {"O"}. */
+static void test_ignore_no_label(void **state)
+{
+    (void)state;
+    int seq[4] = { 1, 0, 0, 3 };
+    float lg[4 * 5];
+    one_hot(lg, seq, 4, 5, 4.0f);
+    size_t counts[2];
+    for (int bit = 0; bit < 2; bit++) {
+        medner_decoder_params p = MEDNER_DECODER_PARAMS_INIT;
+        p.aggregation = MEDNER_AGGREGATION_SIMPLE;
+        p.explicit_fields = bit ? MEDNER_DECODER_EXPLICIT_IGNORE_LABELS : 0;
+        medner_decoder *d = NULL;
+        assert_int_equal(medner_decoder_create(&d, BIO, 5, &p), MEDNER_OK);
+        run r;
+        decode(d, lg, 4, NULL, &r);
+        counts[bit] = r.l.n;
+        if (bit) { /* Dis, O (two tokens), Chem */
+            assert_int_equal(r.l.n, 3);
+            expect(d, &r, 0, "Dis", 0, 1);
+            expect(d, &r, 1, "O", 2, 5);
+            expect(d, &r, 2, "Chem", 6, 7);
+        }
+        medner__entlist_release(&r.l);
+        medner_decoder_free(d);
+    }
+    assert_int_equal(counts[0], 2);
+    medner_decoder_params p = MEDNER_DECODER_PARAMS_INIT;
+    p.explicit_fields = 0x100;
+    medner_decoder *d = NULL;
+    assert_int_equal(medner_decoder_create(&d, BIO, 5, &p), MEDNER_E_INVALID_ARGUMENT);
+    p.explicit_fields = 0;
+    p.reserved2 = 1;
+    assert_int_equal(medner_decoder_create(&d, BIO, 5, &p), MEDNER_E_INVALID_ARGUMENT);
+}
+
 static void test_merge_overlapping(void **state)
 {
     (void)state;
@@ -393,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_constrained_fixes_o_then_i),
         cmocka_unit_test(test_bioes),
         cmocka_unit_test(test_filters_and_renames),
+        cmocka_unit_test(test_ignore_no_label),
         cmocka_unit_test(test_merge_overlapping),
         cmocka_unit_test(test_entities_object),
         cmocka_unit_test(test_create_errors),

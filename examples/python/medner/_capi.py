@@ -109,6 +109,10 @@ E_DIVERGED = -13
 LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = 0, 1, 2, 3
 
 DEFAULT, ON, OFF = 0, 1, 2                                  # medner_switch
+# explicit_fields bits (0.3): the named zero fields are taken as written
+PIPELINE_EXPLICIT_OVERLAP = 0x1
+DECODER_EXPLICIT_IGNORE_LABELS = 0x1
+DECODER_EXPLICIT_MIN_SCORE = 0x2
 
 AGGREGATION = {"none": 1, "simple": 2, "first": 3, "average": 4, "max": 5}
 DECODING = {"argmax": 1, "constrained": 2}
@@ -263,7 +267,10 @@ class DecoderParams(_Sized):
                 ("n_keep_labels", c_size_t),
                 ("rename_from", POINTER(c_char_p)),
                 ("rename_to", POINTER(c_char_p)),
-                ("n_renames", c_size_t)]
+                ("n_renames", c_size_t),
+                # appended in 0.3
+                ("explicit_fields", c_uint32),
+                ("reserved2", c_uint32)]
 
 
 class EntityStruct(_Sized):
@@ -298,7 +305,24 @@ class PipelineParams(_Sized):
                 ("reserved2", c_uint32),
                 ("context_rules", c_char_p),
                 ("precision", c_enum),
-                ("reserved3", c_uint32)]
+                ("reserved3", c_uint32),
+                # appended in 0.3
+                ("explicit_fields", c_uint32),
+                ("reserved4", c_uint32),
+                ("progress", c_void_p),
+                ("abort_callback", c_void_p),
+                ("callback_user_data", c_void_p),
+                ("tokenizer", c_void_p)]
+
+
+class Progress(_Sized):
+    """medner_progress (0.3): what a pipeline's progress callback receives."""
+    _fields_ = [("struct_size", c_size_t),
+                ("texts_done", c_size_t),
+                ("n_texts", c_size_t),
+                ("windows_done", c_size_t),
+                ("bytes_done", c_size_t),
+                ("total_bytes", c_size_t)]
 
 
 class TrainProgress(_Sized):
@@ -395,6 +419,7 @@ STRUCTS = {
     "medner_decoder_params": DecoderParams,
     "medner_entity": EntityStruct,
     "medner_pipeline_params": PipelineParams,
+    "medner_progress": Progress,
     "medner_train_progress": TrainProgress,
     "medner_train_params": TrainParams,
     "medner_train_info": TrainInfo,

@@ -161,6 +161,8 @@ def _build_params(model, adapter, options):
         p.adapter_dir = c_path("adapter", adapter)
     for name in ("max_length", "overlap", "batch_size", "threads", "encoder_threads"):
         setattr(p, name, _uint(name, options.get(name)))
+    if options.get("overlap") == 0:          # 0 means no overlap, not the default
+        p.explicit_fields |= _capi.PIPELINE_EXPLICIT_OVERLAP
     p.merge = _enum("merge", options.get("merge"), _capi.MERGE)
     p.precision = _enum("precision", options.get("precision"), _capi.PRECISION)
     p.first_window_only = _switch("first_window_only", options.get("first_window_only"))
@@ -181,9 +183,12 @@ def _build_params(model, adapter, options):
         d.decoding = _enum("decoding", options.get("decoding"), _capi.DECODING)
         d.scheme = _enum("scheme", options.get("scheme"), _capi.SCHEME)
         d.min_score = float(options.get("min_score") or 0.0)
+        if options.get("min_score") is not None:
+            d.explicit_fields |= _capi.DECODER_EXPLICIT_MIN_SCORE
         if options.get("ignore_labels") is not None:
             arr, n = _strings("ignore_labels", options["ignore_labels"])
             d.ignore_labels, d.n_ignore_labels = arr, n
+            d.explicit_fields |= _capi.DECODER_EXPLICIT_IGNORE_LABELS  # []: ignore nothing
             keep.append(arr)
         if options.get("keep_labels") is not None:
             arr, n = _strings("keep_labels", options["keep_labels"])

@@ -57,7 +57,14 @@ final class Native {
             JAVA_INT.withName("reserved2"),
             ADDRESS.withName("context_rules"),
             JAVA_INT.withName("precision"),
-            JAVA_INT.withName("reserved3"));
+            JAVA_INT.withName("reserved3"),
+            // appended in 0.3 (issue 19)
+            JAVA_INT.withName("explicit_fields"),
+            JAVA_INT.withName("reserved4"),
+            ADDRESS.withName("progress"),
+            ADDRESS.withName("abort_callback"),
+            ADDRESS.withName("callback_user_data"),
+            ADDRESS.withName("tokenizer"));
 
     /** medner_entity. */
     static final StructLayout ENTITY = MemoryLayout.structLayout(
