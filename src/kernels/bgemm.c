@@ -339,6 +339,7 @@ BF16_TARGET static void block_avx512(const job *j, size_t mb2, size_t nb2, float
     for (size_t h = 0; h < 4; h++) { /* rows 8 h .. 8 h + 7 of the block */
         const uint16_t *a = j->ap + (2 * mb2 + h / 2) * j->KB * TILE + (h % 2) * 8 * 32;
         __m512 c0[8], c1[8];
+#pragma GCC unroll 8
         for (size_t r = 0; r < 8; r++)
             c0[r] = c1[r] = _mm512_setzero_ps();
         for (size_t kb = 0; kb < j->KB; kb++) {
@@ -347,6 +348,7 @@ BF16_TARGET static void block_avx512(const job *j, size_t mb2, size_t nb2, float
             for (size_t p = 0; p < 16; p++) {
                 __m512bh w0 = (__m512bh)_mm512_load_si512((const void *)(bt0 + p * 32));
                 __m512bh w1 = (__m512bh)_mm512_load_si512((const void *)(bt1 + p * 32));
+#pragma GCC unroll 8
                 for (size_t r = 0; r < 8; r++) {
                     __m512bh x = (__m512bh)_mm512_set1_epi32((int)at[r * 16 + p]);
                     c0[r] = _mm512_dpbf16_ps(c0[r], x, w0);
@@ -355,6 +357,7 @@ BF16_TARGET static void block_avx512(const job *j, size_t mb2, size_t nb2, float
             }
         }
         float *o0 = out + (h / 2) * 512 + (h % 2) * 8 * 16, *o1 = o0 + 256;
+#pragma GCC unroll 8
         for (size_t r = 0; r < 8; r++) {
             _mm512_storeu_ps(o0 + r * 16, c0[r]);
             _mm512_storeu_ps(o1 + r * 16, c1[r]);
