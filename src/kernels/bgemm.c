@@ -225,11 +225,35 @@ BF16_TARGET static inline __m512i cvt_pairs(__m512 lo, __m512 hi)
     return _mm512_permutexvar_epi16(idx, c);
 }
 
+/* r[i] row i of a 16 x 16 dword matrix -> r[j] column j (4 x 4 blocks in
+ * the 128-bit lanes, then the lanes) */
+BF16_TARGET static inline void tr16x16(__m512i *r)
+{
+    __m512i q[16];
+    for (int g = 0; g < 4; g++) {
+        __m512i u0 = _mm512_unpacklo_epi32(r[4 * g], r[4 * g + 1]);
+        __m512i u1 = _mm512_unpackhi_epi32(r[4 * g], r[4 * g + 1]);
+        __m512i u2 = _mm512_unpacklo_epi32(r[4 * g + 2], r[4 * g + 3]);
+        __m512i u3 = _mm512_unpackhi_epi32(r[4 * g + 2], r[4 * g + 3]);
+        q[4 * g] = _mm512_unpacklo_epi64(u0, u2);
+        q[4 * g + 1] = _mm512_unpackhi_epi64(u0, u2);
+        q[4 * g + 2] = _mm512_unpacklo_epi64(u1, u3);
+        q[4 * g + 3] = _mm512_unpackhi_epi64(u1, u3);
+    }
+    for (int c = 0; c < 4; c++) {
+        __m512i s0 = _mm512_shuffle_i32x4(q[c], q[4 + c], 0x44);
+        __m512i s1 = _mm512_shuffle_i32x4(q[c], q[4 + c], 0xEE);
+        __m512i s2 = _mm512_shuffle_i32x4(q[8 + c], q[12 + c], 0x44);
+        __m512i s3 = _mm512_shuffle_i32x4(q[8 + c], q[12 + c], 0xEE);
+        r[c] = _mm512_shuffle_i32x4(s0, s2, 0x88);
+        r[4 + c] = _mm512_shuffle_i32x4(s0, s2, 0xDD);
+        r[8 + c] = _mm512_shuffle_i32x4(s1, s3, 0x88);
+        r[12 + c] = _mm512_shuffle_i32x4(s1, s3, 0xDD);
+    }
+}
+
 BF16_TARGET static void pack_a_avx512(const job *j, size_t mb)
 {
-    const __m512i rows16 = _mm512_set_epi32(15 * 16, 14 * 16, 13 * 16, 12 * 16, 11 * 16, 10 * 16,
-                                            9 * 16, 8 * 16, 7 * 16, 6 * 16, 5 * 16, 4 * 16,
-                                            3 * 16, 2 * 16, 16, 0);
     size_t m0 = mb * 16, mv = m0 < j->M ? (j->M - m0 < 16 ? j->M - m0 : 16) : 0;
     for (size_t kb = 0; kb < j->KB; kb++) {
         uint16_t *t = j->ap + (mb * j->KB + kb) * TILE;
@@ -243,24 +267,24 @@ BF16_TARGET static void pack_a_avx512(const job *j, size_t mb)
         } else {
             /* A^T rows are k: pairs of k rows -> one dword column of the tile */
             __mmask16 mm = mask16(mv);
+            __m512i v[16];
             for (size_t p = 0; p < 16; p++) {
                 size_t k = k0 + 2 * p;
                 __m512 lo = k < j->K ? _mm512_maskz_loadu_ps(mm, j->A + k * j->lda + m0)
                                      : _mm512_setzero_ps();
                 __m512 hi = k + 1 < j->K ? _mm512_maskz_loadu_ps(mm, j->A + (k + 1) * j->lda + m0)
                                          : _mm512_setzero_ps();
-                _mm512_i32scatter_epi32((void *)((uint32_t *)(void *)t + p), rows16,
-                                        cvt_pairs(lo, hi), 4);
+                v[p] = cvt_pairs(lo, hi);
             }
+            tr16x16(v);
+            for (size_t r = 0; r < 16; r++)
+                _mm512_store_si512((void *)(t + r * 32), v[r]);
         }
     }
 }
 
 BF16_TARGET static void pack_b_avx512(const job *j, size_t nb)
 {
-    const __m512i rows16 = _mm512_set_epi32(15 * 16, 14 * 16, 13 * 16, 12 * 16, 11 * 16, 10 * 16,
-                                            9 * 16, 8 * 16, 7 * 16, 6 * 16, 5 * 16, 4 * 16,
-                                            3 * 16, 2 * 16, 16, 0);
     size_t n0 = nb * 16, nv = n0 < j->N ? (j->N - n0 < 16 ? j->N - n0 : 16) : 0;
     for (size_t kb = 0; kb < j->KB; kb++) {
         uint16_t *t = j->bp + (nb * j->KB + kb) * TILE;
@@ -277,11 +301,12 @@ BF16_TARGET static void pack_b_avx512(const job *j, size_t nb)
             }
         } else {
             /* B^T row n: 32 consecutive k = 16 pairs -> column c of the tile */
-            if (nv < 16)
-                memset(t, 0, TILE * sizeof *t);
-            for (size_t c = 0; c < nv; c++)
-                _mm512_i32scatter_epi32((void *)((uint32_t *)(void *)t + c), rows16,
-                                        cvt32(j->B + (n0 + c) * j->ldb + k0, kv), 4);
+            __m512i v[16];
+            for (size_t c = 0; c < 16; c++)
+                v[c] = c < nv ? cvt32(j->B + (n0 + c) * j->ldb + k0, kv) : _mm512_setzero_si512();
+            tr16x16(v);
+            for (size_t p = 0; p < 16; p++)
+                _mm512_store_si512((void *)(t + p * 32), v[p]);
         }
     }
 }
@@ -433,6 +458,31 @@ static void write_block(const job *j, size_t mb2, size_t nb2, const float *out)
     }
 }
 
+#if HAVE_BF16
+/* write_block with masked 16-lane rows (same arithmetic: s + bias, then C +) */
+BF16_TARGET static void write_block_avx512(const job *j, size_t mb2, size_t nb2, const float *out)
+{
+    for (size_t ti = 0; ti < 4; ti++) {
+        size_t m0 = (2 * mb2 + ti / 2) * 16, n0 = (2 * nb2 + ti % 2) * 16;
+        if (m0 >= j->M || n0 >= j->N)
+            continue;
+        size_t mv = j->M - m0 < 16 ? j->M - m0 : 16, nv = j->N - n0 < 16 ? j->N - n0 : 16;
+        __mmask16 k = mask16(nv);
+        __m512 b = j->bias ? _mm512_maskz_loadu_ps(k, j->bias + n0) : _mm512_setzero_ps();
+        const float *o = out + ti * 256;
+        for (size_t r = 0; r < mv; r++) {
+            float *c = j->C + (m0 + r) * j->ldc + n0;
+            __m512 v = _mm512_load_ps(o + r * 16);
+            if (j->bias)
+                v = _mm512_add_ps(v, b);
+            if (j->accumulate)
+                v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, c), v);
+            _mm512_mask_storeu_ps(c, k, v);
+        }
+    }
+}
+#endif
+
 static void gemm_fn(void *arg, size_t tid, size_t nt, float *scratch)
 {
     const job *j = arg;
@@ -451,14 +501,14 @@ static void gemm_fn(void *arg, size_t tid, size_t nt, float *scratch)
 #if HAVE_AMX
         if (j->kernel == MEDNER__BGEMM_AMX) {
             block_amx(j, mb2, nb2, out);
-            write_block(j, mb2, nb2, out);
+            write_block_avx512(j, mb2, nb2, out);
             continue;
         }
 #endif
 #if HAVE_BF16
         if (j->kernel == MEDNER__BGEMM_AVX512) {
             block_avx512(j, mb2, nb2, out);
-            write_block(j, mb2, nb2, out);
+            write_block_avx512(j, mb2, nb2, out);
             continue;
         }
 #endif
