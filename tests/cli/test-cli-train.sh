@@ -95,9 +95,11 @@ $m train --recipe "$tmp/bf.yaml" --base $base --train $td/ncbi-train.tsv --out "
   --max-steps 2 --quiet 2> "$tmp/err" || fail "--precision bf16: exit $?: $(cat "$tmp/err")"
 [ -f "$tmp/bf/config.json" ] || fail "--precision bf16 wrote no model"
 if grep -q 'amx_bf16\|avx512_bf16' /proc/cpuinfo 2>/dev/null; then
-  $m train --base $base --train $td/ncbi-train.tsv --out "$tmp/bf" --epochs 1 --max-steps 3 \
+  $m train --base $base --train $td/ncbi-train.tsv --out "$tmp/bf" --epochs 1 --max-steps 2 \
     --precision fp32 --resume --quiet 2> "$tmp/err" && fail "bf16 checkpoint resumed as fp32"
-  grep -qi 'checkpoint' "$tmp/err" || fail "resume precision message: $(cat "$tmp/err")"
+  grep -q 'precision=bf16; now' "$tmp/err" || fail "resume precision message: $(cat "$tmp/err")"
+  $m train --base $base --train $td/ncbi-train.tsv --out "$tmp/bf" --epochs 1 --max-steps 2 \
+    --precision auto --resume --quiet 2> "$tmp/err" || fail "bf16 resume as auto: $(cat "$tmp/err")"
 fi
 $m train --base $base --train $td/ncbi-train.tsv --out "$tmp/x" --lr fast 2> "$tmp/err"
 [ $? -eq 2 ] || fail "--lr fast accepted"
