@@ -30,6 +30,7 @@
 #include "kernels/kernels.h"
 #include "medner.h"
 #include "model/model.h"
+#include "train/lora.h"
 #include "train/train.h"
 
 static uint64_t g_rng = 0x9e3779b97f4a7c15ULL;
@@ -254,7 +255,7 @@ static double grads_of(medner__tparams *tp, const medner__tbatch *b, int bf16, s
 #define TOL_TENSOR 0.06
 #define TOL_ALL 0.03
 
-static void check_model_grads(const char *dir, int break_it)
+static void check_model_grads(const char *dir, int break_it, int lora)
 {
     if (medner__bgemm_best() == MEDNER__BGEMM_PORTABLE) {
         print_message("no native bf16 on this CPU: training stays fp32 (checked)\n");
@@ -264,14 +265,33 @@ static void check_model_grads(const char *dir, int break_it)
     if (medner__model_load(&m, dir) != MEDNER_OK)
         fail_msg("%s: %s", dir, medner_last_error());
     medner__tparams *tp = NULL;
-    assert_int_equal(medner__tparams_create(&tp, m), MEDNER_OK);
+    if (lora) { /* r 4 on query,key,value,dense: the frozen base products' dx in bf16 */
+        medner__lora_config lc;
+        medner__lora_config_default(&lc);
+        lc.r = 4;
+        lc.alpha = 8.0f;
+        const char *tg[] = { "query", "key", "value", "dense" };
+        for (size_t i = 0; i < 4; i++)
+            lc.target_modules[i] = tg[i];
+        lc.n_targets = 4;
+        assert_int_equal(medner__tparams_create_lora(&tp, m, &lc), MEDNER_OK);
+        /* B starts at 0 in PEFT: give it values so that A's gradient is not 0 */
+        g_rng = 4321;
+        fill(tp->param, tp->n, 0.05);
+    } else {
+        assert_int_equal(medner__tparams_create(&tp, m), MEDNER_OK);
+    }
     tbatch_buf bb;
     g_rng = 1234;
     make_batch(&bb, &tp->config);
     float *g32 = fa(tp->n), *g16 = fa(tp->n), *g16b = fa(tp->n);
     double l32 = grads_of(tp, &bb.b, 0, 1);
     memcpy(g32, tp->grad, tp->n * sizeof *g32);
-    if (break_it) /* deliberately wrong weights (all 5 % larger): the check must fail */
+    if (break_it && lora) /* deliberately: the frozen base weights 5 % larger for bf16 */
+        for (size_t l = 0; l < m->config.layers; l++)
+            for (size_t i = 0; i < m->config.hidden * m->config.hidden; i++)
+                ((float *)m->weights.layers[l].q_w)[i] *= 1.05f;
+    if (break_it && !lora) /* deliberately wrong weights (all 5 % larger): the check must fail */
         for (size_t i = 0; i < tp->n; i++)
             tp->param[i] *= 1.05f;
     double l16 = grads_of(tp, &bb.b, 1, 1);
@@ -307,8 +327,8 @@ static void check_model_grads(const char *dir, int break_it)
         }
     }
     double rel_all = sqrt(e_all / n_all);
-    print_message("%s: loss fp32 %.7f bf16 %.7f; gradient rel. L2 error %.5f (worst tensor %.5f)\n",
-                  dir, l32, l16, rel_all, worst);
+    print_message("%s%s: loss fp32 %.7f bf16 %.7f; gradient rel. L2 error %.5f (worst tensor %.5f)\n",
+                  dir, lora ? " (LoRA)" : "", l32, l16, rel_all, worst);
     assert_true(fabs(l16 - l32) <= 0.01 * fabs(l32));
     assert_int_equal(bad, 0);
     assert_true(rel_all <= TOL_ALL);
@@ -320,19 +340,25 @@ static void check_model_grads(const char *dir, int break_it)
 static void test_train_grads_bert(void **state)
 {
     (void)state;
-    check_model_grads("tests/data/train/bert", g_break == 1);
+    check_model_grads("tests/data/train/bert", g_break == 1, 0);
 }
 
 static void test_train_grads_minilm(void **state)
 {
     (void)state;
-    check_model_grads("tests/data/train/minilm", 0);
+    check_model_grads("tests/data/train/minilm", 0, 0);
 }
 
 static void test_train_grads_distilbert(void **state)
 {
     (void)state;
-    check_model_grads("tests/data/train/distilbert", 0);
+    check_model_grads("tests/data/train/distilbert", 0, 0);
+}
+
+static void test_train_grads_lora(void **state)
+{
+    (void)state;
+    check_model_grads("tests/data/train/minilm", g_break == 5, 1);
 }
 
 /* 30 AdamW steps on one batch in bf16: the loss falls (memorising). */
@@ -386,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_train_grads_bert),
         cmocka_unit_test(test_train_grads_minilm),
         cmocka_unit_test(test_train_grads_distilbert),
+        cmocka_unit_test(test_train_grads_lora),
         cmocka_unit_test(test_train_loss_falls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
