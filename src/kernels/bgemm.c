@@ -407,14 +407,72 @@ AMX_TARGET static void amx_config(void) { _tile_loadconfig(amx_cfg); }
 
 AMX_TARGET static void amx_release(void) { _tile_release(); }
 
+/* Tile ti of a block: rows m0, columns n0, and whether all 16 x 16 are in C. */
+static inline int tile_full(const job *j, size_t mb2, size_t nb2, size_t ti, size_t *m0,
+                            size_t *n0)
+{
+    *m0 = (2 * mb2 + ti / 2) * 16;
+    *n0 = (2 * nb2 + ti % 2) * 16;
+    return *m0 + 16 <= j->M && *n0 + 16 <= j->N;
+}
+
+/* The starting value of an edge tile's accumulator in buf (16 x 16): C
+ * (accumulate) or the bias rows or 0, zeros outside C. */
+static void edge_init(const job *j, size_t m0, size_t n0, float *buf)
+{
+    memset(buf, 0, 256 * sizeof *buf);
+    for (size_t r = 0; r < 16 && m0 + r < j->M; r++)
+        for (size_t q = 0; q < 16 && n0 + q < j->N; q++)
+            buf[r * 16 + q] = j->accumulate ? j->C[(m0 + r) * j->ldc + n0 + q]
+                              : j->bias     ? j->bias[n0 + q]
+                                            : 0.0f;
+}
+
+static void edge_store(const job *j, size_t m0, size_t n0, const float *buf)
+{
+    for (size_t r = 0; r < 16 && m0 + r < j->M; r++)
+        for (size_t q = 0; q < 16 && n0 + q < j->N; q++)
+            j->C[(m0 + r) * j->ldc + n0 + q] = buf[r * 16 + q];
+}
+
+/* The accumulators start from C (accumulate) or the bias (or 0) and are
+ * stored straight into C: full tiles with tileloadd / tilestored at C's
+ * stride, edge tiles through out. Every element: init, then the k pairs in
+ * order (the same arithmetic for full and edge tiles). */
+#define AMX_INIT(t)                                                                           \
+    do {                                                                                      \
+        size_t m0_, n0_;                                                                      \
+        if (tile_full(j, mb2, nb2, t, &m0_, &n0_)) {                                          \
+            if (j->accumulate)                                                                \
+                _tile_loadd(t, j->C + m0_ * j->ldc + n0_, (long)(j->ldc * sizeof(float)));     \
+            else if (j->bias)                                                                 \
+                _tile_loadd(t, j->bias + n0_, 0);                                             \
+            else                                                                              \
+                _tile_zero(t);                                                                \
+        } else {                                                                              \
+            edge_init(j, m0_, n0_, out + (t) * 256);                                          \
+            _tile_loadd(t, out + (t) * 256, 64);                                              \
+        }                                                                                     \
+    } while (0)
+#define AMX_STORE(t)                                                                          \
+    do {                                                                                      \
+        size_t m0_, n0_;                                                                      \
+        if (tile_full(j, mb2, nb2, t, &m0_, &n0_)) {                                          \
+            _tile_stored(t, j->C + m0_ * j->ldc + n0_, (long)(j->ldc * sizeof(float)));        \
+        } else {                                                                              \
+            _tile_stored(t, out + (t) * 256, 64);                                             \
+            edge_store(j, m0_, n0_, out + (t) * 256);                                         \
+        }                                                                                     \
+    } while (0)
+
 AMX_TARGET static void block_amx(const job *j, size_t mb2, size_t nb2, float *out)
 {
     const uint16_t *a0 = j->ap + (2 * mb2) * j->KB * TILE, *a1 = a0 + j->KB * TILE;
     const uint16_t *b0 = j->bp + (2 * nb2) * j->KB * TILE, *b1 = b0 + j->KB * TILE;
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
+    AMX_INIT(0);
+    AMX_INIT(1);
+    AMX_INIT(2);
+    AMX_INIT(3);
     for (size_t kb = 0; kb < j->KB; kb++) {
         _tile_loadd(4, a0 + kb * TILE, 64);
         _tile_loadd(6, b0 + kb * TILE, 64);
@@ -425,10 +483,10 @@ AMX_TARGET static void block_amx(const job *j, size_t mb2, size_t nb2, float *ou
         _tile_dpbf16ps(2, 5, 6);
         _tile_dpbf16ps(3, 5, 7);
     }
-    _tile_stored(0, out, 64);
-    _tile_stored(1, out + 256, 64);
-    _tile_stored(2, out + 512, 64);
-    _tile_stored(3, out + 768, 64);
+    AMX_STORE(0);
+    AMX_STORE(1);
+    AMX_STORE(2);
+    AMX_STORE(3);
 }
 #endif
 
@@ -500,8 +558,7 @@ static void gemm_fn(void *arg, size_t tid, size_t nt, float *scratch)
         size_t nb2 = b / bm, mb2 = b % bm;
 #if HAVE_AMX
         if (j->kernel == MEDNER__BGEMM_AMX) {
-            block_amx(j, mb2, nb2, out);
-            write_block_avx512(j, mb2, nb2, out);
+            block_amx(j, mb2, nb2, out); /* writes C itself */
             continue;
         }
 #endif
@@ -548,7 +605,18 @@ int medner__bgemm(medner__par *par, medner__bgemm_ws *ws, float *C, size_t ldc, 
     j.bp = ws->buf + j.MB * j.KB * TILE;
     if (medner__par_reserve(par, 1024) != 0)
         return -1;
+    /* AMX starts its accumulators from C or from the bias, not both: with
+     * both, the bias is added afterwards */
+    const float *late_bias = NULL;
+    if (j.kernel == MEDNER__BGEMM_AMX && accumulate && bias) {
+        late_bias = bias;
+        j.bias = NULL;
+    }
     medner__par_run(par, pack_fn, &j);
     medner__par_run(par, gemm_fn, &j);
+    if (late_bias)
+        for (size_t m = 0; m < M; m++)
+            for (size_t n = 0; n < N; n++)
+                C[m * ldc + n] += late_bias[n];
     return 0;
 }
