@@ -54,9 +54,9 @@ def bench_torch(d, threads, batch, seq, steps, mode, precision="fp32"):
     mask = torch.ones_like(ids)
     opt = torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-5,
                             weight_decay=0.0)
-    dts = []
+    dts, cps = [], []
     for i in range(steps + 2):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         if precision == "bf16":  # mixed precision: fp32 weights, bf16 matmuls
             with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -67,13 +67,17 @@ def bench_torch(d, threads, batch, seq, steps, mode, precision="fp32"):
         torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
         opt.step()
         dts.append(time.perf_counter() - t0)
+        cps.append(time.process_time() - c0)
     med = statistics.median(dts[2:])
+    cmed = statistics.median(cps[2:])
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"tool": "torch", "torch": torch.__version__, "precision": precision,
                       "mode": mode,
                       "threads": threads, "batch": batch, "seq": seq, "steps": steps,
                       "median_s": round(med, 6), "min_s": round(min(dts[2:]), 6),
                       "tokens_per_s": round(batch * seq / med, 1),
+                      "cpu_s": round(cmed, 6),
+                      "cpu_tokens_per_s": round(batch * seq / cmed, 1),
                       "loss": round(float(out.loss), 6), "peak_rss_mb": round(rss, 1)}))
 
 
@@ -116,12 +120,12 @@ def report(path):
         if k not in keys:
             keys.append(k)
 
-    def med(k, tool):
+    def med(k, tool, field="tokens_per_s"):
         sel = [r for r in rows if (r["model"], r["mode"], r["threads"], r["precision"]) == k
-               and r["tool"] == tool]
+               and r["tool"] == tool and field in r]
         if not sel:
             return None, None
-        return (statistics.median(r["tokens_per_s"] for r in sel),
+        return (statistics.median(r[field] for r in sel),
                 max(r["peak_rss_mb"] for r in sel))
 
     for k in keys:
@@ -133,6 +137,19 @@ def report(path):
         vs = f"{a / f:>7.2f}" if f else f"{'-':>7}"
         print(f"{k[0]:<10} {k[1]:<5} {k[2]:>3} {k[3]:<5} {a:>13.0f} {b:>12.0f} {a / b:>6.2f} "
               f"{vs} {ra:>10.0f} {rb:>9.0f}")
+    # the same per second of process CPU time (1 thread: robust to time-slicing by other jobs
+    # on a shared machine, not to cache contention; with N threads it sums their CPU time)
+    print("per CPU second (process CPU time of a step):")
+    print(f"{'model':<10} {'mode':<5} {'thr':>3} {'prec':<5} {'medner tok/cpu-s':>17} "
+          f"{'torch tok/cpu-s':>16} {'ratio':>6} {'vs fp32':>7}")
+    for k in keys:
+        a, _ = med(k, "medner", "cpu_tokens_per_s")
+        b, _ = med(k, "torch", "cpu_tokens_per_s")
+        f, _ = med(k[:3] + ("fp32",), "torch", "cpu_tokens_per_s")
+        if a is None or b is None:
+            continue
+        vs = f"{a / f:>7.2f}" if f else f"{'-':>7}"
+        print(f"{k[0]:<10} {k[1]:<5} {k[2]:>3} {k[3]:<5} {a:>17.0f} {b:>16.0f} {a / b:>6.2f} {vs}")
 
 
 if __name__ == "__main__":
