@@ -18,6 +18,8 @@
 #include "common/common.h"
 #include "kernels/bgemm.h"
 
+/* AMX with GCC 11 or later (the compiler this was built and tested with);
+ * clang builds use AVX512-BF16 */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && (__GNUC__ >= 11)
 #define HAVE_AMX 1
 #else
@@ -66,7 +68,9 @@ static inline uint16_t to_bf16(float f)
 
 /* ---- kernel choice ------------------------------------------------------------ */
 
+#if HAVE_AMX
 static _Atomic int amx_perm = 0; /* 0 not asked, 1 granted, 2 refused */
+#endif
 
 static int amx_permitted(void)
 {
