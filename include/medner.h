@@ -1638,13 +1638,25 @@ typedef struct medner_train_params {
     const char *lora_modules_to_save; /**< NULL: "classifier"; else comma-separated module
                                     names trained in full and saved in the adapter (PEFT
                                     modules_to_save) */
+    /* appended after LoRA: mixed precision */
+    medner_precision precision; /**< arithmetic of the dense layers' products in training
+                                    (Q, K, V, attention output, FFN; forward, dx, dW):
+                                    DEFAULT / FP32: fp32; BF16: operands rounded to bfloat16,
+                                    fp32 sums (AMX-BF16 where the CPU and OS allow it, else
+                                    AVX512-BF16; a CPU with neither trains in fp32 and logs a
+                                    warning); weights, gradients, AdamW, LayerNorm, softmax,
+                                    activations, attention and the loss stay fp32. AUTO: BF16
+                                    where the CPU has AMX-BF16 or AVX512-BF16, else FP32. INT8
+                                    is refused. Stored in checkpoints: resume needs the same
+                                    (resolved) precision. docs/training.md */
+    uint32_t reserved_precision; /**< zero */
 } medner_train_params;
 
 /** Initialiser of a medner_train_params: struct_size set, every option at its default. */
 #define MEDNER_TRAIN_PARAMS_INIT \
     { sizeof(medner_train_params), NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
       0, 0, 0, 0, 0, 0, MEDNER_SCHEME_AUTO, MEDNER_DEFAULT, MEDNER_DEFAULT, MEDNER_DEFAULT, \
-      NULL, NULL, NULL, 0, 0.0f, 0.0, NULL, NULL }
+      NULL, NULL, NULL, 0, 0.0f, 0.0, NULL, NULL, MEDNER_PRECISION_DEFAULT, 0 }
 
 /** Why medner_trainer_run() returned. */
 typedef enum medner_train_stop {

@@ -58,7 +58,9 @@ static const char train_help[] =
     "  --no-shuffle         keep the file order\n"
     "  --strict-labels      a dev tag absent from train is an error (default: warning)\n"
     "  --resume             continue from OUT/checkpoint-last (same options)\n"
-    "  --precision fp32     only fp32 training for now\n"
+    "  --precision P        fp32 (default), bf16 (mixed precision: the dense products in\n"
+    "                       bfloat16 on AMX-BF16 / AVX512-BF16, fp32 weights and AdamW;\n"
+    "                       fp32 on CPUs without them) or auto (bf16 where native)\n"
     "  --lora-r N           train a LoRA adapter of rank N instead of all the weights:\n"
     "                       --out is then a PEFT adapter directory, used as\n"
     "                       `medner annotate --base BASE --adapter OUT` (and by peft)\n"
@@ -213,9 +215,15 @@ static int set_option(opts *o, int k, const char *v, const char *where)
             return 2;
         }
     } else if (!strcmp(name, "precision")) {
-        if (strcmp(s, "fp32") != 0) {
-            fprintf(stderr, "medner train: %s: --precision %s: training runs in fp32 only for now "
-                    "(bf16 training is planned; docs/training.md)\n", where, s);
+        if (!strcmp(s, "fp32"))
+            o->p.precision = MEDNER_PRECISION_FP32;
+        else if (!strcmp(s, "bf16"))
+            o->p.precision = MEDNER_PRECISION_BF16;
+        else if (!strcmp(s, "auto"))
+            o->p.precision = MEDNER_PRECISION_AUTO;
+        else {
+            fprintf(stderr, "medner train: %s: --precision expects fp32, bf16 or auto, not '%s'\n",
+                    where, s);
             return 2;
         }
     }

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/bgemm.h"
 #include "train/lora.h"
 #include "train/train.h"
 
@@ -115,6 +116,8 @@ typedef struct layer_acts {
 
 struct medner__trainer_ctx {
     size_t threads;
+    int bf16;                 /* 1: the big products in bf16 (medner__bgemm), fp32 sums */
+    medner__bgemm_ws bws;     /* their packing space */
     medner__par *par;
     float *arena;
     size_t cap;               /* floats in arena */
@@ -150,11 +153,52 @@ void medner__train_ctx_free(medner__trainer_ctx *c)
     if (c == NULL)
         return;
     medner__par_free(c->par);
+    medner__bgemm_ws_free(&c->bws);
     medner__free(c->arena);
     medner__free(c->ints);
     medner__free(c->seq);
     medner__free(c->acts);
     medner__free(c);
+}
+
+int medner__train_ctx_set_bf16(medner__trainer_ctx *c, int on)
+{
+    c->bf16 = on && medner__bgemm_best() != MEDNER__BGEMM_PORTABLE;
+    return c->bf16;
+}
+
+int medner__train_ctx_bf16(const medner__trainer_ctx *c) { return c->bf16; }
+
+/* The dense layers' products: fp32 (medner__linear) or bf16 (medner__bgemm).
+ * y[M, N] (ldy) = x[M, K] (ldx) . W[N, K]^T + b. Returns 0, or -1 out of memory. */
+static int dense(medner__trainer_ctx *c, float *y, size_t ldy, const float *x, size_t ldx,
+                 const float *w, const float *b, size_t M, size_t N, size_t K)
+{
+    if (c->bf16)
+        return medner__bgemm(c->par, &c->bws, y, ldy, 0, x, ldx, 0, w, K, 1, b, M, N, K);
+    medner__linear(c->par, y, ldy, x, ldx, w, b, M, N, K, MEDNER__EPI_NONE);
+    return 0;
+}
+
+/* medner__linear_backward (backward.h), with the dx and dW products in bf16
+ * when the context says so: dx (+)= dy . W, dW += dy^T . x; db in fp32. */
+static int dense_backward(medner__trainer_ctx *c, float *dx, size_t lddx, int dx_add, float *dw,
+                          float *db, const float *dy, size_t lddy, const float *x, size_t ldx,
+                          const float *w, size_t M, size_t N, size_t K, float *work)
+{
+    if (!c->bf16)
+        return medner__linear_backward(c->par, dx, lddx, dx_add, dw, db, dy, lddy, x, ldx, w, M,
+                                       N, K, work);
+    int bad = 0;
+    if (dx != NULL) /* op(A) = dy [M, N], op(B) = W [N, K] */
+        bad |= medner__bgemm(c->par, &c->bws, dx, lddx, dx_add, dy, lddy, 0, w, K, 0, NULL, M, K,
+                             N);
+    if (dw != NULL) /* op(A) = dy^T [N, M], op(B) = x [M, K] */
+        bad |= medner__bgemm(c->par, &c->bws, dw, K, 1, dy, lddy, 1, x, ldx, 0, NULL, N, K, M);
+    if (db != NULL)
+        bad |= medner__linear_backward(c->par, NULL, lddx, 0, NULL, db, dy, lddy, x, ldx, w, M, N,
+                                       K, work);
+    return bad;
 }
 
 static size_t lin_work(size_t T, size_t N, size_t K)
@@ -501,6 +545,7 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
     uint64_t seed = drop->seed;
 
     /* ---- forward ---- */
+    int fbad = 0;
     float *x0 = NL ? c->acts[0].xin : c->xout;
     medner__embed(c->ytmp, ids, w->type_emb ? types : NULL, pos, T, w->word_emb, w->pos_emb,
                   w->type_emb, H);
@@ -511,7 +556,11 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
         const medner__layer *L = &w->layers[l];
         layer_acts *a = &c->acts[l];
         float *xnext = l + 1 < NL ? c->acts[l + 1].xin : c->xout;
-        {   /* Q | K | V in one product (x read once; bitwise three linears) */
+        if (c->bf16) {  /* Q, K, V: three bf16 products into the columns of qkv */
+            const float *ws[3] = { L->q_w, L->k_w, L->v_w }, *bs[3] = { L->q_b, L->k_b, L->v_b };
+            for (size_t k = 0; k < 3; k++)
+                fbad |= dense(c, a->qkv + k * H, 3 * H, a->xin, H, ws[k], bs[k], T, H, H);
+        } else {   /* Q | K | V in one product (x read once; bitwise three linears) */
             const float *ws[3] = { L->q_w, L->k_w, L->v_w }, *bs[3] = { L->q_b, L->k_b, L->v_b };
             medner__linear_args la = { .y = a->qkv, .ldy = 3 * H, .x = a->xin, .ldx = H,
                                        .ws = ws, .bs = bs, .count = 3, .M = T, .N = 3 * H,
@@ -525,7 +574,7 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
                              T, c->lpk);
         medner__attention_train(par, a->ctx, a->probs, a->qkv, starts, lens, n, heads, D, scale,
                                 pa, seed, stream_of(drop, l, SITE_ATT));
-        medner__linear(par, c->ytmp, H, a->ctx, H, L->o_w, L->o_b, T, H, H, MEDNER__EPI_NONE);
+        fbad |= dense(c, c->ytmp, H, a->ctx, H, L->o_w, L->o_b, T, H, H);
         if (lora_at(&ls, t, l, MEDNER__LORA_O, drop, ldrop))
             lora_forward(par, &ls, c->ytmp, H, a->ctx, a->lx[MEDNER__LORA_O],
                          a->lu[MEDNER__LORA_O], c->lv, T, c->lpk);
@@ -534,15 +583,13 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
                             stream_of(drop, l, SITE_ATT_OUT), 0);
         medner__layernorm_train_par(par, a->h1, a->xhat1, a->rstd1, c->ytmp, a->xin, L->ln1_g, L->ln1_b,
                                 T, H, eps);
-        medner__linear(par, a->f1pre, I, a->h1, H, L->ffn1_w, L->ffn1_b, T, I, H,
-                       MEDNER__EPI_NONE);
+        fbad |= dense(c, a->f1pre, I, a->h1, H, L->ffn1_w, L->ffn1_b, T, I, H);
         if (lora_at(&ls, t, l, MEDNER__LORA_FFN1, drop, ldrop))
             lora_forward(par, &ls, a->f1pre, I, a->h1, a->lx[MEDNER__LORA_FFN1],
                          a->lu[MEDNER__LORA_FFN1], c->lv, T, c->lpk);
         memcpy(a->f1act, a->f1pre, T * I * sizeof(float));
         medner__activate_par(par, a->f1act, T * I, act);
-        medner__linear(par, c->ytmp, H, a->f1act, I, L->ffn2_w, L->ffn2_b, T, H, I,
-                       MEDNER__EPI_NONE);
+        fbad |= dense(c, c->ytmp, H, a->f1act, I, L->ffn2_w, L->ffn2_b, T, H, I);
         if (lora_at(&ls, t, l, MEDNER__LORA_FFN2, drop, ldrop))
             lora_forward(par, &ls, c->ytmp, H, a->f1act, a->lx[MEDNER__LORA_FFN2],
                          a->lu[MEDNER__LORA_FFN2], c->lv, T, c->lpk);
@@ -553,6 +600,10 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
     }
     medner__dropout(par, c->xcls, c->xout, T * H, ph, seed, stream_of(drop, NL, SITE_CLS), 0);
     medner__linear(par, c->logits, C, c->xcls, H, w->cls_w, w->cls_b, T, C, H, MEDNER__EPI_NONE);
+
+    if (fbad)
+        return medner__fail(MEDNER_E_OUT_OF_MEMORY, "training step: out of memory for %zu tokens",
+                            T);
 
     /* ---- loss ---- */
     size_t cnt = 0;
@@ -590,16 +641,16 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
         memcpy(c->dh, c->dtmp, T * H * sizeof(float));
         medner__dropout(par, c->dtmp, c->dtmp, T * H, ph, seed, stream_of(drop, l, SITE_FFN_OUT),
                         0);
-        bad |= medner__linear_backward(par, c->dI, I, 0, G(t, L->ffn2_w), G(t, L->ffn2_b),
-                                       c->dtmp, H, a->f1act, I, L->ffn2_w, T, H, I, work);
+        bad |= dense_backward(c, c->dI, I, 0, G(t, L->ffn2_w), G(t, L->ffn2_b),
+                              c->dtmp, H, a->f1act, I, L->ffn2_w, T, H, I, work);
         lora_site ls;
         if (lora_at(&ls, t, l, MEDNER__LORA_FFN2, drop, ldrop))
             bad |= lora_backward(par, &ls, c->dI, I, c->dtmp, H, a->f1act,
                                  a->lx[MEDNER__LORA_FFN2], a->lu[MEDNER__LORA_FFN2], c->lv,
                                  c->ldu, c->ldx, T, work, c->lpk, c->lut, c->lprod);
         medner__act_backward_par(par, c->dI, c->dI, a->f1pre, a->f1act, T * I, act);
-        bad |= medner__linear_backward(par, c->dh, H, 1, G(t, L->ffn1_w), G(t, L->ffn1_b), c->dI,
-                                       I, a->h1, H, L->ffn1_w, T, I, H, work);
+        bad |= dense_backward(c, c->dh, H, 1, G(t, L->ffn1_w), G(t, L->ffn1_b), c->dI,
+                              I, a->h1, H, L->ffn1_w, T, I, H, work);
         if (lora_at(&ls, t, l, MEDNER__LORA_FFN1, drop, ldrop))
             bad |= lora_backward(par, &ls, c->dh, H, c->dI, I, a->h1, a->lx[MEDNER__LORA_FFN1],
                                  a->lu[MEDNER__LORA_FFN1], c->lv, c->ldu, c->ldx, T, work, c->lpk, c->lut, c->lprod);
@@ -610,8 +661,8 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
         if (bert)
             medner__dropout(par, c->dtmp, c->dtmp, T * H, ph, seed,
                             stream_of(drop, l, SITE_ATT_OUT), 0);
-        bad |= medner__linear_backward(par, c->dctx, H, 0, G(t, L->o_w), G(t, L->o_b), c->dtmp,
-                                       H, a->ctx, H, L->o_w, T, H, H, work);
+        bad |= dense_backward(c, c->dctx, H, 0, G(t, L->o_w), G(t, L->o_b), c->dtmp,
+                              H, a->ctx, H, L->o_w, T, H, H, work);
         if (lora_at(&ls, t, l, MEDNER__LORA_O, drop, ldrop))
             bad |= lora_backward(par, &ls, c->dctx, H, c->dtmp, H, a->ctx, a->lx[MEDNER__LORA_O],
                                  a->lu[MEDNER__LORA_O], c->lv, c->ldu, c->ldx, T, work, c->lpk, c->lut, c->lprod);
@@ -621,7 +672,12 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
         /* the gradient of layer 0's input only when the embeddings train
          * (with LoRA they are frozen: its three dx products are skipped) */
         float *dxin = l > 0 || emb_trains ? c->dx : NULL;
-        if (dxin != NULL) {
+        if (dxin != NULL && c->bf16) {
+            /* dx += dQ Wq, += dK Wk, += dV Wv: three bf16 products */
+            for (size_t i = 0; i < 3; i++)
+                bad |= medner__bgemm(par, &c->bws, dxin, H, 1, c->dqkv + i * H, 3 * H, 0,
+                                     qkv_w[i], H, 0, NULL, T, H, H);
+        } else if (dxin != NULL) {
             /* dx += dQ Wq + dK Wk + dV Wv as ONE product over the 3H columns of
              * dqkv against [Wq; Wk; Wv] (transposed into work: [H, 3H]): one
              * FMA chain per element, one pass adding into dx */
@@ -638,9 +694,8 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
             }
         }
         for (size_t i = 0; i < 3; i++) {
-            bad |= medner__linear_backward(par, NULL, H, 1, G(t, qkv_w[i]), G(t, qkv_b[i]),
-                                           c->dqkv + i * H, 3 * H, a->xin, H, qkv_w[i], T, H, H,
-                                           work);
+            bad |= dense_backward(c, NULL, H, 1, G(t, qkv_w[i]), G(t, qkv_b[i]),
+                                  c->dqkv + i * H, 3 * H, a->xin, H, qkv_w[i], T, H, H, work);
             if (lora_at(&ls, t, l, MEDNER__LORA_Q + i, drop, ldrop))
                 bad |= lora_backward(par, &ls, dxin, H, c->dqkv + i * H, 3 * H, a->xin, a->lx[i],
                                      a->lu[i], c->lv, c->ldu, c->ldx, T, work, c->lpk, c->lut,

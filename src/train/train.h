@@ -81,6 +81,14 @@ typedef struct medner__tdropout {
 typedef struct medner__trainer_ctx medner__trainer_ctx;
 int medner__train_ctx_create(medner__trainer_ctx **out, size_t threads);
 void medner__train_ctx_free(medner__trainer_ctx *c);
+/* Mixed precision (docs/training.md): on = 1 runs the dense layers' products
+ * (Q, K, V, attention output, FFN; forward, dx and dW) in bf16 with fp32
+ * sums (kernels/bgemm.h: AMX-BF16 or AVX512-BF16); parameters, gradients,
+ * AdamW, LayerNorm, softmax, activations, attention and the loss stay fp32.
+ * On a CPU without a native bf16 kernel the context stays fp32. Returns the
+ * setting in force (1 bf16, 0 fp32). */
+int medner__train_ctx_set_bf16(medner__trainer_ctx *c, int on);
+int medner__train_ctx_bf16(const medner__trainer_ctx *c);
 
 /* Forward the batch, cross-entropy over its non-ignored tokens, and (when
  * backward) the gradient of (sum of token losses) * grad_scale ADDED to

@@ -20,6 +20,7 @@
 #include "json/json.h"
 #include "model/adapter.h"
 #include "model/model.h"
+#include "kernels/bgemm.h"
 #include "train/data.h"
 #include "train/lora.h"
 #include "train/save.h"
@@ -29,7 +30,7 @@
  * appended fields never land in tail padding (common/struct_sizes.h). */
 #define SIZE_V1_PARAMS MEDNER__END_OF(medner_train_params, types)
 #define SIZE_V1_INFO MEDNER__END_OF(medner_train_info, unknown_tags)
-MEDNER__NO_TAIL_PADDING(medner_train_params, lora_modules_to_save);
+MEDNER__NO_TAIL_PADDING(medner_train_params, reserved_precision);
 MEDNER__NO_TAIL_PADDING(medner_train_info, unknown_tags);
 MEDNER__NO_TAIL_PADDING(medner_train_progress, dev_f1);
 #if defined(__LP64__) && SIZE_MAX == UINT64_MAX
@@ -289,6 +290,8 @@ static int fingerprint(medner_trainer *t)
                                  (double)t->p.lora_alpha, t->p.lora_dropout,
                                  t->p.lora_targets ? t->p.lora_targets : "*",
                                  t->p.lora_modules_to_save ? t->p.lora_modules_to_save : "*");
+    if (t->p.precision == MEDNER_PRECISION_BF16 && !bad) /* fp32 keeps its first fingerprint */
+        bad = medner__buf_printf(&b, " precision=bf16");
     if (bad) {
         medner__buf_free(&b);
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "out of memory");
@@ -658,6 +661,23 @@ static int resolve_params(medner_train_params *p)
     if (!(p->lora_dropout >= 0 && p->lora_dropout < 1))
         return medner__fail(MEDNER_E_INVALID_ARGUMENT, "lora_dropout %g: must be in [0, 1)",
                             p->lora_dropout);
+    if (p->precision != MEDNER_PRECISION_DEFAULT && p->precision != MEDNER_PRECISION_FP32 &&
+        p->precision != MEDNER_PRECISION_BF16 && p->precision != MEDNER_PRECISION_AUTO)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "precision %d: training runs in FP32, BF16 "
+                            "or AUTO (INT8 is inference only)", (int)p->precision);
+    if (p->reserved_precision != 0)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_train_params.reserved_precision "
+                            "must be 0");
+    {   /* resolved here: the fingerprint (checkpoints) records what runs */
+        int native = medner__bgemm_best() != MEDNER__BGEMM_PORTABLE;
+        if (p->precision == MEDNER_PRECISION_BF16 && !native)
+            medner__log(MEDNER_LOG_WARN, "precision bf16: this CPU has neither AMX-BF16 nor "
+                        "AVX512-BF16; training in fp32");
+        p->precision = (p->precision == MEDNER_PRECISION_BF16 ||
+                        p->precision == MEDNER_PRECISION_AUTO) && native
+                           ? MEDNER_PRECISION_BF16
+                           : MEDNER_PRECISION_FP32;
+    }
     if ((unsigned)p->resume > MEDNER_OFF || (unsigned)p->shuffle > MEDNER_OFF ||
         (unsigned)p->unknown_labels_error > MEDNER_OFF)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_switch option out of range");
@@ -746,6 +766,8 @@ static int create(medner_trainer *t)
     if (!t->order || !t->bids || !t->blabels || !t->blens)
         return medner__fail(MEDNER_E_OUT_OF_MEMORY, "trainer: out of memory");
     rc = medner__train_ctx_create(&t->ctx, p->threads);
+    if (rc == MEDNER_OK)
+        medner__train_ctx_set_bf16(t->ctx, p->precision == MEDNER_PRECISION_BF16);
     if (rc == MEDNER_OK)
         rc = fingerprint(t);
     if (rc == MEDNER_OK && p->resume == MEDNER_ON) {

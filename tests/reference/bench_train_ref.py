@@ -33,7 +33,7 @@ def prepare(src, dst):
             shutil.copy(os.path.join(src, f), dst)
 
 
-def bench_torch(d, threads, batch, seq, steps, mode):
+def bench_torch(d, threads, batch, seq, steps, mode, precision="fp32"):
     import torch
     from transformers import AutoModelForTokenClassification
     torch.set_num_threads(threads)
@@ -54,21 +54,30 @@ def bench_torch(d, threads, batch, seq, steps, mode):
     mask = torch.ones_like(ids)
     opt = torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-5,
                             weight_decay=0.0)
-    dts = []
+    dts, cps = [], []
     for i in range(steps + 2):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
-        out = m(input_ids=ids, attention_mask=mask, labels=labels)
+        if precision == "bf16":  # mixed precision: fp32 weights, bf16 matmuls
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out = m(input_ids=ids, attention_mask=mask, labels=labels)
+        else:
+            out = m(input_ids=ids, attention_mask=mask, labels=labels)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
         opt.step()
         dts.append(time.perf_counter() - t0)
+        cps.append(time.process_time() - c0)
     med = statistics.median(dts[2:])
+    cmed = statistics.median(cps[2:])
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"tool": "torch", "torch": torch.__version__, "mode": mode,
+    print(json.dumps({"tool": "torch", "torch": torch.__version__, "precision": precision,
+                      "mode": mode,
                       "threads": threads, "batch": batch, "seq": seq, "steps": steps,
                       "median_s": round(med, 6), "min_s": round(min(dts[2:]), 6),
                       "tokens_per_s": round(batch * seq / med, 1),
+                      "cpu_s": round(cmed, 6),
+                      "cpu_tokens_per_s": round(batch * seq / cmed, 1),
                       "loss": round(float(out.loss), 6), "peak_rss_mb": round(rss, 1)}))
 
 
@@ -91,28 +100,56 @@ def cpu_line():
 
 def report(path):
     rows = [json.loads(l) for l in open(path) if l.startswith("{")]
+    for r in rows:
+        r.setdefault("precision", "fp32")
     model, flags = cpu_line()
     print(f"CPU: {model}\nISA flags: {flags}")
-    print("median of the timed steps; ratio = medner tokens/s / PyTorch tokens/s "
-          "(target >= 1.5); RSS = each process's peak")
-    print(f"{'model':<10} {'mode':<5} {'thr':>3} {'medner tok/s':>13} {'torch tok/s':>12} "
-          f"{'ratio':>6} {'medner MB':>10} {'torch MB':>9}")
+    loads = [r["load"] for r in rows if "load" in r]
+    if loads:
+        print(f"load average (1 min) during the runs: {min(loads):.2f} .. {max(loads):.2f}")
+    kern = sorted({r["kernel"] for r in rows if r["tool"] == "medner" and "kernel" in r})
+    if kern:
+        print("medner kernels: " + ", ".join(kern))
+    print("median of the timed steps; ratio = medner tokens/s / PyTorch tokens/s at the same "
+          "precision, vs fp32 = / PyTorch fp32 (target >= 1.5); RSS = each process's peak")
+    print(f"{'model':<10} {'mode':<5} {'thr':>3} {'prec':<5} {'medner tok/s':>13} "
+          f"{'torch tok/s':>12} {'ratio':>6} {'vs fp32':>7} {'medner MB':>10} {'torch MB':>9}")
     keys = []
     for r in rows:
-        k = (r["model"], r["mode"], r["threads"])
+        k = (r["model"], r["mode"], r["threads"], r["precision"])
         if k not in keys:
             keys.append(k)
+
+    def med(k, tool, field="tokens_per_s"):
+        sel = [r for r in rows if (r["model"], r["mode"], r["threads"], r["precision"]) == k
+               and r["tool"] == tool and field in r]
+        if not sel:
+            return None, None
+        return (statistics.median(r[field] for r in sel),
+                max(r["peak_rss_mb"] for r in sel))
+
     for k in keys:
-        mine = [r for r in rows if (r["model"], r["mode"], r["threads"]) == k]
-        md = [r for r in mine if r["tool"] == "medner"]
-        tc = [r for r in mine if r["tool"] == "torch"]
-        if not md or not tc:
+        a, ra = med(k, "medner")
+        b, rb = med(k, "torch")
+        f, _ = med(k[:3] + ("fp32",), "torch")
+        if a is None or b is None:
             continue
-        a = statistics.median(r["tokens_per_s"] for r in md)
-        b = statistics.median(r["tokens_per_s"] for r in tc)
-        print(f"{k[0]:<10} {k[1]:<5} {k[2]:>3} {a:>13.0f} {b:>12.0f} {a / b:>6.2f} "
-              f"{max(r['peak_rss_mb'] for r in md):>10.0f} "
-              f"{max(r['peak_rss_mb'] for r in tc):>9.0f}")
+        vs = f"{a / f:>7.2f}" if f else f"{'-':>7}"
+        print(f"{k[0]:<10} {k[1]:<5} {k[2]:>3} {k[3]:<5} {a:>13.0f} {b:>12.0f} {a / b:>6.2f} "
+              f"{vs} {ra:>10.0f} {rb:>9.0f}")
+    # the same per second of process CPU time (1 thread: robust to time-slicing by other jobs
+    # on a shared machine, not to cache contention; with N threads it sums their CPU time)
+    print("per CPU second (process CPU time of a step):")
+    print(f"{'model':<10} {'mode':<5} {'thr':>3} {'prec':<5} {'medner tok/cpu-s':>17} "
+          f"{'torch tok/cpu-s':>16} {'ratio':>6} {'vs fp32':>7}")
+    for k in keys:
+        a, _ = med(k, "medner", "cpu_tokens_per_s")
+        b, _ = med(k, "torch", "cpu_tokens_per_s")
+        f, _ = med(k[:3] + ("fp32",), "torch", "cpu_tokens_per_s")
+        if a is None or b is None:
+            continue
+        vs = f"{a / f:>7.2f}" if f else f"{'-':>7}"
+        print(f"{k[0]:<10} {k[1]:<5} {k[2]:>3} {k[3]:<5} {a:>17.0f} {b:>16.0f} {a / b:>6.2f} {vs}")
 
 
 if __name__ == "__main__":
@@ -122,7 +159,7 @@ if __name__ == "__main__":
     elif cmd == "torch":
         a = sys.argv[2:]
         bench_torch(a[0], int(a[1]), int(a[2]), int(a[3]), int(a[4]),
-                    a[5] if len(a) > 5 else "full")
+                    a[5] if len(a) > 5 else "full", a[6] if len(a) > 6 else "fp32")
     elif cmd == "report":
         report(sys.argv[2])
     else:

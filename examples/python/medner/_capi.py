@@ -386,7 +386,10 @@ class TrainParams(_Sized):
                 ("lora_alpha", c_float),
                 ("lora_dropout", c_double),
                 ("lora_targets", c_char_p),
-                ("lora_modules_to_save", c_char_p)]
+                ("lora_modules_to_save", c_char_p),
+                # appended after LoRA: mixed precision (medner_precision)
+                ("precision", c_enum),
+                ("reserved_precision", c_uint32)]
 
 
 class TrainInfo(_Sized):
