@@ -100,7 +100,8 @@ TSAN_TESTS := \
     test_encoder \
     test_kernels \
     test_train \
-    test_lora
+    test_lora \
+    test_train_bf16
 
 # ---- build variants ---------------------------------------------------------
 # BUILD= (default), asan or tsan. Each variant has its own objects, static
@@ -415,7 +416,7 @@ bench-precision: models all ## accuracy guard of bf16/int8: F1 of the shipped ad
 # Training (docs/training.md): medner vs PyTorch (+ peft for LoRA) steps on MiniLM-L6 and a
 # BERT-base shape with a 9-label head, batch 8 x 128, 1 and 2 threads; then a LoRA adapter
 # trained and saved by medner loaded by peft and by bin/medner with equal logits.
-bench-train: models build/bench/bench_train ## training steps (full, LoRA): medner vs PyTorch tokens/s and peak RSS
+bench-train: models build/bench/bench_train ## training steps (full, LoRA; fp32 and bf16): medner vs PyTorch tokens/s and peak RSS
 	@python3 -c "import torch, transformers, peft" 2>/dev/null || \
 	    python3 -m pip install --quiet -r tests/reference/requirements-lora.txt
 	@sh tests/bench/bench_train.sh
