@@ -18,7 +18,8 @@ ADAPTER = ROOT / "examples" / "models" / "clinical"
 COLUMNS = ["doc", "label", "start", "end", "text", "score", "negated", "uncertain",
            "historical", "hypothetical", "family", "section", "sentence"]
 NOTES = ["Patient denies chest pain 😀. Possible pneumonia. History of asthma.", "",
-         "FAMILY HISTORY:\nMother had breast cancer.\n\nPLAN: return if shortness of breath "
+         "FAMILY HISTORY:\nMother had breast cancer.\n\nPAST MEDICAL HISTORY:\nAsthma.\n\n"
+         "PLAN: return if shortness of breath "
          "develops. HbA1c 8.2%, started metformin 500mg."]
 
 
