@@ -9,8 +9,8 @@
 # own folder (build/asan/, build/tsan/); the default build uses build/obj/,
 # build/tests/, lib/ and bin/. All of build/, lib/ and bin/ are git-ignored.
 #
-# Debian packages: only `make demo` and the `make deps*` targets install them
-# (as root, .ci/deps.sh); every other target, `make test` included, only checks
+# Debian packages: only `make demo`, `make test` (its tier) and `make deps*` install them
+# (as root, .ci/deps.sh); every other target, `make test BUILD=...` included, only checks
 # and prints the apt-get command when something is missing.
 
 # The release version lives in one place, include/medner.h
@@ -281,13 +281,16 @@ $(VDIR)/tests/replay_context_input build/fuzz/fuzz_context_input: \
 unit: $(V_BIN) ## the test programs of BUILD's variant only (no CLI, header, ABI or install checks)
 	@$(V_ENV) sh tests/run-tests.sh unit $(V_BIN)
 
-# `make test` never installs packages: it checks them (.ci/deps.sh --check test).
+# `make test` (README command 2) installs the missing Debian packages of the test
+# tier when run as root (.ci/deps.sh test; otherwise it prints the apt-get command
+# and stops), as the project's rule for the README's two commands requires on a
+# fresh machine; its BUILD= variants and every other test target only check.
 # Default: WERROR=1 build of everything, every unit test and corpus replay, then
 # the CLI, header, ABI, ABI-gate and install checks. BUILD=asan: the same
 # programs under ASan+UBSan; BUILD=tsan: the threaded tests under TSan.
 ifeq ($(BUILD),)
 test: ## unit tests, fuzz-corpus replays, CLI, header + ABI checks, install test (README command 2); BUILD=asan|tsan for a sanitizer tier
-	@$(CHECK_DEPS) test
+	@sh .ci/deps.sh test
 	@$(MAKE) --no-print-directory WERROR=1 all $(V_BIN)
 	@sh tests/run-tests.sh all $(V_BIN) tests/build/check-help.sh tests/build/check-version.sh \
 	    tests/build/check-layers.sh tests/build/check-no-install.sh

@@ -11,8 +11,8 @@
 #   html    -- make test-html (headless Chromium, DejaVu fonts, python3 + pip for the model)
 # Several tiers give the union of their packages (one apt-get run).
 # Without --check, as root, missing packages are installed with apt-get; this
-# is what `make demo` and the `make deps*` targets do. With --check (every
-# other make target, `make test` included) nothing is ever installed: the
+# is what `make demo`, `make test` (test tier) and `make deps*` do. With --check (every
+# other make target but `make test`) nothing is ever installed: the
 # missing packages and the exact command are printed and the script fails.
 set -eu
 check=0

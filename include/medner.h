@@ -1454,10 +1454,20 @@ MEDNER_API int medner_decoder_decode(medner_entities **out, const medner_decoder
  * Thread-safety: safe from any thread.
  * @{
  */
+/** Fill `*out` as MEDNER_TOKENIZER_PARAMS_INIT does (see "Params defaults" above for out, struct_size,
+ *  return values and thread-safety). */
 MEDNER_API int medner_tokenizer_params_default(medner_tokenizer_params *out, size_t struct_size);
+/** Fill `*out` as MEDNER_ENCODE_PARAMS_INIT does (see "Params defaults" above for out, struct_size,
+ *  return values and thread-safety). */
 MEDNER_API int medner_encode_params_default(medner_encode_params *out, size_t struct_size);
+/** Fill `*out` as MEDNER_ENCODER_PARAMS_INIT does (see "Params defaults" above for out, struct_size,
+ *  return values and thread-safety). */
 MEDNER_API int medner_encoder_params_default(medner_encoder_params *out, size_t struct_size);
+/** Fill `*out` as MEDNER_DECODER_PARAMS_INIT does (see "Params defaults" above for out, struct_size,
+ *  return values and thread-safety). */
 MEDNER_API int medner_decoder_params_default(medner_decoder_params *out, size_t struct_size);
+/** Fill `*out` as MEDNER_PIPELINE_PARAMS_INIT does (see "Params defaults" above for out, struct_size,
+ *  return values and thread-safety). */
 MEDNER_API int medner_pipeline_params_default(medner_pipeline_params *out, size_t struct_size);
 /** @} */
 
