@@ -256,6 +256,17 @@ BF16_TARGET static inline void tr16x16(__m512i *r)
     }
 }
 
+/* Rows k and k + 1 (zero past K) of a row-major fp32 matrix, 16 columns from
+ * col0 (masked by m), as one row of bf16 pairs (the tile's dword layout). */
+BF16_TARGET static inline __m512i pair_rows(const float *src, size_t ld, size_t k, size_t K,
+                                            size_t col0, __mmask16 m)
+{
+    __m512 lo = k < K ? _mm512_maskz_loadu_ps(m, src + k * ld + col0) : _mm512_setzero_ps();
+    __m512 hi = k + 1 < K ? _mm512_maskz_loadu_ps(m, src + (k + 1) * ld + col0)
+                          : _mm512_setzero_ps();
+    return cvt_pairs(lo, hi);
+}
+
 BF16_TARGET static void pack_a_avx512(const job *j, size_t mb)
 {
     size_t m0 = mb * 16, mv = m0 < j->M ? (j->M - m0 < 16 ? j->M - m0 : 16) : 0;
@@ -272,14 +283,8 @@ BF16_TARGET static void pack_a_avx512(const job *j, size_t mb)
             /* A^T rows are k: pairs of k rows -> one dword column of the tile */
             __mmask16 mm = mask16(mv);
             __m512i v[16];
-            for (size_t p = 0; p < 16; p++) {
-                size_t k = k0 + 2 * p;
-                __m512 lo = k < j->K ? _mm512_maskz_loadu_ps(mm, j->A + k * j->lda + m0)
-                                     : _mm512_setzero_ps();
-                __m512 hi = k + 1 < j->K ? _mm512_maskz_loadu_ps(mm, j->A + (k + 1) * j->lda + m0)
-                                         : _mm512_setzero_ps();
-                v[p] = cvt_pairs(lo, hi);
-            }
+            for (size_t p = 0; p < 16; p++)
+                v[p] = pair_rows(j->A, j->lda, k0 + 2 * p, j->K, m0, mm);
             tr16x16(v);
             for (size_t r = 0; r < 16; r++)
                 _mm512_store_si512((void *)(t + r * 32), v[r]);
@@ -295,14 +300,9 @@ BF16_TARGET static void pack_b_avx512(const job *j, size_t nb)
         size_t k0 = kb * 32, kv = j->K - k0 < 32 ? j->K - k0 : 32;
         if (!j->b_trans) {
             __mmask16 nm = mask16(nv);
-            for (size_t p = 0; p < 16; p++) {
-                size_t k = k0 + 2 * p;
-                __m512 lo = k < j->K ? _mm512_maskz_loadu_ps(nm, j->B + k * j->ldb + n0)
-                                     : _mm512_setzero_ps();
-                __m512 hi = k + 1 < j->K ? _mm512_maskz_loadu_ps(nm, j->B + (k + 1) * j->ldb + n0)
-                                         : _mm512_setzero_ps();
-                _mm512_store_si512((void *)(t + p * 32), cvt_pairs(lo, hi));
-            }
+            for (size_t p = 0; p < 16; p++)
+                _mm512_store_si512((void *)(t + p * 32),
+                                   pair_rows(j->B, j->ldb, k0 + 2 * p, j->K, n0, nm));
         } else {
             /* B^T row n: 32 consecutive k = 16 pairs -> column c of the tile */
             __m512i v[16];
