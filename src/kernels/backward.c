@@ -40,7 +40,7 @@ int medner__dropout_keep(float p, uint64_t seed, uint64_t stream, uint64_t index
     return medner__rng_uniform(seed, stream, index) >= p;
 }
 
-typedef struct drop_job {
+typedef struct medner__drop_job {
     float *y;
     const float *x;
     size_t n;
@@ -99,21 +99,6 @@ __attribute__((target("avx512f,avx512dq"))) static void drop_range_avx512(const 
     }
 }
 
-static int have_avx512dq(void)
-{
-    /* the CPU's answer once; the level chosen now (tests force lower ones) */
-    static _Atomic int cpu = -1;
-    int c = atomic_load_explicit(&cpu, memory_order_relaxed);
-    if (c < 0) {
-        __builtin_cpu_init();
-        c = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
-        atomic_store_explicit(&cpu, c, memory_order_relaxed);
-    }
-    return c && medner__kfns_get()->level >= MEDNER__ISA_AVX512;
-}
-#define DROP_RANGE(j, a, b) (have_avx512dq() ? drop_range_avx512(j, a, b) : drop_range(j, a, b))
-#else
-#define DROP_RANGE(j, a, b) drop_range(j, a, b)
 #endif
 
 static void drop_task(void *arg, size_t tid, size_t nt, float *scratch)
@@ -125,7 +110,7 @@ static void drop_task(void *arg, size_t tid, size_t nt, float *scratch)
         i0 = j->n;
     if (i1 > j->n)
         i1 = j->n;
-    DROP_RANGE(j, i0, i1);
+    medner__kfns_get()->drop_range(j, i0, i1);
 }
 
 void medner__dropout(medner__par *par, float *y, const float *x, size_t n, float p, uint64_t seed,
@@ -142,7 +127,7 @@ void medner__dropout(medner__par *par, float *y, const float *x, size_t n, float
     }
     drop_job j = { y, x, n, p, 1.0f / (1.0f - p), seed, stream, first };
     if (par == NULL || n < 4096)
-        DROP_RANGE(&j, 0, n);
+        medner__kfns_get()->drop_range(&j, 0, n);
     else
         medner__par_run(par, drop_task, &j);
 }
@@ -943,10 +928,9 @@ __attribute__((target("avx512f"))) static size_t gelu_bwd_avx512(float *dx, cons
 static void act_bwd_range(const range_job *j, size_t i0, size_t i1)
 {
     size_t done = 0;
-#if defined(__x86_64__)
-    if (j->act == MEDNER__EPI_GELU && j->xhat != NULL && have_avx512dq())
-        done = gelu_bwd_avx512(j->y + i0, j->dy + i0, j->x + i0, j->xhat + i0, i1 - i0);
-#endif
+    if (j->act == MEDNER__EPI_GELU && j->xhat != NULL)
+        done = medner__kfns_get()->gelu_bwd(j->y + i0, j->dy + i0, j->x + i0, j->xhat + i0,
+                                            i1 - i0);
     medner__act_backward(j->y + i0 + done, j->dy + i0 + done, j->x + i0 + done, i1 - i0 - done,
                          j->act);
 }
@@ -975,4 +959,25 @@ void medner__activate_par(medner__par *par, float *x, size_t n, medner__epi act)
 {
     range_job j = { .fn = act_fwd_range, .n = n, .unit = 64, .y = x, .act = act };
     run_ranges(par, &j, 4096);
+}
+
+/* ---- this file's part of the dispatch table ----------------------------------- */
+
+static size_t gelu_bwd_none(float *dx, const float *dy, const float *x, const float *y, size_t n)
+{
+    (void)dx, (void)dy, (void)x, (void)y, (void)n;
+    return 0;
+}
+
+void medner__backward_kfns(medner__kfns *t)
+{
+    t->drop_range = drop_range;
+    t->gelu_bwd = gelu_bwd_none;
+#if defined(__x86_64__)
+    /* the AVX-512 level has F and DQ (medner__cpu_features) */
+    if (t->level == MEDNER__ISA_AVX512) {
+        t->drop_range = drop_range_avx512;
+        t->gelu_bwd = gelu_bwd_avx512;
+    }
+#endif
 }

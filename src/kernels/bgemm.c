@@ -17,6 +17,7 @@
 
 #include "common/common.h"
 #include "kernels/bgemm.h"
+#include "kernels/dispatch.h"
 
 /* AMX with GCC 11 or later (the compiler this was built and tested with);
  * clang builds use AVX512-BF16 */
@@ -29,12 +30,10 @@
     (defined(__clang__) ? (__clang_major__ >= 9) : (__GNUC__ >= 10))
 #define HAVE_BF16 1
 #include <immintrin.h>
+
+#include "kernels/simd_x86.h"
 #else
 #define HAVE_BF16 0
-#endif
-#if HAVE_AMX
-#include <sys/syscall.h>
-#include <unistd.h>
 #endif
 
 #define TILE 512 /* uint16 per packed tile: 16 x 32 */
@@ -66,59 +65,51 @@ static inline uint16_t to_bf16(float f)
     return (uint16_t)(u >> 16);
 }
 
-/* ---- kernel choice ------------------------------------------------------------ */
+/* ---- kernel choice (through the dispatch table) ------------------------------- */
 
-#if HAVE_AMX
-static _Atomic int amx_perm = 0; /* 0 not asked, 1 granted, 2 refused */
-#endif
-
-static int amx_permitted(void)
-{
-#if HAVE_AMX
-    int s = atomic_load_explicit(&amx_perm, memory_order_acquire);
-    if (s == 0) {
-        /* ARCH_REQ_XCOMP_PERM (0x1023), XFEATURE_XTILEDATA (18): process-wide,
-         * idempotent, so two threads racing here both get the same answer */
-        long r = syscall(SYS_arch_prctl, 0x1023, 18);
-        s = r == 0 ? 1 : 2;
-        atomic_store_explicit(&amx_perm, s, memory_order_release);
-    }
-    return s == 1;
-#else
-    return 0;
-#endif
-}
-
-int medner__bgemm_best(void)
+/* The best kernel the CPU and the OS's XCR0 allow (not asking for the tile
+ * permission). */
+static int best_by_features(void)
 {
     unsigned f = medner__cpu_features();
     unsigned bf = MEDNER__CPU_AVX512 | MEDNER__CPU_AVX512_BF16;
     if (!HAVE_BF16 || (f & bf) != bf)
         return MEDNER__BGEMM_PORTABLE;
     unsigned amx = MEDNER__CPU_AMX_TILE | MEDNER__CPU_AMX_BF16;
-    if (HAVE_AMX && (f & amx) == amx && amx_permitted())
+    if (HAVE_AMX && (f & amx) == amx)
         return MEDNER__BGEMM_AMX;
     return MEDNER__BGEMM_AVX512;
 }
 
-static _Atomic int forced = -1;
-static _Atomic int env_cap = -2; /* -2: not read; -1: none */
-
-static int read_env_cap(void)
+/* AMX only with the process's tile permission, else AVX512-BF16. */
+static int permitted(int kernel)
 {
-    int c = atomic_load_explicit(&env_cap, memory_order_relaxed);
-    if (c == -2) {
-        const char *e = getenv("MEDNER_BF16_GEMM");
-        c = -1;
-        if (e != NULL && strcmp(e, "amx") == 0)
-            c = MEDNER__BGEMM_AMX;
-        else if (e != NULL && strcmp(e, "avx512") == 0)
-            c = MEDNER__BGEMM_AVX512;
-        else if (e != NULL && strcmp(e, "portable") == 0)
-            c = MEDNER__BGEMM_PORTABLE;
-        atomic_store_explicit(&env_cap, c, memory_order_relaxed);
-    }
-    return c;
+    return kernel == MEDNER__BGEMM_AMX && !medner__cpu_amx_permit() ? MEDNER__BGEMM_AVX512
+                                                                     : kernel;
+}
+
+int medner__bgemm_best(void) { return permitted(best_by_features()); }
+
+static _Atomic int forced = -1;
+
+/* MEDNER_BF16_GEMM=amx|avx512|portable: a cap (-1: none). */
+static int env_cap(void)
+{
+    const char *e = getenv("MEDNER_BF16_GEMM");
+    if (e != NULL && strcmp(e, "amx") == 0)
+        return MEDNER__BGEMM_AMX;
+    if (e != NULL && strcmp(e, "avx512") == 0)
+        return MEDNER__BGEMM_AVX512;
+    if (e != NULL && strcmp(e, "portable") == 0)
+        return MEDNER__BGEMM_PORTABLE;
+    return -1;
+}
+
+/* This file's part of the dispatch table: the same kernel at every level. */
+void medner__bgemm_kfns(medner__kfns *t)
+{
+    int b = best_by_features(), cap = env_cap();
+    t->bgemm = cap >= 0 && cap < b ? cap : b;
 }
 
 int medner__bgemm_kernel(void)
@@ -126,8 +117,7 @@ int medner__bgemm_kernel(void)
     int f = atomic_load_explicit(&forced, memory_order_relaxed);
     if (f >= 0)
         return f;
-    int b = medner__bgemm_best(), cap = read_env_cap();
-    return cap >= 0 && cap < b ? cap : b;
+    return permitted(medner__kfns_get()->bgemm);
 }
 
 int medner__bgemm_force(int kernel)
@@ -229,33 +219,6 @@ BF16_TARGET static inline __m512i cvt_pairs(__m512 lo, __m512 hi)
     return _mm512_permutexvar_epi16(idx, c);
 }
 
-/* r[i] row i of a 16 x 16 dword matrix -> r[j] column j (4 x 4 blocks in
- * the 128-bit lanes, then the lanes) */
-BF16_TARGET static inline void tr16x16(__m512i *r)
-{
-    __m512i q[16];
-    for (int g = 0; g < 4; g++) {
-        __m512i u0 = _mm512_unpacklo_epi32(r[4 * g], r[4 * g + 1]);
-        __m512i u1 = _mm512_unpackhi_epi32(r[4 * g], r[4 * g + 1]);
-        __m512i u2 = _mm512_unpacklo_epi32(r[4 * g + 2], r[4 * g + 3]);
-        __m512i u3 = _mm512_unpackhi_epi32(r[4 * g + 2], r[4 * g + 3]);
-        q[4 * g] = _mm512_unpacklo_epi64(u0, u2);
-        q[4 * g + 1] = _mm512_unpackhi_epi64(u0, u2);
-        q[4 * g + 2] = _mm512_unpacklo_epi64(u1, u3);
-        q[4 * g + 3] = _mm512_unpackhi_epi64(u1, u3);
-    }
-    for (int c = 0; c < 4; c++) {
-        __m512i s0 = _mm512_shuffle_i32x4(q[c], q[4 + c], 0x44);
-        __m512i s1 = _mm512_shuffle_i32x4(q[c], q[4 + c], 0xEE);
-        __m512i s2 = _mm512_shuffle_i32x4(q[8 + c], q[12 + c], 0x44);
-        __m512i s3 = _mm512_shuffle_i32x4(q[8 + c], q[12 + c], 0xEE);
-        r[c] = _mm512_shuffle_i32x4(s0, s2, 0x88);
-        r[4 + c] = _mm512_shuffle_i32x4(s0, s2, 0xDD);
-        r[8 + c] = _mm512_shuffle_i32x4(s1, s3, 0x88);
-        r[12 + c] = _mm512_shuffle_i32x4(s1, s3, 0xDD);
-    }
-}
-
 /* Rows k and k + 1 (zero past K) of a row-major fp32 matrix, 16 columns from
  * col0 (masked by m), as one row of bf16 pairs (the tile's dword layout). */
 BF16_TARGET static inline __m512i pair_rows(const float *src, size_t ld, size_t k, size_t K,
@@ -285,7 +248,7 @@ BF16_TARGET static void pack_a_avx512(const job *j, size_t mb)
             __m512i v[16];
             for (size_t p = 0; p < 16; p++)
                 v[p] = pair_rows(j->A, j->lda, k0 + 2 * p, j->K, m0, mm);
-            tr16x16(v);
+            medner__transpose16_epi32(v);
             for (size_t r = 0; r < 16; r++)
                 _mm512_store_si512((void *)(t + r * 32), v[r]);
         }
@@ -308,7 +271,7 @@ BF16_TARGET static void pack_b_avx512(const job *j, size_t nb)
             __m512i v[16];
             for (size_t c = 0; c < 16; c++)
                 v[c] = c < nv ? cvt32(j->B + (n0 + c) * j->ldb + k0, kv) : _mm512_setzero_si512();
-            tr16x16(v);
+            medner__transpose16_epi32(v);
             for (size_t p = 0; p < 16; p++)
                 _mm512_store_si512((void *)(t + p * 32), v[p]);
         }

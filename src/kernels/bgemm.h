@@ -11,11 +11,12 @@
  * Both operands are rounded to bf16 (round to nearest even; subnormals to a
  * signed zero, as vcvtne2ps2bf16 does) and packed into 16 x 32 bf16 tiles
  * (K padded with zeros to a multiple of 32), the products summed in fp32 in
- * the order of k, 32 k at a time. Kernels, chosen at run time:
+ * the order of k, 32 k at a time. Kernels, chosen once per process in the
+ * dispatch table (dispatch.h, the field bgemm):
  *   MEDNER__BGEMM_AMX       AMX-BF16 tdpbf16ps (Sapphire Rapids and later);
- *                           the process asks Linux for the tile state once
- *                           (arch_prctl ARCH_REQ_XCOMP_PERM), and falls back
- *                           to AVX512-BF16 when refused
+ *                           the process asks Linux for the tile state once,
+ *                           at the first AMX product (medner__cpu_amx_permit),
+ *                           and falls back to AVX512-BF16 when refused
  *   MEDNER__BGEMM_AVX512    AVX512-BF16 vdpbf16ps
  *   MEDNER__BGEMM_PORTABLE  plain C (fp32 sums of the exact bf16 products)
  * Every element of C is computed by one thread with the same instructions
@@ -47,7 +48,9 @@ int medner__bgemm(medner__par *par, medner__bgemm_ws *ws, float *C, size_t ldc, 
 
 /* The kernel medner__bgemm uses now: the best the CPU and the OS allow,
  * or the one forced. MEDNER_BF16_GEMM=amx|avx512|portable in the
- * environment (read once) caps the choice. */
+ * environment (read once, when the dispatch tables are built at the first
+ * kernel call) caps the choice. It does not follow the fp32 level
+ * (medner__kernels_set_isa). */
 int medner__bgemm_kernel(void);
 /* The best kernel available (ignores forcing). */
 int medner__bgemm_best(void);

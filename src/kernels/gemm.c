@@ -30,6 +30,7 @@
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #  define GX86 1
 #  include <immintrin.h>
+#  include "kernels/simd_x86.h"
 #else
 #  define GX86 0
 #endif
@@ -119,36 +120,6 @@ static inline void tile_rows(const gemm_args *g, size_t n0, size_t nr, size_t NR
 
 /* ---- AVX-512 ---------------------------------------------------------------- */
 #if GX86
-/* In-register transpose of 16 rows of 16 floats: r[i] lane j -> r[j] lane i. */
-__attribute__((target("avx512f"), always_inline)) static inline void transpose16(__m512 r[16])
-{
-    __m512 t[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    /* u[4g + q]: rows 4g..4g+3 of column 4L+q in 128-bit lane L */
-    __m512 u[16];
-    for (int g4 = 0; g4 < 4; g4++) {
-        __m512d a = _mm512_castps_pd(t[4 * g4]), b = _mm512_castps_pd(t[4 * g4 + 2]);
-        __m512d c = _mm512_castps_pd(t[4 * g4 + 1]), d = _mm512_castps_pd(t[4 * g4 + 3]);
-        u[4 * g4] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
-        u[4 * g4 + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
-        u[4 * g4 + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
-        u[4 * g4 + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
-    }
-    for (int q = 0; q < 4; q++) {
-        __m512 a = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x88);
-        __m512 b = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xDD);
-        __m512 c = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x88);
-        __m512 d = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xDD);
-        r[q] = _mm512_shuffle_f32x4(a, c, 0x88);
-        r[4 + q] = _mm512_shuffle_f32x4(b, d, 0x88);
-        r[8 + q] = _mm512_shuffle_f32x4(a, c, 0xDD);
-        r[12 + q] = _mm512_shuffle_f32x4(b, d, 0xDD);
-    }
-}
-
 /* pack_panel for MR = 32 with 16 x 16 register transposes. */
 __attribute__((target("avx512f"))) static void pack_avx512(float *panel, const gemm_args *g,
                                                            size_t m0, size_t mr, size_t MR)
@@ -165,7 +136,7 @@ __attribute__((target("avx512f"))) static void pack_avx512(float *panel, const g
                 r[i] = row < mr ? _mm512_maskz_loadu_ps(mask, g->x + (m0 + row) * g->ldx + k0)
                                 : _mm512_setzero_ps();
             }
-            transpose16(r);
+            medner__transpose16_ps(r);
             for (size_t kk = 0; kk < kb; kk++)
                 _mm512_store_ps(panel + (k0 + kk) * 32 + h * 16, r[kk]);
         }
@@ -186,7 +157,7 @@ __attribute__((target("avx512f"))) static inline void store16(const gemm_args *g
         }
         return;
     }
-    transpose16(acc);
+    medner__transpose16_ps(acc);
     __mmask16 mask = (__mmask16)((1u << nr) - 1u);
     for (size_t i = 0; i < rows; i++) {
         __m512 v = g->alpha == 1.0f ? acc[i] : _mm512_mul_ps(acc[i], al);
@@ -280,7 +251,7 @@ __attribute__((target("avx512f"))) static void transpose_avx512(float *dst, size
             for (size_t i = 0; i < 16; i++)
                 v[i] = i < rb ? _mm512_maskz_loadu_ps(cmask, src + (r0 + i) * lds + c0)
                               : _mm512_setzero_ps();
-            transpose16(v);
+            medner__transpose16_ps(v);
             for (size_t j = 0; j < cb; j++)
                 _mm512_mask_storeu_ps(dst + (c0 + j) * ldd + r0, rmask, v[j]);
         }

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "kernels/dispatch.h"
 #include "kernels/qgemm_internal.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && \
@@ -236,16 +237,6 @@ BF16_TARGET static void tile_a5(float *y, const uint32_t *xb, const uint32_t *wt
 }
 #endif
 
-int medner__qgemm_native_bf16(void)
-{
-#if HAVE_BF16_KERNEL
-    unsigned need = MEDNER__CPU_AVX512 | MEDNER__CPU_AVX512_BF16;
-    return (medner__cpu_features() & need) == need && medner__kernels_isa() == MEDNER__ISA_AVX512;
-#else
-    return 0;
-#endif
-}
-
 void medner__qgemm_bf16(float *y, size_t ldy, const float *xp, size_t M, const medner__qweight *w,
                         size_t n0, size_t n1, float *scratch, int native)
 {
@@ -293,4 +284,29 @@ void medner__qgemm_bf16(float *y, size_t ldy, const float *xp, size_t M, const m
             }
         }
     }
+}
+
+/* ---- this file's part of the dispatch table ----------------------------------- */
+
+static void qgemm_native(float *y, size_t ldy, const float *xp, size_t M, const medner__qweight *w,
+                         size_t n0, size_t n1, float *scratch)
+{
+    medner__qgemm_bf16(y, ldy, xp, M, w, n0, n1, scratch, 1);
+}
+
+static void qgemm_portable(float *y, size_t ldy, const float *xp, size_t M,
+                           const medner__qweight *w, size_t n0, size_t n1, float *scratch)
+{
+    medner__qgemm_bf16(y, ldy, xp, M, w, n0, n1, scratch, 0);
+}
+
+void medner__qgemm_bf16_kfns(medner__kfns *t)
+{
+    int native = 0;
+#if HAVE_BF16_KERNEL
+    unsigned need = MEDNER__CPU_AVX512 | MEDNER__CPU_AVX512_BF16;
+    native = t->level == MEDNER__ISA_AVX512 && (medner__cpu_features() & need) == need;
+#endif
+    t->qgemm_bf16_native = native;
+    t->qgemm_bf16 = native ? qgemm_native : qgemm_portable;
 }

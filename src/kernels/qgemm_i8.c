@@ -28,6 +28,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/dispatch.h"
 #include "kernels/qgemm_internal.h"
 
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
@@ -171,8 +172,10 @@ __attribute__((target("avx512f,avx512bw"))) static int32_t pack_row_avx512(int8_
 }
 #endif
 
-int medner__qweight_pack_i8(medner__qweight *out, const float *const *ws, const float *const *bs,
-                            size_t count, size_t n_each, size_t K)
+/* fast: the AVX-512 row packer (the table's choice at the AVX-512 level;
+ * forced lower levels take the portable one: the tests compare the two) */
+static int pack(medner__qweight *out, const float *const *ws, const float *const *bs,
+                size_t count, size_t n_each, size_t K, int fast)
 {
     if (K > MEDNER__QI8_MAX_K)
         return -2;
@@ -196,12 +199,8 @@ int medner__qweight_pack_i8(medner__qweight *out, const float *const *ws, const 
         return -1;
     }
     memset(data, 0, bytes);
-    /* the AVX-512 row packer when the level is AVX-512 (forced lower levels
-     * take the portable one: the tests compare the two) */
-#if QX86
-    int fast = medner__kernels_isa() == MEDNER__ISA_AVX512;
-#else
-    int fast = 0;
+#if !QX86
+    fast = 0;
 #  define row_amax_avx512 row_amax_c
 #  define pack_row_avx512 pack_row_c
 #endif
@@ -494,13 +493,46 @@ void medner__qgemm_i8(float *y, size_t ldy, const float *xp, size_t M, const med
     }
 }
 
-int medner__qgemm_native_i8(void)
+/* ---- this file's part of the dispatch table ----------------------------------- */
+
+static int pack_portable(medner__qweight *out, const float *const *ws, const float *const *bs,
+                         size_t count, size_t n_each, size_t K)
 {
+    return pack(out, ws, bs, count, n_each, K, 0);
+}
+
+static void qgemm_portable(float *y, size_t ldy, const float *xp, size_t M,
+                           const medner__qweight *w, size_t n0, size_t n1, float *scratch)
+{
+    medner__qgemm_i8(y, ldy, xp, M, w, n0, n1, scratch, 0);
+}
+
 #if QX86
-    unsigned f = medner__cpu_features();
-    return (f & MEDNER__CPU_AVX512) && (f & MEDNER__CPU_AVX512_VNNI) &&
-           medner__kernels_isa() == MEDNER__ISA_AVX512;
-#else
-    return 0;
+static int pack_avx512(medner__qweight *out, const float *const *ws, const float *const *bs,
+                       size_t count, size_t n_each, size_t K)
+{
+    return pack(out, ws, bs, count, n_each, K, 1);
+}
+
+static void qgemm_native(float *y, size_t ldy, const float *xp, size_t M, const medner__qweight *w,
+                         size_t n0, size_t n1, float *scratch)
+{
+    medner__qgemm_i8(y, ldy, xp, M, w, n0, n1, scratch, 1);
+}
+#endif
+
+void medner__qgemm_i8_kfns(medner__kfns *t)
+{
+    t->qpack_i8 = pack_portable;
+    t->qgemm_i8 = qgemm_portable;
+    t->qgemm_i8_native = 0;
+#if QX86
+    if (t->level != MEDNER__ISA_AVX512)
+        return;
+    t->qpack_i8 = pack_avx512;
+    if (medner__cpu_features() & MEDNER__CPU_AVX512_VNNI) {
+        t->qgemm_i8 = qgemm_native;
+        t->qgemm_i8_native = 1;
+    }
 #endif
 }

@@ -1,15 +1,23 @@
 /*
- * Instruction-set selection for the vectorised kernels (gemm.c, linear.c,
- * pointwise.c): one dispatch table per level (dispatch.h), built once; the
- * best level the CPU supports (medner__cpu_features: cpuid and the OS's
- * xgetbv state) is chosen at the first kernel call and cached. The level is
- * fixed for the life of the process (unless a test forces one), so results
- * are deterministic; tests/unit/test_kernels.c checks every level's accuracy.
+ * Instruction-set selection for every kernel with variants (gemm.c,
+ * linear.c, pointwise.c, qgemm_bf16.c, qgemm_i8.c, bgemm.c, backward.c): one
+ * dispatch table per level (dispatch.h), built once; the best level the CPU
+ * supports is chosen at the first kernel call and cached. The one CPU probe
+ * is here too (medner__cpu_features: cpuid and the OS's xgetbv state, for
+ * every feature any kernel needs; medner__cpu_amx_permit: the AMX tile
+ * permission). The level is fixed for the life of the process (unless a
+ * test forces one), so results are deterministic; tests/unit/test_kernels.c
+ * checks every level's accuracy, test_kernels_dispatch.c the dispatch.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__x86_64__) && defined(__linux__)
+#  include <sys/syscall.h>
+#  include <unistd.h>
+#endif
 
 #include "kernels/dispatch.h"
 #include "kernels/kernels.h"
@@ -57,6 +65,10 @@ static void init_once(void)
         medner__gemm_kfns(t);
         medner__linear_kfns(t);
         medner__pointwise_kfns(t);
+        medner__qgemm_bf16_kfns(t);
+        medner__qgemm_i8_kfns(t);
+        medner__bgemm_kfns(t);
+        medner__backward_kfns(t);
     }
     choose();
 }
@@ -162,6 +174,24 @@ unsigned medner__cpu_features(void)
         atomic_store_explicit(&features_cache, f, memory_order_relaxed);
     }
     return f;
+}
+
+int medner__cpu_amx_permit(void)
+{
+#if defined(__x86_64__) && defined(__linux__) && defined(SYS_arch_prctl)
+    static _Atomic int perm = 0; /* 0 not asked, 1 granted, 2 refused */
+    int s = atomic_load_explicit(&perm, memory_order_acquire);
+    if (s == 0) {
+        /* ARCH_REQ_XCOMP_PERM (0x1023), XFEATURE_XTILEDATA (18): process-wide,
+         * idempotent, so two threads racing here both get the same answer */
+        long r = syscall(SYS_arch_prctl, 0x1023, 18);
+        s = r == 0 ? 1 : 2;
+        atomic_store_explicit(&perm, s, memory_order_release);
+    }
+    return s == 1;
+#else
+    return 0;
+#endif
 }
 
 const char *medner__cpu_features_name(void)
