@@ -9,21 +9,12 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-#include <stdatomic.h>
 
 #include "kernels/dispatch.h"
 
-static int adamw_avx512_ok(void)
-{
-    static _Atomic int cpu = -1;
-    int c = atomic_load_explicit(&cpu, memory_order_relaxed);
-    if (c < 0) {
-        __builtin_cpu_init();
-        c = __builtin_cpu_supports("avx512f");
-        atomic_store_explicit(&cpu, c, memory_order_relaxed);
-    }
-    return c && medner__kfns_get()->level >= MEDNER__ISA_AVX512;
-}
+/* The kernels' level (src/kernels/simd.c's one CPU probe): AVX-512 implies
+ * the CPU and the OS run AVX-512F. */
+static int adamw_avx512_ok(void) { return medner__kfns_get()->level >= MEDNER__ISA_AVX512; }
 
 /* The loop of medner__adamw_update 16 elements at a time: the same
  * operations in the same order, each rounded once (no fused multiply-add),
