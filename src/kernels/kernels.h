@@ -410,10 +410,12 @@ unsigned medner__cpu_features(void);
 const char *medner__cpu_features_name(void);
 
 /* Instruction-set level of the vectorised kernels (the SGEMM, gelu,
- * gelu_tanh, relu, softmax, add_layernorm, linear with N <= 64). They are
- * built for each level and reached through one dispatch table per level,
- * chosen once per process from medner__cpu_features() (simd.c,
- * dispatch.h; docs/kernels.md). The AVX builds fuse
+ * gelu_tanh, relu, softmax, add_layernorm, linear with N <= 64, the bf16
+ * and int8 products, the backward kernels with variants; the bf16 training
+ * product's kernel is a choice of its own, bgemm.h). They are built for
+ * each level and reached through one dispatch table per level, chosen once
+ * per process from medner__cpu_features() (simd.c, dispatch.h;
+ * docs/kernels.md). The AVX builds fuse
  * multiply-adds, so their last bits may differ from the baseline build's;
  * the level is fixed for the process, so results stay deterministic, and
  * the tests check every level's accuracy. */

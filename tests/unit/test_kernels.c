@@ -1308,6 +1308,14 @@ static void test_dispatch_table(void **state)
         assert_non_null(t->softmax_panels);
         assert_non_null(t->add_layernorm);
         assert_non_null(t->add_layernorm_panels);
+        assert_non_null(t->qgemm_bf16);
+        assert_non_null(t->qgemm_i8);
+        assert_non_null(t->qpack_i8);
+        assert_non_null(t->drop_range);
+        assert_non_null(t->gelu_bwd);
+        /* the reduced-precision instruction-set kernels only at AVX-512 */
+        if (l != MEDNER__ISA_AVX512)
+            assert_false(t->qgemm_bf16_native || t->qgemm_i8_native);
         medner__gelu(x, 64); /* no new choice */
         assert_int_equal(medner__kfns_choices(), c + (unsigned)(l - MEDNER__ISA_BASE + 1));
     }
