@@ -138,7 +138,8 @@ def test_callbacks_with_worker_threads(model_dir):
                          threads=2) as p:
         want = p(texts)
         got = p(texts, progress=lambda _: names.add(threading.current_thread().name))
-        assert got == want and len(names) == 2
+        # called on the worker threads (which of the 2 runs which share is the pool's choice)
+        assert got == want and names and threading.current_thread().name not in names
         with pytest.raises(medner.Cancelled):
             p(texts, should_abort=lambda: True)
         assert p(texts) == want

@@ -617,7 +617,7 @@ public final class Pipeline implements AutoCloseable {
         return out.get(ADDRESS, 0);
     }
 
-    /** Window `index` of an encoding: (length, ids pointer). */
+    /** Window `index` of an encoding: a medner_window (its arrays borrowed from the encoding). */
     private static MemorySegment window(Arena arena, MemorySegment enc, long index) throws Throwable {
         MemorySegment w = arena.allocate(WINDOW);
         w.set(SIZE_T, offset(WINDOW, "struct_size"), WINDOW.byteSize());
