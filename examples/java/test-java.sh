@@ -192,13 +192,25 @@ int main(void)
     F(medner_entity, label); F(medner_entity, score); F(medner_entity, first_token);
     F(medner_entity, n_tokens); F(medner_entity, context); F(medner_entity, section);
     F(medner_entity, sentence);
+    printf("medner_progress sizeof %zu\n", sizeof(medner_progress));
+    F(medner_progress, struct_size); F(medner_progress, texts_done); F(medner_progress, n_texts);
+    F(medner_progress, windows_done); F(medner_progress, bytes_done);
+    F(medner_progress, total_bytes);
+    printf("medner_encode_params sizeof %zu\n", sizeof(medner_encode_params));
+    F(medner_encode_params, struct_size); F(medner_encode_params, max_length);
+    F(medner_encode_params, overlap); F(medner_encode_params, special_tokens);
+    F(medner_encode_params, reserved);
+    printf("medner_window sizeof %zu\n", sizeof(medner_window));
+    F(medner_window, struct_size); F(medner_window, length); F(medner_window, ids);
+    F(medner_window, type_ids); F(medner_window, attention_mask); F(medner_window, special_mask);
+    F(medner_window, word_ids); F(medner_window, offsets); F(medner_window, first_token);
     return 0;
 }
 C
 cc -std=c99 -Wall -Werror -Iinclude "$OUT/layouts.c" -o "$OUT/layouts"
 "$OUT/layouts" > "$OUT/layouts.c.txt"
 if java_cli --layouts > "$OUT/layouts.java.txt" && cmp -s "$OUT/layouts.c.txt" "$OUT/layouts.java.txt"; then
-    ok "StructLayouts equal sizeof/offsetof of medner_pipeline_params and medner_entity"
+    ok "StructLayouts equal sizeof/offsetof of medner_pipeline_params, medner_entity, medner_progress, medner_encode_params, medner_window"
 else
     bad "layouts differ (< C, > Java):"; diff "$OUT/layouts.c.txt" "$OUT/layouts.java.txt" || true
 fi

@@ -14,8 +14,11 @@ each entity also says e.negated, e.uncertain, e.historical, e.hypothetical,
 e.family, e.section and e.sentence; medner.context(text, spans) does the
 same for spans found elsewhere.
 Calls into medner release the GIL.  Errors raise MednerError; batch calls
-with errors="return" (pipeline.annotate_many, pipeline.stream) put a
-TextError in the slot of a failing text instead.  `python -m medner
+with errors="return" (pipeline.annotate_each, annotate_many, stream) put a
+TextError in the slot of a failing text instead.  progress= and
+should_abort= callbacks (medner.Progress, medner.Cancelled) follow and stop
+long calls; pipeline.decode() turns logits of an encoder of your own into
+entities; memory_used() / memory_highwater() report medner's heap.  `python -m medner
 annotate` is the `medner annotate` CLI in Python.
 
 The library is found through $MEDNER_LIBRARY, else the copy bundled in the
@@ -30,16 +33,16 @@ import threading as _threading
 from typing import Callable, Optional
 
 from . import _capi
-from ._errors import MednerError, Status
-from .pipeline import OPTIONS, Entity, Pipeline, Result, TextError
+from ._errors import Cancelled, MednerError, Status
+from .pipeline import OPTIONS, Entity, Pipeline, Progress, Result, TextError
 from .context import ContextRules, context, sections, sentences
 from .tokenizer import Encoding, Tokenizer
 
 __version__ = "0.1.0"
 
-__all__ = ["ContextRules", "Entity", "Encoding", "LOG_DEBUG", "LOG_ERROR", "LOG_INFO", "LOG_WARN",
-           "MednerError", "OPTIONS", "Pipeline", "Result", "Status", "TextError", "Tokenizer",
-           "library_path",
+__all__ = ["Cancelled", "ContextRules", "Entity", "Encoding", "LOG_DEBUG", "LOG_ERROR", "LOG_INFO",
+           "LOG_WARN", "MednerError", "OPTIONS", "Pipeline", "Progress", "Result", "Status",
+           "TextError", "Tokenizer", "library_path", "memory_highwater", "memory_used",
            "context", "sections", "sentences", "set_log_handler", "version", "version_number"]
 
 LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = (_capi.LOG_ERROR, _capi.LOG_WARN, _capi.LOG_INFO,
@@ -54,6 +57,20 @@ def version() -> str:
 def version_number() -> int:
     """MAJOR*10000 + MINOR*100 + PATCH of the loaded library."""
     return _capi.lib.medner_version_number()
+
+
+def memory_used() -> int:
+    """Bytes of heap memory medner holds now, all threads together
+    (medner_memory_used(), as sqlite3_memory_used()): the sizes it asked
+    for, not counting the memory-mapped weights."""
+    return _capi.lib.medner_memory_used()
+
+
+def memory_highwater(reset: bool = False) -> int:
+    """Highest memory_used() since the process started or the last reset
+    (medner_memory_highwater()); reset=True starts a new period at the
+    current memory_used() (the value returned is the peak before it)."""
+    return _capi.lib.medner_memory_highwater(1 if reset else 0)
 
 
 def library_path() -> str:

@@ -170,11 +170,23 @@ class ContextRules(Structure):
 
 class _Sized(Structure):
     """A struct whose first field is `size_t struct_size`: the constructor
-    sets it to sizeof, as the MEDNER_*_INIT macros do; every other field is
-    zero (= default), also as the macros do."""
+    sets it to sizeof, as the MEDNER_*_INIT macros do.  A params struct
+    (`_default` names its medner_*_params_default() function, 0.3) gets its
+    defaults from the library itself, so a default that is not zero would be
+    honoured; the others start all zero, as their _INIT macros.  Keyword
+    arguments are then set on top."""
+
+    _default = None
 
     def __init__(self, **fields):
-        super().__init__(**fields)
+        super().__init__()
+        if self._default is not None:
+            rc = getattr(lib, self._default)(ctypes.byref(self), ctypes.sizeof(self))
+            if rc != OK:
+                raise ValueError(f"{self._default}: status {rc}: "
+                                 f"{lib.medner_last_error().decode('utf-8', 'replace')}")
+        for name, value in fields.items():
+            setattr(self, name, value)
         self.struct_size = ctypes.sizeof(self)
 
 
@@ -187,6 +199,7 @@ class AllocatorStruct(_Sized):
 
 
 class TokenizerParams(_Sized):
+    _default = "medner_tokenizer_params_default"
     _fields_ = [("struct_size", c_size_t),
                 ("lowercase", c_enum),
                 ("strip_accents", c_enum),
@@ -202,6 +215,7 @@ class TokenizerParams(_Sized):
 
 
 class EncodeParams(_Sized):
+    _default = "medner_encode_params_default"
     _fields_ = [("struct_size", c_size_t),
                 ("max_length", c_uint32),
                 ("overlap", c_uint32),
@@ -222,6 +236,7 @@ class Window(_Sized):
 
 
 class EncoderParams(_Sized):
+    _default = "medner_encoder_params_default"
     _fields_ = [("struct_size", c_size_t),
                 ("threads", c_uint32),
                 ("reserved", c_uint32),
@@ -255,6 +270,7 @@ class EncoderInfo(_Sized):
 
 
 class DecoderParams(_Sized):
+    _default = "medner_decoder_params_default"
     _fields_ = [("struct_size", c_size_t),
                 ("aggregation", c_enum),
                 ("decoding", c_enum),
@@ -288,6 +304,7 @@ class EntityStruct(_Sized):
 
 
 class PipelineParams(_Sized):
+    _default = "medner_pipeline_params_default"
     _fields_ = [("struct_size", c_size_t),
                 ("model_dir", c_char_p),
                 ("adapter_dir", c_char_p),
@@ -411,6 +428,11 @@ class TrainInfo(_Sized):
                 ("unknown_tags", c_char_p)]
 
 
+#: void (*medner_progress_fn)(const medner_progress *, void *)
+ProgressFn = CFUNCTYPE(None, POINTER(Progress), c_void_p)
+#: int (*medner_abort_fn)(void *)
+AbortFn = CFUNCTYPE(c_int, c_void_p)
+
 #: C struct name -> ctypes mirror (used by the layout test).
 STRUCTS = {
     "medner_allocator": AllocatorStruct,
@@ -434,7 +456,12 @@ LogFn = CFUNCTYPE(None, c_enum, c_char_p, c_void_p)
 
 
 def _proto(name, restype, *argtypes):
-    f = getattr(lib, name)
+    try:
+        f = getattr(lib, name)
+    except AttributeError:
+        raise LibraryNotFoundError(
+            f"medner: {LIBRARY_PATH} has no {name}: the library is older than this package "
+            f"(which needs the 0.3 API, version node medner_0.3)") from None
     f.restype = restype
     f.argtypes = list(argtypes)
 
@@ -454,29 +481,22 @@ _proto("medner_tokenizer_vocab_size", c_size_t, P(Tokenizer))
 _proto("medner_tokenizer_id_to_token", c_char_p, P(Tokenizer), c_int32)
 _proto("medner_tokenizer_token_to_id", c_int32, P(Tokenizer), c_char_p, c_size_t)
 _proto("medner_tokenizer_special_id", c_int32, P(Tokenizer), c_enum)
-_proto("medner_tokenizer_get_params", c_int, P(Tokenizer), P(TokenizerParams))
 _proto("medner_tokenizer_encode", c_int, P(P(Encoding)), P(Tokenizer), c_char_p, c_size_t,
        P(EncodeParams))
 _proto("medner_encoding_free", None, P(Encoding))
 _proto("medner_encoding_num_windows", c_size_t, P(Encoding))
 _proto("medner_encoding_num_tokens", c_size_t, P(Encoding))
-_proto("medner_encoding_window", c_int, P(Encoding), c_size_t, P(Window))
 
-_proto("medner_encoder_get_info", c_int, P(Encoder), P(EncoderInfo))
 _proto("medner_encoder_label", c_char_p, P(Encoder), c_size_t)
 _proto("medner_context_free", None, P(Context))
 
 _proto("medner_entities_count", c_size_t, P(Entities))
-_proto("medner_entities_get", c_int, P(Entities), c_size_t, P(EntityStruct))
-_proto("medner_entities_span_codepoints", c_int, P(Entities), c_size_t, P(c_size_t), P(c_size_t))
-_proto("medner_entities_span_utf16", c_int, P(Entities), c_size_t, P(c_size_t), P(c_size_t))
 _proto("medner_entities_num_tokens", c_size_t, P(Entities))
 _proto("medner_entities_free", None, P(Entities))
 
 _proto("medner_pipeline_create", c_int, P(P(Pipeline)), P(PipelineParams))
 _proto("medner_pipeline_load_config", c_int, P(P(Pipeline)), c_char_p, P(PipelineParams))
 _proto("medner_pipeline_free", None, P(Pipeline))
-_proto("medner_pipeline_get_params", c_int, P(Pipeline), P(PipelineParams))
 _proto("medner_pipeline_encoder", P(Encoder), P(Pipeline))
 _proto("medner_pipeline_context_create", c_int, P(P(Context)), P(Pipeline))
 _proto("medner_pipeline_annotate", c_int, P(P(Entities)), P(Pipeline), P(Context),
@@ -492,12 +512,41 @@ _proto("medner_section_name", c_char_p, c_enum)
 _proto("medner_sentences_split", c_int, P(P(Spans)), c_char_p, c_size_t)
 _proto("medner_sections_detect", c_int, P(P(Spans)), c_char_p, c_size_t)
 _proto("medner_spans_count", c_size_t, P(Spans))
-_proto("medner_spans_get", c_int, P(Spans), c_size_t, P(c_size_t), P(c_size_t), P(c_int32))
 _proto("medner_spans_free", None, P(Spans))
 _proto("medner_context_rules_load", c_int, P(P(ContextRules)), c_char_p)
 _proto("medner_context_rules_free", None, P(ContextRules))
 _proto("medner_context_apply", c_int, P(P(Entities)), P(ContextRules), c_char_p, c_size_t,
        P(c_size_t), P(c_size_t), P(c_char_p), c_size_t)
+# 0.3 (issue 19): params defaults, per-text annotate, memory statistics,
+# decoding an integrator's logits, and the out-parameters-first getters (the
+# 0.1 spellings they replace are deprecated and no longer declared here)
+_proto("medner_tokenizer_params_default", c_int, P(TokenizerParams), c_size_t)
+_proto("medner_encode_params_default", c_int, P(EncodeParams), c_size_t)
+_proto("medner_encoder_params_default", c_int, P(EncoderParams), c_size_t)
+_proto("medner_decoder_params_default", c_int, P(DecoderParams), c_size_t)
+_proto("medner_pipeline_params_default", c_int, P(PipelineParams), c_size_t)
+_proto("medner_pipeline_annotate_each", c_int, P(P(Entities)), P(c_int), P(c_size_t),
+       P(Pipeline), P(Context), P(c_char_p), P(c_size_t), c_size_t)
+_proto("medner_memory_used", c_size_t)
+_proto("medner_memory_highwater", c_size_t, c_int)
+_proto("medner_decoder_num_labels", c_size_t, P(Decoder))
+_proto("medner_decoder_decode", c_int, P(P(Entities)), P(Decoder), P(Tokenizer), P(Encoding),
+       P(P(c_float)), c_size_t, c_enum, c_char_p, c_size_t)
+_proto("medner_pipeline_tokenizer", P(Tokenizer), P(Pipeline))
+_proto("medner_pipeline_decoder", P(Decoder), P(Pipeline))
+_proto("medner_tokenizer_params_get", c_int, P(TokenizerParams), P(Tokenizer))
+_proto("medner_window_get", c_int, P(Window), P(Encoding), c_size_t)
+_proto("medner_encoder_info_get", c_int, P(EncoderInfo), P(Encoder))
+_proto("medner_entity_get", c_int, P(EntityStruct), P(Entities), c_size_t)
+_proto("medner_entity_span_codepoints", c_int, P(c_size_t), P(c_size_t), P(Entities), c_size_t)
+_proto("medner_entity_span_utf16", c_int, P(c_size_t), P(c_size_t), P(Entities), c_size_t)
+_proto("medner_span_get", c_int, P(c_size_t), P(c_size_t), P(c_int32), P(Spans), c_size_t)
+_proto("medner_pipeline_params_get", c_int, P(PipelineParams), P(Pipeline))
+# medner's own encoder on token ids (Pipeline.logits(): the stand-in "own encoder")
+_proto("medner_context_create", c_int, P(P(Context)), P(Encoder))
+_proto("medner_encoder_run", c_int, P(Context), P(P(c_int32)), P(P(c_int32)), P(c_size_t),
+       c_size_t)
+_proto("medner_context_logits", P(c_float), P(Context), c_size_t)
 del P
 
 if lib.medner_version_number() < MIN_VERSION_NUMBER:

@@ -48,10 +48,24 @@ class MednerError(Exception):
         return f"{text}: {self.message}" if self.message else text
 
 
+class Cancelled(MednerError):
+    """A call stopped on request (MEDNER_E_CANCELLED): the `should_abort`
+    callback returned True.  The pipeline stays usable."""
+
+    def __init__(self, status=_capi.E_CANCELLED, message=""):
+        super().__init__(status, message)
+
+
+def error(rc, msg):
+    """The exception for status `rc`: Cancelled for MEDNER_E_CANCELLED, else
+    MednerError."""
+    return Cancelled(rc, msg) if rc == _capi.E_CANCELLED else MednerError(rc, msg)
+
+
 def check(rc):
-    """Raise MednerError for a failed call; must run on the calling thread
-    right after the call (medner_last_error() is thread-local and valid until
-    the next medner call)."""
+    """Raise MednerError (Cancelled for MEDNER_E_CANCELLED) for a failed call;
+    must run on the calling thread right after the call (medner_last_error()
+    is thread-local and valid until the next medner call)."""
     if rc != _capi.OK:
         msg = _capi.lib.medner_last_error().decode("utf-8", "replace")
-        raise MednerError(rc, msg)
+        raise error(rc, msg)

@@ -124,7 +124,7 @@ def _spans(fn, text):
         b, e, c = c_size_t(), c_size_t(), c_int32()
         out = []
         for i in range(lib.medner_spans_count(spans)):
-            check(lib.medner_spans_get(spans, i, byref(b), byref(e), byref(c)))
+            check(lib.medner_span_get(byref(b), byref(e), byref(c), spans, i))
             out.append((cp[b.value], cp[e.value], c.value))
         return out
     finally:

@@ -150,20 +150,26 @@ class Tokenizer(Handle):
                 self._busy -= 1
 
     def _window(self, handle, enc, index, data):
-        w = _capi.Window()
-        check(lib.medner_encoding_window(enc, index, byref(w)))
-        n = w.length
-        ids = w.ids[:n]
-        # byte offsets -> code points in one call (the [CLS]/[SEP] (0, 0) stay 0)
-        offs = (c_size_t * (2 * n))(*w.offsets[:2 * n])
-        if n:
-            check(lib.medner_utf8_to_codepoint_offsets(data, len(data), offs, 2 * n, offs))
-        return Encoding(
-            ids=ids,
-            tokens=[lib.medner_tokenizer_id_to_token(handle, i).decode("utf-8") for i in ids],
-            offsets=[(offs[2 * k], offs[2 * k + 1]) for k in range(n)],
-            type_ids=w.type_ids[:n],
-            attention_mask=w.attention_mask[:n],
-            special_tokens_mask=w.special_mask[:n],
-            word_ids=[None if x < 0 else x for x in w.word_ids[:n]],
-            first_token=w.first_token)
+        return _window(handle, enc, index, data)
+
+
+def _window(handle, enc, index, data):
+    """Window `index` of a medner_encoding of UTF-8 `data` as an Encoding
+    (also used by Pipeline.windows())."""
+    w = _capi.Window()
+    check(lib.medner_window_get(byref(w), enc, index))
+    n = w.length
+    ids = w.ids[:n]
+    # byte offsets -> code points in one call (the [CLS]/[SEP] (0, 0) stay 0)
+    offs = (c_size_t * (2 * n))(*w.offsets[:2 * n])
+    if n:
+        check(lib.medner_utf8_to_codepoint_offsets(data, len(data), offs, 2 * n, offs))
+    return Encoding(
+        ids=ids,
+        tokens=[lib.medner_tokenizer_id_to_token(handle, i).decode("utf-8") for i in ids],
+        offsets=[(offs[2 * k], offs[2 * k + 1]) for k in range(n)],
+        type_ids=w.type_ids[:n],
+        attention_mask=w.attention_mask[:n],
+        special_tokens_mask=w.special_mask[:n],
+        word_ids=[None if x < 0 else x for x in w.word_ids[:n]],
+        first_token=w.first_token)

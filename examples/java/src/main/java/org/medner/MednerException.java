@@ -27,6 +27,8 @@ public final class MednerException extends RuntimeException {
     public static final int INVALID_CONFIG = -8;
     /** MEDNER_E_LIMIT */
     public static final int LIMIT = -9;
+    /** MEDNER_E_CANCELLED: the abort callback stopped the call (the pipeline stays usable). */
+    public static final int CANCELLED = -12;
 
     private final int status;
     private final String statusText;

@@ -80,10 +80,42 @@ final class Native {
             JAVA_INT.withName("section"),
             SIZE_T.withName("sentence"));
 
+    /** medner_progress (0.3): what the progress callback receives. */
+    static final StructLayout PROGRESS = MemoryLayout.structLayout(
+            SIZE_T.withName("struct_size"),
+            SIZE_T.withName("texts_done"),
+            SIZE_T.withName("n_texts"),
+            SIZE_T.withName("windows_done"),
+            SIZE_T.withName("bytes_done"),
+            SIZE_T.withName("total_bytes"));
+
+    /** medner_encode_params (medner_switch special_tokens: a 32-bit int). */
+    static final StructLayout ENCODE_PARAMS = MemoryLayout.structLayout(
+            SIZE_T.withName("struct_size"),
+            JAVA_INT.withName("max_length"),
+            JAVA_INT.withName("overlap"),
+            JAVA_INT.withName("special_tokens"),
+            JAVA_INT.withName("reserved"));
+
+    /** medner_window: one window of an encoding (arrays borrowed from it). */
+    static final StructLayout WINDOW = MemoryLayout.structLayout(
+            SIZE_T.withName("struct_size"),
+            SIZE_T.withName("length"),
+            ADDRESS.withName("ids"),
+            ADDRESS.withName("type_ids"),
+            ADDRESS.withName("attention_mask"),
+            ADDRESS.withName("special_mask"),
+            ADDRESS.withName("word_ids"),
+            ADDRESS.withName("offsets"),
+            SIZE_T.withName("first_token"));
+
     /** Every struct mapped here, by its C name (for the layout check). */
     static final List<StructLayout> STRUCTS = List.of(
             PIPELINE_PARAMS.withName("medner_pipeline_params"),
-            ENTITY.withName("medner_entity"));
+            ENTITY.withName("medner_entity"),
+            PROGRESS.withName("medner_progress"),
+            ENCODE_PARAMS.withName("medner_encode_params"),
+            WINDOW.withName("medner_window"));
 
     static long offset(StructLayout layout, String field) {
         return layout.byteOffset(PathElement.groupElement(field));
@@ -128,8 +160,11 @@ final class Native {
     static final MethodHandle PIPELINE_LOAD_CONFIG =
             fn("medner_pipeline_load_config",
                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-    static final MethodHandle PIPELINE_GET_PARAMS =
-            fn("medner_pipeline_get_params", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    /** medner_pipeline_params_get(out, pipeline) (0.3; replaces medner_pipeline_get_params). */
+    static final MethodHandle PIPELINE_PARAMS_GET =
+            fn("medner_pipeline_params_get", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle PIPELINE_PARAMS_DEFAULT =
+            fn("medner_pipeline_params_default", FunctionDescriptor.of(JAVA_INT, ADDRESS, SIZE_T));
     static final MethodHandle PIPELINE_FREE =
             fn("medner_pipeline_free", FunctionDescriptor.ofVoid(ADDRESS));
     static final MethodHandle CONTEXT_CREATE =
@@ -143,15 +178,59 @@ final class Native {
                                      SIZE_T));
     static final MethodHandle ENTITIES_COUNT =
             fn("medner_entities_count", FunctionDescriptor.of(SIZE_T, ADDRESS));
-    static final MethodHandle ENTITIES_GET =
-            fn("medner_entities_get", FunctionDescriptor.of(JAVA_INT, ADDRESS, SIZE_T, ADDRESS));
-    static final MethodHandle ENTITIES_SPAN_UTF16 =
-            fn("medner_entities_span_utf16",
-               FunctionDescriptor.of(JAVA_INT, ADDRESS, SIZE_T, ADDRESS, ADDRESS));
+    /** medner_entity_get(out, entities, index) (0.3; replaces medner_entities_get). */
+    static final MethodHandle ENTITY_GET =
+            fn("medner_entity_get", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, SIZE_T));
+    /** medner_entity_span_utf16(begin, end, entities, index) (0.3). */
+    static final MethodHandle ENTITY_SPAN_UTF16 =
+            fn("medner_entity_span_utf16",
+               FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, SIZE_T));
     static final MethodHandle SECTION_NAME =
             fn("medner_section_name", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     static final MethodHandle ENTITIES_FREE =
             fn("medner_entities_free", FunctionDescriptor.ofVoid(ADDRESS));
+
+    // ---- 0.3 (issue 19)
+    static final MethodHandle ANNOTATE_EACH =
+            fn("medner_pipeline_annotate_each",
+               FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                                     ADDRESS, SIZE_T));
+    static final MethodHandle MEMORY_USED = fn("medner_memory_used", FunctionDescriptor.of(SIZE_T));
+    static final MethodHandle MEMORY_HIGHWATER =
+            fn("medner_memory_highwater", FunctionDescriptor.of(SIZE_T, JAVA_INT));
+    static final MethodHandle PIPELINE_TOKENIZER =
+            fn("medner_pipeline_tokenizer", FunctionDescriptor.of(ADDRESS, ADDRESS));
+    static final MethodHandle PIPELINE_DECODER =
+            fn("medner_pipeline_decoder", FunctionDescriptor.of(ADDRESS, ADDRESS));
+    static final MethodHandle PIPELINE_ENCODER =
+            fn("medner_pipeline_encoder", FunctionDescriptor.of(ADDRESS, ADDRESS));
+    static final MethodHandle DECODER_NUM_LABELS =
+            fn("medner_decoder_num_labels", FunctionDescriptor.of(SIZE_T, ADDRESS));
+    static final MethodHandle DECODER_DECODE =
+            fn("medner_decoder_decode",
+               FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, SIZE_T,
+                                     JAVA_INT, ADDRESS, SIZE_T));
+    static final MethodHandle ENCODE_PARAMS_DEFAULT =
+            fn("medner_encode_params_default", FunctionDescriptor.of(JAVA_INT, ADDRESS, SIZE_T));
+    static final MethodHandle TOKENIZER_ENCODE =
+            fn("medner_tokenizer_encode",
+               FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, SIZE_T, ADDRESS));
+    static final MethodHandle ENCODING_FREE =
+            fn("medner_encoding_free", FunctionDescriptor.ofVoid(ADDRESS));
+    static final MethodHandle ENCODING_NUM_WINDOWS =
+            fn("medner_encoding_num_windows", FunctionDescriptor.of(SIZE_T, ADDRESS));
+    static final MethodHandle WINDOW_GET =
+            fn("medner_window_get", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, SIZE_T));
+    static final MethodHandle ENCODER_RUN =
+            fn("medner_encoder_run",
+               FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, SIZE_T));
+    static final MethodHandle CONTEXT_LOGITS =
+            fn("medner_context_logits", FunctionDescriptor.of(ADDRESS, ADDRESS, SIZE_T));
+
+    /** void (*medner_progress_fn)(const medner_progress *, void *) */
+    static final FunctionDescriptor PROGRESS_FN = FunctionDescriptor.ofVoid(ADDRESS, ADDRESS);
+    /** int (*medner_abort_fn)(void *) */
+    static final FunctionDescriptor ABORT_FN = FunctionDescriptor.of(JAVA_INT, ADDRESS);
 
     /** A NUL-terminated UTF-8 string owned by the library (static or borrowed). */
     static String cString(MemorySegment p) {

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 public final class PipelineCheck {
@@ -157,7 +158,156 @@ public final class PipelineCheck {
         }
         check(iae, "Options.batchSize(0) throws IllegalArgumentException");
 
+        checks03(model, note);
+
         System.out.println("PipelineCheck: " + (failed == 0 ? "all passed" : failed + " failed"));
         System.exit(failed == 0 ? 0 : 1);
+    }
+
+    /** The 0.3 API: annotateEach, progress/abort callbacks, decode of own logits, memory. */
+    private static void checks03(Path model, String note) {
+        // ---- annotateEach: each text on its own
+        try (Pipeline p = Pipeline.open(model)) {
+            byte[] good = note.getBytes(StandardCharsets.UTF_8);
+            byte[] bad = "Fever and cough \u00e9 here".getBytes(StandardCharsets.UTF_8);
+            bad[17] = (byte) 0xff;   // the second byte of the e-acute: invalid UTF-8 at offset 16
+            String shortText = note.substring(0, 60);
+            List<TextResult> each = p.annotateEachUtf8(List.of(
+                    good, bad, new byte[0], bad, shortText.getBytes(StandardCharsets.UTF_8)));
+            boolean okEach = each.size() == 5;
+            for (int i : new int[] {1, 3})
+                okEach &= okEach && !each.get(i).ok() && each.get(i).entities() == null
+                          && each.get(i).index() == i
+                          && each.get(i).error().status() == MednerException.INVALID_UTF8
+                          && each.get(i).error().detail().equals(
+                                  "text " + i + ": invalid UTF-8 at byte offset 16");
+            okEach &= okEach && each.get(0).ok() && each.get(0).entities().equals(p.annotate(note))
+                      && each.get(2).ok() && each.get(2).entities().isEmpty()
+                      && each.get(4).entities().equals(p.annotate(shortText))
+                      && !each.get(0).entities().isEmpty();
+            check(okEach, "annotateEachUtf8: texts 1 and 3 fail with INVALID_UTF8 naming their index"
+                          + " and byte offset, the others as annotated alone: "
+                          + (each.size() > 1 ? each.get(1).error() : "?"));
+            boolean threw = false;
+            try {
+                each.get(1).orThrow();
+            } catch (MednerException x) {
+                threw = x.status() == MednerException.INVALID_UTF8;
+            }
+            check(threw, "TextResult.orThrow() throws the text's MednerException");
+            List<TextResult> strings = p.annotateEach(List.of(note, "", shortText));
+            check(strings.size() == 3 && strings.stream().allMatch(TextResult::ok)
+                  && strings.get(0).entities().equals(p.annotate(note))
+                  && strings.get(2).entities().equals(p.annotate(shortText)),
+                  "annotateEach(List<String>) equals annotate text by text");
+        }
+
+        // ---- callbacks
+        Pipeline.Options small = new Pipeline.Options().context(false).maxLength(64).overlap(16)
+                                                   .batchSize(2);
+        try (Pipeline p = Pipeline.open(model, small)) {
+            List<List<Entity>> want = p.annotateAll(List.of(note, note));
+            List<Progress> seen = new ArrayList<>();
+            List<List<Entity>> got = p.annotateAll(List.of(note, note), seen::add, null);
+            long total = 2L * note.getBytes(StandardCharsets.UTF_8).length;
+            check(got.equals(want) && seen.size() > 1
+                  && seen.stream().allMatch(x -> x.nTexts() == 2 && x.totalBytes() == total)
+                  && seen.get(seen.size() - 1).bytesDone() == total
+                  && seen.get(seen.size() - 1).textsDone() == 2,
+                  "progress callback: " + seen.size() + " reports, the last " +
+                  (seen.isEmpty() ? "none" : seen.get(seen.size() - 1)));
+
+            AtomicInteger asked = new AtomicInteger();
+            MednerException e = thrown(() -> p.annotateAll(List.of(note, note), null,
+                                                           () -> asked.incrementAndGet() >= 2));
+            check(e != null && e.status() == MednerException.CANCELLED && asked.get() == 2
+                  && p.annotateAll(List.of(note, note)).equals(want),
+                  "abortWhen -> true: MednerException CANCELLED ("
+                  + (e == null ? "none" : e.getMessage()) + "), the pipeline works after");
+            e = thrown(() -> p.annotateEach(List.of(note, note), null, () -> true));
+            check(e != null && e.status() == MednerException.CANCELLED,
+                  "annotateEach cancelled: MednerException CANCELLED");
+
+            IllegalStateException boom = new IllegalStateException("boom");
+            Throwable caught = null;
+            try {
+                p.annotateAll(List.of(note), x -> {
+                    throw boom;
+                }, null);
+            } catch (Throwable t) {
+                caught = t;
+            }
+            Throwable caught2 = null;
+            try {
+                p.annotateAll(List.of(note), null, () -> {
+                    throw new ArithmeticException("from abortWhen");
+                });
+            } catch (Throwable t) {
+                caught2 = t;
+            }
+            check(caught == boom && caught2 instanceof ArithmeticException
+                  && p.annotate(note).equals(want.get(0)),
+                  "an exception thrown in a callback reaches the caller (no JVM crash), the"
+                  + " pipeline works after: " + caught + ", " + caught2);
+        }
+        try (Pipeline p = Pipeline.open(model, new Pipeline.Options().context(false)
+                                                .abortWhen(() -> true))) {
+            MednerException e = thrown(() -> p.annotate(note));
+            check(e != null && e.status() == MednerException.CANCELLED
+                  && !p.annotateAll(List.of(note), null, () -> false).get(0).isEmpty(),
+                  "Options.abortWhen: every call cancelled unless it gives its own callback");
+        }
+
+        // ---- decode of logits computed outside the pipeline
+        try (Pipeline p = Pipeline.open(model, small)) {
+            List<int[]> ids = p.windowIds(note);
+            List<float[]> logits = p.logits(note);
+            boolean shapes = ids.size() > 2 && logits.size() == ids.size();
+            for (int i = 0; shapes && i < ids.size(); i++)
+                shapes = logits.get(i).length == ids.get(i).length * p.numLabels();
+            check(shapes && p.numLabels() > 1, "windowIds/logits: " + ids.size()
+                  + " windows, numLabels " + p.numLabels());
+            List<Entity> want = p.annotate(note);
+            List<Entity> mine = p.decode(note, logits);
+            check(!want.isEmpty() && mine.equals(want),
+                  "decode(own logits) equals annotate: " + mine.size() + " entities");
+            List<float[]> negated = new ArrayList<>();
+            for (float[] f : logits) {
+                float[] g = f.clone();
+                for (int k = 0; k < g.length; k++)
+                    g[k] = -g[k];
+                negated.add(g);
+            }
+            check(!p.decode(note, negated).equals(want), "decode uses the logits it is given");
+            boolean iae1 = false, iae2 = false;
+            try {
+                p.decode(note, logits.subList(0, logits.size() - 1));
+            } catch (IllegalArgumentException x) {
+                iae1 = x.getMessage().contains("window");
+            }
+            try {
+                List<float[]> shortRow = new ArrayList<>(logits);
+                shortRow.set(1, java.util.Arrays.copyOf(logits.get(1), logits.get(1).length - 1));
+                p.decode(note, shortRow);
+            } catch (IllegalArgumentException x) {
+                iae2 = x.getMessage().contains("window 1 has");
+            }
+            check(iae1 && iae2, "decode: a missing window or a short one: IllegalArgumentException");
+        }
+
+        // ---- memory statistics
+        long before = Pipeline.memoryUsed();
+        Pipeline.memoryHighwater(true);
+        long during, peak;
+        try (Pipeline p = Pipeline.open(model)) {
+            p.annotate(note);
+            during = Pipeline.memoryUsed();
+            peak = Pipeline.memoryHighwater(false);
+        }
+        long after = Pipeline.memoryUsed();
+        check(during > before && peak >= during && after < during
+              && Pipeline.memoryHighwater(true) == peak && Pipeline.memoryHighwater(false) < peak,
+              "memoryUsed/memoryHighwater: " + before + " -> " + during + " (peak " + peak
+              + ") -> " + after);
     }
 }
