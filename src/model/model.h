@@ -120,7 +120,7 @@ struct medner__model {
  *   MEDNER_E_INVALID_ARGUMENT out or dir NULL
  *   MEDNER_E_IO              directory or file missing/unreadable/unmappable
  *   MEDNER_E_PARSE           malformed JSON (file:line:col) or safetensors header
- *   MEDNER_E_LIMIT           safetensors header above MEDNER__ST_MAX_HEADER
+ *   MEDNER_E_LIMIT           safetensors header above MEDNER__ST_MAX_HEADER (model_internal.h)
  *   MEDNER_E_UNSUPPORTED     only pytorch_model.bin (names the conversion script),
  *                            model_type roberta/deberta/..., unknown hidden_act,
  *                            position_embedding_type other than "absolute",
