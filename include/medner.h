@@ -1523,21 +1523,21 @@ MEDNER_API int medner_utf8_utf16_offsets(size_t *out, const char *text, size_t l
 MEDNER_API int medner_utf8_check(size_t *bad_offset, const char *text, size_t len);
 
 /** As medner_utf8_codepoint_offsets(out, text, len, byte_offsets, n) (0.1
- *  spelling, outputs last; kept, same behaviour). */
+ *  spelling, outputs last; kept: same behaviour, messages name the 0.4 one). */
 MEDNER_DEPRECATED("use medner_utf8_codepoint_offsets()")
 MEDNER_API int medner_utf8_to_codepoint_offsets(const char *text, size_t len,
                                                 const size_t *byte_offsets, size_t n,
                                                 size_t *out);
 
 /** As medner_utf8_utf16_offsets(out, text, len, byte_offsets, n) (0.1
- *  spelling, outputs last; kept, same behaviour). */
+ *  spelling, outputs last; kept: same behaviour, messages name the 0.4 one). */
 MEDNER_DEPRECATED("use medner_utf8_utf16_offsets()")
 MEDNER_API int medner_utf8_to_utf16_offsets(const char *text, size_t len,
                                             const size_t *byte_offsets, size_t n,
                                             size_t *out);
 
 /** As medner_utf8_check(bad_offset, text, len) (0.1 spelling, outputs last;
- *  kept, same behaviour). */
+ *  kept: same behaviour, messages name the 0.4 one). */
 MEDNER_DEPRECATED("use medner_utf8_check()")
 MEDNER_API int medner_utf8_validate(const char *text, size_t len, size_t *bad_offset);
 

@@ -397,8 +397,10 @@ static void test_train_lowers_loss(void **state)
     {
         medner_train_info small = MEDNER_TRAIN_INFO_INIT, old = MEDNER_TRAIN_INFO_INIT;
         small.struct_size = sizeof(size_t); /* below the first released size */
+        small.num_labels = 12345;
         assert_int_equal(medner_train_info_get(&small, t), MEDNER_E_INVALID_ARGUMENT);
-        assert_int_equal(small.num_labels, 0); /* nothing written */
+        assert_int_equal(small.num_labels, 12345); /* nothing written */
+        assert_int_equal(small.struct_size, sizeof(size_t));
         assert_int_equal(medner_trainer_get_info(t, &old), MEDNER_OK);
         assert_memory_equal(&old, &info, sizeof info);
         assert_int_equal(medner_trainer_get_info(NULL, &old), MEDNER_E_INVALID_ARGUMENT);
