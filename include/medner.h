@@ -99,15 +99,18 @@ extern "C" {
 /* Version                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/** Release version of this header. The ABI version is the SONAME
+/** Release version of this header, written only here (the Makefile, medner.pc
+ *  and the documentation read it; tests/build/check-version.sh checks the
+ *  packaging copies). MAJOR.MINOR is the newest numbered symbol version node
+ *  (medner_0.4 in src/medner.map). The ABI version is the SONAME
  *  (libmedner.so.0), which changes only on incompatible ABI changes. */
 #define MEDNER_VERSION_MAJOR 0
 /** Minor release number of this header (see MEDNER_VERSION_MAJOR). */
-#define MEDNER_VERSION_MINOR 1
+#define MEDNER_VERSION_MINOR 4
 /** Patch release number of this header (see MEDNER_VERSION_MAJOR). */
 #define MEDNER_VERSION_PATCH 0
 /** "MAJOR.MINOR.PATCH" */
-#define MEDNER_VERSION_STRING "0.1.0"
+#define MEDNER_VERSION_STRING "0.4.0"
 /** MAJOR*10000 + MINOR*100 + PATCH, comparable with medner_version_number(). */
 #define MEDNER_VERSION_NUMBER \
     (MEDNER_VERSION_MAJOR * 10000 + MEDNER_VERSION_MINOR * 100 + MEDNER_VERSION_PATCH)
@@ -1477,41 +1480,65 @@ MEDNER_API int medner_pipeline_params_default(medner_pipeline_params *out, size_
 
 /**
  * Convert UTF-8 byte offsets into `text` to code-point offsets (Python string
- * indices) or UTF-16 code-unit offsets (Java, C#, JavaScript string indices).
+ * indices); medner_utf8_utf16_offsets() gives UTF-16 code-unit offsets (Java,
+ * C#, JavaScript string indices). (0.4: the out-parameter-first spellings of
+ * medner_utf8_to_codepoint_offsets() and medner_utf8_to_utf16_offsets().)
  *
- * @param text          UTF-8 text the offsets refer to (validated).
+ * @param[out] out      n converted offsets (caller-allocated, n elements); may
+ *                      alias byte_offsets. Untouched on failure.
+ * @param text          UTF-8 text the offsets refer to (validated); may be
+ *                      NULL only when len is 0. Only read, never kept.
  * @param len           its length in bytes.
  * @param byte_offsets  n offsets, each in [0, len] and on a character boundary,
  *                      in any order.
- * @param n             number of offsets.
- * @param[out] out      n converted offsets (caller-allocated); may alias
- *                      byte_offsets. Untouched on failure.
+ * @param n             number of offsets (0: only `text` is validated).
  * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULL pointers with n > 0, an
- *         offset beyond len or inside a character); MEDNER_E_INVALID_UTF8;
- *         MEDNER_E_OUT_OF_MEMORY.
+ *         offset beyond len or inside a character: the message names the
+ *         offset); MEDNER_E_INVALID_UTF8 (the message names the byte offset
+ *         of the first invalid sequence); MEDNER_E_OUT_OF_MEMORY.
  * Complexity: O(len + n log n). Thread-safety: safe from any thread.
  */
-MEDNER_API int medner_utf8_to_codepoint_offsets(const char *text, size_t len,
-                                                const size_t *byte_offsets, size_t n,
-                                                size_t *out);
+MEDNER_API int medner_utf8_codepoint_offsets(size_t *out, const char *text, size_t len,
+                                             const size_t *byte_offsets, size_t n);
 
-/** As medner_utf8_to_codepoint_offsets(), counting UTF-16 code units
- *  (characters above U+FFFF count 2). Thread-safety: safe from any thread. */
-MEDNER_API int medner_utf8_to_utf16_offsets(const char *text, size_t len,
-                                            const size_t *byte_offsets, size_t n,
-                                            size_t *out);
+/** As medner_utf8_codepoint_offsets() (same parameters, errors and
+ *  thread-safety), counting UTF-16 code units: characters above U+FFFF
+ *  count 2. (0.4) */
+MEDNER_API int medner_utf8_utf16_offsets(size_t *out, const char *text, size_t len,
+                                         const size_t *byte_offsets, size_t n);
 
 /**
  * Check that `text` is valid UTF-8 (RFC 3629: no overlong forms, surrogates or
- * values above U+10FFFF).
+ * values above U+10FFFF). (0.4: the out-parameter-first spelling of
+ * medner_utf8_validate().)
+ * @param[out] bad_offset  if not NULL and the text is invalid, receives the
+ *                         byte offset of the first invalid sequence; untouched
+ *                         otherwise.
  * @param      text        the bytes to check; may be NULL only when len is 0.
  * @param      len         number of bytes.
- * @param[out] bad_offset  if not NULL and the text is invalid, receives the
- *                         byte offset of the first invalid sequence.
  * @return MEDNER_OK or MEDNER_E_INVALID_UTF8 (also MEDNER_E_INVALID_ARGUMENT
  *         for text NULL with len > 0).
  * Thread-safety: safe from any thread.
  */
+MEDNER_API int medner_utf8_check(size_t *bad_offset, const char *text, size_t len);
+
+/** As medner_utf8_codepoint_offsets(out, text, len, byte_offsets, n) (0.1
+ *  spelling, outputs last; kept: same behaviour, messages name the 0.4 one). */
+MEDNER_DEPRECATED("use medner_utf8_codepoint_offsets()")
+MEDNER_API int medner_utf8_to_codepoint_offsets(const char *text, size_t len,
+                                                const size_t *byte_offsets, size_t n,
+                                                size_t *out);
+
+/** As medner_utf8_utf16_offsets(out, text, len, byte_offsets, n) (0.1
+ *  spelling, outputs last; kept: same behaviour, messages name the 0.4 one). */
+MEDNER_DEPRECATED("use medner_utf8_utf16_offsets()")
+MEDNER_API int medner_utf8_to_utf16_offsets(const char *text, size_t len,
+                                            const size_t *byte_offsets, size_t n,
+                                            size_t *out);
+
+/** As medner_utf8_check(bad_offset, text, len) (0.1 spelling, outputs last;
+ *  kept: same behaviour, messages name the 0.4 one). */
+MEDNER_DEPRECATED("use medner_utf8_check()")
 MEDNER_API int medner_utf8_validate(const char *text, size_t len, size_t *bad_offset);
 
 /* ------------------------------------------------------------------------ */
@@ -1743,11 +1770,21 @@ MEDNER_API void medner_trainer_cancel(medner_trainer *trainer);
 
 /**
  * Describe the trainer: fills `out` up to out->struct_size (initialise it
- * with MEDNER_TRAIN_INFO_INIT). Strings are borrowed from the trainer.
- * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULL, struct_size too small).
+ * with MEDNER_TRAIN_INFO_INIT; the getter vocabulary of
+ * medner_encoder_info_get(), out-parameter first).
+ * @param[out] out      the struct to fill; strings in it are borrowed from
+ *                      the trainer (valid until medner_trainer_free()).
+ * @param      trainer  the trainer.
+ * @return MEDNER_OK; MEDNER_E_INVALID_ARGUMENT (NULL, struct_size too small
+ *         or misaligned; nothing is written).
  * Thread-safety: not while medner_trainer_run() runs on another thread
  * (call it from the callback instead).
  */
+MEDNER_API int medner_train_info_get(medner_train_info *out, const medner_trainer *trainer);
+
+/** As medner_train_info_get(out, trainer) (the first spelling, output last;
+ *  kept for now, may go in a later release like any experimental function). */
+MEDNER_DEPRECATED("use medner_train_info_get()")
 MEDNER_API int medner_trainer_get_info(const medner_trainer *trainer, medner_train_info *out);
 
 /** Label `index` of the model being trained (borrowed), or NULL when out of

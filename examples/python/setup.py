@@ -30,7 +30,7 @@ from setuptools.command.sdist import sdist
 HERE = pathlib.Path(__file__).resolve().parent
 # What the sdist carries of the repository (relative to its root) to build the library.
 C_SOURCES = ["Makefile", "LICENSE", "include", "src", "pkgconfig"]
-SOLIB = "lib/libmedner.so.0.1.0"          # the Makefile's $(SOLIB)
+SOLIB = "lib/libmedner.so.0.4.0"          # the Makefile's $(SOLIB)
 BUNDLED = "libmedner.so.0"                 # its SONAME, the name inside medner/_lib/
 
 

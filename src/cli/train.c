@@ -505,7 +505,7 @@ int medner_cli_train(int argc, char **argv)
         goto done;
     }
     medner_train_info info = MEDNER_TRAIN_INFO_INIT;
-    medner_trainer_get_info(t, &info);
+    medner_train_info_get(&info, t);
     if (!g.quiet) {
         fprintf(stderr, "medner train: %zu labels, %zu training sentences (%zu tokens), %zu dev "
                 "sentences, %llu optimizer steps%s\n", info.num_labels, info.train_sequences,
@@ -534,7 +534,7 @@ int medner_cli_train(int argc, char **argv)
     running = NULL;
     if (g.tty && !g.quiet)
         fputc('\n', stderr);
-    medner_trainer_get_info(t, &info);
+    medner_train_info_get(&info, t);
     if (rc == MEDNER_OK) {
         if (!g.quiet)
             fprintf(stderr, "medner train: done (%s) after %llu steps; model in %s%s\n",

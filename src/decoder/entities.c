@@ -141,8 +141,8 @@ static int build(medner_entities **out, const medner__ent *items, size_t n,
         e->cp[2 * i + 1] = e->items[i].end;
     }
     memcpy(e->u16, e->cp, 2 * n * sizeof *e->cp);
-    if ((rc = medner_utf8_to_codepoint_offsets(text, len, e->cp, 2 * n, e->cp)) != MEDNER_OK ||
-        (rc = medner_utf8_to_utf16_offsets(text, len, e->u16, 2 * n, e->u16)) != MEDNER_OK) {
+    if ((rc = medner_utf8_codepoint_offsets(e->cp, text, len, e->cp, 2 * n)) != MEDNER_OK ||
+        (rc = medner_utf8_utf16_offsets(e->u16, text, len, e->u16, 2 * n)) != MEDNER_OK) {
         medner_entities_free(e);
         return rc;
     }

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "model/adapter.h"
+#include "model/model_internal.h"
 
 #define KEY_PREFIX "base_model.model."
 #define NAME_MAX_LEN 255

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model/model.h"
+#include "model/model_internal.h"
 
 static int bad_type(const char *path, const medner__json *v, const char *key,
                     const char *expected)

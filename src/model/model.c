@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "kernels/kernels.h"
-#include "model/model.h"
+#include "model/model_internal.h"
 
 #define CONVERT_SCRIPT "examples/tools/convert_to_safetensors.py"
 

@@ -4,6 +4,12 @@
  * of one BERT-family encoder. Knows nothing of how the forward pass runs.
  * Depends on common/, json/ and kernels/ (dtype conversion only).
  * docs/model-formats.md describes what is read and every rule checked.
+ *
+ * This is what the rest of the library (encoder/, train/) may use. What only
+ * the files of src/model share (config.json caps, mapping release, the
+ * config.json and id2label readers, dtype names) is in model/model_internal.h,
+ * which tests/build/check-layers.sh lets nothing outside src/model include
+ * (unit tests aside).
  */
 #ifndef MEDNER_MODEL_H
 #define MEDNER_MODEL_H
@@ -13,12 +19,6 @@
 
 #include "common/common.h"
 #include "json/json.h"
-
-/* Caps on config.json values (anything at or above is MEDNER_E_INVALID_MODEL). */
-#define MEDNER__MODEL_MAX_DIM ((size_t)1 << 20)   /* hidden, intermediate, vocab, positions, labels */
-#define MEDNER__MODEL_MAX_LAYERS 256               /* at most this many layers */
-/* Largest safetensors header accepted (the safetensors library's own cap). */
-#define MEDNER__ST_MAX_HEADER ((uint64_t)100000000)
 
 typedef enum medner__arch {
     MEDNER__ARCH_BERT = 0,       /* BertModel, BertFor{TokenClassification,MaskedLM,SequenceClassification,...} */
@@ -78,7 +78,8 @@ typedef struct medner__weights {
     const float *cls_b;
 } medner__weights;
 
-/* A read-only mapping of a whole file (private to src/model). */
+/* A read-only mapping of a whole file (inside medner__st_file and the model's
+ * own bookkeeping; only src/model maps and unmaps: model_internal.h). */
 typedef struct medner__mapping {
     const unsigned char *base;
     size_t size;
@@ -99,8 +100,8 @@ struct medner__model {
     size_t file_bytes;        /* total size of the weight files */
     size_t n_files;           /* 1, or the number of shards */
     size_t n_mapped;          /* used tensors read in place from a mapping (zero copy) */
-    /* private: mappings still referenced by a weight, and owned (converted
-     * or copied) buffers */
+    /* private to src/model (read by tests only): mappings still referenced
+     * by a weight, and owned (converted or copied) buffers */
     medner__mapping *maps;
     size_t n_maps;
     float **owned;
@@ -119,7 +120,7 @@ struct medner__model {
  *   MEDNER_E_INVALID_ARGUMENT out or dir NULL
  *   MEDNER_E_IO              directory or file missing/unreadable/unmappable
  *   MEDNER_E_PARSE           malformed JSON (file:line:col) or safetensors header
- *   MEDNER_E_LIMIT           safetensors header above MEDNER__ST_MAX_HEADER
+ *   MEDNER_E_LIMIT           safetensors header above MEDNER__ST_MAX_HEADER (model_internal.h)
  *   MEDNER_E_UNSUPPORTED     only pytorch_model.bin (names the conversion script),
  *                            model_type roberta/deberta/..., unknown hidden_act,
  *                            position_embedding_type other than "absolute",
@@ -134,11 +135,8 @@ int medner__model_load(medner__model **out, const char *dir);
 /* NULL is a no-op. */
 void medner__model_free(medner__model *model);
 
-/* 1 if the `bytes` bytes at p lie inside one of the model's read-only
- * mappings (a zero-copy weight), else 0. */
-int medner__model_is_mapped(const medner__model *model, const void *p, size_t bytes);
-
-/* ---- weight slots (private to src/model: model.c for adapter.c) ---------- */
+/* ---- weight slots (model.c; used by adapter.c and by LoRA training in
+ * src/train) ---- */
 
 #define MEDNER__SLOT_CLS_W 5 /* classifier.weight */
 #define MEDNER__SLOT_CLS_B 6 /* classifier.bias */
@@ -172,19 +170,11 @@ int medner__model_drop_weight(medner__model *m, const float *w);
 /* Unmap the mappings no weight points into any more. */
 void medner__model_release_unused_maps(medner__model *m);
 
-/* Labels of a config.json's "id2label" (checked as for models: num_labels,
- * label2id), whatever its architecture. *labels NULL and *n 0 when the file
- * has no id2label. Free with medner__labels_free(). */
-int medner__config_load_id2label(const char *path, char ***labels, size_t *n);
+/* Free a label array (medner__config.labels, the trainer's label lists):
+ * the n strings, then the array. NULL is a no-op. */
 void medner__labels_free(char **labels, size_t n);
 
-/* Parse only config.json (for `medner info` and tests). *out is filled only on
- * success; free its labels with medner__config_release(). Errors as
- * medner__model_load() (minus the safetensors ones). */
-int medner__config_load(medner__config *out, const char *path);
-void medner__config_release(medner__config *config);
-
-/* ---- safetensors files (private to src/model; used by model.c) ----------- */
+/* ---- safetensors files (model.c; the trainer reads and writes them too) -- */
 
 typedef enum medner__dtype {
     MEDNER__DT_BOOL, MEDNER__DT_U8, MEDNER__DT_I8, MEDNER__DT_F8_E5M2, MEDNER__DT_F8_E4M3,
@@ -193,9 +183,6 @@ typedef enum medner__dtype {
     MEDNER__DT_U64, MEDNER__DT_C64, MEDNER__DT_F4, MEDNER__DT_F6_E2M3, MEDNER__DT_F6_E3M2,
     MEDNER__DT_COUNT
 } medner__dtype;
-
-/* "F32", ... ("?" for values outside the enum). */
-const char *medner__dtype_name(medner__dtype dtype);
 
 #define MEDNER__ST_MAX_DIMS 8
 
@@ -231,7 +218,5 @@ void medner__st_close(medner__st_file *f, int keep_map);
 /* fp32 copy of a F32, F16 or BF16 tensor (the data may be misaligned; it is
  * little-endian). out holds t->numel floats. */
 void medner__st_to_f32(float *out, const medner__st_tensor *t);
-/* Unmap a mapping made by medner__st_open(). */
-void medner__mapping_release(medner__mapping *m);
 
 #endif

@@ -189,7 +189,7 @@ int medner_context_apply(medner_entities **out, const medner_context_rules *rule
                             "%s: out, rules and (for n > 0) begins and ends are required; text "
                             "may be NULL only when len is 0", fn);
     size_t bad = 0;
-    if (medner_utf8_validate(text, len, &bad) != MEDNER_OK)
+    if (medner_utf8_check(&bad, text, len) != MEDNER_OK)
         return medner__fail(MEDNER_E_INVALID_UTF8, "%s: the text is not valid UTF-8 at byte "
                                                    "offset %zu", fn, bad);
     for (size_t i = 0; i < n; i++) {

@@ -849,7 +849,7 @@ int medner_pipeline_annotate_each(medner_entities **out, int *status, size_t *fi
         out[i] = NULL;
         if (texts[i] == NULL && lens[i] > 0)
             status[i] = medner__fail(MEDNER_E_INVALID_ARGUMENT, "text %zu is NULL", i);
-        else if (medner_utf8_validate(texts[i], lens[i], &bad) != MEDNER_OK)
+        else if (medner_utf8_check(&bad, texts[i], lens[i]) != MEDNER_OK)
             status[i] = medner__fail(MEDNER_E_INVALID_UTF8,
                                      "text %zu: invalid UTF-8 at byte offset %zu", i, bad);
         else
@@ -925,7 +925,7 @@ int medner_decoder_decode(medner_entities **out, const medner_decoder *decoder,
                             "encoding's windows); merge must be a medner_merge value",
                             n_windows, total);
     size_t bad = 0;
-    if (medner_utf8_validate(text, len, &bad) != MEDNER_OK)
+    if (medner_utf8_check(&bad, text, len) != MEDNER_OK)
         return medner__fail(MEDNER_E_INVALID_UTF8,
                             "medner_decoder_decode: invalid UTF-8 at byte offset %zu", bad);
     if (text == NULL)

@@ -73,10 +73,10 @@ int medner__utf8_check(const char *text, size_t len, size_t *bad_offset)
     return MEDNER_OK;
 }
 
-int medner_utf8_validate(const char *text, size_t len, size_t *bad_offset)
+int medner_utf8_check(size_t *bad_offset, const char *text, size_t len)
 {
     if (text == NULL && len > 0)
-        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_utf8_validate: text is NULL");
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_utf8_check: text is NULL");
     size_t bad = 0;
     if (medner__utf8_check(text, len, &bad) != MEDNER_OK) {
         if (bad_offset)
@@ -84,6 +84,12 @@ int medner_utf8_validate(const char *text, size_t len, size_t *bad_offset)
         return medner__fail(MEDNER_E_INVALID_UTF8, "invalid UTF-8 at byte offset %zu", bad);
     }
     return MEDNER_OK;
+}
+
+/* 0.1 spelling (outputs last), kept for the ABI: deprecated in the header. */
+int medner_utf8_validate(const char *text, size_t len, size_t *bad_offset)
+{
+    return medner_utf8_check(bad_offset, text, len);
 }
 
 typedef struct offset_ref {
@@ -150,14 +156,27 @@ static int convert_offsets(const char *what, const char *text, size_t len,
     return rc;
 }
 
+int medner_utf8_codepoint_offsets(size_t *out, const char *text, size_t len,
+                                  const size_t *byte_offsets, size_t n)
+{
+    return convert_offsets("medner_utf8_codepoint_offsets", text, len, byte_offsets, n, out, 0);
+}
+
+int medner_utf8_utf16_offsets(size_t *out, const char *text, size_t len,
+                              const size_t *byte_offsets, size_t n)
+{
+    return convert_offsets("medner_utf8_utf16_offsets", text, len, byte_offsets, n, out, 1);
+}
+
+/* 0.1 spellings (outputs last), kept for the ABI: deprecated in the header. */
 int medner_utf8_to_codepoint_offsets(const char *text, size_t len, const size_t *byte_offsets,
                                      size_t n, size_t *out)
 {
-    return convert_offsets("medner_utf8_to_codepoint_offsets", text, len, byte_offsets, n, out, 0);
+    return medner_utf8_codepoint_offsets(out, text, len, byte_offsets, n);
 }
 
 int medner_utf8_to_utf16_offsets(const char *text, size_t len, const size_t *byte_offsets,
                                  size_t n, size_t *out)
 {
-    return convert_offsets("medner_utf8_to_utf16_offsets", text, len, byte_offsets, n, out, 1);
+    return medner_utf8_utf16_offsets(out, text, len, byte_offsets, n);
 }

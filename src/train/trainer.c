@@ -1084,10 +1084,10 @@ void medner_trainer_cancel(medner_trainer *t)
         atomic_store(&t->cancel, 1);
 }
 
-int medner_trainer_get_info(const medner_trainer *t, medner_train_info *out)
+int medner_train_info_get(medner_train_info *out, const medner_trainer *t)
 {
     if (t == NULL || out == NULL)
-        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_trainer_get_info: NULL argument");
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT, "medner_train_info_get: NULL argument");
     medner_train_info info;
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
@@ -1106,6 +1106,12 @@ int medner_trainer_get_info(const medner_trainer *t, medner_train_info *out)
     info.resumed = (uint32_t)t->resumed;
     info.unknown_tags = t->dev ? t->dev->unknown : NULL;
     return medner__struct_out(out, &info, sizeof info, SIZE_V1_INFO, "medner_train_info");
+}
+
+/* The first spelling (output last), deprecated in the header. */
+int medner_trainer_get_info(const medner_trainer *t, medner_train_info *out)
+{
+    return medner_train_info_get(out, t);
 }
 
 const char *medner_trainer_label(const medner_trainer *t, size_t index)

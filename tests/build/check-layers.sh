@@ -4,6 +4,10 @@
 #    itself and of subsystems to its left (dependencies flow one way);
 #  - model.c does not include model/adapter.h (the adapter is a layer above
 #    the model: adapter.c uses model.c, never the reverse);
+#  - a subsystem's private header, src/S/*_internal.h (model_internal.h,
+#    text_internal.h, qgemm_internal.h, ...), is included only by files of
+#    src/S/ (and by the unit tests and fuzz targets under tests/, which may
+#    check internals);
 #  - the library includes nothing of src/cli/;
 #  - the CLI includes, besides include/medner.h and its own headers, only the
 #    internal headers listed in CLI_INTERNAL below (so the list cannot grow
@@ -28,6 +32,17 @@ for s in $subs; do
   done
   left="$left $s"
 done
+# private headers: "S/x_internal.h" only from src/S/ (tests/ may include them)
+for f in src/*/*.c src/*/*.h; do
+  [ -f "$f" ] || continue
+  own=$(basename "$(dirname "$f")")
+  for inc in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([A-Za-z0-9_]*\/[A-Za-z0-9_]*_internal\.h\)".*/\1/p' "$f" | sort -u); do
+    [ "${inc%%/*}" = "$own" ] || {
+      echo "check-layers: FAIL: $f includes $inc (private to src/${inc%%/*}/)" >&2
+      status=1
+    }
+  done
+done
 if grep -n '#[[:space:]]*include[[:space:]]*"model/adapter.h"' src/model/model.c >/dev/null; then
   echo "check-layers: FAIL: src/model/model.c includes model/adapter.h (the adapter is above the model)" >&2
   status=1
@@ -40,5 +55,5 @@ for f in src/cli/*.c src/cli/*.h; do
     esac
   done
 done
-[ $status -eq 0 ] && echo "check-layers: OK:$(echo $subs | sed 's/ / < /g'); cli uses medner.h + $CLI_INTERNAL"
+[ $status -eq 0 ] && echo "check-layers: OK:$(echo $subs | sed 's/ / < /g'); *_internal.h only within their subsystem; cli uses medner.h + $CLI_INTERNAL"
 exit $status

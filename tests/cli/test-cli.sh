@@ -10,7 +10,9 @@ tmp=$(mktemp -d /tmp/medner-cli.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
 $m --help | grep -q "tokenize" || fail "--help lists no tokenize"
-$m version | grep -q "^medner 0.1.0" || fail "version"
+# the release version is written once, in include/medner.h
+ver=$(sed -n 's/^#define MEDNER_VERSION_STRING "\(.*\)"/\1/p' include/medner.h)
+$m version | grep -q "^medner $ver " || fail "version: $($m version | head -n 1), want medner $ver"
 set +e
 $m nosuch 2>/dev/null; [ $? -eq 2 ] || fail "unknown command must exit 2"
 $m tokenize < /dev/null 2>/dev/null; [ $? -eq 2 ] || fail "tokenize without --model/--vocab must exit 2"

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "fuzz_files.h"
-#include "model/model.h"
+#include "model/model_internal.h" /* private to src/model: limits, mappings (a test may) */
 
 /* hidden 4, 1 head, intermediate 4, vocab 4, 4 positions, 1 layer, 2 labels */
 static const char *const configs[4] = {

@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ep.max_length = 1;
     }
     size_t bad = 0;
-    int valid = medner_utf8_validate((const char *)text, len, &bad) == MEDNER_OK;
+    int valid = medner_utf8_check(&bad, (const char *)text, len) == MEDNER_OK;
     medner_encoding *e = NULL;
     int rc = medner_tokenizer_encode(&e, tok[sel & 1], (const char *)text, len, &ep);
     if (!valid) {
@@ -103,8 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* code-point and UTF-16 conversions agree with a direct count */
     if (len > 0) {
         size_t offs[2] = { len, 0 }, cp[2], u16[2];
-        check(medner_utf8_to_codepoint_offsets((const char *)text, len, offs, 2, cp) == MEDNER_OK);
-        check(medner_utf8_to_utf16_offsets((const char *)text, len, offs, 2, u16) == MEDNER_OK);
+        check(medner_utf8_codepoint_offsets(cp, (const char *)text, len, offs, 2) == MEDNER_OK);
+        check(medner_utf8_utf16_offsets(u16, (const char *)text, len, offs, 2) == MEDNER_OK);
         size_t chars = 0, units = 0;
         for (size_t i = 0; i < len; i++)
             if ((text[i] & 0xC0) != 0x80) {

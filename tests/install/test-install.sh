@@ -8,12 +8,16 @@ trap 'rm -rf "$tmp"' EXIT
 prefix=/opt/medner-test
 make -s install DESTDIR="$tmp/root" PREFIX="$prefix" >/dev/null
 root="$tmp/root"
-for f in lib/libmedner.so.0.1.0 lib/libmedner.so.0 lib/libmedner.so lib/libmedner.a \
+# the release version is written once, in include/medner.h (the Makefile's VERSION)
+ver=$(make --no-print-directory -s -pRrq : 2>/dev/null | sed -n 's/^VERSION := //p')
+for f in "lib/libmedner.so.$ver" lib/libmedner.so.0 lib/libmedner.so lib/libmedner.a \
          include/medner.h lib/pkgconfig/medner.pc bin/medner; do
   [ -e "$root$prefix/$f" ] || { echo "install: missing $prefix/$f"; exit 1; }
 done
 export PKG_CONFIG_PATH="$root$prefix/lib/pkgconfig"
 export PKG_CONFIG_SYSROOT_DIR="$root"
+[ "$(pkg-config --modversion medner)" = "$ver" ] ||
+  { echo "install: medner.pc Version $(pkg-config --modversion medner), include/medner.h has $ver"; exit 1; }
 # OpenBLAS is opened at run time (src/kernels/blas.c), not linked: medner.pc must not make
 # every integrator link it
 grep -q '^Requires.private: libutf8proc yaml-0.1$' "$root$prefix/lib/pkgconfig/medner.pc" ||

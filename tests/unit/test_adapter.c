@@ -37,7 +37,7 @@
 #include "encoder/encoder.h"
 #include "json/json.h"
 #include "model/adapter.h"
-#include "model/model.h"
+#include "model/model_internal.h" /* private to src/model: limits, mappings (a test may) */
 
 #define TOL 1e-4
 #define MODELS "tests/data/models/"

@@ -19,7 +19,7 @@
 
 #include "failalloc.h"
 
-#include "model/model.h"
+#include "model/model_internal.h" /* private to src/model: limits, mappings (a test may) */
 
 /* ---- temporary model directories (tmpdir.h) -------------------------------- */
 

@@ -142,10 +142,18 @@ static void test_invalid_utf8(void **state)
         snprintf(want, sizeof want, "byte offset %zu", cases[i].bad);
         assert_non_null(strstr(medner_last_error(), want));
         size_t bad = 99;
-        assert_int_equal(medner_utf8_validate(cases[i].s, cases[i].len, &bad), MEDNER_E_INVALID_UTF8);
+        assert_int_equal(medner_utf8_check(&bad, cases[i].s, cases[i].len), MEDNER_E_INVALID_UTF8);
         assert_int_equal(bad, cases[i].bad);
+        assert_non_null(strstr(medner_last_error(), want));
     }
-    assert_int_equal(medner_utf8_validate("\xF0\x9F\x98\x80", 4, NULL), MEDNER_OK);
+    size_t untouched = 99;
+    assert_int_equal(medner_utf8_check(&untouched, "\xF0\x9F\x98\x80", 4), MEDNER_OK);
+    assert_int_equal(untouched, 99);
+    assert_int_equal(medner_utf8_check(NULL, "\xF0\x9F\x98\x80", 4), MEDNER_OK);
+    assert_int_equal(medner_utf8_check(NULL, "\xF0\x9F\x98", 3), MEDNER_E_INVALID_UTF8);
+    assert_int_equal(medner_utf8_check(NULL, NULL, 0), MEDNER_OK);
+    assert_int_equal(medner_utf8_check(&untouched, NULL, 1), MEDNER_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(medner_last_error(), "medner_utf8_check: text is NULL"));
 }
 
 static void test_nul_bytes(void **state)
@@ -177,7 +185,7 @@ static void test_random_bytes_never_crash(void **state)
         medner_encoding *e = NULL;
         int rc = medner_tokenizer_encode(&e, uncased, (const char *)buf, len, NULL);
         assert_true(rc == MEDNER_OK || rc == MEDNER_E_INVALID_UTF8);
-        assert_true((rc == MEDNER_OK) == (medner_utf8_validate((const char *)buf, len, NULL) == MEDNER_OK));
+        assert_true((rc == MEDNER_OK) == (medner_utf8_check(NULL, (const char *)buf, len) == MEDNER_OK));
         medner_encoding_free(e);
     }
 }
@@ -287,24 +295,55 @@ static void test_offset_converters(void **state)
     size_t len = strlen(s);
     size_t bytes[] = { len, 0, 3, 4, 7, 9, 13 };
     size_t cp[7], u16[7];
-    assert_int_equal(medner_utf8_to_codepoint_offsets(s, len, bytes, 7, cp), MEDNER_OK);
-    assert_int_equal(medner_utf8_to_utf16_offsets(s, len, bytes, 7, u16), MEDNER_OK);
+    assert_int_equal(medner_utf8_codepoint_offsets(cp, s, len, bytes, 7), MEDNER_OK);
+    assert_int_equal(medner_utf8_utf16_offsets(u16, s, len, bytes, 7), MEDNER_OK);
     size_t want_cp[] = { 8, 0, 2, 3, 4, 6, 7 }, want_u16[] = { 9, 0, 2, 3, 4, 6, 8 };
     assert_memory_equal(cp, want_cp, sizeof cp);
     assert_memory_equal(u16, want_u16, sizeof u16);
     /* in place */
     size_t inplace[] = { 13, 3 };
-    assert_int_equal(medner_utf8_to_codepoint_offsets(s, len, inplace, 2, inplace), MEDNER_OK);
+    assert_int_equal(medner_utf8_codepoint_offsets(inplace, s, len, inplace, 2), MEDNER_OK);
     assert_int_equal(inplace[0], 7);
     assert_int_equal(inplace[1], 2);
     /* inside a character, beyond the end, invalid text */
     size_t mid[] = { 1 }, past[] = { len + 1 }, out[1] = { 42 };
-    assert_int_equal(medner_utf8_to_codepoint_offsets(s, len, mid, 1, out), MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(medner_utf8_codepoint_offsets(out, s, len, mid, 1), MEDNER_E_INVALID_ARGUMENT);
     assert_int_equal(out[0], 42);
-    assert_int_equal(medner_utf8_to_utf16_offsets(s, len, past, 1, out), MEDNER_E_INVALID_ARGUMENT);
-    assert_int_equal(medner_utf8_to_utf16_offsets("\xFF", 1, mid, 1, out), MEDNER_E_INVALID_UTF8);
-    assert_int_equal(medner_utf8_to_utf16_offsets(s, len, NULL, 1, out), MEDNER_E_INVALID_ARGUMENT);
-    assert_int_equal(medner_utf8_to_utf16_offsets(s, len, NULL, 0, NULL), MEDNER_OK);
+    assert_int_equal(medner_utf8_utf16_offsets(out, s, len, past, 1), MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(medner_utf8_utf16_offsets(out, "\xFF", 1, mid, 1), MEDNER_E_INVALID_UTF8);
+    assert_int_equal(medner_utf8_utf16_offsets(out, s, len, NULL, 1), MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(medner_utf8_utf16_offsets(NULL, s, len, NULL, 0), MEDNER_OK);
+    /* the message names the function, the problem and the offset */
+    assert_int_equal(medner_utf8_codepoint_offsets(out, s, len, mid, 1), MEDNER_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(medner_last_error(), "medner_utf8_codepoint_offsets: offset 1 is inside"));
+    assert_int_equal(medner_utf8_codepoint_offsets(out, NULL, 3, bytes, 0), MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(medner_utf8_codepoint_offsets(out, NULL, 0, NULL, 0), MEDNER_OK);
+}
+
+/* The 0.1 spellings (outputs last, deprecated in 0.4) give what the 0.4 ones
+ * give, errors included: they are thin wrappers of them. */
+static void test_utf8_old_spellings(void **state)
+{
+    (void)state;
+    const char *s = "\xC2\xB5g \xE2\x89\xA5" "5 \xF0\x9F\x98\x80x";
+    size_t len = strlen(s);
+    size_t bytes[] = { len, 0, 3, 4, 7, 9, 13 };
+    size_t a[7], b[7];
+    assert_int_equal(medner_utf8_to_codepoint_offsets(s, len, bytes, 7, a), MEDNER_OK);
+    assert_int_equal(medner_utf8_codepoint_offsets(b, s, len, bytes, 7), MEDNER_OK);
+    assert_memory_equal(a, b, sizeof a);
+    assert_int_equal(medner_utf8_to_utf16_offsets(s, len, bytes, 7, a), MEDNER_OK);
+    assert_int_equal(medner_utf8_utf16_offsets(b, s, len, bytes, 7), MEDNER_OK);
+    assert_memory_equal(a, b, sizeof a);
+    size_t mid[] = { 1 };
+    assert_int_equal(medner_utf8_to_codepoint_offsets(s, len, mid, 1, a), MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(medner_utf8_to_utf16_offsets("\xFF", 1, mid, 1, a), MEDNER_E_INVALID_UTF8);
+    assert_int_equal(medner_utf8_to_utf16_offsets(s, len, NULL, 1, a), MEDNER_E_INVALID_ARGUMENT);
+    size_t bad = 99;
+    assert_int_equal(medner_utf8_validate("ab\xC0\x80", 4, &bad), MEDNER_E_INVALID_UTF8);
+    assert_int_equal(bad, 2);
+    assert_int_equal(medner_utf8_validate(NULL, 1, &bad), MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(medner_utf8_validate(s, len, NULL), MEDNER_OK);
 }
 
 static void test_cased_vs_uncased(void **state)
@@ -864,6 +903,7 @@ int main(void)
         cmocka_unit_test(test_encode_params_errors),
         cmocka_unit_test(test_encode_batch),
         cmocka_unit_test(test_offset_converters),
+        cmocka_unit_test(test_utf8_old_spellings),
         cmocka_unit_test(test_cased_vs_uncased),
         cmocka_unit_test(test_max_chars_per_word),
         cmocka_unit_test(test_wordpiece_long_words),

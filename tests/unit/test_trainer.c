@@ -386,15 +386,29 @@ static void test_train_lowers_loss(void **state)
     medner_trainer *t = NULL;
     assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
     medner_train_info info = MEDNER_TRAIN_INFO_INIT;
-    assert_int_equal(medner_trainer_get_info(t, &info), MEDNER_OK);
+    assert_int_equal(medner_train_info_get(&info, t), MEDNER_OK);
     assert_int_equal(info.num_labels, 3);
     assert_int_equal(info.train_sequences, 15);
     assert_int_equal(info.dev_sequences, 7);
     assert_int_equal(info.total_steps, 30);
+    /* 0.4 spelling, out first: errors, and the deprecated one gives the same */
+    assert_int_equal(medner_train_info_get(NULL, t), MEDNER_E_INVALID_ARGUMENT);
+    assert_int_equal(medner_train_info_get(&info, NULL), MEDNER_E_INVALID_ARGUMENT);
+    {
+        medner_train_info small = MEDNER_TRAIN_INFO_INIT, old = MEDNER_TRAIN_INFO_INIT;
+        small.struct_size = sizeof(size_t); /* below the first released size */
+        small.num_labels = 12345;
+        assert_int_equal(medner_train_info_get(&small, t), MEDNER_E_INVALID_ARGUMENT);
+        assert_int_equal(small.num_labels, 12345); /* nothing written */
+        assert_int_equal(small.struct_size, sizeof(size_t));
+        assert_int_equal(medner_trainer_get_info(t, &old), MEDNER_OK);
+        assert_memory_equal(&old, &info, sizeof info);
+        assert_int_equal(medner_trainer_get_info(NULL, &old), MEDNER_E_INVALID_ARGUMENT);
+    }
     assert_string_equal(medner_trainer_label(t, 0), "B-Disease");
     assert_null(medner_trainer_label(t, 3));
     assert_int_equal(medner_trainer_run(t), MEDNER_OK);
-    assert_int_equal(medner_trainer_get_info(t, &info), MEDNER_OK);
+    assert_int_equal(medner_train_info_get(&info, t), MEDNER_OK);
     assert_int_equal(info.stop, MEDNER_TRAIN_MAX_STEPS);
     assert_int_equal(info.step, 30);
     assert_int_equal(log.steps, 30);
@@ -436,7 +450,7 @@ static void test_resume_bitwise(void **state)
     assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
     assert_int_equal(medner_trainer_run(t), MEDNER_OK);
     medner_train_info info = MEDNER_TRAIN_INFO_INIT;
-    medner_trainer_get_info(t, &info);
+    medner_train_info_get(&info, t);
     assert_int_equal(info.stop, MEDNER_TRAIN_FINISHED);
     assert_int_equal(info.step, 8); /* 15 sequences / 2 = 8 micro-batches, 4 steps per epoch */
     medner_trainer_free(t);
@@ -460,18 +474,18 @@ static void test_resume_bitwise(void **state)
     assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
     assert_int_equal(medner_trainer_run(t), MEDNER_E_CANCELLED);
     assert_non_null(strstr(medner_last_error(), "checkpoint-last"));
-    medner_trainer_get_info(t, &info);
+    medner_train_info_get(&info, t);
     assert_int_equal(info.stop, MEDNER_TRAIN_CANCELLED);
     assert_int_equal(info.step, 3);
     medner_trainer_free(t);
     log.cancel_at = 0;
     p.resume = MEDNER_ON;
     assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
-    medner_trainer_get_info(t, &info);
+    medner_train_info_get(&info, t);
     assert_int_equal(info.resumed, 1);
     assert_int_equal(info.step, 3);
     assert_int_equal(medner_trainer_run(t), MEDNER_OK);
-    medner_trainer_get_info(t, &info);
+    medner_train_info_get(&info, t);
     assert_int_equal(info.step, 8);
     medner_trainer_free(t);
     static const char *const files[] = { "model.safetensors", "config.json",
@@ -523,7 +537,7 @@ static void test_lora_lowers_loss(void **state)
     assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
     assert_int_equal(medner_trainer_run(t), MEDNER_OK);
     medner_train_info info = MEDNER_TRAIN_INFO_INIT;
-    assert_int_equal(medner_trainer_get_info(t, &info), MEDNER_OK);
+    assert_int_equal(medner_train_info_get(&info, t), MEDNER_OK);
     assert_int_equal(info.stop, MEDNER_TRAIN_MAX_STEPS);
     assert_int_equal(log.steps, 30);
     medner_trainer_free(t);
@@ -587,11 +601,11 @@ static void test_lora_resume_bitwise(void **state)
     p.resume = MEDNER_ON;
     assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
     medner_train_info info = MEDNER_TRAIN_INFO_INIT;
-    medner_trainer_get_info(t, &info);
+    medner_train_info_get(&info, t);
     assert_int_equal(info.resumed, 1);
     assert_int_equal(info.step, 3);
     assert_int_equal(medner_trainer_run(t), MEDNER_OK);
-    medner_trainer_get_info(t, &info);
+    medner_train_info_get(&info, t);
     assert_int_equal(info.step, 8);
     medner_trainer_free(t);
     static const char *const files[] = { "adapter_model.safetensors", "adapter_config.json",
@@ -691,7 +705,7 @@ static void test_nan_stops(void **state)
     assert_non_null(strstr(msg, "training diverged"));
     assert_non_null(strstr(msg, "lower the learning rate"));
     medner_train_info info = MEDNER_TRAIN_INFO_INIT;
-    medner_trainer_get_info(t, &info);
+    medner_train_info_get(&info, t);
     assert_int_equal(info.stop, MEDNER_TRAIN_DIVERGED);
     medner_trainer_free(t);
     /* the last checkpoint is the last good step: finite weights that load */
@@ -713,7 +727,7 @@ static void test_new_head_and_errors(void **state)
     p.scheme = MEDNER_SCHEME_BIOES;
     medner_trainer *t = NULL;
     assert_int_equal(medner_trainer_create(&t, &p), MEDNER_OK);
-    assert_int_equal(medner_trainer_get_info(t, &(medner_train_info)MEDNER_TRAIN_INFO_INIT), MEDNER_OK);
+    assert_int_equal(medner_train_info_get(&(medner_train_info)MEDNER_TRAIN_INFO_INIT, t), MEDNER_OK);
     assert_string_equal(medner_trainer_label(t, 0), "B-Disease");
     assert_string_equal(medner_trainer_label(t, 2), "I-Disease");
     assert_string_equal(medner_trainer_label(t, 4), "S-Disease");
@@ -805,7 +819,7 @@ static void test_cancel_from_thread(void **state)
     assert_int_equal(medner_trainer_run(c.t), MEDNER_E_CANCELLED);
     assert_int_equal(pthread_join(th, NULL), 0);
     medner_train_info info = MEDNER_TRAIN_INFO_INIT;
-    medner_trainer_get_info(c.t, &info);
+    medner_train_info_get(&info, c.t);
     assert_int_equal(info.stop, MEDNER_TRAIN_CANCELLED);
     assert_true(info.step >= 5 && info.step < 1000);
     medner_trainer_free(c.t);

@@ -38,7 +38,7 @@ from .pipeline import OPTIONS, Entity, Pipeline, Progress, Result, TextError
 from .context import ContextRules, context, sections, sentences
 from .tokenizer import Encoding, Tokenizer
 
-__version__ = "0.1.0"
+__version__ = "0.4.0"
 
 __all__ = ["Cancelled", "ContextRules", "Entity", "Encoding", "LOG_DEBUG", "LOG_ERROR", "LOG_INFO",
            "LOG_WARN", "MednerError", "OPTIONS", "Pipeline", "Progress", "Result", "Status",
@@ -50,7 +50,7 @@ LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = (_capi.LOG_ERROR, _capi.LOG_WARN, _ca
 
 
 def version() -> str:
-    """Release version of the loaded library, e.g. "0.1.0" (medner_version())."""
+    """Release version of the loaded library, e.g. "0.4.0" (medner_version())."""
     return _capi.lib.medner_version().decode("ascii")
 
 

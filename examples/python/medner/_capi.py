@@ -19,8 +19,10 @@ import pathlib
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, c_int, c_int32,
                     c_size_t, c_uint8, c_uint32, c_uint64, c_void_p)
 
-#: Oldest library release whose struct layouts this module mirrors (0.1.0).
-MIN_VERSION_NUMBER = 100
+#: Oldest library release this module works with: 0.4.0, the first with the
+#: out-parameter-first UTF-8 offset converters it calls (struct layouts: 0.1.0
+#: and later are all read correctly).
+MIN_VERSION_NUMBER = 400
 
 # ---------------------------------------------------------------------------- library lookup
 
@@ -469,6 +471,12 @@ def _proto(name, restype, *argtypes):
 P = POINTER
 _proto("medner_version", c_char_p)
 _proto("medner_version_number", c_int)
+# before the other prototypes: an older library lacks some of their symbols
+if lib.medner_version_number() < MIN_VERSION_NUMBER:
+    raise LibraryNotFoundError(
+        f"medner: {LIBRARY_PATH} is version {lib.medner_version().decode()}, older than the "
+        f"{MIN_VERSION_NUMBER // 10000}.{MIN_VERSION_NUMBER // 100 % 100}."
+        f"{MIN_VERSION_NUMBER % 100} this package needs")
 _proto("medner_status_str", c_char_p, c_int)
 _proto("medner_last_error", c_char_p)
 _proto("medner_log_set_callback", c_int, LogFn, c_enum, c_void_p)
@@ -502,11 +510,11 @@ _proto("medner_pipeline_context_create", c_int, P(P(Context)), P(Pipeline))
 _proto("medner_pipeline_annotate", c_int, P(P(Entities)), P(Pipeline), P(Context),
        P(c_char_p), P(c_size_t), c_size_t)
 
-_proto("medner_utf8_to_codepoint_offsets", c_int, c_char_p, c_size_t, P(c_size_t), c_size_t,
-       P(c_size_t))
-_proto("medner_utf8_to_utf16_offsets", c_int, c_char_p, c_size_t, P(c_size_t), c_size_t,
-       P(c_size_t))
-_proto("medner_utf8_validate", c_int, c_char_p, c_size_t, P(c_size_t))
+_proto("medner_utf8_codepoint_offsets", c_int, P(c_size_t), c_char_p, c_size_t, P(c_size_t),
+       c_size_t)
+_proto("medner_utf8_utf16_offsets", c_int, P(c_size_t), c_char_p, c_size_t, P(c_size_t),
+       c_size_t)
+_proto("medner_utf8_check", c_int, P(c_size_t), c_char_p, c_size_t)
 # 0.2: clinical context
 _proto("medner_section_name", c_char_p, c_enum)
 _proto("medner_sentences_split", c_int, P(P(Spans)), c_char_p, c_size_t)
@@ -548,9 +556,4 @@ _proto("medner_encoder_run", c_int, P(Context), P(P(c_int32)), P(P(c_int32)), P(
        c_size_t)
 _proto("medner_context_logits", P(c_float), P(Context), c_size_t)
 del P
-
-if lib.medner_version_number() < MIN_VERSION_NUMBER:
-    raise LibraryNotFoundError(
-        f"medner: {LIBRARY_PATH} is version {lib.medner_version().decode()}, older than the "
-        f"0.1.0 this package needs")
 

@@ -163,7 +163,7 @@ def _window(handle, enc, index, data):
     # byte offsets -> code points in one call (the [CLS]/[SEP] (0, 0) stay 0)
     offs = (c_size_t * (2 * n))(*w.offsets[:2 * n])
     if n:
-        check(lib.medner_utf8_to_codepoint_offsets(data, len(data), offs, 2 * n, offs))
+        check(lib.medner_utf8_codepoint_offsets(offs, data, len(data), offs, 2 * n))
     return Encoding(
         ids=ids,
         tokens=[lib.medner_tokenizer_id_to_token(handle, i).decode("utf-8") for i in ids],

@@ -334,7 +334,7 @@ public final class Pipeline implements AutoCloseable {
         }
     }
 
-    /** Release version of the loaded library, e.g. "0.1.0" (medner_version). */
+    /** Release version of the loaded library, e.g. "0.4.0" (medner_version). */
     public static String version() {
         try {
             return cString((MemorySegment) Native.VERSION.invokeExact());
