@@ -1113,6 +1113,21 @@ typedef enum medner_merge {
                                    farthest from an edge; the whole text is decoded once */
 } medner_merge;
 
+/** How a pipeline cuts each text before annotating it (appended in 0.4). */
+typedef enum medner_segment {
+    MEDNER_SEGMENT_NONE = 0,    /**< the whole text is tokenized and windowed as one (default;
+                                     the behaviour before 0.4) */
+    MEDNER_SEGMENT_SENTENCE = 1 /**< each sentence of medner_sentences_split() (and any run of
+                                     non-blank bytes between sentences the splitter leaves
+                                     out) is tokenized, windowed and decoded as a text of its
+                                     own; the entities are put back into the whole text:
+                                     offsets in the whole text, first_token counted over the
+                                     whole text (medner_entities_num_tokens(): the sum over
+                                     the sentences), clinical context run once over the whole
+                                     text. For models trained one sentence at a time
+                                     (CoNLL) */
+} medner_segment;
+
 /** Where a medner_pipeline_annotate() call stands (valid during the
  *  callback only). New members are only appended; check struct_size. */
 typedef struct medner_progress {
@@ -1201,9 +1216,15 @@ typedef struct medner_pipeline_params {
     uint32_t explicit_fields;              /**< MEDNER_PIPELINE_EXPLICIT_* bits: the fields
                                                 named are taken as written even when zero;
                                                 medner_pipeline_get_params() sets
-                                                MEDNER_PIPELINE_EXPLICIT_OVERLAP, so its
-                                                output can be passed back */
-    uint32_t reserved4;                    /**< must be zero */
+                                                MEDNER_PIPELINE_EXPLICIT_OVERLAP (and, since
+                                                0.4, MEDNER_PIPELINE_EXPLICIT_SEGMENT), so
+                                                its output can be passed back */
+    medner_segment segment;                /**< appended in 0.4 in the place of the 0.3
+                                                `reserved4` (same offset and size; 0, which
+                                                0.3 callers pass, is NONE): how each text is
+                                                cut before annotating it, MEDNER_SEGMENT_NONE
+                                                (default) or MEDNER_SEGMENT_SENTENCE; another
+                                                value: MEDNER_E_INVALID_ARGUMENT */
     medner_progress_fn progress;           /**< called after each batch of windows and each
                                                 segment of a long text, or NULL; see
                                                 medner_progress_fn */
@@ -1222,12 +1243,17 @@ typedef struct medner_pipeline_params {
  *  means windows that share no token (without the bit, 0 means
  *  MEDNER_DEFAULT_OVERLAP). */
 #define MEDNER_PIPELINE_EXPLICIT_OVERLAP 0x1u
+/** medner_pipeline_params.explicit_fields (0.4): segment is taken as written,
+ *  so an override (medner_pipeline_load_config()) of MEDNER_SEGMENT_NONE
+ *  replaces a configuration's `segment: sentence`; set by
+ *  medner_pipeline_get_params(). */
+#define MEDNER_PIPELINE_EXPLICIT_SEGMENT 0x2u
 
 /** Initialiser of a medner_pipeline_params: struct_size set, every option at its default. */
 #define MEDNER_PIPELINE_PARAMS_INIT \
     { sizeof(medner_pipeline_params), NULL, NULL, 0, 0, 0, 0, MEDNER_MERGE_DEFAULT, \
       MEDNER_DEFAULT, 0, 0, NULL, MEDNER_DEFAULT, 0, NULL, MEDNER_PRECISION_DEFAULT, 0, \
-      0, 0, NULL, NULL, NULL, NULL }
+      0, MEDNER_SEGMENT_NONE, NULL, NULL, NULL, NULL }
 
 /**
  * Create a pipeline from a model directory with a token-classification head.

@@ -10,6 +10,7 @@ static const char *const aggregations[] = { "", "none", "simple", "first", "aver
 static const char *const decodings[] = { "", "argmax", "constrained" };
 static const char *const schemes[] = { "auto", "io", "bio", "bioes" };
 static const char *const merges[] = { "", "hf", "center" };
+static const char *const segments[] = { "none", "sentence" }; /* medner_segment 0..1 */
 /* medner_precision values 1..4 */
 static const char *const precisions[] = { "", "fp32", "bf16", "int8", "auto" };
 
@@ -82,7 +83,8 @@ int medner_cli_pipeline_option(const char *cmd, medner_cli_options *o, int argc,
                                               "--max-length", "--overlap", "--batch-size",
                                               "--threads", "--encoder-threads", "--min-score",
                                               "--merge", "--ignore-label", "--keep-label",
-                                              "--rename", "--context", "--precision" };
+                                              "--rename", "--context", "--precision",
+                                              "--segment" };
     int known = 0;
     for (size_t j = 0; j < sizeof with_value / sizeof *with_value; j++)
         known |= !strcmp(a, with_value[j]);
@@ -130,6 +132,11 @@ int medner_cli_pipeline_option(const char *cmd, medner_cli_options *o, int argc,
         if (pick(cmd, a, v, merges, 3, &k))
             return 1;
         pp->merge = (medner_merge)k;
+    } else if (!strcmp(a, "--segment")) {
+        if (pick(cmd, a, v, segments, 2, &k))
+            return 1;
+        pp->segment = (medner_segment)k;
+        pp->explicit_fields |= MEDNER_PIPELINE_EXPLICIT_SEGMENT; /* none wins over a config */
     } else if (!strcmp(a, "--min-score")) {
         char *end;
         double x = strtod(v, &end);
@@ -255,6 +262,9 @@ const char medner_cli_pipeline_help[] =
     MEDNER_STR(MEDNER_DEFAULT_OVERLAP) "; 0: none)\n"
     "  --merge center|hf          overlapping windows: per-token centre (default) or HF's\n"
     "  --first-window-only        only the first window (Hugging Face without stride)\n"
+    "  --segment none|sentence    sentence: annotate each sentence of a text on its own,\n"
+    "                             as models trained one sentence at a time (CoNLL) were;\n"
+    "                             entities keep the whole text's offsets (default none)\n"
     "  --batch-size N             windows per encoder call (default "
     MEDNER_STR(MEDNER_DEFAULT_BATCH_SIZE) ")\n"
     "  --threads N                worker threads, 1 to " MEDNER_STR(MEDNER_MAX_THREADS)

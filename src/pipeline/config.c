@@ -55,6 +55,9 @@ static const word scheme_words[] = {
 static const word merge_words[] = {
     { "center", MEDNER_MERGE_CENTER }, { "hf", MEDNER_MERGE_HF },
 };
+static const word segment_words[] = {
+    { "none", MEDNER_SEGMENT_NONE }, { "sentence", MEDNER_SEGMENT_SENTENCE },
+};
 static const word precision_words[] = {
     { "fp32", MEDNER_PRECISION_FP32 }, { "bf16", MEDNER_PRECISION_BF16 },
     { "int8", MEDNER_PRECISION_INT8 }, { "auto", MEDNER_PRECISION_AUTO },
@@ -70,6 +73,8 @@ static const enum_def enums[] = {
     { "merge", merge_words, MEDNER_ARRAY_LEN(merge_words), "center|hf", MEDNER_MERGE_CENTER },
     { "precision", precision_words, MEDNER_ARRAY_LEN(precision_words), "fp32|bf16|int8|auto",
       MEDNER_PRECISION_FP32 },
+    { "segment", segment_words, MEDNER_ARRAY_LEN(segment_words), "none|sentence",
+      MEDNER_SEGMENT_NONE },
 };
 
 static const enum_def *find_enum(const char *key)
@@ -386,18 +391,19 @@ static int read_labels(reader *r)
 enum top_key {
     T_MODEL, T_BASE, T_ADAPTER, T_AGGREGATION, T_DECODING, T_SCHEME, T_MAX_LENGTH, T_OVERLAP,
     T_BATCH_SIZE, T_THREADS, T_BLAS_THREADS, T_MERGE, T_FIRST_WINDOW_ONLY, T_MIN_SCORE, T_LABELS,
-    T_CONTEXT, T_PRECISION, T_COUNT
+    T_CONTEXT, T_PRECISION, T_SEGMENT, T_COUNT
 };
 
 static const char *const top_keys[T_COUNT] = {
     "model", "base", "adapter", "aggregation", "decoding", "scheme", "max_length", "overlap",
     "batch_size", "threads", "encoder_threads", "merge", "first_window_only", "min_score", "labels",
-    "context", "precision"
+    "context", "precision", "segment"
 };
 
 #define TOP_KEY_LIST                                                                          \
     "model, base, adapter, aggregation, decoding, scheme, max_length, overlap, batch_size, " \
-    "threads, encoder_threads, merge, first_window_only, min_score, labels, context, precision"
+    "threads, encoder_threads, merge, first_window_only, min_score, labels, context, precision, " \
+    "segment"
 
 /* context: default | on | off | a rule file (relative to the file's directory). */
 static int read_context(reader *r)
@@ -460,6 +466,12 @@ static int read_value(reader *r, int k)
         c->set |= MEDNER__CONFIG_HAS_SCHEME;
         rc = read_enum(r, top_keys[k], &v);
         d->scheme = (medner_scheme)v;
+        return rc;
+    case T_SEGMENT:
+        c->set |= MEDNER__CONFIG_HAS_SEGMENT;
+        p->explicit_fields |= MEDNER_PIPELINE_EXPLICIT_SEGMENT; /* segment: none wins too */
+        rc = read_enum(r, top_keys[k], &v);
+        p->segment = (medner_segment)v;
         return rc;
     case T_MERGE:
         c->set |= MEDNER__CONFIG_HAS_MERGE;
@@ -693,7 +705,7 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
                                   "medner_decoder_params")) != MEDNER_OK)
         return rc;
     if (o.reserved != 0 || o.reserved2 != 0 || o.reserved3 != 0 || od.reserved != 0 ||
-        o.reserved4 != 0 || od.reserved2 != 0)
+        od.reserved2 != 0)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "overrides: the reserved fields must be zero");
     if ((od.n_ignore_labels && !od.ignore_labels) || (od.n_keep_labels && !od.keep_labels) ||
@@ -720,6 +732,10 @@ int medner__config_apply_overrides(medner_pipeline_params *dst,
     if (o.context) dst->context = o.context;
     if (o.context_rules) dst->context_rules = o.context_rules;
     if (o.precision) dst->precision = o.precision;
+    if (o.segment || (o.explicit_fields & MEDNER_PIPELINE_EXPLICIT_SEGMENT)) {
+        dst->segment = o.segment;
+        dst->explicit_fields |= MEDNER_PIPELINE_EXPLICIT_SEGMENT;
+    }
 
     if (od.aggregation) dst_decoder->aggregation = od.aggregation;
     if (od.decoding) dst_decoder->decoding = od.decoding;

@@ -16,6 +16,11 @@
  * line, else a line break, else a space, else a character boundary) that
  * are annotated one after the other, so the working memory of one call is
  * bounded by one segment whatever the text's length (docs/security.md).
+ * With segment SENTENCE, each text (each segment of a long one) is cut
+ * into pieces -- its sentences (src/text's splitter) and any non-blank run
+ * between them -- that go through the same batched machinery as texts of
+ * their own; a text's entities are its pieces' put back (offsets and token
+ * indices shifted) before its result is made (piece_feed, annotate_pieces).
  * When clinical context runs (docs/context.md), it runs once per text on
  * its final entities, over the whole text (also for a segmented one), so
  * sentence indices and offsets are those of the whole text.
@@ -211,12 +216,17 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
         (unsigned)pp.first_window_only > MEDNER_OFF || (pp.max_length && pp.max_length < 3) ||
         (unsigned)pp.context > MEDNER_OFF || pp.reserved2 != 0 ||
         (unsigned)pp.precision > MEDNER_PRECISION_AUTO || pp.reserved3 != 0 ||
-        pp.reserved4 != 0 || (pp.explicit_fields & ~MEDNER_PIPELINE_EXPLICIT_OVERLAP) != 0)
+        (pp.explicit_fields &
+         ~(MEDNER_PIPELINE_EXPLICIT_OVERLAP | MEDNER_PIPELINE_EXPLICIT_SEGMENT)) != 0)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
                             "medner_pipeline_params: merge, first_window_only, context and "
                             "precision must be enum values, max_length >= 3 when set, "
                             "explicit_fields known MEDNER_PIPELINE_EXPLICIT_* bits, reserved, "
-                            "reserved2, reserved3 and reserved4 0");
+                            "reserved2 and reserved3 0");
+    if ((unsigned)pp.segment > MEDNER_SEGMENT_SENTENCE)
+        return medner__fail(MEDNER_E_INVALID_ARGUMENT,
+                            "medner_pipeline_params: segment %u: expected MEDNER_SEGMENT_NONE (0) "
+                            "or MEDNER_SEGMENT_SENTENCE (1)", (unsigned)pp.segment);
     if (pp.batch_size > MEDNER__MAX_BATCH_SIZE || pp.threads > MEDNER__MAX_THREADS ||
         pp.encoder_threads > MEDNER__MAX_THREADS)
         return medner__fail(MEDNER_E_INVALID_ARGUMENT,
@@ -326,7 +336,8 @@ int medner_pipeline_create(medner_pipeline **out, const medner_pipeline_params *
         pp.batch_size = MEDNER_DEFAULT_BATCH_SIZE;
     if (pp.threads == 0)
         pp.threads = MEDNER_DEFAULT_THREADS;
-    pp.explicit_fields |= MEDNER_PIPELINE_EXPLICIT_OVERLAP; /* the effective value, 0 too */
+    /* the effective values, 0 too */
+    pp.explicit_fields |= MEDNER_PIPELINE_EXPLICIT_OVERLAP | MEDNER_PIPELINE_EXPLICIT_SEGMENT;
     if (pp.merge == MEDNER_MERGE_DEFAULT)
         pp.merge = MEDNER_MERGE_CENTER;
     if (pp.first_window_only == MEDNER_DEFAULT)
@@ -536,8 +547,11 @@ static void report(const medner_pipeline *p, const call_state *cs)
  * windows to queue and the number of its windows already run. */
 typedef struct slot {
     doc_state d;
-    const char *text;
-    size_t index; /* in the call's texts */
+    const char *text;    /* the piece (the whole text with segment NONE) */
+    size_t len;
+    size_t index;        /* of its text in the feed's texts */
+    size_t off;          /* byte offset of the piece in its text */
+    bool first, last;    /* the first / last piece of its text */
     size_t next, done;
 } slot;
 
@@ -608,15 +622,6 @@ static int run_docs(const medner_pipeline *p, medner_context *ctx, slot *slots, 
     return rc;
 }
 
-/* Annotate the texts of the call up to MEDNER__SEGMENT_BYTES, their windows
- * batched across texts in text order (batch_size at a time, as if all were
- * queued at once), into res[]. A text is tokenized when its first window is
- * queued and released as soon as its last window has run and its result is
- * made, so at most batch_size + 1 texts are prepared at a time (each
- * contributes at least one window to the batch being filled, plus the one
- * carried over from the previous batch): the working memory is bounded by
- * a batch, not by the number of texts (docs/security.md). `slots` has room
- * for batch_size + 1. */
 /* Clinical context of a text's final entities (when it runs): once, over
  * the whole text (sentences and sections are computed once per text). */
 static int apply_context(const medner_pipeline *p, medner_entities *e, const char *text,
@@ -639,27 +644,216 @@ static int apply_context(const medner_pipeline *p, medner_entities *e, const cha
     return rc;
 }
 
-static int annotate_short(medner_entities **res, const medner_pipeline *p, medner_context *ctx,
-                          const char *const *texts, const size_t *lens, size_t n, slot *slots,
-                          const batch_bufs *bb, call_state *cs)
+/* ---- pieces ------------------------------------------------------------ */
+
+/* What is tokenized, windowed and decoded as one text: with segment NONE
+ * each text of the feed up to MEDNER__SEGMENT_BYTES (longer ones are left
+ * to annotate_segmented); with SENTENCE each sentence of such a text
+ * (medner__sentences_split) and each run of non-blank bytes the splitter
+ * leaves between, before or after its sentences (docs/text.md says there is
+ * none -- every non-space byte is in a sentence -- but no text is left
+ * unannotated should that change), or the whole text when it has neither
+ * (blank). A
+ * text is split when its first piece is needed: the working memory is one
+ * text's pieces plus the entities of the text being put back together. */
+typedef struct piece_feed {
+    const char *const *texts;
+    const size_t *lens;
+    size_t n, next_text;
+    size_t base;             /* number of texts[0] in messages */
+    bool sentence;
+    medner__span *spans;     /* SENTENCE: pieces of texts[cur] */
+    size_t n_spans, next_span, cur;
+    medner__entlist acc;     /* SENTENCE: entities of the pieces of texts[cur] done so far, */
+    size_t acc_tokens;       /* in the text's offsets and token indices; their tokens */
+} piece_feed;
+
+static void feed_release(piece_feed *f)
 {
-    size_t B = p->params.batch_size, cap = B + 1, n_slots = 0, next_text = 0;
+    medner__free(f->spans);
+    medner__entlist_release(&f->acc);
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Append text[b, e) trimmed, unless it is blank. */
+static void push_gap(const char *text, size_t b, size_t e, medner__span *out, size_t *n)
+{
+    while (b < e && is_blank(text[b]))
+        b++;
+    while (e > b && is_blank(text[e - 1]))
+        e--;
+    if (b < e)
+        out[(*n)++] = (medner__span){ b, e };
+}
+
+/* The pieces of text[0, len) in SENTENCE mode, in text order (never none). */
+static int text_pieces(const char *text, size_t len, medner__span **out, size_t *n)
+{
+    medner__span *sent = NULL;
+    size_t ns = 0, k = 0, pos = 0;
+    if (medner__sentences_split(text, len, &sent, &ns) != MEDNER_OK)
+        return MEDNER_E_OUT_OF_MEMORY;
+    medner__span *pc = medner__malloc((2 * ns + 1) * sizeof *pc);
+    if (pc == NULL) {
+        medner__free(sent);
+        return MEDNER_E_OUT_OF_MEMORY;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        if (sent[i].begin > pos)
+            push_gap(text, pos, sent[i].begin, pc, &k);
+        if (sent[i].begin >= pos && sent[i].end > sent[i].begin) {
+            pc[k++] = sent[i];
+            pos = sent[i].end;
+        }
+    }
+    push_gap(text, pos, len, pc, &k);
+    if (k == 0) /* blank: annotated whole, as with NONE */
+        pc[k++] = (medner__span){ 0, len };
+    medner__free(sent);
+    *out = pc;
+    *n = k;
+    return MEDNER_OK;
+}
+
+/* Describe the feed's next piece in *x (its doc_state untouched); *got
+ * false when every piece has been handed out. */
+static int feed_next(piece_feed *f, slot *x, bool *got)
+{
+    *got = false;
+    if (!f->sentence || f->next_span == f->n_spans) {
+        while (f->next_text < f->n && f->lens[f->next_text] > MEDNER__SEGMENT_BYTES)
+            f->next_text++;
+        if (f->next_text == f->n)
+            return MEDNER_OK;
+        f->cur = f->next_text++;
+    }
+    const char *text = f->texts[f->cur] ? f->texts[f->cur] : "";
+    size_t len = f->lens[f->cur];
+    if (!f->sentence) {
+        *x = (slot){ .text = text, .len = len, .index = f->cur, .first = true, .last = true };
+        *got = true;
+        return MEDNER_OK;
+    }
+    if (f->next_span == f->n_spans) { /* a new text: split it */
+        size_t bad = 0;
+        medner__free(f->spans);
+        f->spans = NULL;
+        f->n_spans = f->next_span = 0;
+        if (medner_utf8_check(&bad, text, len) != MEDNER_OK) /* as the tokenizer says it */
+            return medner__fail(MEDNER_E_INVALID_UTF8, "text %zu: invalid UTF-8 at byte offset %zu",
+                                f->base + f->cur, bad);
+        if (text_pieces(text, len, &f->spans, &f->n_spans) != MEDNER_OK)
+            return medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+    }
+    medner__span sp = f->spans[f->next_span++];
+    *x = (slot){ .text = text + sp.begin, .len = sp.end - sp.begin, .index = f->cur,
+                 .off = sp.begin, .first = f->next_span == 1, .last = f->next_span == f->n_spans };
+    *got = true;
+    return MEDNER_OK;
+}
+
+/* Where the entities of a whole text go once all its pieces are done:
+ * res != NULL: res[index], a new result of texts[index] with clinical
+ * context applied (a text of the call); else appended to *all shifted by
+ * off bytes and *tokens tokens (a segment of a long text). */
+typedef struct text_sink {
+    medner_entities **res;
+    const char *const *texts;
+    const size_t *lens;
+    medner__entlist *all;
+    size_t off, *tokens;
+} text_sink;
+
+static int shift_into(medner__entlist *dst, const medner__entlist *src, size_t off,
+                      size_t tokens)
+{
+    for (size_t k = 0; k < src->n; k++) {
+        medner__ent e = src->items[k];
+        e.begin += off;
+        e.end += off;
+        e.first_token += tokens;
+        if (medner__entlist_push(dst, &e) != MEDNER_OK)
+            return medner__fail(MEDNER_E_OUT_OF_MEMORY, "pipeline: out of memory");
+    }
+    return MEDNER_OK;
+}
+
+static int deliver(const medner_pipeline *p, const text_sink *sk, size_t index,
+                   const medner__entlist *ents, size_t n_tokens, call_state *cs)
+{
+    if (sk->res == NULL) {
+        int rc = shift_into(sk->all, ents, sk->off, *sk->tokens);
+        *sk->tokens += n_tokens;
+        return rc;
+    }
+    const char *text = sk->texts[index] ? sk->texts[index] : "";
     bool none = medner__decoder_aggregation(p->dec) == MEDNER_AGGREGATION_NONE;
+    int rc = medner__entities_create(&sk->res[index], p->dec, ents, text, sk->lens[index],
+                                     n_tokens, none);
+    if (rc == MEDNER_OK)
+        rc = apply_context(p, sk->res[index], text, sk->lens[index]);
+    if (rc == MEDNER_OK) {
+        cs->pr.texts_done++;
+        cs->pr.bytes_done += sk->lens[index];
+    }
+    return rc;
+}
+
+/* A piece whose windows have all run: complete its entities and hand them,
+ * once its text's last piece is done, to the sink. */
+static int piece_done(const medner_pipeline *p, piece_feed *f, slot *x, const text_sink *sk,
+                      call_state *cs)
+{
+    int rc = finish_ents(p, &x->d);
+    if (rc != MEDNER_OK)
+        return rc;
+    if (x->first && x->last) /* the whole text: its entities as they are */
+        return deliver(p, sk, x->index, &x->d.ents, x->d.n_tokens, cs);
+    if ((rc = shift_into(&f->acc, &x->d.ents, x->off, f->acc_tokens)) != MEDNER_OK)
+        return rc;
+    f->acc_tokens += x->d.n_tokens;
+    if (!x->last)
+        return MEDNER_OK;
+    rc = deliver(p, sk, x->index, &f->acc, f->acc_tokens, cs);
+    f->acc.n = 0;
+    f->acc_tokens = 0;
+    return rc;
+}
+
+/* Annotate the feed's pieces, their windows batched across pieces in order
+ * (batch_size at a time, as if all were queued at once), each text's
+ * entities going to `sk` when its last piece is done. A piece is tokenized
+ * when its first window is queued and released as soon as its last window
+ * has run and its entities are handed on, so at most batch_size + 1 pieces
+ * are prepared at a time (each contributes at least one window to the batch
+ * being filled, plus the one carried over from the previous batch): the
+ * working memory is bounded by a batch, not by the number of texts
+ * (docs/security.md). `slots` has room for batch_size + 1. */
+static int annotate_pieces(const medner_pipeline *p, medner_context *ctx, piece_feed *f,
+                           const text_sink *sk, slot *slots, const batch_bufs *bb,
+                           call_state *cs)
+{
+    size_t B = p->params.batch_size, cap = B + 1, n_slots = 0;
     int rc = MEDNER_OK;
     for (;;) {
-        /* fill a batch, preparing texts as their windows are needed */
+        /* fill a batch, preparing pieces as their windows are needed */
         size_t nb = 0, k = 0;
         while (nb < B) {
             if (k == n_slots) {
-                while (next_text < n && lens[next_text] > MEDNER__SEGMENT_BYTES)
-                    next_text++;
-                if (next_text == n || n_slots == cap)
+                bool got = false;
+                if (n_slots == cap)
                     break;
-                slot *x = &slots[n_slots++];
-                memset(x, 0, sizeof *x);
-                x->text = texts[next_text] ? texts[next_text] : "";
-                x->index = next_text++;
-                if ((rc = prepare_doc(p, &x->d, x->text, lens[x->index], cs->base + x->index)) !=
+                slot *x = &slots[n_slots];
+                if ((rc = feed_next(f, x, &got)) != MEDNER_OK)
+                    goto done;
+                if (!got)
+                    break;
+                n_slots++;
+                if ((rc = prepare_doc(p, &x->d, x->text, x->len, f->base + x->index)) !=
                     MEDNER_OK)
                     goto done;
             }
@@ -670,26 +864,20 @@ static int annotate_short(medner_entities **res, const medner_pipeline *p, medne
         }
         if (nb > 0 && (rc = run_batch(p, ctx, slots, bb, nb, cs)) != MEDNER_OK)
             goto done;
-        /* windows are queued in text order, so the finished texts are a prefix */
-        size_t f = 0;
-        for (; f < n_slots && slots[f].done == slots[f].d.n_windows; f++) {
-            slot *x = &slots[f];
-            if ((rc = finish_ents(p, &x->d)) != MEDNER_OK ||
-                (rc = medner__entities_create(&res[x->index], p->dec, &x->d.ents, x->text,
-                                              lens[x->index], x->d.n_tokens, none)) != MEDNER_OK ||
-                (rc = apply_context(p, res[x->index], x->text, lens[x->index])) != MEDNER_OK)
+        /* windows are queued in piece order, so the finished pieces are a prefix */
+        size_t done_n = 0;
+        for (; done_n < n_slots && slots[done_n].done == slots[done_n].d.n_windows; done_n++) {
+            if ((rc = piece_done(p, f, &slots[done_n], sk, cs)) != MEDNER_OK)
                 goto done;
-            doc_release(&x->d);
-            memset(&x->d, 0, sizeof x->d);
-            cs->pr.texts_done++;
-            cs->pr.bytes_done += lens[x->index];
+            doc_release(&slots[done_n].d);
+            memset(&slots[done_n].d, 0, sizeof slots[done_n].d);
         }
-        memmove(slots, slots + f, (n_slots - f) * sizeof *slots);
-        n_slots -= f;
-        if (nb > 0 || f > 0)
+        memmove(slots, slots + done_n, (n_slots - done_n) * sizeof *slots);
+        n_slots -= done_n;
+        if (nb > 0 || done_n > 0)
             report(p, cs);
-        if (nb == 0 && f == 0)
-            break; /* nothing queued, nothing finished: every text is done */
+        if (nb == 0 && done_n == 0)
+            break; /* nothing queued, nothing finished: every piece is done */
     }
 done:
     for (size_t k = 0; k < n_slots; k++)
@@ -726,7 +914,7 @@ static size_t segment_end(const char *text, size_t pos, size_t len)
  * working memory is bounded by one segment whatever the text's length. */
 static int annotate_segmented(medner_entities **out, const medner_pipeline *p,
                               medner_context *ctx, const char *text, size_t len, size_t index,
-                              const batch_bufs *bb, call_state *cs)
+                              slot *slots, const batch_bufs *bb, call_state *cs)
 {
     medner__entlist all = { NULL, 0, 0 };
     size_t pos = 0, tokens = 0;
@@ -735,6 +923,25 @@ static int annotate_segmented(medner_entities **out, const medner_pipeline *p,
         size_t end = segment_end(text, pos, len);
         if ((rc = check_abort(p)) != MEDNER_OK)
             break;
+        if (p->params.segment == MEDNER_SEGMENT_SENTENCE) {
+            /* the segment's pieces, batched, appended to `all` */
+            const char *seg = text + pos;
+            size_t seg_len = end - pos;
+            piece_feed f = { .texts = &seg, .lens = &seg_len, .n = 1,
+                             .base = cs->base + index, .sentence = true };
+            text_sink sk = { .all = &all, .off = pos, .tokens = &tokens };
+            rc = annotate_pieces(p, ctx, &f, &sk, slots, bb, cs);
+            feed_release(&f);
+            if (rc == MEDNER_E_INVALID_UTF8) /* its byte offset is relative to the segment */
+                rc = medner__fail(rc, "%s (in the segment that starts at byte %zu)",
+                                  medner_last_error(), pos);
+            if (rc == MEDNER_OK) {
+                cs->pr.bytes_done += end - pos;
+                report(p, cs);
+            }
+            pos = end;
+            continue;
+        }
         slot sl;
         memset(&sl, 0, sizeof sl);
         doc_state *dp = &sl.d;
@@ -800,11 +1007,15 @@ static int annotate_all(medner_entities **out, const medner_pipeline *p, medner_
         goto done;
     }
     /* texts up to MEDNER__SEGMENT_BYTES: windows batched across texts */
-    rc = annotate_short(res, p, ctx, texts, lens, n, slots, &bb, &cs);
+    piece_feed f = { .texts = texts, .lens = lens, .n = n, .base = base,
+                     .sentence = p->params.segment == MEDNER_SEGMENT_SENTENCE };
+    text_sink sk = { .res = res, .texts = texts, .lens = lens };
+    rc = annotate_pieces(p, ctx, &f, &sk, slots, &bb, &cs);
+    feed_release(&f);
     /* longer texts: one at a time, segment by segment */
     for (size_t i = 0; i < n && rc == MEDNER_OK; i++)
         if (lens[i] > MEDNER__SEGMENT_BYTES)
-            rc = annotate_segmented(&res[i], p, ctx, texts[i], lens[i], i, &bb, &cs);
+            rc = annotate_segmented(&res[i], p, ctx, texts[i], lens[i], i, slots, &bb, &cs);
     if (rc == MEDNER_OK)
         memcpy(out, res, n * sizeof *res);
     else

@@ -880,6 +880,277 @@ static void test_out_of_memory(void **state)
     assert_int_equal(medner_allocator_set(NULL), MEDNER_OK);
 }
 
+
+/* ---- segment: sentence ---------------------------------------------------- */
+
+static medner_pipeline *make_seg(medner_merge merge, medner_aggregation agg,
+                                 medner_segment segment)
+{
+    medner_decoder_params dp = MEDNER_DECODER_PARAMS_INIT;
+    dp.aggregation = agg;
+    medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+    pp.model_dir = TINY;
+    pp.merge = merge;
+    pp.max_length = 16;
+    pp.overlap = 4;
+    pp.batch_size = 3;
+    pp.segment = segment;
+    pp.decoder = &dp;
+    medner_pipeline *p = NULL;
+    if (medner_pipeline_create(&p, &pp) != MEDNER_OK)
+        fail_msg("pipeline: %s", medner_last_error());
+    return p;
+}
+
+/* A note with a header line, a numbered and a bulleted list, several
+ * sentences and one long sentence that spans several windows of 16. */
+static const char seg_note[] =
+    "HISTORY OF PRESENT ILLNESS:\n"
+    "Patient admitted with fever 38.5 C and productive cough. He denies chest pain.\n"
+    "PAST MEDICAL HISTORY: 1. CHF 2. MI 3. BRCA1-associated breast cancer\n"
+    "- aspirin 81 mg\n- metformin 500 mg b.i.d.\n\n"
+    "Chest X-ray showed right lower lobe consolidation and a small effusion, and the "
+    "hemoglobin A1c was 7.2% with an eGFR of 45 mL/min while the beta-blocker was "
+    "continued at the same dose and the patient remained afebrile overnight without "
+    "any further episodes of productive cough or dyspnea on exertion.  \n";
+
+static int blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* The expected result of SENTENCE mode, built by hand: each sentence of
+ * medner_sentences_split() annotated as a text of its own by `plain` (NONE),
+ * offsets and token indices shifted into the whole text. */
+static void check_as_sentences(const medner_pipeline *plain, const medner_entities *got,
+                               const char *text, size_t len)
+{
+    medner_spans *sp = NULL;
+    assert_int_equal(medner_sentences_split(&sp, text, len), MEDNER_OK);
+    size_t ns = medner_spans_count(sp), tokens = 0, k = 0, covered = 0;
+    assert_true(ns >= 8);
+    for (size_t i = 0; i < ns; i++) {
+        size_t b = 0, e = 0;
+        assert_int_equal(medner_span_get(&b, &e, NULL, sp, i), MEDNER_OK);
+        for (; covered < b; covered++) /* the splitter left nothing non-blank out */
+            assert_true(blank(text[covered]));
+        covered = e;
+        medner_entities *one = annotate(plain, text + b, e - b);
+        for (size_t j = 0; j < medner_entities_count(one); j++, k++) {
+            medner_entity x = MEDNER_ENTITY_INIT, y = MEDNER_ENTITY_INIT;
+            assert_int_equal(medner_entities_get(one, j, &x), MEDNER_OK);
+            assert_true(k < medner_entities_count(got));
+            assert_int_equal(medner_entities_get(got, k, &y), MEDNER_OK);
+            assert_int_equal(x.begin + b, y.begin);
+            assert_int_equal(x.end + b, y.end);
+            assert_string_equal(x.label, y.label);
+            assert_true(x.score == y.score); /* bitwise */
+            assert_int_equal(x.first_token + tokens, y.first_token);
+            assert_int_equal(x.n_tokens, y.n_tokens);
+        }
+        tokens += medner_entities_num_tokens(one);
+        medner_entities_free(one);
+    }
+    for (; covered < len; covered++)
+        assert_true(blank(text[covered]));
+    assert_int_equal(k, medner_entities_count(got));
+    assert_int_equal(tokens, medner_entities_num_tokens(got));
+    medner_spans_free(sp);
+}
+
+static void test_segment_sentence(void **state)
+{
+    (void)state;
+    const char *text = seg_note;
+    size_t len = strlen(text);
+    static const medner_merge merges[] = { MEDNER_MERGE_CENTER, MEDNER_MERGE_HF };
+    static const medner_aggregation aggs[] = { MEDNER_AGGREGATION_FIRST,
+                                               MEDNER_AGGREGATION_NONE };
+    for (size_t m = 0; m < 2; m++) {
+        for (size_t a = 0; a < 2; a++) {
+            medner_pipeline *plain = make_seg(merges[m], aggs[a], MEDNER_SEGMENT_NONE);
+            medner_pipeline *sent = make_seg(merges[m], aggs[a], MEDNER_SEGMENT_SENTENCE);
+            medner_entities *whole = annotate(plain, text, len);
+            medner_entities *got = annotate(sent, text, len);
+            assert_true(medner_entities_count(got) > 3); /* something to compare */
+            check_spans(got, text, len, aggs[a] != MEDNER_AGGREGATION_NONE);
+            check_as_sentences(plain, got, text, len);
+            /* the whole text has as many tokens either way (cut at blanks) */
+            assert_int_equal(medner_entities_num_tokens(whole), medner_entities_num_tokens(got));
+            /* several texts in one call (windows batched across their
+             * sentences), an empty and a blank one among them: as one by one */
+            const char *texts[4] = { text, "", " \n ", text + 28 };
+            size_t lens[4] = { len, 0, 3, len - 28 };
+            medner_entities *res[4] = { NULL, NULL, NULL, NULL };
+            medner_context *c = NULL;
+            assert_int_equal(medner_pipeline_context_create(&c, sent), MEDNER_OK);
+            assert_int_equal(medner_pipeline_annotate(res, sent, c, texts, lens, 4), MEDNER_OK);
+            for (size_t i = 0; i < 4; i++) {
+                medner_entities *one = annotate(sent, texts[i], lens[i]);
+                same_entities(one, res[i]);
+                medner_entities_free(one);
+            }
+            assert_int_equal(medner_entities_count(res[1]), 0);
+            assert_int_equal(medner_entities_count(res[2]), 0);
+            /* annotate_each: the same, a bad text on its own */
+            const char *each[3] = { text, "bad \xFF utf-8", text + 28 };
+            size_t each_len[3] = { len, 12, len - 28 };
+            medner_entities *out[3];
+            int st[3];
+            size_t first = 0;
+            assert_int_equal(medner_pipeline_annotate_each(out, st, &first, sent, c, each,
+                                                           each_len, 3), MEDNER_OK);
+            assert_int_equal(st[0], MEDNER_OK);
+            assert_int_equal(st[1], MEDNER_E_INVALID_UTF8);
+            assert_int_equal(st[2], MEDNER_OK);
+            assert_int_equal(first, 1);
+            same_entities(out[0], res[0]);
+            same_entities(out[2], res[3]);
+            medner_entities_free(out[0]);
+            medner_entities_free(out[2]);
+            /* invalid UTF-8 in a text of the all-or-nothing call */
+            medner_entities *bad = NULL;
+            assert_int_equal(medner_pipeline_annotate(&bad, sent, c, &each[1], &each_len[1], 1),
+                             MEDNER_E_INVALID_UTF8);
+            assert_non_null(strstr(medner_last_error(), "byte offset 4"));
+            assert_null(bad);
+            for (size_t i = 0; i < 4; i++)
+                medner_entities_free(res[i]);
+            medner_context_free(c);
+            medner_entities_free(whole);
+            medner_entities_free(got);
+            medner_pipeline_free(plain);
+            medner_pipeline_free(sent);
+        }
+    }
+}
+
+static void test_segment_params(void **state)
+{
+    (void)state;
+    medner_pipeline *p = make_seg(MEDNER_MERGE_HF, MEDNER_AGGREGATION_FIRST,
+                                  MEDNER_SEGMENT_SENTENCE);
+    medner_pipeline_params got = MEDNER_PIPELINE_PARAMS_INIT;
+    assert_int_equal(medner_pipeline_get_params(p, &got), MEDNER_OK);
+    assert_int_equal(got.segment, MEDNER_SEGMENT_SENTENCE);
+    assert_true(got.explicit_fields & MEDNER_PIPELINE_EXPLICIT_SEGMENT);
+    /* passed back, it makes the same pipeline */
+    medner_pipeline *q = NULL;
+    assert_int_equal(medner_pipeline_create(&q, &got), MEDNER_OK);
+    medner_pipeline_params again = MEDNER_PIPELINE_PARAMS_INIT;
+    assert_int_equal(medner_pipeline_get_params(q, &again), MEDNER_OK);
+    assert_int_equal(again.segment, MEDNER_SEGMENT_SENTENCE);
+    medner_pipeline_free(q);
+    medner_pipeline_free(p);
+    /* the default is NONE */
+    p = make(MEDNER_MERGE_CENTER, 16, 4, MEDNER_AGGREGATION_FIRST);
+    assert_int_equal(medner_pipeline_get_params(p, &got), MEDNER_OK);
+    assert_int_equal(got.segment, MEDNER_SEGMENT_NONE);
+    medner_pipeline_free(p);
+    /* any other value is refused, naming the field */
+    medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+    pp.model_dir = TINY;
+    pp.segment = (medner_segment)2;
+    p = NULL;
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_INVALID_ARGUMENT);
+    assert_null(p);
+    assert_non_null(strstr(medner_last_error(), "segment 2"));
+    pp.segment = (medner_segment)-1;
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_INVALID_ARGUMENT);
+    assert_null(p);
+    /* an unknown explicit_fields bit still is */
+    pp.segment = MEDNER_SEGMENT_NONE;
+    pp.explicit_fields = 0x4u;
+    assert_int_equal(medner_pipeline_create(&p, &pp), MEDNER_E_INVALID_ARGUMENT);
+    assert_null(p);
+}
+
+/* A text above MEDNER__SEGMENT_BYTES in SENTENCE mode: annotated to its end. */
+static void test_segment_sentence_long(void **state)
+{
+    (void)state;
+    size_t len;
+    char *text = long_text(100, &len); /* ~290 KB: two segments */
+    medner_pipeline *p = make(MEDNER_MERGE_CENTER, 128, 32, MEDNER_AGGREGATION_FIRST);
+    medner_decoder_params dp = MEDNER_DECODER_PARAMS_INIT;
+    medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+    pp.model_dir = TINY;
+    pp.max_length = 128;
+    pp.overlap = 32;
+    pp.batch_size = 16;
+    pp.decoder = &dp;
+    pp.segment = MEDNER_SEGMENT_SENTENCE;
+    medner_pipeline *s = NULL;
+    assert_int_equal(medner_pipeline_create(&s, &pp), MEDNER_OK);
+    medner_entities *a = annotate(p, text, len), *b = annotate(s, text, len);
+    assert_int_equal(medner_entities_num_tokens(a), medner_entities_num_tokens(b));
+    assert_true(medner_entities_count(b) > 100);
+    check_spans(b, text, len, 1);
+    medner_entity last = MEDNER_ENTITY_INIT;
+    medner_entities_get(b, medner_entities_count(b) - 1, &last);
+    assert_true(last.end > len - 1000);
+    assert_true(last.first_token > medner_entities_num_tokens(b) - 1000);
+    /* the first sentence's entities: those of annotating it alone */
+    const char *dot = strstr(text, ". ");
+    size_t first_len = (size_t)(dot - text) + 1;
+    medner_entities *one = annotate(p, text, first_len);
+    for (size_t k = 0; k < medner_entities_count(one); k++) {
+        medner_entity x = MEDNER_ENTITY_INIT, y = MEDNER_ENTITY_INIT;
+        medner_entities_get(one, k, &x);
+        medner_entities_get(b, k, &y);
+        assert_int_equal(x.begin, y.begin);
+        assert_int_equal(x.end, y.end);
+        assert_true(x.score == y.score);
+    }
+    medner_entities_free(one);
+    medner_entities_free(a);
+    medner_entities_free(b);
+    medner_pipeline_free(p);
+    medner_pipeline_free(s);
+    free(text);
+}
+
+static void test_segment_out_of_memory(void **state)
+{
+    (void)state;
+    failing f = { 0, 0 };
+    assert_int_equal(failing_install(&f), MEDNER_OK);
+    const char *texts[2] = { seg_note, "Fever. Cough." };
+    size_t lens[2] = { strlen(seg_note), 13 };
+    long n;
+    for (n = 1;; n++) {
+        f.count = 0;
+        f.fail_at = n;
+        medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+        pp.model_dir = TINY;
+        pp.max_length = 8;
+        pp.overlap = 2;
+        pp.batch_size = 2;
+        pp.merge = n % 2 ? MEDNER_MERGE_HF : MEDNER_MERGE_CENTER;
+        pp.segment = MEDNER_SEGMENT_SENTENCE;
+        medner_pipeline *p = NULL;
+        medner_context *c = NULL;
+        medner_entities *e[2] = { NULL, NULL };
+        int rc = medner_pipeline_create(&p, &pp);
+        if (rc == MEDNER_OK)
+            rc = medner_pipeline_context_create(&c, p);
+        if (rc == MEDNER_OK)
+            rc = medner_pipeline_annotate(e, p, c, texts, lens, 2);
+        if (rc == MEDNER_OK)
+            assert_true(medner_entities_count(e[0]) > 0);
+        medner_entities_free(e[0]);
+        medner_entities_free(e[1]);
+        medner_context_free(c);
+        medner_pipeline_free(p);
+        assert_int_equal(medner__live_allocations(), 0);
+        if (rc == MEDNER_OK)
+            break;
+        assert_int_equal(rc, MEDNER_E_OUT_OF_MEMORY);
+    }
+    assert_true(n > 20);
+    assert_int_equal(medner_allocator_set(NULL), MEDNER_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -896,6 +1167,10 @@ int main(void)
         cmocka_unit_test(test_memory_statistics),
         cmocka_unit_test(test_decode_own_logits),
         cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_segment_sentence),
+        cmocka_unit_test(test_segment_params),
+        cmocka_unit_test(test_segment_sentence_long),
+        cmocka_unit_test(test_segment_out_of_memory),
     };
     return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
 }
