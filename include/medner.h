@@ -1124,8 +1124,9 @@ typedef enum medner_segment {
                                      offsets in the whole text, first_token counted over the
                                      whole text (medner_entities_num_tokens(): the sum over
                                      the sentences), clinical context run once over the whole
-                                     text. For models trained one sentence at a time
-                                     (CoNLL) */
+                                     text. first_window_only then keeps each
+                                     sentence's first window. For models trained one
+                                     sentence at a time (CoNLL); docs/config.md */
 } medner_segment;
 
 /** Where a medner_pipeline_annotate() call stands (valid during the

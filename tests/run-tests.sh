@@ -19,6 +19,7 @@ if [ "$mode" = all ]; then
   run cli-trust sh tests/cli/test-cli-trust.sh
   run cli-context sh tests/cli/test-cli-context.sh
   run cli-precision sh tests/cli/test-cli-precision.sh
+  run cli-segment sh tests/cli/test-cli-segment.sh
   run cli-html sh tests/cli/test-cli-html.sh
   run cli-train sh tests/cli/test-cli-train.sh
   run check-abi make --no-print-directory check-abi

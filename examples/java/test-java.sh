@@ -184,7 +184,7 @@ int main(void)
     F(medner_pipeline_params, context); F(medner_pipeline_params, reserved2);
     F(medner_pipeline_params, context_rules); F(medner_pipeline_params, precision);
     F(medner_pipeline_params, reserved3); F(medner_pipeline_params, explicit_fields);
-    F(medner_pipeline_params, reserved4); F(medner_pipeline_params, progress);
+    F(medner_pipeline_params, segment); F(medner_pipeline_params, progress);
     F(medner_pipeline_params, abort_callback); F(medner_pipeline_params, callback_user_data);
     F(medner_pipeline_params, tokenizer);
     printf("medner_entity sizeof %zu\n", sizeof(medner_entity));

@@ -247,6 +247,8 @@ static void test_enum_words(void **state)
         { "scheme", "bioes", MEDNER_SCHEME_BIOES },
         { "merge", "center", MEDNER_MERGE_CENTER },
         { "merge", "hf", MEDNER_MERGE_HF },
+        { "segment", "none", MEDNER_SEGMENT_NONE },
+        { "segment", "sentence", MEDNER_SEGMENT_SENTENCE },
     };
     for (size_t i = 0; i < MEDNER_ARRAY_LEN(cases); i++) {
         char yaml[128];
@@ -258,6 +260,7 @@ static void test_enum_words(void **state)
         int got = !strcmp(cases[i].key, "aggregation") ? (int)cfg.decoder.aggregation
                   : !strcmp(cases[i].key, "decoding")  ? (int)cfg.decoder.decoding
                   : !strcmp(cases[i].key, "scheme")    ? (int)cfg.decoder.scheme
+                  : !strcmp(cases[i].key, "segment")   ? (int)cfg.params.segment
                                                        : (int)cfg.params.merge;
         assert_int_equal(got, cases[i].value);
         medner__config_file_release(&cfg);
@@ -280,6 +283,11 @@ static void test_enum_words(void **state)
     assert_string_equal(medner__config_enum_name("scheme", 0), "auto");
     assert_string_equal(medner__config_enum_name("merge", 0), "center");
     assert_null(medner__config_enum_name("merge", 9));
+    assert_string_equal(medner__config_enum_name("segment", 0), "none");
+    assert_int_equal(medner__config_enum_value("segment", "paragraph", &v),
+                     MEDNER_E_INVALID_CONFIG);
+    assert_string_equal(medner_last_error(),
+                        "\"segment\" must be one of none|sentence; found \"paragraph\"");
     assert_null(medner__config_enum_name("colour", 1));
 }
 
@@ -408,7 +416,7 @@ static const bad config_errors[] = {
     { "model: m\nmodle: x\n", MEDNER_E_INVALID_CONFIG, "2:1",
       "unknown key \"modle\" (expected one of model, base, adapter, aggregation, decoding, "
       "scheme, max_length, overlap, batch_size, threads, encoder_threads, merge, "
-      "first_window_only, min_score, labels, context, precision)" },
+      "first_window_only, min_score, labels, context, precision, segment)" },
     { "model: m\nprecision: fp16\n", MEDNER_E_INVALID_CONFIG, "2:12",
       "\"precision\" must be one of fp32|bf16|int8|auto; found \"fp16\"" },
     { "model: m\nprecision: 8\n", MEDNER_E_INVALID_CONFIG, "2:12",
@@ -1004,6 +1012,14 @@ static void test_explicit_zero(void **state)
     assert_int_equal(cfg.decoder.n_ignore_labels, 0);
     assert_null(cfg.decoder.ignore_labels);
     assert_true(cfg.decoder.explicit_fields & MEDNER_DECODER_EXPLICIT_IGNORE_LABELS);
+    /* segment: the file's sentence stays without the bit; none wins with it */
+    cfg.params.segment = MEDNER_SEGMENT_SENTENCE;
+    assert_int_equal(medner__config_apply_overrides(&cfg.params, &cfg.decoder, &o), MEDNER_OK);
+    assert_int_equal(cfg.params.segment, MEDNER_SEGMENT_SENTENCE);
+    o.explicit_fields |= MEDNER_PIPELINE_EXPLICIT_SEGMENT;
+    assert_int_equal(medner__config_apply_overrides(&cfg.params, &cfg.decoder, &o), MEDNER_OK);
+    assert_int_equal(cfg.params.segment, MEDNER_SEGMENT_NONE);
+    assert_true(cfg.params.explicit_fields & MEDNER_PIPELINE_EXPLICIT_SEGMENT);
     od.reserved2 = 1;
     assert_int_equal(medner__config_apply_overrides(&cfg.params, &cfg.decoder, &o),
                      MEDNER_E_INVALID_ARGUMENT);

@@ -327,7 +327,7 @@ class PipelineParams(_Sized):
                 ("reserved3", c_uint32),
                 # appended in 0.3
                 ("explicit_fields", c_uint32),
-                ("reserved4", c_uint32),
+                ("segment", c_enum),            # medner_segment (0.4; was reserved4)
                 ("progress", c_void_p),
                 ("abort_callback", c_void_p),
                 ("callback_user_data", c_void_p),

@@ -60,7 +60,7 @@ final class Native {
             JAVA_INT.withName("reserved3"),
             // appended in 0.3 (issue 19)
             JAVA_INT.withName("explicit_fields"),
-            JAVA_INT.withName("reserved4"),
+            JAVA_INT.withName("segment"),
             ADDRESS.withName("progress"),
             ADDRESS.withName("abort_callback"),
             ADDRESS.withName("callback_user_data"),
