@@ -435,6 +435,75 @@ static void test_first_window_only_segmented(void **state)
     free(text);
 }
 
+
+/* segment: sentence on segmented texts: a text of paragraphs (one a
+ * segment) gives the entities of each paragraph annotated alone in
+ * sentence mode, shifted; the working memory stays flat when the text grows
+ * 8x (the sentences of one segment at a time). */
+static void test_sentence_mode_segmented(void **state)
+{
+    (void)state;
+    medner_pipeline_params pp = MEDNER_PIPELINE_PARAMS_INIT;
+    pp.model_dir = TINY;
+    pp.max_length = 32;
+    pp.overlap = 8;
+    pp.segment = MEDNER_SEGMENT_SENTENCE;
+    medner_pipeline *sp = NULL;
+    medner_context *sc = NULL;
+    assert_int_equal(medner_pipeline_create(&sp, &pp), MEDNER_OK);
+    assert_int_equal(medner_pipeline_context_create(&sc, sp), MEDNER_OK);
+    const size_t P = 6, plen = 3500;
+    size_t len;
+    char *text = paragraphs(P, plen, &len);
+    const char *t = text;
+    medner_entities *whole = NULL;
+    assert_int_equal(medner_pipeline_annotate(&whole, sp, sc, &t, &len, 1), MEDNER_OK);
+    size_t k = 0, tokens = 0;
+    for (size_t p = 0; p < P; p++) {
+        size_t off = p * (plen + 2), l = plen + 2;
+        const char *pt = text + off;
+        medner_entities *one = NULL;
+        assert_int_equal(medner_pipeline_annotate(&one, sp, sc, &pt, &l, 1), MEDNER_OK);
+        for (size_t i = 0; i < medner_entities_count(one); i++, k++) {
+            medner_entity x = MEDNER_ENTITY_INIT, y = MEDNER_ENTITY_INIT;
+            assert_int_equal(medner_entities_get(one, i, &x), MEDNER_OK);
+            assert_int_equal(medner_entities_get(whole, k, &y), MEDNER_OK);
+            assert_int_equal(y.begin, x.begin + off);
+            assert_int_equal(y.end, x.end + off);
+            assert_true(y.score == x.score);
+            assert_int_equal(y.first_token, x.first_token + tokens);
+        }
+        tokens += medner_entities_num_tokens(one);
+        medner_entities_free(one);
+    }
+    assert_int_equal(medner_entities_count(whole), k);
+    assert_int_equal(medner_entities_num_tokens(whole), tokens);
+    assert_true(k > P);
+    medner_entities_free(whole);
+    free(text);
+    size_t peaks[2], lens[2], results[2];
+    const size_t counts[2] = { 8, 64 };
+    for (int r = 0; r < 2; r++) {
+        text = paragraphs(counts[r], 3500, &lens[r]);
+        size_t before = countalloc_in_use;
+        countalloc_high = countalloc_in_use;
+        medner_entities *e = NULL;
+        t = text;
+        assert_int_equal(medner_pipeline_annotate(&e, sp, sc, &t, &lens[r], 1), MEDNER_OK);
+        results[r] = countalloc_in_use - before;
+        peaks[r] = countalloc_high - before - results[r];
+        medner_entities_free(e);
+        free(text);
+    }
+    print_message("sentence mode: working memory %zu bytes for %zu bytes of text (result %zu), "
+                  "%zu for %zu (result %zu)\n", peaks[0], lens[0], results[0], peaks[1], lens[1],
+                  results[1]);
+    if (peaks[1] > peaks[0] + 3 * results[1])
+        fail_msg("working memory grew from %zu to %zu bytes with the text", peaks[0], peaks[1]);
+    medner_context_free(sc);
+    medner_pipeline_free(sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_ten_megabyte_word),
         cmocka_unit_test(test_invalid_utf8_in_a_segment),
         cmocka_unit_test(test_first_window_only_segmented),
+        cmocka_unit_test(test_sentence_mode_segmented),
     };
     return cmocka_run_group_tests_name("limits", tests, setup, teardown);
 }
