@@ -302,6 +302,25 @@ else
     bad "precision: $(cat "$OUT/int8.stderr" "$OUT/config-int8.stderr")"
 fi
 
+# segment (0.4): Options.segment(SENTENCE) equals medner annotate --segment sentence, from
+# the options and from a config's `segment: sentence`; Options.segment(NONE) overrides the file
+run_case segment "--model $RANDOM_MODEL --segment sentence" "--model $RANDOM_MODEL --segment sentence"
+printf 'model: %s\nsegment: sentence\n' "$ROOT/$RANDOM_MODEL" > "$OUT/segment.yaml"
+run_case segment-config "--config $OUT/segment.yaml" "--config $OUT/segment.yaml"
+run_case segment-override "--config $OUT/segment.yaml --segment none" \
+    "--config $OUT/segment.yaml --segment none"
+if grep -q 'segment sentence' "$OUT/segment.stderr" &&
+   grep -q 'segment sentence' "$OUT/segment-config.stderr" &&
+   grep -q 'segment none' "$OUT/segment-override.stderr" &&
+   grep -q 'segment none' "$OUT/random.stderr" &&
+   cmp -s "$OUT/segment.tsv" "$OUT/segment-config.tsv" &&
+   cmp -s "$OUT/segment-override.tsv" "$OUT/random.tsv" &&
+   ! cmp -s "$OUT/segment.tsv" "$OUT/random.tsv"; then
+    ok "Options.segment: SENTENCE reported and its entities differ from none; a config's segment: sentence the same; Options.segment(NONE) overrides it"
+else
+    bad "segment: $(cat "$OUT/segment.stderr" "$OUT/segment-config.stderr" "$OUT/segment-override.stderr")"
+fi
+
 # ---- 4. the API checks (PipelineCheck), with the jar on the class path --------
 "$JAVA" --enable-native-access=ALL-UNNAMED "$LIBFLAG" -cp "$OUT/medner.jar:$OUT/test-classes" \
     org.medner.PipelineCheck "$RANDOM_MODEL" "$NOTE" "$OUT" > "$OUT/check.txt" 2>&1 || true

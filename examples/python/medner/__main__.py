@@ -181,6 +181,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--max-length", type=int)
     g.add_argument("--overlap", type=int)
     g.add_argument("--merge", choices=["center", "hf"])
+    g.add_argument("--segment", choices=["none", "sentence"])
     g.add_argument("--first-window-only", action="store_true", default=None)
     g.add_argument("--batch-size", type=int)
     g.add_argument("--threads", type=int, help="worker threads (default 1)")
@@ -210,8 +211,8 @@ def _size(v: str) -> int:
 def _options(a: argparse.Namespace) -> dict:
     opts = {}
     for name in ("aggregation", "decoding", "scheme", "max_length", "overlap", "merge",
-                 "first_window_only", "batch_size", "threads", "encoder_threads", "precision",
-                 "min_score"):
+                 "segment", "first_window_only", "batch_size", "threads", "encoder_threads",
+                 "precision", "min_score"):
         v = getattr(a, name)
         if v is not None:
             opts[name] = v

@@ -113,6 +113,7 @@ LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = 0, 1, 2, 3
 DEFAULT, ON, OFF = 0, 1, 2                                  # medner_switch
 # explicit_fields bits (0.3): the named zero fields are taken as written
 PIPELINE_EXPLICIT_OVERLAP = 0x1
+PIPELINE_EXPLICIT_SEGMENT = 0x2                             # 0.4
 DECODER_EXPLICIT_IGNORE_LABELS = 0x1
 DECODER_EXPLICIT_MIN_SCORE = 0x2
 
@@ -120,6 +121,7 @@ AGGREGATION = {"none": 1, "simple": 2, "first": 3, "average": 4, "max": 5}
 DECODING = {"argmax": 1, "constrained": 2}
 SCHEME = {"auto": 0, "io": 1, "bio": 2, "bioes": 3}
 MERGE = {"hf": 1, "center": 2}
+SEGMENT = {"none": 0, "sentence": 1}                       # medner_segment (0.4)
 PRECISION = {"fp32": 1, "bf16": 2, "int8": 3, "auto": 4}
 
 # medner_context_flag bits, by the name Entity uses

@@ -207,7 +207,8 @@ def _strings(name, values):
 
 
 _PIPELINE_OPTIONS = ("max_length", "overlap", "batch_size", "threads", "merge",
-                     "first_window_only", "encoder_threads", "context", "precision")
+                     "first_window_only", "encoder_threads", "context", "precision",
+                     "segment")
 _DECODER_OPTIONS = ("aggregation", "decoding", "scheme", "min_score", "ignore_labels",
                     "keep_labels", "renames")
 OPTIONS = _PIPELINE_OPTIONS + _DECODER_OPTIONS
@@ -231,6 +232,9 @@ def _build_params(model, adapter, options):
     if options.get("overlap") == 0:          # 0 means no overlap, not the default
         p.explicit_fields |= _capi.PIPELINE_EXPLICIT_OVERLAP
     p.merge = _enum("merge", options.get("merge"), _capi.MERGE)
+    p.segment = _enum("segment", options.get("segment"), _capi.SEGMENT)
+    if options.get("segment") is not None:   # "none" is a choice: it wins over a config's
+        p.explicit_fields |= _capi.PIPELINE_EXPLICIT_SEGMENT
     p.precision = _enum("precision", options.get("precision"), _capi.PRECISION)
     p.first_window_only = _switch("first_window_only", options.get("first_window_only"))
     context = options.get("context")
@@ -292,6 +296,10 @@ class Pipeline(Handle):
       max_length, overlap, batch_size, encoder_threads (threads inside one forward pass)
       threads      Python worker threads used by one call on a list of texts (default 1)
       merge        "center" (default) | "hf"
+      segment      "none" (default) | "sentence": annotate each sentence of a text on
+                   its own (entities put back into the whole text), for models
+                   trained one sentence at a time; given, it wins over config=
+                   (segment="none" too; docs/config.md)
       precision    "fp32" (default) | "bf16" | "int8" | "auto": arithmetic of the
                    encoder's products (docs/precision.md)
       first_window_only  True | False
@@ -433,6 +441,7 @@ class Pipeline(Handle):
                ("max_length", "overlap", "batch_size", "threads", "encoder_threads")}
         out["model"] = p.model_dir.decode("utf-8", "surrogateescape")
         out["merge"] = {v: k for k, v in _capi.MERGE.items()}.get(p.merge, p.merge)
+        out["segment"] = {v: k for k, v in _capi.SEGMENT.items()}.get(p.segment, p.segment)
         out["precision"] = {v: k for k, v in _capi.PRECISION.items()}.get(p.precision,
                                                                           p.precision)
         out["first_window_only"] = p.first_window_only == _capi.ON

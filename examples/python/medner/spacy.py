@@ -249,8 +249,8 @@ _ASSIGNS = ["doc.ents", "token.ent_iob", "token.ent_type", "doc.spans"] + \
         "overwrite_ents": False, "spans_key": "medner", "alignment_mode": "expand",
         "aggregation": None, "decoding": None, "scheme": None, "max_length": None,
         "overlap": None, "batch_size": None, "threads": None, "encoder_threads": None,
-        "merge": None, "first_window_only": None, "min_score": None, "ignore_labels": None,
-        "keep_labels": None, "renames": None, "context": None,
+        "merge": None, "segment": None, "first_window_only": None, "min_score": None,
+        "ignore_labels": None, "keep_labels": None, "renames": None, "context": None,
     },
 )
 def make_medner(nlp: Language, name: str, model: Optional[str], base: Optional[str],
@@ -259,7 +259,8 @@ def make_medner(nlp: Language, name: str, model: Optional[str], base: Optional[s
                 aggregation: Optional[str], decoding: Optional[str], scheme: Optional[str],
                 max_length: Optional[int], overlap: Optional[int], batch_size: Optional[int],
                 threads: Optional[int], encoder_threads: Optional[int], merge: Optional[str],
-                first_window_only: Optional[bool], min_score: Optional[float],
+                segment: Optional[str], first_window_only: Optional[bool],
+                min_score: Optional[float],
                 ignore_labels: Optional[List[str]], keep_labels: Optional[List[str]],
                 renames: Optional[Dict[str, str]], context: Optional[Union[bool, str]]):
     return MednerComponent(
@@ -267,6 +268,6 @@ def make_medner(nlp: Language, name: str, model: Optional[str], base: Optional[s
         overwrite_ents=overwrite_ents, spans_key=spans_key, alignment_mode=alignment_mode,
         precision=precision, aggregation=aggregation, decoding=decoding, scheme=scheme,
         max_length=max_length, overlap=overlap, batch_size=batch_size, threads=threads,
-        encoder_threads=encoder_threads, merge=merge, first_window_only=first_window_only,
-        min_score=min_score, ignore_labels=ignore_labels, keep_labels=keep_labels,
+        encoder_threads=encoder_threads, merge=merge, segment=segment,
+        first_window_only=first_window_only, min_score=min_score, ignore_labels=ignore_labels, keep_labels=keep_labels,
         renames=renames, context=context)

@@ -3,7 +3,8 @@
  *
  *   java --enable-native-access=ALL-UNNAMED -Dmedner.library=lib/libmedner.so.0 \
  *        -cp medner.jar org.medner.Main (--model DIR | --base DIR --adapter DIR | --config FILE)
- *        [--precision fp32|bf16|int8|auto] [--context on|off] [--max-length N] [-v] FILE...
+ *        [--precision fp32|bf16|int8|auto] [--context on|off] [--max-length N]
+ *        [--segment none|sentence] [-v] FILE...
  *
  * prints one line per entity:
  * START<TAB>END<TAB>LABEL<TAB>SCORE<TAB>TEXT<TAB>FLAGS<TAB>SECTION<TAB>SENTENCE, where
@@ -12,7 +13,7 @@
  * "none"), SECTION ("family_history") and SENTENCE (0-based), or "-" "-" -1 when
  * context did not run. With several FILEs (annotated in one batch) each file's
  * lines follow a line "# FILE". -v writes the library version, the precision
- * that runs and whether context is on to stderr. `--layouts` prints the
+ * that runs, whether context is on and the segment mode to stderr. `--layouts` prints the
  * mapped structs' sizes and field offsets (checked against the C compiler's).
  */
 package org.medner;
@@ -38,7 +39,7 @@ public final class Main {
             "usage: java -cp medner.jar org.medner.Main (--model DIR | --base DIR --adapter DIR"
             + " | --config FILE)\n"
             + "         [--precision fp32|bf16|int8|auto] [--context on|off] [--max-length N]"
-            + " [-v] FILE...\n"
+            + " [--segment none|sentence] [-v] FILE...\n"
             + "       java -cp medner.jar org.medner.Main --layouts | --version";
 
     private static int usage(String why) {
@@ -97,6 +98,11 @@ public final class Main {
                     return usage("unknown precision '" + v + "' (fp32, bf16, int8, auto)");
                 }
             }
+            case "--segment" -> {
+                if (!v.equals("none") && !v.equals("sentence"))
+                    return usage("--segment takes none or sentence, not '" + v + "'");
+                options.segment(Segment.valueOf(v.toUpperCase(Locale.ROOT)));
+            }
             case "--context" -> {
                 if (!v.equals("on") && !v.equals("off"))
                     return usage("--context takes on or off, not '" + v + "'");
@@ -127,9 +133,10 @@ public final class Main {
         try (Pipeline p = model != null ? Pipeline.open(model, options)
                                         : Pipeline.fromConfig(config, haveOptions ? options : null)) {
             if (verbose)
-                System.err.printf(Locale.ROOT, "medner %s: precision %s, context %s%n",
+                System.err.printf(Locale.ROOT, "medner %s: precision %s, context %s, segment %s%n",
                                   Pipeline.version(), p.precision().name().toLowerCase(Locale.ROOT),
-                                  p.contextEnabled() ? "on" : "off");
+                                  p.contextEnabled() ? "on" : "off",
+                                  p.segment().name().toLowerCase(Locale.ROOT));
             List<List<Entity>> all = p.annotateAll(texts);
             for (int i = 0; i < all.size(); i++) {
                 if (files.size() > 1)

@@ -60,11 +60,14 @@ final class Native {
             JAVA_INT.withName("reserved3"),
             // appended in 0.3 (issue 19)
             JAVA_INT.withName("explicit_fields"),
-            JAVA_INT.withName("segment"),
+            JAVA_INT.withName("segment"),            // medner_segment (0.4; was reserved4)
             ADDRESS.withName("progress"),
             ADDRESS.withName("abort_callback"),
             ADDRESS.withName("callback_user_data"),
             ADDRESS.withName("tokenizer"));
+
+    /** medner_pipeline_params.explicit_fields: segment is taken as written (0.4). */
+    static final int PIPELINE_EXPLICIT_SEGMENT = 0x2;
 
     /** medner_entity. */
     static final StructLayout ENTITY = MemoryLayout.structLayout(

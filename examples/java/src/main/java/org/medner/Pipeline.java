@@ -66,6 +66,7 @@ public final class Pipeline implements AutoCloseable {
     public static final class Options {
         private Path adapter;
         private Precision precision = Precision.DEFAULT;
+        private Segment segment;   // null: unset (the default, or the configuration's)
         private int maxLength;
         private int overlap;
         private int batchSize;
@@ -103,6 +104,14 @@ public final class Pipeline implements AutoCloseable {
         /** Arithmetic of the encoder's products (precision; docs/precision.md). */
         public Options precision(Precision p) {
             this.precision = Objects.requireNonNull(p, "precision");
+            return this;
+        }
+
+        /** How each text is cut before annotating it (segment): {@link Segment#SENTENCE}
+         *  annotates each sentence on its own. Once set, it wins over a configuration's
+         *  `segment:`, {@link Segment#NONE} too (MEDNER_PIPELINE_EXPLICIT_SEGMENT). */
+        public Options segment(Segment s) {
+            this.segment = Objects.requireNonNull(s, "segment");
             return this;
         }
 
@@ -166,6 +175,11 @@ public final class Pipeline implements AutoCloseable {
             if (contextRules != null)
                 p.set(ADDRESS, offset(PIPELINE_PARAMS, "context_rules"), path(arena, contextRules));
             p.set(JAVA_INT, offset(PIPELINE_PARAMS, "precision"), precision.value);
+            if (segment != null) {   // taken as written, NONE over a config's sentence too
+                p.set(JAVA_INT, offset(PIPELINE_PARAMS, "segment"), segment.value);
+                long ef = offset(PIPELINE_PARAMS, "explicit_fields");
+                p.set(JAVA_INT, ef, p.get(JAVA_INT, ef) | Native.PIPELINE_EXPLICIT_SEGMENT);
+            }
             return p;
         }
     }
@@ -346,6 +360,11 @@ public final class Pipeline implements AutoCloseable {
     /** The precision that runs (FP32, BF16 or INT8; AUTO and DEFAULT resolved). */
     public Precision precision() {
         return Precision.of(effectiveParam("precision"));
+    }
+
+    /** How each text is cut before annotating it (NONE or SENTENCE). */
+    public Segment segment() {
+        return Segment.of(effectiveParam("segment"));
     }
 
     /** Whether the entities carry clinical context (flags, section, sentence). */

@@ -122,6 +122,27 @@ public final class PipelineCheck {
                   "Options.context(true): every entity has a section and sentence");
         }
 
+        // segment (0.4): reported back; Options.segment(NONE) wins over a config's sentence
+        try (Pipeline plain = Pipeline.open(model, new Pipeline.Options());
+             Pipeline sent = Pipeline.open(model, new Pipeline.Options().segment(Segment.SENTENCE))) {
+            check(plain.segment() == Segment.NONE && sent.segment() == Segment.SENTENCE
+                  && !sent.annotate(note).equals(plain.annotate(note)),
+                  "Options.segment(SENTENCE): Pipeline.segment() is SENTENCE (default NONE), "
+                  + "the note's entities change");
+            Path seg = work.resolve("segment.yaml");
+            Files.writeString(seg, "model: " + model.toAbsolutePath() + "\nsegment: sentence\n");
+            try (Pipeline fromFile = Pipeline.fromConfig(seg);
+                 Pipeline over = Pipeline.fromConfig(seg, new Pipeline.Options()
+                                                           .segment(Segment.NONE))) {
+                check(fromFile.segment() == Segment.SENTENCE
+                      && fromFile.annotate(note).equals(sent.annotate(note))
+                      && over.segment() == Segment.NONE
+                      && over.annotate(note).equals(plain.annotate(note)),
+                      "segment: sentence in a config = Options.segment(SENTENCE); "
+                      + "Options.segment(NONE) overrides it");
+            }
+        }
+
         // errors: MednerException with status, status text and medner_last_error()
         MednerException e = thrown(() -> Pipeline.open(Path.of("/nonexistent/model")));
         check(e != null && e.status() == MednerException.IO
