@@ -811,7 +811,7 @@ static int piece_done(const medner_pipeline *p, piece_feed *f, slot *x, const te
     int rc = finish_ents(p, &x->d);
     if (rc != MEDNER_OK)
         return rc;
-    if (x->first && x->last) /* the whole text: its entities as they are */
+    if (x->first && x->last && x->off == 0) /* the whole text: its entities as they are */
         return deliver(p, sk, x->index, &x->d.ents, x->d.n_tokens, cs);
     if ((rc = shift_into(&f->acc, &x->d.ents, x->off, f->acc_tokens)) != MEDNER_OK)
         return rc;
