@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Choose an adapter's decoding on dev, then score it on test, with `bin/medner eval`; write eval.json.
 
-For a shipped adapter trained with `medner train` (examples/recipes/*-adapter.yaml):
+For a shipped adapter trained with `medner train` (examples/recipes/*-adapter.yaml), or with
+--model DIR instead of --adapter for a fully fine-tuned model directory:
 
     python3 examples/models/eval_adapter.py --adapter examples/models/disease \\
         --data-dir ../shared/data/ncbi-disease --train-log .cache/train/disease-adapter.train.jsonl \\
@@ -31,7 +32,8 @@ PAIRS = [(d, a) for d in ("argmax", "constrained") for a in ("first", "max", "av
 
 
 def medner_eval(args, data, decoding, aggregation, keep=()):
-    cmd = [args.medner, "eval", "--base", args.base, "--adapter", args.adapter, "--data", data,
+    model = ["--model", args.model] if args.model else ["--base", args.base, "--adapter", args.adapter]
+    cmd = [args.medner, "eval", *model, "--data", data,
            "--decoding", decoding, "--aggregation", aggregation, "--threads", str(args.threads), "--json"]
     for k in keep:
         cmd += ["--keep-label", k]
@@ -50,7 +52,9 @@ def micro(r):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--adapter", required=True)
+    who = ap.add_mutually_exclusive_group(required=True)
+    who.add_argument("--adapter", help="PEFT adapter directory (on --base)")
+    who.add_argument("--model", help="a full model directory (e.g. a `medner train` output without --lora-r)")
     ap.add_argument("--base", default=".cache/models/all-MiniLM-L6-v2")
     ap.add_argument("--data-dir", required=True, help="folder with dev.tsv and test.tsv")
     ap.add_argument("--train-log", help="JSON lines of `medner train --log-json`")
@@ -77,7 +81,8 @@ def main():
 
     out = {
         "adapter": args.adapter,
-        "base": args.base,
+        "model": args.model,
+        "base": None if args.model else args.base,
         "predictions_by": "medner (bin/medner eval: seqeval default mode, entity level)",
         "recipe": args.recipe,
         "chosen_on_dev": {"decoding": dec, "aggregation": agg},

@@ -43,6 +43,9 @@ def main():
     ap.add_argument("--tokenizer", required=True, help="the model's tokenizer.json")
     ap.add_argument("--budget", type=int, default=200,
                     help="WordPiece tokens per packed sequence, without [CLS]/[SEP] (default 200)")
+    ap.add_argument("--doc-sizes", metavar="FILE",
+                    help="sentences per document, one integer per line, in file order: a packed "
+                         "sequence never crosses a document end (e.g. from doc_sizes_brat.py)")
     ap.add_argument("src")
     ap.add_argument("out")
     args = ap.parse_args()
@@ -54,9 +57,20 @@ def main():
     # word pieces of each sentence as the tokens joined by spaces (as medner eval's text)
     enc = tok.encode_batch([" ".join(t for t, _ in s) for s in sents], add_special_tokens=False)
     lens = [len(e.ids) for e in enc]
+    ends = set()  # index of the first sentence of each document after the first
+    if args.doc_sizes:
+        with open(args.doc_sizes, encoding="utf-8") as f:
+            sizes = [int(x) for x in f.read().split()]
+        if sum(sizes) != len(sents) or min(sizes, default=1) < 1:
+            sys.exit(f"{args.doc_sizes}: document sizes add up to {sum(sizes)} sentences "
+                     f"(each >= 1), {args.src} has {len(sents)}")
+        acc = 0
+        for k in sizes[:-1]:
+            acc += k
+            ends.add(acc)
     groups, cur, cur_len = [], [], 0
     for i, n in enumerate(lens):
-        if cur and cur_len + n > args.budget:
+        if cur and (cur_len + n > args.budget or i in ends):
             groups.append(cur)
             cur, cur_len = [], 0
         cur.append(i)
