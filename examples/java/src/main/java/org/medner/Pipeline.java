@@ -67,6 +67,8 @@ public final class Pipeline implements AutoCloseable {
         private Path adapter;
         private Precision precision = Precision.DEFAULT;
         private Segment segment;   // null: unset (the default, or the configuration's)
+        private Merge merge;       // null: unset
+        private Boolean firstWindowOnly;
         private int maxLength;
         private int overlap;
         private int batchSize;
@@ -112,6 +114,19 @@ public final class Pipeline implements AutoCloseable {
          *  `segment:`, {@link Segment#NONE} too (MEDNER_PIPELINE_EXPLICIT_SEGMENT). */
         public Options segment(Segment s) {
             this.segment = Objects.requireNonNull(s, "segment");
+            return this;
+        }
+
+        /** Reconciliation of entities in overlapping windows (merge; default CENTER). */
+        public Options merge(Merge m) {
+            this.merge = Objects.requireNonNull(m, "merge");
+            return this;
+        }
+
+        /** Only the first window of each text, as Hugging Face's pipeline without a
+         *  stride (first_window_only); false: every window (the default). */
+        public Options firstWindowOnly(boolean on) {
+            this.firstWindowOnly = on;
             return this;
         }
 
@@ -174,6 +189,10 @@ public final class Pipeline implements AutoCloseable {
                 p.set(JAVA_INT, offset(PIPELINE_PARAMS, "context"), context ? 1 : 2);
             if (contextRules != null)
                 p.set(ADDRESS, offset(PIPELINE_PARAMS, "context_rules"), path(arena, contextRules));
+            if (merge != null)
+                p.set(JAVA_INT, offset(PIPELINE_PARAMS, "merge"), merge.value);
+            if (firstWindowOnly != null)   // MEDNER_ON = 1, MEDNER_OFF = 2
+                p.set(JAVA_INT, offset(PIPELINE_PARAMS, "first_window_only"), firstWindowOnly ? 1 : 2);
             p.set(JAVA_INT, offset(PIPELINE_PARAMS, "precision"), precision.value);
             if (segment != null) {   // taken as written, NONE over a config's sentence too
                 p.set(JAVA_INT, offset(PIPELINE_PARAMS, "segment"), segment.value);
@@ -365,6 +384,11 @@ public final class Pipeline implements AutoCloseable {
     /** How each text is cut before annotating it (NONE or SENTENCE). */
     public Segment segment() {
         return Segment.of(effectiveParam("segment"));
+    }
+
+    /** How entities of overlapping windows are reconciled (HF or CENTER). */
+    public Merge merge() {
+        return Merge.of(merge);
     }
 
     /** Whether the entities carry clinical context (flags, section, sentence). */
@@ -725,11 +749,27 @@ public final class Pipeline implements AutoCloseable {
      * order, each window length x {@link #numLabels()} floats, row-major,
      * [CLS]/[SEP] rows included. Clinical context is not applied (section
      * null, sentence -1). IllegalArgumentException for a wrong number of
-     * windows or floats.
+     * windows or floats. The pipeline's merge, every window required: see
+     * {@link #decode(String, List, Merge, boolean)}.
      */
     public List<Entity> decode(String text, List<float[]> windowLogits) {
+        return decode(text, windowLogits, null, false);
+    }
+
+    /**
+     * {@link #decode(String, List)} with the reconciliation of overlapping
+     * windows chosen here ({@code merge}; null: the pipeline's) and, with
+     * {@code partial}, fewer entries than the text has windows: only the
+     * first {@code windowLogits.size()} windows are decoded, each on its own
+     * (as first_window_only). IllegalArgumentException for no window, more
+     * windows than the text has, fewer without {@code partial}, or a wrong
+     * number of floats.
+     */
+    public List<Entity> decode(String text, List<float[]> windowLogits, Merge merge,
+                               boolean partial) {
         Objects.requireNonNull(text, "text");
         Objects.requireNonNull(windowLogits, "windowLogits");
+        final int mergeValue = merge == null ? this.merge : merge.value;
         return withPipeline(pipe -> {
             try (Arena arena = Arena.ofConfined()) {
                 long len = utf8Length(text);
@@ -738,10 +778,13 @@ public final class Pipeline implements AutoCloseable {
                 try {
                     MemorySegment decoder = (MemorySegment) Native.PIPELINE_DECODER.invokeExact(pipe);
                     long labels = (long) Native.DECODER_NUM_LABELS.invokeExact(decoder);
-                    long n = (long) Native.ENCODING_NUM_WINDOWS.invokeExact(enc);
-                    if (windowLogits.size() != n)
-                        throw new IllegalArgumentException("decode: the text has " + n
-                                + " window(s) (windowIds()); got logits of " + windowLogits.size());
+                    long total = (long) Native.ENCODING_NUM_WINDOWS.invokeExact(enc);
+                    long n = windowLogits.size();
+                    if (n > total || (n < total && !partial) || (n == 0 && total > 0))
+                        throw new IllegalArgumentException("decode: the text has " + total
+                                + " window(s) (windowIds()); got logits of " + n
+                                + (n > total || n == 0 || partial ? ""
+                                   : " (partial decodes only the first ones)"));
                     MemorySegment rows = arena.allocate(ADDRESS, Math.max(n, 1));
                     for (int i = 0; i < n; i++) {
                         long length = window(arena, enc, i).get(SIZE_T, offset(WINDOW, "length"));
@@ -755,7 +798,7 @@ public final class Pipeline implements AutoCloseable {
                     MemorySegment out = arena.allocate(ADDRESS);
                     MemorySegment tok = (MemorySegment) Native.PIPELINE_TOKENIZER.invokeExact(pipe);
                     check((int) Native.DECODER_DECODE.invokeExact(out, decoder, tok, enc, rows, n,
-                                                                  merge, data, len));
+                                                                  mergeValue, data, len));
                     MemorySegment ents = out.get(ADDRESS, 0);
                     try {
                         return entities(arena, ents, text);

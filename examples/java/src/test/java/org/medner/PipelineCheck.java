@@ -314,6 +314,31 @@ public final class PipelineCheck {
                 iae2 = x.getMessage().contains("window 1 has");
             }
             check(iae1 && iae2, "decode: a missing window or a short one: IllegalArgumentException");
+            boolean iae3 = false;
+            try {
+                List<float[]> extra = new ArrayList<>(logits);
+                extra.add(logits.get(0));
+                p.decode(note, extra, null, true);
+            } catch (IllegalArgumentException x) {
+                iae3 = x.getMessage().contains("window");
+            }
+            check(iae3, "decode: more windows than the text has, even partial: IllegalArgumentException");
+            check(p.merge() == Merge.CENTER, "merge(): the default is CENTER, got " + p.merge());
+            try (Pipeline hf = Pipeline.open(model, new Pipeline.Options()
+                    .context(false).maxLength(64).overlap(16).batchSize(2).merge(Merge.HF))) {
+                List<Entity> hfWant = hf.annotate(note);
+                check(hf.merge() == Merge.HF && !hfWant.isEmpty()
+                      && p.decode(note, logits, Merge.HF, false).equals(hfWant),
+                      "decode(merge HF) equals a merge: hf pipeline: " + hfWant.size() + " entities");
+            }
+            try (Pipeline first = Pipeline.open(model, new Pipeline.Options()
+                    .context(false).maxLength(64).overlap(16).batchSize(2).firstWindowOnly(true))) {
+                List<Entity> firstWant = first.annotate(note);
+                List<Entity> part = p.decode(note, logits.subList(0, 1), null, true);
+                check(part.equals(firstWant) && part.size() < want.size(),
+                      "decode(first window, partial) equals first_window_only: " + part.size()
+                      + " of " + want.size() + " entities");
+            }
         }
 
         // ---- memory statistics
