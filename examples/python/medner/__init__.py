@@ -36,13 +36,13 @@ from . import _capi
 from ._errors import Cancelled, MednerError, Status
 from .pipeline import OPTIONS, Entity, Pipeline, Progress, Result, TextError
 from .context import ContextRules, context, sections, sentences
-from .tokenizer import Encoding, Tokenizer
+from .tokenizer import Encoding, Tokenizer, TokenizerOptions
 
 __version__ = "0.4.0"
 
 __all__ = ["Cancelled", "ContextRules", "Entity", "Encoding", "LOG_DEBUG", "LOG_ERROR", "LOG_INFO",
            "LOG_WARN", "MednerError", "OPTIONS", "Pipeline", "Progress", "Result", "Status",
-           "TextError", "Tokenizer", "library_path", "memory_highwater", "memory_used",
+           "TextError", "Tokenizer", "TokenizerOptions", "library_path", "memory_highwater", "memory_used",
            "context", "sections", "sentences", "set_log_handler", "version", "version_number"]
 
 LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = (_capi.LOG_ERROR, _capi.LOG_WARN, _capi.LOG_INFO,

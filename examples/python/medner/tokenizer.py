@@ -31,6 +31,23 @@ class Encoding:
     first_token: int        # index of the first non-special token in the whole text
 
 
+@dataclasses.dataclass(frozen=True)
+class TokenizerOptions:
+    """The options a loaded tokenizer runs with (medner_tokenizer_params_get()):
+    what the arguments said, else the files, else Hugging Face's defaults."""
+    lowercase: bool
+    strip_accents: bool
+    chinese_chars: bool
+    clean_text: bool
+    max_input_chars_per_word: int
+    model_max_length: int
+    unk_token: str
+    cls_token: str
+    sep_token: str
+    pad_token: str
+    mask_token: str
+
+
 def _switch(name, value):
     if value is None:
         return _capi.DEFAULT
@@ -93,6 +110,26 @@ class Tokenizer(Handle):
                 raise RuntimeError("Tokenizer.close(): another thread is still encoding")
             self._handle = None
         self._lib.medner_tokenizer_free(handle)
+
+    @property
+    def options(self) -> TokenizerOptions:
+        """The effective options (medner_tokenizer_params_get())."""
+        p = _capi.TokenizerParams()
+        check(lib.medner_tokenizer_params_get(byref(p), self._get()))
+
+        def on(name):
+            v = getattr(p, name)
+            if v not in (_capi.ON, _capi.OFF):
+                raise MednerError(Status.INTERNAL, f"tokenizer option {name}: unresolved value {v}")
+            return v == _capi.ON
+
+        def text(name):
+            v = getattr(p, name)
+            return v.decode("utf-8") if v is not None else ""
+        return TokenizerOptions(on("lowercase"), on("strip_accents"), on("chinese_chars"),
+                                on("clean_text"), int(p.max_input_chars_per_word),
+                                int(p.model_max_length), text("unk_token"), text("cls_token"),
+                                text("sep_token"), text("pad_token"), text("mask_token"))
 
     @property
     def vocab_size(self) -> int:

@@ -103,3 +103,25 @@ def test_close():
     tok.close()                                 # idempotent
     with pytest.raises(ValueError, match="closed"):
         tok.encode("fever")
+
+
+def test_options_report_what_runs(model_dir):
+    # defaults from Hugging Face's BertTokenizer when nothing says otherwise
+    with medner.Tokenizer(vocab=str(VOCAB)) as tok:
+        o = tok.options
+    assert isinstance(o, medner.TokenizerOptions)
+    assert (o.lowercase, o.strip_accents, o.chinese_chars, o.clean_text) == (True, True, True, True)
+    assert o.max_input_chars_per_word == 100 and o.model_max_length == 512
+    assert (o.unk_token, o.cls_token, o.sep_token, o.pad_token, o.mask_token) == \
+        ("[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]")
+    # arguments win; strip_accents follows lowercase unless given
+    with medner.Tokenizer(vocab=str(VOCAB), lowercase=False, max_input_chars_per_word=7,
+                          model_max_length=64) as tok:
+        o = tok.options
+        assert (o.lowercase, o.strip_accents) == (False, False)
+        assert o.max_input_chars_per_word == 7 and o.model_max_length == 64
+        assert tok.encode("Fever").tokens[1] != "fever"      # and they are what runs
+    with medner.Tokenizer(vocab=str(VOCAB), lowercase=True, strip_accents=False) as tok:
+        assert (tok.options.lowercase, tok.options.strip_accents) == (True, False)
+    with medner.Tokenizer(str(model_dir)) as tok:             # a model directory's files
+        assert tok.options.model_max_length >= 3
