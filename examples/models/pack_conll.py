@@ -59,8 +59,14 @@ def main():
     lens = [len(e.ids) for e in enc]
     ends = set()  # index of the first sentence of each document after the first
     if args.doc_sizes:
+        sizes = []
         with open(args.doc_sizes, encoding="utf-8") as f:
-            sizes = [int(x) for x in f.read().split()]
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    if not line.strip().isdigit():
+                        sys.exit(f"{args.doc_sizes}:{n}: expected a number of sentences, "
+                                 f"got {line.strip()!r}")
+                    sizes.append(int(line))
         if sum(sizes) != len(sents) or min(sizes, default=1) < 1:
             sys.exit(f"{args.doc_sizes}: document sizes add up to {sum(sizes)} sentences "
                      f"(each >= 1), {args.src} has {len(sents)}")
