@@ -148,6 +148,8 @@ int medner__train_ctx_create(medner__trainer_ctx **out, size_t threads)
     return MEDNER_OK;
 }
 
+medner__par *medner__train_ctx_par(medner__trainer_ctx *c) { return c ? c->par : NULL; }
+
 void medner__train_ctx_free(medner__trainer_ctx *c)
 {
     if (c == NULL)

@@ -89,6 +89,8 @@ void medner__train_ctx_free(medner__trainer_ctx *c);
  * setting in force (1 bf16, 0 fp32). */
 int medner__train_ctx_set_bf16(medner__trainer_ctx *c, int on);
 int medner__train_ctx_bf16(const medner__trainer_ctx *c);
+/* The context's thread team (for medner__adamw_step_par); owned by c. */
+medner__par *medner__train_ctx_par(medner__trainer_ctx *c);
 
 /* Forward the batch, cross-entropy over its non-ignored tokens, and (when
  * backward) the gradient of (sum of token losses) * grad_scale ADDED to
@@ -123,6 +125,8 @@ double medner__lr_linear_warmup(uint64_t step, uint64_t warmup, uint64_t total);
 /* torch.nn.utils.clip_grad_norm_: the global 2-norm of g (in double) is
  * returned; when max_norm > 0, g *= min(1, max_norm / (norm + 1e-6)). */
 double medner__clip_grad_norm(float *g, size_t n, float max_norm);
+/* The same norm (bitwise), g untouched. */
+double medner__grad_norm(const float *g, size_t n);
 
 typedef struct medner__adamw {
     float lr, beta1, beta2, eps, weight_decay, max_grad_norm;
@@ -140,8 +144,13 @@ typedef struct medner__adamw {
 int medner__adamw_init(medner__adamw *o, const medner__tparams *t);
 void medner__adamw_release(medner__adamw *o);
 /* One optimizer step on t->grad (the accumulated micro-batches): clip,
- * AdamW at the scheduled lr, step++. Does not zero the gradients. Returns
- * the gradient norm before clipping. */
+ * AdamW at the scheduled lr, step++. Returns the gradient norm before
+ * clipping. The clipping factor is applied to each gradient as AdamW reads
+ * it (the same bits as clip_grad_norm_ scaling t->grad first): t->grad is
+ * left as accumulated, not zeroed and not scaled. */
 double medner__adamw_step(medner__adamw *o, medner__tparams *t);
+/* The same on the threads of par (NULL: the caller's thread); the same bits
+ * for every thread count. */
+double medner__adamw_step_par(medner__adamw *o, medner__tparams *t, medner__par *par);
 
 #endif

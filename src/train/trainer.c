@@ -975,7 +975,7 @@ int medner_trainer_run(medner_trainer *t)
                                     t->p.out_dir, t->p.learning_rate);
             }
             double lr = t->opt.lr * medner__lr_linear_warmup(t->opt.step, t->opt.warmup, t->opt.total);
-            double gn = medner__adamw_step(&t->opt, t->tp);
+            double gn = medner__adamw_step_par(&t->opt, t->tp, medner__train_ctx_par(t->ctx));
             busy += now_s() - ts;
             t->micro += k1 - t->batch;
             t->batch = k1;

@@ -116,7 +116,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", medner_last_error());
             return 1;
         }
-        medner__adamw_step(&o, t);
+        medner__adamw_step_par(&o, t, medner__train_ctx_par(c));
         dt[i] = now() - t0;
         dc[i] = cpu_now() - c0;
     }

@@ -866,6 +866,80 @@ static void test_adamw_isa(void **state)
     free(g);
 }
 
+/* medner__adamw_step_par (the trainer's step: the clipping factor applied
+ * inside the AdamW pass, the pass split over threads) gives bitwise what
+ * clip_grad_norm_ scaling the gradients in place and then the per-tensor
+ * update give, at 1, 2 and 3 threads, with clipping active (norm 12.9 > 1)
+ * and not (max norm 100), and leaves the gradients untouched. The norm
+ * (AVX-512 lanes when the CPU has them) equals the baseline loop's. */
+static void test_adamw_step_par(void **state)
+{
+    (void)state;
+    fixture fx;
+    load_fixture(&fx, "bert");
+    medner__tparams *t = fx.tp;
+    size_t n = t->n;
+    medner__trainer_ctx *c;
+    assert_int_equal(medner__train_ctx_create(&c, 1), MEDNER_OK);
+    medner__tbatch b = batch_of(&fx);
+    medner__tparams_zero_grad(t);
+    assert_int_equal(medner__train_step(c, t, &b, NULL, 1, 0.0f, NULL, NULL, NULL), MEDNER_OK);
+    float *p0 = fa(n), *g0 = fa(n), *pr = fa(n), *gr = fa(n);
+    memcpy(p0, t->param, n * sizeof(float));
+    memcpy(g0, t->grad, n * sizeof(float));
+    int top = medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    medner__kernels_set_isa(MEDNER__ISA_BASE);
+    double norm_base = medner__grad_norm(g0, n);
+    medner__kernels_set_isa(top);
+    double norm_top = medner__grad_norm(g0, n);
+    medner__kernels_set_isa(MEDNER__ISA_AUTO);
+    assert_memory_equal(&norm_base, &norm_top, sizeof(double));
+    for (int clipping = 0; clipping < 2; clipping++) {
+        float max_norm = clipping ? 1.0f : 100.0f;
+        /* the reference: clip in place, then AdamW tensor by tensor, 2 steps */
+        medner__adamw ro;
+        assert_int_equal(medner__adamw_init(&ro, t), MEDNER_OK);
+        memcpy(pr, p0, n * sizeof(float));
+        for (uint64_t step = 1; step <= 2; step++) {
+            memcpy(gr, g0, n * sizeof(float));
+            double nr = medner__clip_grad_norm(gr, n, max_norm);
+            assert_memory_equal(&nr, &norm_base, sizeof(double));
+            if (clipping)
+                assert_true(nr > (double)max_norm); /* the factor is < 1: clipping acts */
+            for (size_t s = 0; s < t->n_slots; s++)
+                if (t->numel[s])
+                    medner__adamw_update(pr + t->off[s], gr + t->off[s], ro.m + t->off[s],
+                                         ro.v + t->off[s], t->numel[s], 1e-3f, 0.9f, 0.999f,
+                                         1e-8f, ro.decay[s] ? 0.01f : 0.0f, step);
+        }
+        for (size_t threads = 1; threads <= 3; threads++) {
+            medner__par *par;
+            assert_int_equal(medner__par_create(&par, threads), 0);
+            medner__adamw o;
+            assert_int_equal(medner__adamw_init(&o, t), MEDNER_OK);
+            o.lr = 1e-3f;
+            o.weight_decay = 0.01f;
+            o.max_grad_norm = max_norm;
+            memcpy(t->param, p0, n * sizeof(float));
+            for (int step = 0; step < 2; step++) {
+                double nn = medner__adamw_step_par(&o, t, par);
+                assert_memory_equal(&nn, &norm_base, sizeof(double));
+            }
+            assert_memory_equal(t->grad, g0, n * sizeof(float)); /* not scaled */
+            assert_memory_equal(t->param, pr, n * sizeof(float));
+            assert_memory_equal(o.m, ro.m, n * sizeof(float));
+            assert_memory_equal(o.v, ro.v, n * sizeof(float));
+            medner__adamw_release(&o);
+            medner__par_free(par);
+        }
+        medner__adamw_release(&ro);
+    }
+    memcpy(t->param, p0, n * sizeof(float));
+    free(p0), free(g0), free(pr), free(gr);
+    medner__train_ctx_free(c);
+    free_fixture(&fx);
+}
+
 static void test_adamw_fixed(void **state)
 {
     (void)state;
@@ -1250,6 +1324,7 @@ int main(void)
         cmocka_unit_test(test_gradients_distilbert),
         cmocka_unit_test(test_adamw),
         cmocka_unit_test(test_adamw_fixed), cmocka_unit_test(test_adamw_isa),
+        cmocka_unit_test(test_adamw_step_par),
         cmocka_unit_test(test_dropout_model),
         cmocka_unit_test(test_dropout_gradients),
         cmocka_unit_test(test_accumulation),
