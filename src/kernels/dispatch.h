@@ -90,6 +90,9 @@ typedef struct medner__kfns {
      * prefix; 0 at the levels without one) */
     void (*drop_range)(const struct medner__drop_job *j, size_t i0, size_t i1);
     size_t (*gelu_bwd)(float *dx, const float *dy, const float *x, const float *y, size_t n);
+    /* s[n] += dy[m * lddy + n] for m = 0 .. M-1 in order, n < nn <= 64, in
+     * double (the bias gradient's column sums; the same bits at every level) */
+    void (*col_sums)(double *s, const float *dy, size_t lddy, size_t M, size_t nn);
 } medner__kfns;
 
 /* The table in use (never NULL). Chosen at the first call from the CPU and

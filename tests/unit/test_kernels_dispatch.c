@@ -229,6 +229,26 @@ static uint64_t backward_kernels(medner__par *par, const char *lv)
     medner__act_backward_par(par, dx, dy, x, y, n, MEDNER__EPI_GELU);
     uint64_t h2 = fnv(FNV0, dx, n * sizeof *dx);
     report("act_backward_gelu", lv, h2);
+    /* the bias gradient's column sums (double, rows in order): bitwise the
+     * plain loop at every level, 131 columns = 64 + 64 + 3 (masked lanes),
+     * row stride wider than the columns, added to what db held */
+    enum { M = 37, N = 131, LD = 140 };
+    float *g = frand(M * LD, -1, 1), db[N], want[N];
+    for (size_t c = 0; c < N; c++)
+        db[c] = want[c] = 0.25f * (float)c;
+    for (size_t c = 0; c < N; c++) {
+        double sum = 0;
+        for (size_t m = 0; m < M; m++)
+            sum += g[m * LD + c];
+        want[c] += (float)sum;
+    }
+    float *work = malloc(medner__linear_backward_work(M, N, 8) * sizeof *work);
+    assert_non_null(work);
+    assert_int_equal(medner__linear_backward(par, NULL, 0, 0, NULL, db, g, LD, NULL, 0, NULL, M,
+                                             N, 8, work),
+                     0);
+    assert_memory_equal(db, want, sizeof db);
+    free(g), free(work);
     free(x), free(dy), free(y), free(dx);
     return h ^ h2;
 }
