@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kernels/backward.h"
+#include "kernels/bgemm.h"
 #include "kernels/dispatch.h"
 
 /* ---- random numbers and dropout ------------------------------------------------ */
@@ -465,6 +466,7 @@ typedef struct att_job {
     size_t n_seqs, H, D;
     float scale, p;
     uint64_t seed, stream;
+    int bf16; /* the products on medner__bgemm_serial */
 } att_job;
 
 /* Offset of (sequence s, head h) in probs. */
@@ -486,11 +488,11 @@ size_t medner__attention_train_scratch(size_t L, size_t D)
 {
     size_t K = L > D ? L : D;
     return 2 * ALIGN16(L * L) + ALIGN16(medner__gemm_packed_size(L, L)) + 2 * ALIGN16(D * L) +
-           ALIGN16(medner__gemm_scratch(K)) + 16;
+           ALIGN16(medner__gemm_scratch(K)) + ALIGN16(medner__bgemm_serial_floats(L, L, K)) + 16;
 }
 
 typedef struct att_scr {
-    float *ds, *pd, *pk, *t1, *t2, *gs;
+    float *ds, *pd, *pk, *t1, *t2, *gs, *bs;
 } att_scr;
 
 static att_scr att_scratch(float *s, size_t L, size_t D)
@@ -502,6 +504,7 @@ static att_scr att_scratch(float *s, size_t L, size_t D)
     a.t1 = a.pk + ALIGN16(medner__gemm_packed_size(L, L));
     a.t2 = a.t1 + ALIGN16(D * L);
     a.gs = a.t2 + ALIGN16(D * L);
+    a.bs = a.gs + ALIGN16(medner__gemm_scratch(L > D ? L : D));
     return a;
 }
 
@@ -531,12 +534,22 @@ static void att_fwd_one(const att_job *j, size_t s, size_t h, float *scratch)
     size_t po = probs_at(j, s, h);
     float *P = j->probs + po, *o = j->out + j->starts[s] * ldo + h * D;
     att_scr a = att_scratch(scratch, L, D);
-    att_gemm(P, L, q, ld, k, ld, j->scale, L, L, D, a.gs);
+    if (j->bf16) {
+        medner__bgemm_serial(a.bs, P, L, 0, q, ld, 0, k, ld, 1, NULL, L, L, D);
+        for (size_t i = 0; i < L * L; i++)
+            P[i] *= j->scale;
+    } else {
+        att_gemm(P, L, q, ld, k, ld, j->scale, L, L, D, a.gs);
+    }
     medner__softmax(P, L, L);
     const float *pp = P;
     if (j->p > 0.0f) {
         att_drop(j, a.pd, P, L, po);
         pp = a.pd;
+    }
+    if (j->bf16) { /* out = P' V: V [L, D] read as rows */
+        medner__bgemm_serial(a.bs, o, ldo, 0, pp, L, 0, v, ld, 0, NULL, L, D, L);
+        return;
     }
     medner__transpose(a.t1, L, v, ld, L, D); /* v^T [D, L] */
     att_gemm(o, ldo, pp, L, a.t1, L, 1.0f, L, D, L, a.gs);
@@ -556,7 +569,10 @@ static void att_bwd_one(const att_job *j, size_t s, size_t h, float *scratch)
     const float *P = j->cprobs + po, *pp = P;
     att_scr a = att_scratch(scratch, L, D);
     float *dS = a.ds;
-    att_gemm(dS, L, dO, ldo, v, ld, 1.0f, L, L, D, a.gs);
+    if (j->bf16)
+        medner__bgemm_serial(a.bs, dS, L, 0, dO, ldo, 0, v, ld, 1, NULL, L, L, D);
+    else
+        att_gemm(dS, L, dO, ldo, v, ld, 1.0f, L, L, D, a.gs);
     if (j->p > 0.0f) {
         medner__dropout(NULL, dS, dS, L * L, j->p, j->seed, j->stream, po);
         att_drop(j, a.pd, P, L, po);
@@ -571,6 +587,12 @@ static void att_bwd_one(const att_job *j, size_t s, size_t h, float *scratch)
         float rsf = (float)rs;
         for (size_t t = 0; t < L; t++)
             ds[t] = pr[t] * (ds[t] - rsf) * j->scale;
+    }
+    if (j->bf16) { /* P'^T and dS^T read from their rows (the product's A transposed) */
+        medner__bgemm_serial(a.bs, dv, ld, 0, pp, L, 1, dO, ldo, 0, NULL, L, D, L);
+        medner__bgemm_serial(a.bs, dq, ld, 0, dS, L, 0, k, ld, 0, NULL, L, D, L);
+        medner__bgemm_serial(a.bs, dk, ld, 0, dS, L, 1, q, ld, 0, NULL, L, D, L);
+        return;
     }
     /* dV = P'^T dO */
     medner__gemm_pack_t(a.pk, pp, L, L, L);
@@ -609,22 +631,23 @@ static void att_bwd_task(void *arg, size_t tid, size_t nt, float *scratch)
 
 void medner__attention_train(medner__par *par, float *out, float *probs, const float *qkv,
                              const size_t *starts, const size_t *lens, size_t n_seqs, size_t H,
-                             size_t D, float scale, float drop_p, uint64_t seed, uint64_t stream)
+                             size_t D, float scale, float drop_p, uint64_t seed, uint64_t stream,
+                             int bf16)
 {
     att_job j = { .out = out, .probs = probs, .qkv = qkv, .starts = starts, .lens = lens,
                   .n_seqs = n_seqs, .H = H, .D = D, .scale = scale, .p = drop_p, .seed = seed,
-                  .stream = stream };
+                  .stream = stream, .bf16 = bf16 };
     medner__par_run(par, att_fwd_task, &j);
 }
 
 void medner__attention_backward(medner__par *par, float *dqkv, const float *dout,
                                 const float *qkv, const float *probs, const size_t *starts,
                                 const size_t *lens, size_t n_seqs, size_t H, size_t D, float scale,
-                                float drop_p, uint64_t seed, uint64_t stream)
+                                float drop_p, uint64_t seed, uint64_t stream, int bf16)
 {
     att_job j = { .dqkv = dqkv, .dout = dout, .qkv = qkv, .cprobs = probs, .starts = starts,
                   .lens = lens, .n_seqs = n_seqs, .H = H, .D = D, .scale = scale, .p = drop_p,
-                  .seed = seed, .stream = stream };
+                  .seed = seed, .stream = stream, .bf16 = bf16 };
     medner__par_run(par, att_bwd_task, &j);
 }
 

@@ -111,17 +111,21 @@ void medner__softmax_backward_ref(float *dx, const float *dy, const float *y, si
  * medner__attention_train_scratch(Lmax, D) floats each. Every product runs
  * as a GEMM (medner__gemm / medner__gemm_packed: each element one FMA chain
  * in ascending k) on the thread that owns the pair, so results do not
- * depend on the thread count. */
+ * depend on the thread count. bf16 != 0: the products (Q K^T, P' V and the
+ * four of the backward) are bf16 products with fp32 sums
+ * (medner__bgemm_serial, torch.autocast's matmul), softmax, dropout and the
+ * softmax backward stay fp32; the same thread-count invariance. */
 size_t medner__attention_probs_size(const size_t *lens, size_t n_seqs, size_t H);
 size_t medner__attention_train_scratch(size_t L, size_t D);
 void medner__attention_train(medner__par *par, float *out, float *probs, const float *qkv,
                              const size_t *starts, const size_t *lens, size_t n_seqs, size_t H,
-                             size_t D, float scale, float drop_p, uint64_t seed, uint64_t stream);
+                             size_t D, float scale, float drop_p, uint64_t seed, uint64_t stream,
+                             int bf16);
 /* dqkv[T, 3 H D] (overwritten on the sequences' rows) from dout[T, H D]. */
 void medner__attention_backward(medner__par *par, float *dqkv, const float *dout,
                                 const float *qkv, const float *probs, const size_t *starts,
                                 const size_t *lens, size_t n_seqs, size_t H, size_t D, float scale,
-                                float drop_p, uint64_t seed, uint64_t stream);
+                                float drop_p, uint64_t seed, uint64_t stream, int bf16);
 /* Twin for ONE sequence of L rows without dropout: P recomputed in double
  * from q, k (row stride ld, head h at h D), dq, dk, dv overwritten (row
  * stride ldd). */

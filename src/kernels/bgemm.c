@@ -545,18 +545,47 @@ static void gemm_fn(void *arg, size_t tid, size_t nt, float *scratch)
 #endif
 }
 
-int medner__bgemm(medner__par *par, medner__bgemm_ws *ws, float *C, size_t ldc, int accumulate,
-                  const float *A, size_t lda, int a_trans, const float *B, size_t ldb,
-                  int b_trans, const float *bias, size_t M, size_t N, size_t K)
+/* The job of one product; its packing space (j->ap, j->bp) is the caller's. */
+static job job_of(float *C, size_t ldc, int accumulate, const float *A, size_t lda, int a_trans,
+                  const float *B, size_t ldb, int b_trans, const float *bias, size_t M, size_t N,
+                  size_t K)
 {
-    if (M == 0 || N == 0)
-        return 0;
     job j = { .C = C, .ldc = ldc, .accumulate = accumulate, .A = A, .B = B, .bias = bias,
               .lda = lda, .ldb = ldb, .a_trans = a_trans, .b_trans = b_trans,
               .kernel = medner__bgemm_kernel(), .M = M, .N = N, .K = K };
     j.MB = (M + 31) / 32 * 2;
     j.NB = (N + 31) / 32 * 2;
     j.KB = K ? (K + 31) / 32 : 1; /* K = 0: one zero tile, C = bias */
+    return j;
+}
+
+/* AMX starts its accumulators from C or from the bias, not both: with both,
+ * the bias is added afterwards (returned; j->bias cleared). */
+static const float *split_bias(job *j)
+{
+    if (j->kernel == MEDNER__BGEMM_AMX && j->accumulate && j->bias) {
+        const float *b = j->bias;
+        j->bias = NULL;
+        return b;
+    }
+    return NULL;
+}
+
+static void add_bias(float *C, size_t ldc, const float *bias, size_t M, size_t N)
+{
+    if (bias)
+        for (size_t m = 0; m < M; m++)
+            for (size_t n = 0; n < N; n++)
+                C[m * ldc + n] += bias[n];
+}
+
+int medner__bgemm(medner__par *par, medner__bgemm_ws *ws, float *C, size_t ldc, int accumulate,
+                  const float *A, size_t lda, int a_trans, const float *B, size_t ldb,
+                  int b_trans, const float *bias, size_t M, size_t N, size_t K)
+{
+    if (M == 0 || N == 0)
+        return 0;
+    job j = job_of(C, ldc, accumulate, A, lda, a_trans, B, ldb, b_trans, bias, M, N, K);
     size_t need = (j.MB + j.NB) * j.KB * TILE;
     if (need > ws->cap) {
         void *raw = NULL;
@@ -572,18 +601,30 @@ int medner__bgemm(medner__par *par, medner__bgemm_ws *ws, float *C, size_t ldc, 
     j.bp = ws->buf + j.MB * j.KB * TILE;
     if (medner__par_reserve(par, 1024) != 0)
         return -1;
-    /* AMX starts its accumulators from C or from the bias, not both: with
-     * both, the bias is added afterwards */
-    const float *late_bias = NULL;
-    if (j.kernel == MEDNER__BGEMM_AMX && accumulate && bias) {
-        late_bias = bias;
-        j.bias = NULL;
-    }
+    const float *late_bias = split_bias(&j);
     medner__par_run(par, pack_fn, &j);
     medner__par_run(par, gemm_fn, &j);
-    if (late_bias)
-        for (size_t m = 0; m < M; m++)
-            for (size_t n = 0; n < N; n++)
-                C[m * ldc + n] += late_bias[n];
+    add_bias(C, ldc, late_bias, M, N);
     return 0;
+}
+
+size_t medner__bgemm_serial_floats(size_t M, size_t N, size_t K)
+{
+    size_t MB = (M + 31) / 32 * 2, NB = (N + 31) / 32 * 2, KB = K ? (K + 31) / 32 : 1;
+    return 1024 + (MB + NB) * KB * TILE / 2;
+}
+
+void medner__bgemm_serial(float *space, float *C, size_t ldc, int accumulate, const float *A,
+                          size_t lda, int a_trans, const float *B, size_t ldb, int b_trans,
+                          const float *bias, size_t M, size_t N, size_t K)
+{
+    if (M == 0 || N == 0)
+        return;
+    job j = job_of(C, ldc, accumulate, A, lda, a_trans, B, ldb, b_trans, bias, M, N, K);
+    j.ap = (uint16_t *)(void *)(space + 1024); /* 64-byte aligned: 4096 bytes on */
+    j.bp = j.ap + j.MB * j.KB * TILE;
+    const float *late_bias = split_bias(&j);
+    pack_fn(&j, 0, 1, NULL);
+    gemm_fn(&j, 0, 1, space);
+    add_bias(C, ldc, late_bias, M, N);
 }

@@ -46,6 +46,16 @@ int medner__bgemm(medner__par *par, medner__bgemm_ws *ws, float *C, size_t ldc, 
                   const float *A, size_t lda, int a_trans, const float *B, size_t ldb,
                   int b_trans, const float *bias, size_t M, size_t N, size_t K);
 
+/* The same product on the calling thread alone, in caller-provided space:
+ * medner__bgemm_serial_floats(M, N, K) floats, 64-byte aligned (the output
+ * block scratch, then the packed operands). For many small products run
+ * from threads that already split the work (attention, one head each). The
+ * same bits as medner__bgemm. */
+size_t medner__bgemm_serial_floats(size_t M, size_t N, size_t K);
+void medner__bgemm_serial(float *space, float *C, size_t ldc, int accumulate, const float *A,
+                          size_t lda, int a_trans, const float *B, size_t ldb, int b_trans,
+                          const float *bias, size_t M, size_t N, size_t K);
+
 /* The kernel medner__bgemm uses now: the best the CPU and the OS allow,
  * or the one forced. MEDNER_BF16_GEMM=amx|avx512|portable in the
  * environment (read once, when the dispatch tables are built at the first

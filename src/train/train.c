@@ -575,7 +575,7 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
                 lora_forward(par, &ls, a->qkv + k * H, 3 * H, a->xin, a->lx[k], a->lu[k], c->lv,
                              T, c->lpk);
         medner__attention_train(par, a->ctx, a->probs, a->qkv, starts, lens, n, heads, D, scale,
-                                pa, seed, stream_of(drop, l, SITE_ATT));
+                                pa, seed, stream_of(drop, l, SITE_ATT), c->bf16);
         fbad |= dense(c, c->ytmp, H, a->ctx, H, L->o_w, L->o_b, T, H, H);
         if (lora_at(&ls, t, l, MEDNER__LORA_O, drop, ldrop))
             lora_forward(par, &ls, c->ytmp, H, a->ctx, a->lx[MEDNER__LORA_O],
@@ -669,7 +669,7 @@ int medner__train_step(medner__trainer_ctx *c, medner__tparams *t, const medner_
             bad |= lora_backward(par, &ls, c->dctx, H, c->dtmp, H, a->ctx, a->lx[MEDNER__LORA_O],
                                  a->lu[MEDNER__LORA_O], c->lv, c->ldu, c->ldx, T, work, c->lpk, c->lut, c->lprod);
         medner__attention_backward(par, c->dqkv, c->dctx, a->qkv, a->probs, starts, lens, n,
-                                   heads, D, scale, pa, seed, stream_of(drop, l, SITE_ATT));
+                                   heads, D, scale, pa, seed, stream_of(drop, l, SITE_ATT), c->bf16);
         const float *qkv_w[3] = { L->q_w, L->k_w, L->v_w }, *qkv_b[3] = { L->q_b, L->k_b, L->v_b };
         /* the gradient of layer 0's input only when the embeddings train
          * (with LoRA they are frozen: its three dx products are skipped) */

@@ -399,9 +399,9 @@ static void test_attention(void **state)
     medner__par *par;
     assert_int_equal(medner__par_create(&par, 2), 0);
     assert_int_equal(medner__par_reserve(par, medner__attention_train_scratch(7, 4)), 0);
-    medner__attention_train(par, out, probs, qkv, starts, lens, 2, H, D, scale, 0.0f, 0, 0);
+    medner__attention_train(par, out, probs, qkv, starts, lens, 2, H, D, scale, 0.0f, 0, 0, 0);
     medner__attention_backward(par, dqkv, dout, qkv, probs, starts, lens, 2, H, D, scale, 0.0f, 0,
-                               0);
+                               0, 0);
     for (size_t s = 0; s < 2; s++) {
         size_t L = lens[s], r0 = starts[s];
         const float *q = qkv + r0 * 3 * HD;
@@ -425,7 +425,7 @@ static void test_attention(void **state)
     }
     /* dropout on the probabilities: the output is P' V with the kernel's mask */
     float *out_d = fa(T * HD);
-    medner__attention_train(par, out_d, probs, qkv, starts, lens, 2, H, D, scale, 0.25f, 7, 3);
+    medner__attention_train(par, out_d, probs, qkv, starts, lens, 2, H, D, scale, 0.25f, 7, 3, 0);
     size_t L = lens[1], po = H * lens[0] * lens[0];
     for (size_t h = 0; h < H; h++)
         for (size_t i = 0; i < L; i++)
