@@ -545,6 +545,18 @@ static void gemm_fn(void *arg, size_t tid, size_t nt, float *scratch)
 #endif
 }
 
+/* Tiles of a product: M and N in pairs of 16-row tiles (32-blocks), K in
+ * 32s (K = 0: one zero tile, C = bias). */
+static void tiles_of(job *j)
+{
+    j->MB = (j->M + 31) / 32 * 2;
+    j->NB = (j->N + 31) / 32 * 2;
+    j->KB = j->K ? (j->K + 31) / 32 : 1;
+}
+
+/* uint16 elements of the packed A and B tiles */
+static size_t packed_u16(const job *j) { return (j->MB + j->NB) * j->KB * TILE; }
+
 /* The job of one product; its packing space (j->ap, j->bp) is the caller's. */
 static job job_of(float *C, size_t ldc, int accumulate, const float *A, size_t lda, int a_trans,
                   const float *B, size_t ldb, int b_trans, const float *bias, size_t M, size_t N,
@@ -553,9 +565,7 @@ static job job_of(float *C, size_t ldc, int accumulate, const float *A, size_t l
     job j = { .C = C, .ldc = ldc, .accumulate = accumulate, .A = A, .B = B, .bias = bias,
               .lda = lda, .ldb = ldb, .a_trans = a_trans, .b_trans = b_trans,
               .kernel = medner__bgemm_kernel(), .M = M, .N = N, .K = K };
-    j.MB = (M + 31) / 32 * 2;
-    j.NB = (N + 31) / 32 * 2;
-    j.KB = K ? (K + 31) / 32 : 1; /* K = 0: one zero tile, C = bias */
+    tiles_of(&j);
     return j;
 }
 
@@ -586,7 +596,7 @@ int medner__bgemm(medner__par *par, medner__bgemm_ws *ws, float *C, size_t ldc, 
     if (M == 0 || N == 0)
         return 0;
     job j = job_of(C, ldc, accumulate, A, lda, a_trans, B, ldb, b_trans, bias, M, N, K);
-    size_t need = (j.MB + j.NB) * j.KB * TILE;
+    size_t need = packed_u16(&j);
     if (need > ws->cap) {
         void *raw = NULL;
         uint16_t *buf = medner__malloc_aligned64(need * sizeof *buf, &raw);
@@ -610,8 +620,9 @@ int medner__bgemm(medner__par *par, medner__bgemm_ws *ws, float *C, size_t ldc, 
 
 size_t medner__bgemm_serial_floats(size_t M, size_t N, size_t K)
 {
-    size_t MB = (M + 31) / 32 * 2, NB = (N + 31) / 32 * 2, KB = K ? (K + 31) / 32 : 1;
-    return 1024 + (MB + NB) * KB * TILE / 2;
+    job j = { .M = M, .N = N, .K = K };
+    tiles_of(&j);
+    return 1024 + packed_u16(&j) / 2; /* the output block, then the tiles (2 per float) */
 }
 
 void medner__bgemm_serial(float *space, float *C, size_t ldc, int accumulate, const float *A,

@@ -50,7 +50,9 @@ int medner__bgemm(medner__par *par, medner__bgemm_ws *ws, float *C, size_t ldc, 
  * medner__bgemm_serial_floats(M, N, K) floats, 64-byte aligned (the output
  * block scratch, then the packed operands). For many small products run
  * from threads that already split the work (attention, one head each). The
- * same bits as medner__bgemm. */
+ * same bits as medner__bgemm. Cannot fail (no allocation); safe to call
+ * from several threads at once, each with its own space (the caller owns
+ * it; nothing is kept between calls). M or N = 0: C untouched. */
 size_t medner__bgemm_serial_floats(size_t M, size_t N, size_t K);
 void medner__bgemm_serial(float *space, float *C, size_t ldc, int accumulate, const float *A,
                           size_t lda, int a_trans, const float *B, size_t ldb, int b_trans,

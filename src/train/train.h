@@ -150,7 +150,8 @@ void medner__adamw_release(medner__adamw *o);
  * left as accumulated, not zeroed and not scaled. */
 double medner__adamw_step(medner__adamw *o, medner__tparams *t);
 /* The same on the threads of par (NULL: the caller's thread); the same bits
- * for every thread count. */
+ * for every thread count. Cannot fail; par must not be running other work
+ * (medner__par_run is not reentrant). */
 double medner__adamw_step_par(medner__adamw *o, medner__tparams *t, medner__par *par);
 
 #endif
